@@ -1,0 +1,266 @@
+"""`neuron` command line: info, metrics, refine, inpaint, bench (later issues add more)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from neuron_desktop import __version__
+from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.progress import Cancelled, Pipeline, Progress, run_pipeline
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr (redrawn in place on a terminal)."""
+
+    def __init__(self, label: str, stream=None, width: int = 30) -> None:
+        self.label, self.width = label, width
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.start = time.perf_counter()
+        self._last = -1
+
+    def __call__(self, event: Progress) -> None:
+        pct = int(round(100 * event.fraction))
+        if pct == self._last or (not self.tty and pct % 25 and pct != 100):
+            return
+        self._last = pct
+        filled = int(self.width * event.fraction)
+        bar = "#" * filled + "-" * (self.width - filled)
+        elapsed = time.perf_counter() - self.start
+        line = f"{self.label} [{bar}] {pct:3d}% {elapsed:5.1f}s {event.message}"
+        self.stream.write(("\r" + line[:120].ljust(120)) if self.tty else line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run_with_bar(gen: Pipeline, label: str, quiet: bool = False):
+    """Drive a pipeline generator with a progress bar (unless quiet)."""
+    bar = None if quiet else ProgressBar(label)
+    try:
+        return run_pipeline(gen, on_progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _load_rgb_tensor(path: str):
+    from neuron_desktop.core.imageio import load_image, to_tensor
+
+    img = load_image(path)
+    return img, to_tensor(img.rgb)
+
+
+def _save_result(out: str, tensor, original, overwrite: bool) -> Path:
+    from neuron_desktop.core.imageio import from_tensor, save_like
+
+    return save_like(out, from_tensor(tensor.clamp(0, 1)), original, overwrite=overwrite)
+
+
+# --- commands -------------------------------------------------------------------------
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    import platform
+
+    import torch
+
+    from neuron_desktop.core.device import available_devices, describe_device
+    from neuron_desktop.models.weights import read_manifest, verify_all, weights_dir
+
+    entries = read_manifest()
+    verified = verify_all() if entries else {}
+    info = {
+        "version": __version__,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "devices": [describe_device(d) for d in available_devices()],
+        "weights_dir": str(weights_dir()),
+        "models": {
+            name: {"task": e.task, "sha256": e.sha256, "ok": verified.get(name, False)}
+            for name, e in entries.items()
+        },
+    }
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return EXIT_OK
+    print(f"Neuron Desktop {info['version']} (Python {info['python']}, torch {info['torch']})")
+    print("Devices:")
+    for d in info["devices"]:
+        print(f"  {d}")
+    print(f"Weights: {info['weights_dir']}")
+    if not info["models"]:
+        print("  (no trained models installed yet)")
+    for name, m in info["models"].items():
+        status = "ok" if m["ok"] else "CHECKSUM MISMATCH"
+        print(f"  {name:24s} {m['task']:14s} sha256 {m['sha256'][:16]}…  {status}")
+    return EXIT_OK
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from neuron_desktop.core.metrics import image_metrics
+
+    img_a, a = _load_rgb_tensor(args.a)
+    img_b, b = _load_rgb_tensor(args.b)
+    if a.shape != b.shape:
+        raise NeuronError(
+            f"images differ in size: '{args.a}' is {img_a.size[0]}×{img_a.size[1]}, "
+            f"'{args.b}' is {img_b.size[0]}×{img_b.size[1]}"
+        )
+    m = image_metrics(a, b)
+    if args.json:
+        # identical images have infinite PSNR; JSON has no infinity, so it becomes null
+        print(json.dumps({k: (float(v) if math.isfinite(v) else None) for k, v in m.items()}))
+    else:
+        print(f"PSNR          {m['psnr']:.3f} dB")
+        print(f"SSIM          {m['ssim']:.4f}")
+        print(f"ΔE (CIEDE2000) {m['delta_e']:.3f}")
+        print(f"colorfulness  {m['colorfulness_a']:.2f} (A)  {m['colorfulness_b']:.2f} (B)")
+    return EXIT_OK
+
+
+def cmd_refine(args: argparse.Namespace) -> int:
+    from neuron_desktop.core.device import choose_device
+    from neuron_desktop.pipelines.refine import refine_colors
+
+    device = choose_device(args.device)
+    original, image = _load_rgb_tensor(args.input)
+    guide = None
+    if args.guide:
+        _, guide = _load_rgb_tensor(args.guide)
+        guide = guide.to(device)
+    gen = refine_colors(
+        image.to(device), guide=guide, radius=args.radius, eps=args.eps, subsample=args.subsample
+    )
+    result = run_with_bar(gen, "refine", args.quiet)
+    path = _save_result(args.output, result.cpu(), original, args.overwrite)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_inpaint(args: argparse.Namespace) -> int:
+    from neuron_desktop.core.imageio import load_mask, to_tensor
+    from neuron_desktop.pipelines.inpaint import inpaint
+
+    original, image = _load_rgb_tensor(args.input)
+    mask = to_tensor(load_mask(args.mask, original.size))
+    gen = inpaint(image, mask, method=args.method, radius=args.radius)
+    result = run_with_bar(gen, f"inpaint ({args.method})", args.quiet)
+    path = _save_result(args.output, result, original, args.overwrite)
+    print(f"wrote {path}")
+    return EXIT_OK
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from neuron_desktop.bench import run_benchmarks
+
+    return run_benchmarks(
+        only=args.only, device=args.device, out_dir=args.out_dir, quick=args.quick
+    )
+
+
+# --- parser ---------------------------------------------------------------------------
+
+
+def _add_io(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", required=True, help="output image (format from extension)")
+    p.add_argument(
+        "--overwrite", action="store_true", help="allow writing over the input file itself"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from neuron_desktop.pipelines.inpaint import INPAINT_METHODS
+
+    parser = argparse.ArgumentParser(
+        prog="neuron", description="Neuron Desktop: photo restoration from the command line."
+    )
+    parser.add_argument("--version", action="version", version=f"neuron {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("info", help="version, devices, installed models and their sha256")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("metrics", help="PSNR, SSIM, CIEDE2000 and colorfulness of A against B")
+    p.add_argument("a", help="image A (e.g. the result)")
+    p.add_argument("b", help="image B (e.g. the reference), same size as A")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser(
+        "refine",
+        help="guided-filter refinement of colours (ab) with full-resolution lightness as guide",
+    )
+    p.add_argument("input", help="image whose colours to refine (e.g. a colorized photo)")
+    p.add_argument("--guide", help="full-res original whose lightness guides (default: input)")
+    p.add_argument("--radius", type=_positive_int, default=40, help="window radius in px (40)")
+    p.add_argument("--eps", type=_positive_float, default=1e-4, help="regularisation (1e-4)")
+    p.add_argument("--subsample", type=_positive_int, default=1, help="fast guided filter factor")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
+    _add_io(p)
+    p.set_defaults(func=cmd_refine)
+
+    p = sub.add_parser("inpaint", help="fill the white area of a mask")
+    p.add_argument("input", help="image to repair")
+    p.add_argument("--mask", required=True, help="mask image, white = fill, same size as input")
+    p.add_argument("--method", default="telea", choices=sorted(INPAINT_METHODS))
+    p.add_argument("--radius", type=_positive_int, default=3, help="classical fill radius (3)")
+    _add_io(p)
+    p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser("bench", help="run benchmarks, print a table and write JSON")
+    p.add_argument("--only", nargs="*", default=None, help="benchmark names (default: all)")
+    p.add_argument("--device", default=None, help="also measure on this device (auto: best)")
+    p.add_argument("--out-dir", default=None, help="where to write JSON (benchmarks/results)")
+    p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except Cancelled:
+        print("neuron: cancelled", file=sys.stderr)
+        return EXIT_CANCELLED
+    except KeyboardInterrupt:
+        print("\nneuron: interrupted", file=sys.stderr)
+        return EXIT_CANCELLED
+    except NeuronError as exc:
+        print(f"neuron: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Qt-free imaging core: I/O, colour, guided filter, metrics, tiling, devices, progress."""

@@ -1,0 +1,115 @@
+"""Progress/cancel protocol for generator pipelines.
+
+A pipeline is a generator function: it yields ``Progress`` and ``Preview`` events and
+*returns* its result (``StopIteration.value``). Callers drive it with ``run_pipeline``;
+cancellation is cooperative: the driver raises ``Cancelled`` at the next event.
+Nested sub-steps map their own 0..1 range into a slice of the parent with
+``wrap_progress``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Cancelled(Exception):
+    """Raised inside a pipeline (or by its driver) when the user cancelled the job."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Fraction done in [0, 1] and a short message for the status bar."""
+
+    fraction: float
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """An intermediate result to show: float32 RGB tensor (1, 3, h, w) in [0, 1], any size."""
+
+    image: Any
+    fraction: float = 0.0
+    message: str = ""
+
+
+Event = Progress | Preview
+Pipeline = Generator[Event, None, T]
+
+
+class CancelToken:
+    """Thread-safe cancel flag shared between a GUI/CLI and a running pipeline."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled("cancelled by the user")
+
+
+def wrap_progress(gen: Pipeline[T], start: float, end: float) -> Pipeline[T]:
+    """Re-yield ``gen``'s events with fractions mapped from [0, 1] into [start, end]."""
+    span = end - start
+    result = yield from _map_events(gen, lambda f: start + span * min(max(f, 0.0), 1.0))
+    return result
+
+
+def _map_events(gen: Pipeline[T], fmap: Callable[[float], float]) -> Pipeline[T]:
+    try:
+        event = next(gen)
+        while True:
+            if isinstance(event, Progress):
+                event = Progress(fmap(event.fraction), event.message)
+            elif isinstance(event, Preview):
+                event = Preview(event.image, fmap(event.fraction), event.message)
+            sent = yield event
+            event = gen.send(sent)
+    except StopIteration as stop:
+        return stop.value
+
+
+def run_pipeline(
+    gen: Pipeline[T],
+    on_progress: Callable[[Progress], None] | None = None,
+    on_preview: Callable[[Preview], None] | None = None,
+    cancel: CancelToken | None = None,
+) -> T:
+    """Drive ``gen`` to completion, dispatching events; raise ``Cancelled`` on cancel.
+
+    On cancel the generator is closed (its ``finally`` blocks run) before ``Cancelled``
+    propagates, so no half-finished state leaks out.
+    """
+    try:
+        while True:
+            if cancel is not None and cancel.cancelled:
+                gen.close()
+                raise Cancelled("cancelled by the user")
+            try:
+                event = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            if isinstance(event, Progress) and on_progress is not None:
+                on_progress(event)
+            elif isinstance(event, Preview) and on_preview is not None:
+                on_preview(event)
+    finally:
+        gen.close()
+
+
+def as_pipeline(value: T) -> Pipeline[T]:
+    """A trivial pipeline that returns ``value`` (handy for tests and adapters)."""
+    yield Progress(1.0)
+    return value

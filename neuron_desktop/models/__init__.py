@@ -1,0 +1,1 @@
+"""Neural network modules, their registry and the weights registry (no Qt)."""

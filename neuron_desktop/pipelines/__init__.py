@@ -1,0 +1,1 @@
+"""Generator pipelines: yield Progress/Preview events, return the result (no Qt)."""

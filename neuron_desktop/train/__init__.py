@@ -1,0 +1,1 @@
+"""Training loops, reproducible from a recipe."""

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Set up (first run only) and open the editor on a bundled sample photo.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec .venv/bin/neuron-desktop "${@:-resources/samples/old_photo.jpg}"
