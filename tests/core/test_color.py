@@ -144,3 +144,15 @@ def test_cuda_matches_cpu() -> None:
         assert torch.allclose(out.cpu(), fn(rgb), atol=1e-4)
     lab = rgb_to_lab(rgb)
     assert torch.allclose(lab_to_rgb(lab.cuda()).cpu(), lab_to_rgb(lab), atol=1e-5)
+
+
+def test_big_images_take_the_row_band_path_and_agree():
+    from neuron_desktop.core import color
+
+    x = torch.rand(1, 3, 700, 650, generator=torch.Generator().manual_seed(3))
+    assert 700 * 650 > color._CHUNK_PIXELS
+    lab = color.rgb_to_lab(x)
+    whole = color._rgb_to_lab(x)
+    assert torch.equal(lab, whole)
+    assert torch.equal(color.lab_to_rgb(lab), color._lab_to_rgb(lab, True))
+    assert torch.equal(color.rgb_to_gray(x), color._rgb_to_gray(x))
