@@ -162,6 +162,45 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_train_colorize(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    import torch
+
+    from neuron_desktop.core.device import choose_device
+    from neuron_desktop.models.weights import save_weights
+    from neuron_desktop.train.colorize import ColorizeRecipe, arch_of, train_colorizer
+
+    recipe = ColorizeRecipe()
+    for key in ("steps", "batch", "crop", "lr", "width", "seed", "val_fraction", "val_every"):
+        if getattr(args, key) is not None:
+            setattr(recipe, key, getattr(args, key))
+    if args.data:
+        recipe.data = args.data
+    recipe.semantic = not args.no_semantic
+    recipe.init = None if args.init in (None, "none") else args.init
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = choose_device(args.device)
+    name = args.name or ("colorizer" if recipe.init is None else
+                         f"colorizer-{Path(recipe.data[0]).name}")
+    run_dir = Path(args.run_dir or f"runs/{name}")
+    if run_dir.exists() and not args.resume and (run_dir / "checkpoint.pt").exists():
+        raise NeuronError(f"{run_dir} already holds a run; pass --resume or another --run-dir")
+    print(f"training '{name}' on {device}; run folder {run_dir}", flush=True)
+    net, metrics = run_with_bar(train_colorizer(recipe, run_dir, device), "train", args.quiet)
+    entry = save_weights(
+        name, net.trainable_state_dict(), directory=args.weights_dir, task="colorization",
+        arch="ColorizationNet", recipe=asdict(recipe),
+        data={"folders": recipe.data, "val_fraction": recipe.val_fraction},
+        metrics={"validation": metrics},
+        preprocessing={"arch": arch_of(net), "temperature": recipe.temperature,
+                       "render_size": 256, "input": "Lab L, hints ab; 262 ab bins, grid 10"},
+    )
+    print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
+    return EXIT_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from neuron_desktop.bench import run_benchmarks
 
@@ -221,6 +260,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--radius", type=_positive_int, default=3, help="classical fill radius (3)")
     _add_io(p)
     p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser("train", help="train a model with the project's own recipe")
+    tsub = p.add_subparsers(dest="what", metavar="MODEL")
+    tsub.required = True
+    t = tsub.add_parser("colorize", help="train or fine-tune the colorizer")
+    t.add_argument("--data", nargs="+", help="folders of colour photos (default: shared train)")
+    t.add_argument("--init", default=None,
+                   help="start from weights: 'default' (shipped) or a name; none = scratch")
+    t.add_argument("--name", help="weights name to write (default colorizer[-FOLDER])")
+    t.add_argument("--steps", type=_positive_int)
+    t.add_argument("--batch", type=_positive_int)
+    t.add_argument("--crop", type=_positive_int)
+    t.add_argument("--lr", type=_positive_float)
+    t.add_argument("--width", type=_positive_int, help="network width (16)")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--val-fraction", type=float)
+    t.add_argument("--val-every", type=_positive_int)
+    t.add_argument("--no-semantic", action="store_true", help="without EfficientNet features")
+    t.add_argument("--run-dir", help="checkpoint/log folder (default runs/NAME)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    t.add_argument("--weights-dir", help="where to write weights (default: weights/)")
+    t.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
+    t.add_argument("--device", default=None)
+    t.add_argument("-q", "--quiet", action="store_true")
+    t.set_defaults(func=cmd_train_colorize)
 
     p = sub.add_parser("bench", help="run benchmarks, print a table and write JSON")
     p.add_argument("--only", nargs="*", default=None, help="benchmark names (default: all)")

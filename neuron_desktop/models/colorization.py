@@ -1,0 +1,202 @@
+"""Colorization CNN (Zhang et al. 2016/2017): L + ab hints -> distribution over gamut ab bins.
+
+Shapes: ``l`` is normalised lightness ``(B, 1, H, W)`` = (L - 50) / 100; hints are
+``(B, 2, H, W)`` ab / 110 and a ``(B, 1, H, W)`` mask; the output is logits
+``(B, Q, H/2, W/2)`` over the Q in-gamut ab bins (grid 10).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from neuron_desktop.core.color import rgb_to_lab
+from neuron_desktop.models.registry import register_model, resolve_weights
+
+GRID = 10
+AB_MAX = 110
+
+
+@functools.lru_cache(maxsize=1)
+def _gamut_bins() -> Tensor:
+    levels = torch.linspace(0, 1, 96, dtype=torch.float64)
+    rgb = torch.stack(torch.meshgrid(levels, levels, levels, indexing="ij")).reshape(1, 3, -1, 1)
+    ab = rgb_to_lab(rgb)[0, 1:, :, 0]
+    cells = torch.unique(torch.round(ab / GRID).long(), dim=1).T  # occupied grid cells
+    return (cells * GRID).float()
+
+
+def ab_bins() -> Tensor:
+    """The Q in-gamut ab bin centres ``(Q, 2)``: the grid-10 cells that some sRGB colour
+    (96 levels per channel, any lightness) falls in. Q = 262; Zhang et al.'s 313 came from an
+    empirical hull with a wider margin."""
+    return _gamut_bins().clone()
+
+
+def _grid_index(bins: Tensor) -> Tensor:
+    """(Q,) flat index of each bin on the full 23x23 grid (for smoothing and mode finding)."""
+    n = 2 * AB_MAX // GRID + 1
+    ij = ((bins + AB_MAX) / GRID).round().long()
+    return ij[:, 0] * n + ij[:, 1]
+
+
+def soft_encode(ab: Tensor, bins: Tensor, k: int = 5, sigma: float = 5.0) -> Tensor:
+    """ab ``(B, 2, H, W)`` -> soft targets ``(B, Q, H, W)``: k nearest bins, Gaussian weights."""
+    b, _, h, w = ab.shape
+    flat = ab.permute(0, 2, 3, 1).reshape(-1, 2)
+    d2 = torch.cdist(flat, bins.to(flat)) ** 2
+    near_d2, near_idx = d2.topk(k, dim=1, largest=False)
+    wts = torch.softmax(-near_d2 / (2 * sigma**2), dim=1)
+    out = torch.zeros(flat.shape[0], len(bins), dtype=ab.dtype, device=ab.device)
+    out.scatter_(1, near_idx, wts)
+    return out.reshape(b, h, w, -1).permute(0, 3, 1, 2)
+
+
+def nearest_bin(ab: Tensor, bins: Tensor) -> Tensor:
+    """ab ``(B, 2, H, W)`` -> index of the nearest bin ``(B, H, W)``."""
+    b, _, h, w = ab.shape
+    flat = ab.permute(0, 2, 3, 1).reshape(-1, 2)
+    return torch.cdist(flat, bins.to(flat)).argmin(1).reshape(b, h, w)
+
+
+def rebalance_weights(prior: Tensor, bins: Tensor, lam: float = 0.5, sigma: float = 5.0) -> Tensor:
+    """Class-rebalancing weights ``(Q,)`` from an empirical bin prior ``(Q,)``.
+
+    The prior is smoothed with a Gaussian (sigma in ab units) over the bins, mixed with the
+    uniform distribution at ``lam``, inverted, and normalised so that E_prior[w] = 1.
+    """
+    p = prior.double() / prior.sum()
+    d2 = torch.cdist(bins.double(), bins.double()) ** 2
+    p = torch.exp(-d2 / (2 * sigma**2)) @ p
+    p = p / p.sum()
+    w = 1.0 / ((1 - lam) * p + lam / len(p))
+    w = w / (p * w).sum()
+    return w.float()
+
+
+def annealed_mean(logits: Tensor, bins: Tensor, temperature: float = 0.38) -> Tensor:
+    """Logits ``(B, Q, H, W)`` -> ab ``(B, 2, H, W)``: mean of softmax(logits / T).
+
+    Lower T moves from the mean (T=1, desaturated) towards the mode (T->0, vivid).
+    """
+    probs = torch.softmax(logits.float() / max(temperature, 1e-3), dim=1)
+    return torch.einsum("bqhw,qc->bchw", probs, bins.to(probs))
+
+
+def distribution_modes(probs: Tensor, bins: Tensor, k: int) -> list[tuple[Tensor, float]]:
+    """Top-k local maxima of one pixel's distribution ``(Q,)`` on the ab grid: [(ab, p)]."""
+    n = 2 * AB_MAX // GRID + 1
+    grid = torch.zeros(n * n, dtype=probs.dtype)
+    idx = _grid_index(bins)
+    grid[idx] = probs.cpu()
+    pooled = F.max_pool2d(grid.view(1, 1, n, n), 3, 1, 1).flatten()
+    is_mode = (grid[idx] >= pooled[idx]) & (grid[idx] > 0)
+    cand = torch.nonzero(is_mode).flatten()
+    order = cand[probs.cpu()[cand].argsort(descending=True)]
+    modes = [(bins[q], float(probs[q])) for q in order[:k]]
+    if len(modes) < k:  # flat distributions: fill with the most likely remaining bins
+        rest = [q for q in probs.cpu().argsort(descending=True).tolist() if q not in order[:k]]
+        modes += [(bins[q], float(probs[q])) for q in rest[: k - len(modes)]]
+    return modes
+
+
+def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride, dilation, dilation, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class ColorizationNet(nn.Module):
+    """U-Net over (L, hint ab, hint mask) with optional frozen semantic features.
+
+    Encoder levels at strides 1, 2, 4, 8 (widths w, 2w, 4w, 8w), dilated convolutions at
+    stride 8 where the EfficientNet-Lite0 features (strides 8/16/32) are added, decoder back
+    to stride 2 with skip connections, then a 1x1 head to Q bin logits.
+    """
+
+    def __init__(self, width: int = 16, semantic: bool = True, num_bins: int | None = None,
+                 pretrained_semantic: bool = True) -> None:
+        super().__init__()
+        w = width
+        self.num_bins = num_bins or len(ab_bins())
+        self.register_buffer("bins", ab_bins(), persistent=False)
+        self.enc1 = _conv(4, w)
+        self.enc2 = nn.Sequential(_conv(w, 2 * w, 2), _conv(2 * w, 2 * w))
+        self.enc4 = nn.Sequential(_conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
+        self.enc8 = nn.Sequential(_conv(4 * w, 8 * w, 2), _conv(8 * w, 8 * w))
+        self.mid = nn.Sequential(_conv(8 * w, 8 * w, dilation=2), _conv(8 * w, 8 * w, dilation=2),
+                                 _conv(8 * w, 8 * w, dilation=4), _conv(8 * w, 8 * w))
+        self.dec4 = nn.Sequential(_conv(12 * w, 4 * w), _conv(4 * w, 4 * w))
+        self.dec2 = nn.Sequential(_conv(6 * w, 4 * w), _conv(4 * w, 4 * w))
+        self.head = nn.Conv2d(4 * w, self.num_bins, 1)
+        self.semantic = None
+        if semantic:
+            from neuron_desktop.models.efficientnet_lite import efficientnet_lite0_features
+
+            self.semantic = efficientnet_lite0_features(pretrained=pretrained_semantic)
+            self.fuse = nn.ModuleList(
+                nn.Conv2d(c, 8 * w, 1) for c in self.semantic.channels
+            )
+
+    def train(self, mode: bool = True) -> ColorizationNet:
+        super().train(mode)
+        if self.semantic is not None:
+            self.semantic.eval()  # frozen: BatchNorm statistics stay ImageNet's
+        return self
+
+    def semantic_features(self, l: Tensor) -> list[Tensor] | None:
+        """Frozen features of the gray image (computed once per photo in interactive use)."""
+        if self.semantic is None:
+            return None
+        gray = (l + 0.5).clamp(0, 1).expand(-1, 3, -1, -1)
+        with torch.no_grad():
+            return self.semantic(gray)
+
+    def forward(self, l: Tensor, hint_ab: Tensor, hint_mask: Tensor,
+                features: list[Tensor] | None = None) -> Tensor:
+        x1 = self.enc1(torch.cat([l, hint_ab, hint_mask], 1))
+        x2 = self.enc2(x1)
+        x4 = self.enc4(x2)
+        x8 = self.enc8(x4)
+        if self.semantic is not None:
+            feats = features if features is not None else self.semantic_features(l)
+            for f, fuse in zip(feats, self.fuse, strict=True):
+                x8 = x8 + F.interpolate(fuse(f), size=x8.shape[-2:], mode="bilinear",
+                                        align_corners=False)
+        x8 = self.mid(x8)
+        up = F.interpolate(x8, size=x4.shape[-2:], mode="bilinear", align_corners=False)
+        y = self.dec4(torch.cat([up, x4], 1))
+        up = F.interpolate(y, size=x2.shape[-2:], mode="bilinear", align_corners=False)
+        y = self.dec2(torch.cat([up, x2], 1))
+        return self.head(y)
+
+    def trainable_state_dict(self) -> dict[str, Tensor]:
+        """State without the frozen semantic branch (that ships in its own package)."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("semantic.")}
+
+
+@register_model("colorizer", task="colorization", default_weights="colorizer")
+def colorizer(*, weights: str | None = "default", device: str | torch.device = "cpu",
+              **arch) -> ColorizationNet:
+    """Build the colorizer; ``weights`` names a manifest entry (None: random init)."""
+    from neuron_desktop.models.weights import get_entry, load_weights
+
+    name = resolve_weights("colorizer", weights)
+    if name is not None:
+        entry = get_entry(name)
+        arch = {**entry.preprocessing.get("arch", {}), **arch}
+    net = ColorizationNet(**arch)
+    if name is not None:
+        state = load_weights(name)
+        net.load_state_dict(state, strict=False)
+        missing = set(net.trainable_state_dict()) - set(state)
+        if missing:
+            from neuron_desktop.core.errors import WeightsError
+
+            raise WeightsError(f"weights '{name}' lack {sorted(missing)[:3]}")
+    return net.to(device).eval()

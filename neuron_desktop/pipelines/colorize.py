@@ -1,0 +1,238 @@
+"""Colorization pipeline: photo (+ colour hints) -> colour photo, any size.
+
+The network runs at a working resolution (``render_size`` on the long side); its ab is
+upsampled and refined with a guided filter whose guide is the full-resolution lightness
+(Liang et al.), then recombined with the original L so no detail is lost. Sepia or toned
+photos work as they are: only their lightness is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from neuron_desktop.core.color import lab_to_rgb, rgb_to_gray, rgb_to_lab
+from neuron_desktop.core.device import choose_device, run_with_fallback
+from neuron_desktop.core.guided import guided_filter
+from neuron_desktop.core.masks import Hint
+from neuron_desktop.core.progress import Pipeline, Preview, Progress
+from neuron_desktop.models.colorization import (
+    ColorizationNet,
+    annealed_mean,
+    distribution_modes,
+)
+
+DEFAULT_RENDER_SIZE = 256
+DEFAULT_TEMPERATURE = 0.38
+REFINE_EPS = 1e-4
+REFINE_RADIUS_AT_512 = 40  # seed 004's radius, for a 512 px image; scaled with the size
+
+
+@dataclass
+class AbHint:
+    """A hint given directly in CIE ab (no gamut snapping beyond clamping)."""
+
+    x: int
+    y: int
+    ab: tuple[float, float]
+    size: int = 5
+
+
+@dataclass
+class Prepared:
+    """A photo ready for repeated colorization (hint edits reuse everything here)."""
+
+    l_full: Tensor  # (1, 1, H, W) Lab L in [0, 100]
+    l_work: Tensor  # (1, 1, h, w), h and w multiples of 8
+    work_size: tuple[int, int]  # (h, w) before padding
+    features: list[Tensor] | None
+
+
+_MODEL_CACHE: dict[str, ColorizationNet] = {}
+
+
+def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
+                   ) -> ColorizationNet:
+    """The shipped colorizer on ``device`` (loaded once per process)."""
+    from neuron_desktop.models.colorization import colorizer
+
+    key = f"{weights}@{device}"
+    if key not in _MODEL_CACHE:
+        _MODEL_CACHE[key] = colorizer(weights=weights, device=device)
+    return _MODEL_CACHE[key]
+
+
+def working_size(h: int, w: int, render_size: int) -> tuple[int, int]:
+    scale = min(1.0, render_size / max(h, w))
+    return max(8, round(h * scale)), max(8, round(w * scale))
+
+
+def prepare(net: ColorizationNet, image: Tensor, render_size: int = DEFAULT_RENDER_SIZE
+            ) -> Prepared:
+    """Lightness at full and working size plus the semantic features, for ``image``
+    (1, 3, H, W) RGB in [0, 1] (or (1, 1, H, W) gray)."""
+    device = next(net.parameters()).device
+    gray = image if image.shape[1] == 1 else rgb_to_gray(image)
+    l_full = gray * 100
+    h, w = working_size(*l_full.shape[-2:], render_size)
+    l_work = F.interpolate(l_full.to(device), size=(h, w), mode="area")
+    l_work = F.pad(l_work, (0, (-w) % 8, 0, (-h) % 8), mode="replicate")
+    features = net.semantic_features((l_work - 50) / 100)
+    return Prepared(l_full, l_work, (h, w), features)
+
+
+def snap_to_gamut(l: Tensor, ab: Tensor, iterations: int = 20) -> Tensor:
+    """Scale each ab ``(N, 2)`` towards grey (bisection on the factor) until (L ``(N,)``, ab)
+    is a displayable sRGB colour; in-gamut colours are returned unchanged."""
+    def inside(f: Tensor) -> Tensor:
+        lab = torch.cat([l[:, None], ab * f[:, None]], 1).T.reshape(1, 3, -1, 1)
+        rgb = lab_to_rgb(lab, clip=False)[0, :, :, 0]
+        return ((rgb >= -1e-4) & (rgb <= 1 + 1e-4)).all(0)
+
+    lo, hi = torch.zeros(len(ab)), torch.ones(len(ab))
+    done = inside(hi)
+    for _ in range(iterations):
+        mid = (lo + hi) / 2
+        ok = inside(mid)
+        lo, hi = torch.where(ok, mid, lo), torch.where(ok, hi, mid)
+    return ab * torch.where(done, hi, lo)[:, None]
+
+
+def hint_planes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int]
+                ) -> tuple[Tensor, Tensor]:
+    """Hints at full-resolution positions -> (ab (1, 2, h, w), mask (1, 1, h, w)) at ``size``.
+
+    An RGB hint takes the photo's own lightness at the point (mean over its patch) and the
+    hint colour's ab, snapped into the sRGB gamut at that lightness.
+    """
+    h, w = size
+    H, W = l_full.shape[-2:]
+    ab = torch.zeros(1, 2, h, w)
+    mask = torch.zeros(1, 1, h, w)
+    if not hints:
+        return ab, mask
+    sy, sx = h / H, w / W
+    values = []
+    for hint in hints:
+        if not (0 <= hint.x < W and 0 <= hint.y < H):
+            raise ValueError(f"hint at ({hint.x}, {hint.y}) lies outside the {W}×{H} photo")
+        half = max(hint.size, 1) // 2
+        patch = l_full[0, 0, max(0, hint.y - half):hint.y + half + 1,
+                       max(0, hint.x - half):hint.x + half + 1]
+        l = float(patch.mean())
+        if isinstance(hint, AbHint):
+            values.append((l, *hint.ab))
+        else:
+            t = torch.tensor(hint.rgb, dtype=torch.float32).clamp(0, 1).view(1, 3, 1, 1)
+            values.append((l, *rgb_to_lab(t)[0, 1:, 0, 0].tolist()))
+    lab = torch.tensor(values)
+    snapped = snap_to_gamut(lab[:, 0], lab[:, 1:])
+    for hint, hint_ab in zip(hints, snapped, strict=True):
+        size = max(1, round(hint.size * (sx + sy) / 2))
+        cx, cy = int(hint.x * sx), int(hint.y * sy)
+        x0, y0 = max(0, cx - size // 2), max(0, cy - size // 2)
+        ab[0, :, y0:y0 + size, x0:x0 + size] = hint_ab[:, None, None]
+        mask[0, :, y0:y0 + size, x0:x0 + size] = 1
+    return ab, mask
+
+
+def predict_logits(net: ColorizationNet, prep: Prepared, hints: list | None) -> Tensor:
+    """Bin logits at half the working size ``(1, Q, h/2, w/2)`` (padded to /8)."""
+    device = prep.l_work.device
+    ab, mask = hint_planes(hints or [], prep.l_full, prep.work_size)
+    pad = prep.l_work.shape[-2:]
+    ab = F.pad(ab, (0, pad[1] - ab.shape[-1], 0, pad[0] - ab.shape[-2])).to(device)
+    mask = F.pad(mask, (0, pad[1] - mask.shape[-1], 0, pad[0] - mask.shape[-2])).to(device)
+    with torch.no_grad():
+        return net((prep.l_work - 50) / 100, ab / 110, mask, prep.features)
+
+
+def work_ab(net: ColorizationNet, prep: Prepared, hints: list | None,
+            temperature: float) -> Tensor:
+    """ab ``(1, 2, h, w)`` at the working size (the interactive part: ~tens of ms)."""
+    logits = predict_logits(net, prep, hints)
+    ab = annealed_mean(logits, net.bins, temperature)
+    ab = F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
+    h, w = prep.work_size
+    return ab[..., :h, :w]
+
+
+def refine_radius(h: int, w: int) -> int:
+    return max(1, round(REFINE_RADIUS_AT_512 * max(h, w) / 512))
+
+
+def finish(prep: Prepared, ab_small: Tensor, refine: bool = True) -> Tensor:
+    """Upsample working-size ab to the photo, guided-filter it with the full-resolution L as
+    guide, and recombine with that L -> RGB ``(1, 3, H, W)`` on the L's device."""
+    l_full = prep.l_full
+    H, W = l_full.shape[-2:]
+    ab = F.interpolate(ab_small.to(l_full.device), size=(H, W), mode="bilinear",
+                       align_corners=False)
+    if refine:
+        subsample = max(1, round(max(H, W) / 1024))
+        ab = guided_filter(l_full / 100, ab, refine_radius(H, W), REFINE_EPS, subsample)
+    return lab_to_rgb(torch.cat([l_full, ab], 1))
+
+
+def colorize(image: Tensor, *, hints: list | None = None,
+             temperature: float = DEFAULT_TEMPERATURE, render_size: int = DEFAULT_RENDER_SIZE,
+             refine: bool = True, device: torch.device | str | None = None,
+             model: ColorizationNet | None = None, weights: str = "default"
+             ) -> Pipeline[Tensor]:
+    """Colorize ``image`` (1, 3, H, W) RGB in [0, 1] -> (1, 3, H, W) RGB.
+
+    Yields a Preview at the working size, then refines at full size. ``hints`` are
+    :class:`Hint` (RGB) or :class:`AbHint` at full-resolution pixel positions. On GPU
+    out-of-memory the whole job is retried on the CPU.
+    """
+    if image.ndim != 4 or image.shape[1] not in (1, 3) or image.shape[0] != 1:
+        raise ValueError(f"need a (1, 3, H, W) image, got {tuple(image.shape)}")
+    if not 0 < temperature <= 2:
+        raise ValueError(f"temperature must be in (0, 2], got {temperature}")
+
+    def job(dev: torch.device, _tile: int | None) -> Pipeline[Tensor]:
+        yield Progress(0.0, "Loading the colorization model")
+        net = model.to(dev) if model is not None else load_colorizer(weights, dev)
+        yield Progress(0.1, "Predicting colours")
+        prep = prepare(net, image.to(dev), render_size)
+        ab = work_ab(net, prep, hints, temperature)
+        h, w = prep.work_size
+        preview = lab_to_rgb(torch.cat([prep.l_work[..., :h, :w], ab], 1))
+        yield Preview(preview, 0.5, "Preview")
+        yield Progress(0.6, "Refining at full resolution" if refine else "Upsampling")
+        out = finish(prep, ab, refine)
+        yield Progress(1.0, "Colorized")
+        return out.to(image.device)
+
+    dev = choose_device(None if device is None else str(device))
+    result = yield from run_with_fallback(job, device=dev, tile_sizes=(None,))
+    return result
+
+
+def suggest_colors(image: Tensor, hints: list | None, point: tuple[int, int], k: int = 8, *,
+                   render_size: int = DEFAULT_RENDER_SIZE, model: ColorizationNet | None = None,
+                   prepared: Prepared | None = None) -> list[tuple[tuple[float, float, float],
+                                                                   float]]:
+    """Top-k modes of the predicted colour distribution at ``point`` = (x, y), as
+    [(rgb at the pixel's lightness, probability)], most likely first (ideepcolor's palette)."""
+    net = model or load_colorizer()
+    prep = prepared or prepare(net, image, render_size)
+    x, y = point
+    H, W = prep.l_full.shape[-2:]
+    if not (0 <= x < W and 0 <= y < H):
+        raise ValueError(f"point ({x}, {y}) lies outside the {W}×{H} photo")
+    logits = predict_logits(net, prep, hints)
+    h, w = prep.work_size
+    gy = min(int(y * h / H) // 2, logits.shape[-2] - 1)
+    gx = min(int(x * w / W) // 2, logits.shape[-1] - 1)
+    probs = torch.softmax(logits[0, :, gy, gx].float().cpu(), 0)
+    l = float(prep.l_full[0, 0, y, x])
+    out = []
+    for ab, p in distribution_modes(probs, net.bins.cpu(), k):
+        lab = torch.tensor([l, float(ab[0]), float(ab[1])]).view(1, 3, 1, 1)
+        rgb = lab_to_rgb(lab)[0, :, 0, 0]
+        out.append((tuple(float(c) for c in rgb), p))
+    return out

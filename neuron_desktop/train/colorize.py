@@ -1,0 +1,233 @@
+"""Training of the colorizer (`neuron train colorize`): resumable, seeded, logged.
+
+Loss: multinomial cross-entropy against soft-encoded ab targets (5 nearest bins, σ 5),
+weighted per pixel by the class-rebalancing weight of its nearest bin (Zhang et al. 2016),
+with hints simulated from the ground truth (Zhang et al. 2017).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from neuron_desktop.core.color import (
+    lab_to_rgb,
+    normalize_ab,
+    normalize_l,
+    rgb_to_lab,
+)
+from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.metrics import colorfulness, psnr
+from neuron_desktop.core.progress import Pipeline, Progress
+from neuron_desktop.models.colorization import (
+    ColorizationNet,
+    annealed_mean,
+    nearest_bin,
+    rebalance_weights,
+    soft_encode,
+)
+from neuron_desktop.train.data import PhotoBank, list_images, split
+from neuron_desktop.train.hints import hints_from_truth, random_hint_points, uniform_hint_points
+
+DEFAULT_DATA = str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "train")
+
+
+@dataclass
+class ColorizeRecipe:
+    data: list[str] = field(default_factory=lambda: [DEFAULT_DATA])
+    val_fraction: float = 0.05
+    steps: int = 3000
+    batch: int = 16
+    crop: int = 128
+    lr: float = 1e-3
+    lr_final: float = 1e-4  # cosine decay to this
+    weight_decay: float = 1e-5
+    width: int = 16
+    semantic: bool = True
+    seed: int = 0
+    temperature: float = 0.38
+    rebalance_lambda: float = 0.5
+    p_no_hints: float = 0.5
+    val_every: int = 500
+    init: str | None = None  # weights name to fine-tune from ("default" = shipped)
+
+
+def bin_prior(bank: PhotoBank, bins: torch.Tensor, stride: int = 4) -> torch.Tensor:
+    """Empirical distribution ``(Q,)`` of nearest ab bins over the photos (subsampled)."""
+    counts = torch.zeros(len(bins), dtype=torch.float64)
+    for img in bank.images:
+        rgb = torch.from_numpy(img[::stride, ::stride]).permute(2, 0, 1)[None].float() / 255
+        idx = nearest_bin(rgb_to_lab(rgb)[:, 1:], bins)
+        counts += torch.bincount(idx.flatten(), minlength=len(bins)).double()
+    return counts
+
+
+def training_loss(net: ColorizationNet, rgb: torch.Tensor, weights: torch.Tensor,
+                  points: list) -> torch.Tensor:
+    """Rebalanced soft cross-entropy for a batch of RGB crops ``(B, 3, H, W)``."""
+    lab = rgb_to_lab(rgb)
+    l, ab = lab[:, :1], lab[:, 1:]
+    hint_ab, hint_mask = hints_from_truth(ab, points)
+    logits = net(normalize_l(l), normalize_ab(hint_ab), hint_mask)
+    target_ab = F.adaptive_avg_pool2d(ab, logits.shape[-2:])
+    target = soft_encode(target_ab, net.bins)
+    w = weights.to(rgb.device)[target.argmax(1)]  # (B, h, w)
+    logp = F.log_softmax(logits.float(), dim=1)
+    return -(w * (target * logp).sum(1)).mean()
+
+
+@torch.no_grad()
+def predict_ab(net: ColorizationNet, l: torch.Tensor, hint_ab: torch.Tensor,
+               hint_mask: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Full-size ab ``(B, 2, H, W)`` from L ``(B, 1, H, W)`` (network at stride 2, upsampled)."""
+    h, w = l.shape[-2:]
+    pad_h, pad_w = (-h) % 8, (-w) % 8
+    args = [F.pad(t, (0, pad_w, 0, pad_h), mode="replicate") for t in (l, hint_ab, hint_mask)]
+    logits = net(normalize_l(args[0]), normalize_ab(args[1]), args[2])
+    ab = annealed_mean(logits, net.bins, temperature)
+    ab = F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
+    return ab[..., :h, :w]
+
+
+@torch.no_grad()
+def validate(net: ColorizationNet, bank: PhotoBank, device: torch.device, temperature: float,
+             hints: int = 10, seed: int = 0) -> dict[str, float]:
+    """PSNR (auto, gray, with hints) and colorfulness ratio on held-out photos."""
+    net.eval()
+    rng = np.random.default_rng(seed)
+    sums = {"psnr_gray": 0.0, "psnr_auto": 0.0, f"psnr_hints{hints}": 0.0}
+    cf_auto, cf_true = 0.0, 0.0
+    for img in bank.images:
+        rgb = torch.from_numpy(img).permute(2, 0, 1)[None].float().to(device) / 255
+        lab = rgb_to_lab(rgb)
+        l = lab[:, :1]
+        gray = lab_to_rgb(torch.cat([l, torch.zeros_like(lab[:, 1:])], 1))
+        zeros = torch.zeros_like(lab[:, 1:])
+        auto = lab_to_rgb(torch.cat([l, predict_ab(net, l, zeros, l * 0, temperature)], 1))
+        pts = [uniform_hint_points(rng, *l.shape[-2:], hints)]
+        h_ab, h_m = hints_from_truth(lab[:, 1:], pts)
+        guided = lab_to_rgb(torch.cat([l, predict_ab(net, l, h_ab, h_m, temperature)], 1))
+        for key, out in (("psnr_gray", gray), ("psnr_auto", auto),
+                         (f"psnr_hints{hints}", guided)):
+            sums[key] += float(psnr(_q8(out), _q8(rgb)))
+        cf_auto += float(colorfulness(_q8(auto)))
+        cf_true += float(colorfulness(_q8(rgb)))
+    n = len(bank)
+    out = {k: v / n for k, v in sums.items()}
+    out["colorfulness_ratio"] = cf_auto / max(cf_true, 1e-6)
+    out["images"] = n
+    return out
+
+
+def _q8(x: torch.Tensor) -> torch.Tensor:
+    return torch.round(x.clamp(0, 1) * 255) / 255
+
+
+def _lr(recipe: ColorizeRecipe, step: int) -> float:
+    t = min(step / max(recipe.steps, 1), 1.0)
+    return recipe.lr_final + 0.5 * (recipe.lr - recipe.lr_final) * (1 + math.cos(math.pi * t))
+
+
+def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
+                    log=print) -> Pipeline[tuple[ColorizationNet, dict]]:
+    """Train (or resume from ``run_dir/checkpoint.pt``); returns (net, final metrics).
+
+    A generator: yields Progress per step so the CLI shows a bar and can cancel.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(recipe.seed)
+    files = list_images(recipe.data)
+    train_files, val_files = split(files, recipe.val_fraction)
+    log(f"data: {len(train_files)} training, {len(val_files)} validation photos")
+    train_bank = PhotoBank(train_files)
+    val_bank = PhotoBank(val_files) if val_files else None
+    net = _initial_net(recipe).to(device)
+    prior = bin_prior(train_bank, net.bins.cpu())
+    weights = rebalance_weights(prior, net.bins.cpu(), lam=recipe.rebalance_lambda)
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=recipe.lr, betas=(0.9, 0.99),
+                            weight_decay=recipe.weight_decay)
+    rng = np.random.default_rng(recipe.seed)
+    step, history = 0, []
+    ckpt = run_dir / "checkpoint.pt"
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        if _fixed(state["recipe"]) != _fixed(json.loads(json.dumps(asdict(recipe)))):
+            raise NeuronError(f"{ckpt} was made with a different recipe; use another run dir")
+        net.load_state_dict(state["model"], strict=False)
+        opt.load_state_dict(state["optimizer"])
+        rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+        step, history = state["step"], state["history"]
+        log(f"resumed from {ckpt} at step {step}")
+    use_amp = device.type == "cuda"
+    t0, seen = time.perf_counter(), 0
+    loss_avg = None
+    while step < recipe.steps:
+        net.train()
+        for g in opt.param_groups:
+            g["lr"] = _lr(recipe, step)
+        crops = train_bank.random_crops(rng, recipe.batch, recipe.crop)
+        rgb = torch.from_numpy(crops).permute(0, 3, 1, 2).to(device)
+        points = random_hint_points(rng, recipe.batch, recipe.crop, recipe.crop,
+                                    p_none=recipe.p_no_hints)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+            loss = training_loss(net, rgb, weights, points)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        seen += recipe.batch
+        value = float(loss.detach())
+        loss_avg = value if loss_avg is None else 0.98 * loss_avg + 0.02 * value
+        yield Progress(step / recipe.steps, f"step {step} loss {loss_avg:.3f}")
+        if step % recipe.val_every == 0 or step == recipe.steps:
+            entry = {"step": step, "loss": loss_avg,
+                     "images_per_s": seen / (time.perf_counter() - t0)}
+            if val_bank is not None:
+                entry.update(validate(net, val_bank, device, recipe.temperature))
+            history.append(entry)
+            log(json.dumps(entry))
+            with open(run_dir / "log.jsonl", "a") as f:
+                f.write(json.dumps(entry) + "\n")
+            _save_checkpoint(ckpt, net, opt, rng, step, history, recipe)
+    final = history[-1] if history else {}
+    final = {**final, "rebalance_weights_range": [float(weights.min()), float(weights.max())]}
+    return net, final
+
+
+def _fixed(recipe: dict) -> dict:
+    """The recipe fields a resumed run must share (steps and logging may change)."""
+    return {k: v for k, v in recipe.items() if k not in ("steps", "val_every")}
+
+
+def _initial_net(recipe: ColorizeRecipe) -> ColorizationNet:
+    if recipe.init:
+        from neuron_desktop.models.colorization import colorizer
+
+        net = colorizer(weights=recipe.init)
+        if net.semantic is not None:
+            net.semantic.requires_grad_(False)
+        return net
+    return ColorizationNet(width=recipe.width, semantic=recipe.semantic)
+
+
+def _save_checkpoint(path: Path, net, opt, rng, step, history, recipe) -> None:
+    state = {"model": net.trainable_state_dict(), "optimizer": opt.state_dict(),
+             "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+             "step": step, "history": history, "recipe": json.loads(json.dumps(asdict(recipe)))}
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def arch_of(net: ColorizationNet) -> dict:
+    width = net.enc1[0].out_channels
+    return {"width": width, "semantic": net.semantic is not None}

@@ -1,0 +1,183 @@
+"""Colorization: bins, soft encoding, rebalancing, annealed mean, hints, pipeline (random weights)."""
+
+import numpy as np
+import pytest
+import torch
+
+from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
+from neuron_desktop.core.masks import Hint
+from neuron_desktop.core.progress import Preview, Progress, run_pipeline
+from neuron_desktop.models.colorization import (
+    ColorizationNet,
+    ab_bins,
+    annealed_mean,
+    distribution_modes,
+    nearest_bin,
+    rebalance_weights,
+    soft_encode,
+)
+from neuron_desktop.pipelines.colorize import (
+    AbHint,
+    colorize,
+    hint_planes,
+    snap_to_gamut,
+    suggest_colors,
+)
+from neuron_desktop.train.hints import hints_from_truth
+
+
+@pytest.fixture(scope="module")
+def bins():
+    return ab_bins()
+
+
+@pytest.fixture(scope="module")
+def tiny_net():
+    torch.manual_seed(0)
+    return ColorizationNet(width=4, semantic=False).eval()
+
+
+def test_bins_are_the_occupied_grid_cells_of_the_srgb_gamut(bins):
+    assert 250 <= len(bins) <= 320
+    assert torch.all(bins % 10 == 0)
+    # every sRGB colour's ab lies within half a cell of some bin
+    rgb = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    ab = rgb_to_lab(rgb)[:, 1:].permute(0, 2, 3, 1).reshape(-1, 2)
+    assert torch.cdist(ab, bins).min(1).values.max() <= 5 * 2**0.5 + 1e-4
+    # a far out-of-gamut corner (a=-110, b=+110 is unreachable) is not a bin
+    assert not ((bins[:, 0] == -110) & (bins[:, 1] == 110)).any()
+
+
+def test_soft_encoding_round_trip(bins):
+    ab = torch.tensor([[20.0, -30.0], [3.0, 47.0], [0.0, 0.0]]).T.reshape(1, 2, 3, 1)
+    z = soft_encode(ab, bins)
+    assert z.shape == (1, len(bins), 3, 1)
+    torch.testing.assert_close(z.sum(1), torch.ones(1, 3, 1))
+    assert ((z > 0).sum(1) == 5).all()
+    # decoding the soft target (mean) recovers the colour within a fraction of a cell
+    decoded = torch.einsum("bqhw,qc->bchw", z, bins)
+    assert (decoded - ab).abs().max() < 3.0
+    # the nearest bin gets the largest weight
+    assert torch.equal(z.argmax(1), nearest_bin(ab, bins))
+
+
+def test_annealed_mean_moves_from_mean_to_mode(bins):
+    logits = torch.full((1, len(bins), 1, 1), -10.0)
+    q_red = int(torch.cdist(torch.tensor([[60.0, 40.0]]), bins).argmin())
+    q_gray = int(torch.cdist(torch.tensor([[0.0, 0.0]]), bins).argmin())
+    logits[0, q_red], logits[0, q_gray] = 1.0, 0.5
+    vivid = annealed_mean(logits, bins, 0.1)[0, :, 0, 0]
+    mean = annealed_mean(logits, bins, 1.0)[0, :, 0, 0]
+    torch.testing.assert_close(vivid, bins[q_red], atol=0.5, rtol=0)
+    assert vivid.norm() > mean.norm() > 0
+
+
+def test_rebalancing_weights_favour_rare_colours(bins):
+    prior = torch.ones(len(bins))
+    gray = int(torch.cdist(torch.zeros(1, 2), bins).argmin())
+    prior[gray] = 1000.0
+    w = rebalance_weights(prior, bins, lam=0.5, sigma=5)
+    assert w.shape == (len(bins),)
+    assert w[gray] < w.median()
+    # expected weight under the smoothed prior is 1
+    p = prior.double() / prior.sum()
+    d2 = torch.cdist(bins.double(), bins.double()) ** 2
+    p = torch.exp(-d2 / 50) @ p
+    p /= p.sum()
+    assert float((p * w.double()).sum()) == pytest.approx(1.0, abs=1e-5)
+    # lambda = 1 gives uniform weights
+    assert torch.allclose(rebalance_weights(prior, bins, lam=1.0), torch.ones(len(bins)))
+
+
+def test_distribution_modes_finds_separate_peaks(bins):
+    probs = torch.full((len(bins),), 1e-4)
+    for ab, p in (([50.0, 50.0], 0.5), ([-40.0, 30.0], 0.3), ([0.0, -40.0], 0.1)):
+        probs[int(torch.cdist(torch.tensor([ab]), bins).argmin())] = p
+    modes = distribution_modes(probs / probs.sum(), bins, 3)
+    assert [m[0].tolist() for m in modes] == [[50.0, 50.0], [-40.0, 30.0], [0.0, -40.0]]
+    assert modes[0][1] > modes[1][1] > modes[2][1]
+
+
+def test_hints_from_truth_paint_patch_means():
+    ab = torch.zeros(1, 2, 20, 20)
+    ab[0, 0, :, 10:] = 40.0
+    hint_ab, mask = hints_from_truth(ab, [[(5, 9, 3)]])
+    assert mask.sum() == 9
+    assert torch.allclose(hint_ab[0, 0, 4:7, 8:11], torch.full((3, 3), 40.0 / 3))
+
+
+def test_hint_planes_rasterise_at_working_size_with_snapping():
+    l_full = torch.full((1, 1, 400, 600), 50.0)
+    l_full[..., :, 300:] = 95.0  # very light on the right: saturated blue is out of gamut
+    hints = [Hint(100, 200, (1.0, 0.0, 0.0), 8), AbHint(450, 100, (0.0, -100.0), 8)]
+    ab, mask = hint_planes(hints, l_full, (100, 150))
+    assert ab.shape == (1, 2, 100, 150) and mask.shape == (1, 1, 100, 150)
+    assert mask.sum() == 2 * 4  # 8 px at 1/4 scale -> 2x2 each
+    red = ab[0, :, 50, 25]
+    assert red[0] > 40  # red's a at L 50
+    blue = ab[0, :, 25, 112]
+    assert -100 < float(blue[1]) < -3  # snapped towards grey, same hue
+    rgb = lab_to_rgb(torch.tensor([95.0, 0.0, float(blue[1])]).view(1, 3, 1, 1), clip=False)
+    assert rgb.min() >= -1e-3 and rgb.max() <= 1 + 1e-3
+    assert rgb.min() < 0.01 or rgb.max() > 0.99  # on the gamut boundary, not inside
+    with pytest.raises(ValueError, match="outside"):
+        hint_planes([Hint(700, 5, (1, 0, 0))], l_full, (100, 150))
+
+
+def test_snap_to_gamut_keeps_displayable_colours():
+    ab = torch.tensor([[10.0, 10.0], [0.0, -120.0]])
+    out = snap_to_gamut(torch.tensor([50.0, 90.0]), ab)
+    torch.testing.assert_close(out[0], ab[0])
+    assert 0 < -out[1, 1] < 120
+
+
+def _photo(h=90, w=130):
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.stack([x / w, y / h, 1 - x / w], -1).astype(np.float32)
+    return torch.from_numpy(rgb).permute(2, 0, 1)[None]
+
+
+def test_pipeline_random_weights_cpu_keeps_lightness(tiny_net):
+    image = _photo()
+    events = []
+    gen = colorize(image, model=tiny_net, render_size=64, device="cpu")
+    out = run_pipeline(gen, on_progress=events.append, on_preview=events.append)
+    assert out.shape == image.shape and out.dtype == torch.float32
+    assert any(isinstance(e, Preview) for e in events)
+    assert isinstance(events[-1], Progress) and events[-1].fraction == 1.0
+    l_in, l_out = rgb_to_lab(image)[:, 0], rgb_to_lab(out)[:, 0]
+    assert (l_in - l_out).abs().mean() < 1.0  # lightness is the photo's
+
+
+def test_pipeline_with_hints_and_without_refinement(tiny_net):
+    image = _photo()
+    hints = [Hint(20, 20, (0.9, 0.2, 0.1), 5), AbHint(100, 60, (-30.0, 30.0), 3)]
+    for refine in (True, False):
+        out = run_pipeline(colorize(image, hints=hints, model=tiny_net, render_size=64,
+                                    refine=refine, device="cpu"))
+        assert out.shape == image.shape and torch.isfinite(out).all()
+
+
+def test_sepia_and_gray_inputs_give_the_same_result(tiny_net):
+    gray = _photo().mean(1, keepdim=True).expand(-1, 3, -1, -1).contiguous()
+    lab = rgb_to_lab(gray)
+    lab[:, 1], lab[:, 2] = 8.0, 20.0  # sepia tone, same lightness
+    sepia = lab_to_rgb(lab)
+    a = run_pipeline(colorize(gray, model=tiny_net, render_size=64, device="cpu"))
+    b = run_pipeline(colorize(sepia, model=tiny_net, render_size=64, device="cpu"))
+    assert (a - b).abs().max() < 0.03
+
+
+def test_suggest_colors_returns_k_modes(tiny_net):
+    out = suggest_colors(_photo(), [], (30, 40), 4, model=tiny_net, render_size=64)
+    assert len(out) == 4
+    assert all(len(rgb) == 3 and 0 <= min(rgb) and max(rgb) <= 1 for rgb, _ in out)
+    probs = [p for _, p in out]
+    assert probs == sorted(probs, reverse=True)
+
+
+def test_bad_arguments(tiny_net):
+    with pytest.raises(ValueError):
+        run_pipeline(colorize(torch.rand(3, 10, 10), model=tiny_net))
+    with pytest.raises(ValueError):
+        run_pipeline(colorize(_photo(), model=tiny_net, temperature=0))
