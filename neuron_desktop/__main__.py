@@ -1,8 +1,7 @@
-"""`neuron-desktop [FILE]`: the editor.
+"""`neuron-desktop [FILE]`: open the editor (on FILE).
 
-The editor window is not built yet (it is its own issue). Until it lands, this entry point
-runs the command-line pipelines on FILE (a bundled sample by default) and prints where the
-results are, so the quick start shows the core working end to end.
+``--screenshot OUT.png`` renders the window offscreen to a PNG and exits; ``--demo`` runs the
+pipelines from the command line instead (no display needed) and prints where the results are.
 """
 
 from __future__ import annotations
@@ -11,12 +10,13 @@ import argparse
 import sys
 from pathlib import Path
 
-from neuron_desktop import cli
-
 SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
 
 
 def demo(photo: Path, out_dir: Path) -> int:
+    """Headless demo: refine and inpaint ``photo`` with the `neuron` CLI, print metrics."""
+    from neuron_desktop import cli
+
     out_dir.mkdir(parents=True, exist_ok=True)
     steps = [["info"]]
     refined = out_dir / f"{photo.stem}_refined.png"
@@ -39,13 +39,18 @@ def demo(photo: Path, out_dir: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="neuron-desktop", description=__doc__.splitlines()[0])
-    parser.add_argument("file", nargs="?", default=str(SAMPLES / "old_photo.jpg"),
-                        help="photo to open (default: the bundled old photo)")
-    parser.add_argument("--out-dir", default="out/demo", help="where the demo writes results")
+    parser.add_argument("file", nargs="?", help="photo to open")
+    parser.add_argument("--screenshot", metavar="OUT.png",
+                        help="render the window offscreen to OUT.png and exit")
+    parser.add_argument("--demo", action="store_true",
+                        help="run the pipelines headless on FILE (default: a bundled sample)")
+    parser.add_argument("--out-dir", default="out/demo", help="where --demo writes results")
     args = parser.parse_args(argv)
-    print("Neuron Desktop: the editor window is not built yet; running the pipelines on "
-          f"{args.file} instead.")
-    return demo(Path(args.file), Path(args.out_dir))
+    if args.demo:
+        return demo(Path(args.file or SAMPLES / "old_photo.jpg"), Path(args.out_dir))
+    from neuron_desktop.qt.app import run
+
+    return run(args.file, args.screenshot)
 
 
 if __name__ == "__main__":

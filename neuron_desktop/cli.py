@@ -162,6 +162,119 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _inputs_and_outputs(inputs: list[str], output: str) -> list[tuple[Path, Path]]:
+    """Expand files/folders; several inputs or a folder need OUT to be a folder."""
+    from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS
+
+    files: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            files += sorted(p for p in item.iterdir() if p.suffix.lower() in SUPPORTED_EXTENSIONS)
+        else:
+            files.append(item)
+    if not files:
+        raise NeuronError(f"no images found in {', '.join(inputs)}")
+    out = Path(output)
+    batch = len(files) > 1 or any(Path(i).is_dir() for i in inputs)
+    if batch:
+        if out.exists() and not out.is_dir():
+            raise NeuronError(f"'{out}' is a file; with several inputs -o must be a folder")
+        out.mkdir(parents=True, exist_ok=True)
+        return [(f, out / f.name) for f in files]
+    return [(files[0], out)]
+
+
+def _run_batch(pairs: list[tuple[Path, Path]], process, label: str, args) -> int:
+    """Run ``process(src, dst)`` per pair; one bad file is reported, the rest go on."""
+    failures = 0
+    for i, (src, dst) in enumerate(pairs):
+        tag = f"{label} {i + 1}/{len(pairs)}" if len(pairs) > 1 else label
+        try:
+            path = process(src, dst, tag)
+            print(f"wrote {path}")
+        except NeuronError as exc:
+            failures += 1
+            print(f"neuron: error: {exc}", file=sys.stderr)
+    if failures and len(pairs) > 1:
+        print(f"neuron: {failures} of {len(pairs)} files failed", file=sys.stderr)
+    return EXIT_ERROR if failures else EXIT_OK
+
+
+def load_hints_file(path: str) -> list:
+    """JSON list of {x, y, color: "#rrggbb" | [r, g, b] (0-255), size} or {x, y, ab: [a, b]}."""
+    from neuron_desktop.core.masks import Hint
+    from neuron_desktop.pipelines.colorize import AbHint
+
+    try:
+        items = json.loads(Path(path).read_text())
+        hints = []
+        for h in items:
+            x, y, size = int(h["x"]), int(h["y"]), int(h.get("size", 5))
+            if "ab" in h:
+                hints.append(AbHint(x, y, (float(h["ab"][0]), float(h["ab"][1])), size))
+                continue
+            c = h["color"]
+            if isinstance(c, str):
+                c = c.lstrip("#")
+                c = [int(c[i:i + 2], 16) for i in (0, 2, 4)]
+            if len(c) != 3:
+                raise ValueError(f"colour {h['color']!r} is not RGB")
+            hints.append(Hint(x, y, tuple(float(v) / 255 for v in c), size))
+        return hints
+    except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise NeuronError(f"cannot read hints '{path}': {exc}") from exc
+
+
+def cmd_colorize(args: argparse.Namespace) -> int:
+    from neuron_desktop.core.device import choose_device
+    from neuron_desktop.pipelines.colorize import colorize, load_colorizer
+
+    device = choose_device(args.device)
+    hints = load_hints_file(args.hints) if args.hints else None
+    net = load_colorizer(args.weights, device)  # once for all files
+
+    def process(src: Path, dst: Path, tag: str) -> Path:
+        original, image = _load_rgb_tensor(str(src))
+        try:
+            gen = colorize(image, hints=hints, temperature=args.temperature,
+                           render_size=args.render_size, refine=not args.no_refine,
+                           device=device, model=net)
+            result = run_with_bar(gen, tag, args.quiet)
+        except ValueError as exc:
+            raise NeuronError(f"'{src}': {exc}") from exc
+        return _save_result(str(dst), result, original, args.overwrite)
+
+    return _run_batch(_inputs_and_outputs(args.inputs, args.output), process, "colorize", args)
+
+
+def cmd_eval_colorize(args: argparse.Namespace) -> int:
+    from neuron_desktop.core.device import choose_device
+    from neuron_desktop.evaluation import colorize as ev
+    from neuron_desktop.evaluation.common import print_table, write_json
+    from neuron_desktop.pipelines.colorize import load_colorizer
+
+    device = choose_device(args.device)
+    net = load_colorizer(args.weights, device)
+    from neuron_desktop.train.data import list_images
+
+    files = list_images(args.data) if args.data else ev.default_files(args.validation)
+    sheet = None if args.validation else Path(args.sheet)
+    gen = ev.evaluate(net, files, temperature=args.temperature,
+                      render_size=args.render_size, sheet_path=sheet,
+                      historical=None if sheet is None else ev.default_historical())
+    report = run_with_bar(gen, "eval colorize", args.quiet)
+    report.update({"weights": args.weights, "temperature": args.temperature,
+                   "render_size": args.render_size,
+                   "data": args.data or ("train validation split" if args.validation
+                                         else "shared/data/eval")})
+    rows = [{"config": k, **v} for k, v in report["results"].items()]
+    print_table(rows, [("config", "configuration", ""), ("psnr", "PSNR dB", ".2f"),
+                       ("ssim", "SSIM", ".4f"), ("colorfulness_ratio", "colorfulness", ".3f")])
+    write_json(Path(args.json_out), report)
+    print(f"wrote {args.json_out}" + (f" and {sheet}" if sheet else ""))
+    return EXIT_OK
+
+
 def cmd_train_colorize(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -260,6 +373,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--radius", type=_positive_int, default=3, help="classical fill radius (3)")
     _add_io(p)
     p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser("colorize", help="colorize black-and-white (or sepia) photos")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders")
+    p.add_argument("--hints", help="JSON list of {x, y, color, size} colour hints")
+    p.add_argument("--temperature", type=_positive_float, default=0.38,
+                   help="annealed-mean temperature: lower = more vivid (0.38)")
+    p.add_argument("--render-size", type=_positive_int, default=256,
+                   help="working resolution of the network, long side in px (256)")
+    p.add_argument("--no-refine", action="store_true", help="skip guided-filter refinement")
+    p.add_argument("--weights", default="default", help="colorizer weights name (default)")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
+    _add_io(p)
+    p.set_defaults(func=cmd_colorize)
+
+    p = sub.add_parser("eval", help="evaluate a model on the held-out set (JSON + table)")
+    esub = p.add_subparsers(dest="what", metavar="MODEL")
+    esub.required = True
+    e = esub.add_parser("colorize", help="gray baseline vs automatic vs hints")
+    e.add_argument("--data", nargs="+", help="folders of colour photos (default: shared eval)")
+    e.add_argument("--validation", action="store_true",
+                   help="use the training set's validation split (for tuning), not eval")
+    e.add_argument("--weights", default="default")
+    e.add_argument("--temperature", type=_positive_float, default=0.38)
+    e.add_argument("--render-size", type=_positive_int, default=256)
+    e.add_argument("--json-out", default="docs/eval/colorize.json")
+    e.add_argument("--sheet", default="docs/colorize_contact_sheet.jpg")
+    e.add_argument("--device", default=None)
+    e.add_argument("-q", "--quiet", action="store_true")
+    e.set_defaults(func=cmd_eval_colorize)
 
     p = sub.add_parser("train", help="train a model with the project's own recipe")
     tsub = p.add_subparsers(dest="what", metavar="MODEL")

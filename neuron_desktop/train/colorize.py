@@ -135,8 +135,12 @@ def _lr(recipe: ColorizeRecipe, step: int) -> float:
     return recipe.lr_final + 0.5 * (recipe.lr - recipe.lr_final) * (1 + math.cos(math.pi * t))
 
 
+def _print(message: str) -> None:
+    print(message, flush=True)
+
+
 def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
-                    log=print) -> Pipeline[tuple[ColorizationNet, dict]]:
+                    log=_print) -> Pipeline[tuple[ColorizationNet, dict]]:
     """Train (or resume from ``run_dir/checkpoint.pt``); returns (net, final metrics).
 
     A generator: yields Progress per step so the CLI shows a bar and can cancel.
@@ -188,6 +192,10 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
         value = float(loss.detach())
         loss_avg = value if loss_avg is None else 0.98 * loss_avg + 0.02 * value
         yield Progress(step / recipe.steps, f"step {step} loss {loss_avg:.3f}")
+        if step % 50 == 0:
+            rate = seen / (time.perf_counter() - t0)
+            log(f"step {step}/{recipe.steps} loss {loss_avg:.4f} lr {_lr(recipe, step):.2e} "
+                f"{rate:.1f} img/s")
         if step % recipe.val_every == 0 or step == recipe.steps:
             entry = {"step": step, "loss": loss_avg,
                      "images_per_s": seen / (time.perf_counter() - t0)}

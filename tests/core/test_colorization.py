@@ -1,4 +1,4 @@
-"""Colorization: bins, soft encoding, rebalancing, annealed mean, hints, pipeline (random weights)."""
+"""Colorization: bins, soft encoding, rebalancing, annealed mean, hints, pipeline."""
 
 import numpy as np
 import pytest

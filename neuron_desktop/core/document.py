@@ -1,0 +1,402 @@
+"""The editor's document model, without Qt: image + original + mask + hints, and tile diffs.
+
+A :class:`Document` holds the current image (float32 (H, W, 3) RGB in [0, 1]), the original
+as opened (never modified), the inpainting mask (float32 (H, W) in [0, 1]) and the colour
+hints. Every change goes through :meth:`Document.apply_patch` / :meth:`Document.set_hints`,
+which return what they replaced, and notifies listeners with the layer and rectangle that
+changed, so views redraw only that area and undo stores only the touched rectangle.
+
+:class:`TileDiff` records the old (and, once known, new) contents of the tiles of one layer
+that an edit touched: the building block of memory-bounded undo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neuron_desktop.core.errors import ImageLoadError
+from neuron_desktop.core.imageio import (
+    LoadedImage,
+    load_image,
+    load_mask,
+    save_image,
+    save_like,
+    save_mask,
+)
+from neuron_desktop.core.masks import Hint
+
+LAYERS = ("image", "mask")
+
+
+@dataclass(frozen=True)
+class Rect:
+    """Pixel rectangle [x0, x1) x [y0, y1)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @classmethod
+    def from_xywh(cls, x: int, y: int, w: int, h: int) -> Rect:
+        return cls(x, y, x + w, y + h)
+
+    @property
+    def width(self) -> int:
+        return max(self.x1 - self.x0, 0)
+
+    @property
+    def height(self) -> int:
+        return max(self.y1 - self.y0, 0)
+
+    @property
+    def empty(self) -> bool:
+        return self.width == 0 or self.height == 0
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        return slice(self.y0, self.y1), slice(self.x0, self.x1)
+
+    def union(self, other: Rect | None) -> Rect:
+        if other is None or other.empty:
+            return self
+        if self.empty:
+            return other
+        return Rect(min(self.x0, other.x0), min(self.y0, other.y0),
+                    max(self.x1, other.x1), max(self.y1, other.y1))
+
+    def intersect(self, other: Rect) -> Rect:
+        r = Rect(max(self.x0, other.x0), max(self.y0, other.y0),
+                 min(self.x1, other.x1), min(self.y1, other.y1))
+        return r if not r.empty else Rect(0, 0, 0, 0)
+
+    def clip(self, width: int, height: int) -> Rect:
+        return self.intersect(Rect(0, 0, width, height))
+
+
+@dataclass
+class Patch:
+    """Contents of a rectangle of the image and/or mask (None: that layer not included)."""
+
+    rect: Rect
+    image: np.ndarray | None = None
+    mask: np.ndarray | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.image, self.mask) if a is not None)
+
+
+Listener = Callable[[str, Rect | None], None]
+
+
+class Document:
+    """An open photo being restored. Not thread-safe: change it from one thread only.
+
+    Listeners are called as ``listener(layer, rect)`` with layer in ``"image"``, ``"mask"``,
+    ``"hints"`` (rect None) or ``"all"`` (everything replaced, rect None).
+    """
+
+    def __init__(self, rgb: np.ndarray, *, source: LoadedImage | None = None,
+                 path: str | Path | None = None) -> None:
+        rgb = np.ascontiguousarray(rgb, dtype=np.float32)
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) image, got {rgb.shape}")
+        self.original = rgb
+        self.original.setflags(write=False)
+        self.image = rgb.copy()
+        self.mask = np.zeros(rgb.shape[:2], np.float32)
+        self.hints: tuple[Hint, ...] = ()
+        self.source = source
+        self.path = Path(path) if path is not None else (source.path if source else None)
+        self._listeners: list[Listener] = []
+        self.image_revision = 0  # bumped on every image change (results are checked against it)
+        self.revision = 0  # bumped on every change of any layer
+
+    # ------------------------------------------------------------------ construction / info
+
+    @classmethod
+    def open(cls, path: str | Path) -> Document:
+        """Load a photo (raises ImageLoadError with a clear message on a bad file)."""
+        loaded = load_image(path)
+        return cls(loaded.rgb, source=loaded, path=path)
+
+    @property
+    def width(self) -> int:
+        return self.image.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.image.shape[0]
+
+    @property
+    def bounds(self) -> Rect:
+        return Rect(0, 0, self.width, self.height)
+
+    @property
+    def has_mask(self) -> bool:
+        return bool(self.mask.any())
+
+    @property
+    def image_modified(self) -> bool:
+        return not np.array_equal(self.image, self.original)
+
+    # ---------------------------------------------------------------------------- listeners
+
+    def add_listener(self, fn: Listener) -> None:
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: Listener) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def notify(self, layer: str, rect: Rect | None = None) -> None:
+        self.revision += 1
+        for fn in list(self._listeners):
+            fn(layer, rect)
+
+    # ------------------------------------------------------------------------------ changes
+
+    def layer(self, name: str) -> np.ndarray:
+        if name == "image":
+            return self.image
+        if name == "mask":
+            return self.mask
+        raise KeyError(f"unknown layer {name!r}")
+
+    def read(self, name: str, rect: Rect) -> np.ndarray:
+        """A copy of ``rect`` of layer ``name``."""
+        return self.layer(name)[rect.slices].copy()
+
+    def apply_patch(self, rect: Rect, *, image: np.ndarray | None = None,
+                    mask: np.ndarray | None = None, notify: bool = True) -> Patch:
+        """Write ``image`` (h, w, 3) and/or ``mask`` (h, w) into ``rect``; return the old
+        contents of exactly those layers as a :class:`Patch` (so undo stores only ``rect``)."""
+        rect = rect.clip(self.width, self.height)
+        old = Patch(rect)
+        for name, new in (("image", image), ("mask", mask)):
+            if new is None:
+                continue
+            target = self.layer(name)[rect.slices]
+            if new.shape[:2] != target.shape[:2]:
+                raise ValueError(f"{name} patch {new.shape[:2]} does not fit {rect}")
+            setattr(old, name, target.copy())
+            target[...] = new
+            if name == "image":
+                self.image_revision += 1
+        if notify:
+            for name in ("image", "mask"):
+                if getattr(old, name) is not None:
+                    self.notify(name, rect)
+        return old
+
+    def write_tiles(self, name: str, tiles: Iterable[tuple[Rect, np.ndarray]]) -> Rect | None:
+        """Write several patches into one layer, notifying once with their union."""
+        union = None
+        for rect, data in tiles:
+            self.apply_patch(rect, notify=False, **{name: data})
+            union = rect if union is None else rect.union(union)
+        if union is not None:
+            self.notify(name, union)
+        return union
+
+    def set_mask(self, mask: np.ndarray) -> Patch:
+        m = np.asarray(mask, dtype=np.float32)
+        if m.shape != self.mask.shape:
+            raise ValueError(f"mask shape {m.shape} does not match the image {self.mask.shape}")
+        return self.apply_patch(self.bounds, mask=m)
+
+    def set_hints(self, hints: Iterable[Hint]) -> tuple[Hint, ...]:
+        """Replace the hints (copies are stored); return the old ones."""
+        old = self.hints
+        self.hints = tuple(Hint(h.x, h.y, tuple(h.rgb), h.size) for h in hints)
+        self.notify("hints", None)
+        return old
+
+    def hint_at(self, x: float, y: float, radius: float) -> int | None:
+        """Index of the topmost hint whose centre is within ``radius`` px of (x, y)."""
+        best, best_d = None, radius * radius
+        for i in range(len(self.hints) - 1, -1, -1):
+            h = self.hints[i]
+            d = (h.x + 0.5 - x) ** 2 + (h.y + 0.5 - y) ** 2
+            if d <= best_d:
+                best, best_d = i, d
+        return best
+
+    # --------------------------------------------------------------------------------- save
+
+    def save(self, path: str | Path, *, overwrite: bool = False, quality: int = 95) -> Path:
+        """Save the current image at full resolution, atomically, keeping EXIF/ICC/alpha of
+        the source; the original file is never overwritten unless ``overwrite``."""
+        if self.source is not None:
+            return save_like(path, self.image, self.source, overwrite=overwrite, quality=quality)
+        return save_image(path, self.image, source=self.path, overwrite=overwrite,
+                          quality=quality)
+
+    # ----------------------------------------------------------------------------- recovery
+
+    def write_recovery(self, folder: str | Path, *, clean_exit: bool = False) -> Path:
+        """Write the document's state to ``folder`` (state.json, mask.png, result.png when
+        the image differs from the original). Each file is written atomically."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        has_result = self.image_modified
+        if has_result:
+            save_image(folder / "result.png", self.image, bit_depth=16)
+        elif (folder / "result.png").exists():
+            (folder / "result.png").unlink()
+        if self.has_mask:
+            save_mask(folder / "mask.png", self.mask)
+        elif (folder / "mask.png").exists():
+            (folder / "mask.png").unlink()
+        state = {
+            "version": 1,
+            "original": str(Path(self.path).resolve()) if self.path else None,
+            "hints": [h.to_dict() for h in self.hints],
+            "result": has_result,
+            "mask": self.has_mask,
+            "time": time.time(),
+            "clean_exit": clean_exit,
+        }
+        tmp = folder / "state.json.tmp"
+        tmp.write_text(json.dumps(state, indent=1))
+        os.replace(tmp, folder / "state.json")
+        return folder / "state.json"
+
+    @staticmethod
+    def read_recovery_state(folder: str | Path) -> dict | None:
+        """The state.json written by :meth:`write_recovery`, or None when absent/unreadable."""
+        try:
+            state = json.loads((Path(folder) / "state.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return state if isinstance(state, dict) and state.get("original") else None
+
+    @classmethod
+    def from_recovery(cls, folder: str | Path) -> Document:
+        """Rebuild a document from a recovery folder (original re-read from its path)."""
+        folder = Path(folder)
+        state = cls.read_recovery_state(folder)
+        if state is None:
+            raise ImageLoadError(f"no usable recovery data in '{folder}'")
+        doc = cls.open(state["original"])
+        if state.get("result") and (folder / "result.png").exists():
+            result = load_image(folder / "result.png").rgb
+            if result.shape == doc.image.shape:
+                doc.apply_patch(doc.bounds, image=result, notify=False)
+        if state.get("mask") and (folder / "mask.png").exists():
+            doc.apply_patch(doc.bounds, mask=load_mask(folder / "mask.png",
+                                                       (doc.width, doc.height)), notify=False)
+        doc.hints = tuple(Hint.from_dict(h) for h in state.get("hints", []))
+        return doc
+
+
+# ---------------------------------------------------------------------------------- diffs
+
+
+def tile_grid(rect: Rect, tile: int) -> list[tuple[int, int]]:
+    """(tx, ty) indices of the ``tile``-sized grid cells that overlap ``rect``."""
+    if rect.empty:
+        return []
+    return [(tx, ty)
+            for ty in range(rect.y0 // tile, (rect.y1 - 1) // tile + 1)
+            for tx in range(rect.x0 // tile, (rect.x1 - 1) // tile + 1)]
+
+
+def changed_tiles(old: np.ndarray, new: np.ndarray, tile: int) -> list[tuple[int, int]]:
+    """Grid cells (tx, ty) where two equally shaped arrays differ (bit-exact comparison)."""
+    if old.shape != new.shape:
+        raise ValueError(f"shapes differ: {old.shape} vs {new.shape}")
+    diff = old != new
+    while diff.ndim > 2:
+        diff = diff.any(axis=-1)
+    h, w = diff.shape
+    th, tw = -(-h // tile), -(-w // tile)
+    padded = np.zeros((th * tile, tw * tile), bool)
+    padded[:h, :w] = diff
+    cells = padded.reshape(th, tile, tw, tile).any(axis=(1, 3))
+    return [(int(tx), int(ty)) for ty, tx in zip(*np.nonzero(cells), strict=True)]
+
+
+class TileDiff:
+    """Old and new contents of the tiles of one layer that an edit touched.
+
+    Incremental use (a brush stroke): call :meth:`remember` with each segment's rectangle
+    *before* changing it; only the first touch of a tile is stored. The new contents are read
+    from the document by :meth:`capture_new` (at the first undo). Whole-result use:
+    :meth:`from_arrays` stores only tiles that differ.
+    """
+
+    def __init__(self, layer: str, tile: int = 64) -> None:
+        if layer not in LAYERS:
+            raise ValueError(f"unknown layer {layer!r}")
+        self.layer, self.tile = layer, tile
+        self.old: dict[tuple[int, int], np.ndarray] = {}
+        self.new: dict[tuple[int, int], np.ndarray] | None = None
+
+    @classmethod
+    def from_arrays(cls, layer: str, old: np.ndarray, new: np.ndarray,
+                    tile: int = 128) -> TileDiff:
+        d = cls(layer, tile)
+        d.new = {}
+        h, w = old.shape[:2]
+        for cell in changed_tiles(old, new, tile):
+            r = d.cell_rect(cell, w, h)
+            d.old[cell] = old[r.slices].copy()
+            d.new[cell] = new[r.slices].copy()
+        return d
+
+    def cell_rect(self, cell: tuple[int, int], width: int, height: int) -> Rect:
+        tx, ty = cell
+        return Rect(tx * self.tile, ty * self.tile, (tx + 1) * self.tile,
+                    (ty + 1) * self.tile).clip(width, height)
+
+    def remember(self, doc: Document, rect: Rect) -> None:
+        """Store the current contents of not-yet-stored tiles overlapping ``rect``."""
+        data = doc.layer(self.layer)
+        for cell in tile_grid(rect.clip(doc.width, doc.height), self.tile):
+            if cell not in self.old:
+                self.old[cell] = data[self.cell_rect(cell, doc.width, doc.height).slices].copy()
+
+    def merge(self, later: TileDiff) -> None:
+        """Absorb a later diff of the same layer (its old tiles count where ours are absent)."""
+        for cell, data in later.old.items():
+            self.old.setdefault(cell, data)
+        if later.new is not None:
+            self.new = {**(self.new or {}), **later.new}
+
+    def capture_new(self, doc: Document) -> None:
+        data = doc.layer(self.layer)
+        self.new = {cell: data[self.cell_rect(cell, doc.width, doc.height).slices].copy()
+                    for cell in self.old}
+
+    def restore(self, doc: Document, which: str) -> Rect | None:
+        """Write the ``"old"`` or ``"new"`` tiles back; returns the union rectangle."""
+        tiles = self.old if which == "old" else self.new
+        if tiles is None:
+            raise RuntimeError("new contents were never captured")
+        return doc.write_tiles(self.layer, ((self.cell_rect(c, doc.width, doc.height), d)
+                                            for c, d in tiles.items()))
+
+    def rect(self, width: int, height: int) -> Rect | None:
+        union = None
+        for cell in self.old:
+            r = self.cell_rect(cell, width, height)
+            union = r if union is None else union.union(r)
+        return union
+
+    @property
+    def empty(self) -> bool:
+        return not self.old
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in self.old.values()) + sum(
+            a.nbytes for a in (self.new or {}).values())

@@ -1,0 +1,1 @@
+"""Held-out evaluations behind `neuron eval` (JSON + printed tables, contact sheets)."""

@@ -1,0 +1,961 @@
+"""The main window: wires canvas, tools, panels, history, workers, settings and recovery."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import qtawesome as qta
+from PySide6.QtCore import QPointF, QRunnable, QSettings, QStandardPaths, Qt, QThreadPool, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QTabWidget,
+    QToolButton,
+    QUndoView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from neuron_desktop import __version__
+from neuron_desktop.core.device import available_devices, describe_device, is_out_of_memory
+from neuron_desktop.core.document import Document
+from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS, load_mask, save_mask
+from neuron_desktop.core.progress import Progress
+from neuron_desktop.qt.canvas import Canvas
+from neuron_desktop.qt.commands import EditCommand, History
+from neuron_desktop.qt.panels import (
+    BrushPanel,
+    ColorizePanel,
+    HintPanel,
+    InpaintPanel,
+    LayersPanel,
+    RefinePanel,
+    StylesPanel,
+    StylizePanel,
+    rgb_to_lab_px,
+)
+from neuron_desktop.qt.tools import BrushTool, HintTool
+from neuron_desktop.qt.workers import JobManager, JobSpec, tensor_preview
+
+RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+IMAGE_FILTER = "Images ({})".format(" ".join(f"*{e}" for e in SUPPORTED_EXTENSIONS))
+MAX_RECENT = 10
+DEFAULT_AUTOSAVE_MIN = 3.0
+
+
+def _to_array(result) -> np.ndarray:
+    """Pipeline result (1, 3, H, W) tensor -> float32 (H, W, 3) in [0, 1] (worker thread)."""
+    from neuron_desktop.core.imageio import from_tensor
+
+    return np.ascontiguousarray(np.clip(from_tensor(result), 0.0, 1.0), dtype=np.float32)
+
+
+def _to_mask(result) -> np.ndarray:
+    from neuron_desktop.core.imageio import from_tensor
+
+    m = from_tensor(result)
+    return np.ascontiguousarray(np.clip(m if m.ndim == 2 else m[..., 0], 0, 1), np.float32)
+
+
+class _RecoveryWriter(QRunnable):
+    """Writes a document snapshot to the recovery folder off the GUI thread."""
+
+    def __init__(self, doc: Document, folder: Path) -> None:
+        super().__init__()
+        self.doc, self.folder = doc, folder
+
+    def run(self) -> None:
+        try:
+            self.doc.write_recovery(self.folder)
+        except Exception:  # autosave must never disturb editing
+            pass
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, *, recovery_dir: str | Path | None = None,
+                 autosave_minutes: float | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.doc: Document | None = None
+        self.setWindowTitle("Neuron Desktop")
+        self.setAcceptDrops(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
+                            | QMainWindow.DockOption.AllowTabbedDocks)
+        if recovery_dir is None:
+            base = QStandardPaths.writableLocation(
+                QStandardPaths.StandardLocation.AppLocalDataLocation)
+            recovery_dir = Path(base or Path.home() / ".neuron-desktop") / "recovery"
+        self.recovery_dir = Path(recovery_dir)
+        self.error_box: QMessageBox | None = None
+        self.recovery_box: QMessageBox | None = None
+        self._pending_live: tuple[np.ndarray, int, tuple] | None = None
+        self._job_started = 0.0
+        self._autosaved_at = -1
+
+        limit_mb = int(self.settings.value("history/limit_mb", 1024))
+        self.history = History(self, byte_limit=limit_mb * 2**20)
+        self.canvas = Canvas(self)
+        self.setCentralWidget(self.canvas)
+        self.jobs = JobManager(self)
+        self.suggest_jobs = JobManager(self)
+        self.brush = BrushTool(self.canvas, self.history, lambda: self.doc)
+        self.hint_tool = HintTool(self.canvas, self.history, lambda: self.doc)
+        self.live_timer = QTimer(self)
+        self.live_timer.setSingleShot(True)
+        self.live_timer.setInterval(150)
+        self.live_timer.timeout.connect(lambda: self.run_colorize(live=True))
+
+        self._build_actions()
+        self._build_docks()
+        self._build_menus()
+        self._build_toolbar()
+        self._build_statusbar()
+        self._connect()
+        self.load_settings()
+        self.set_tool("brush")
+
+        minutes = autosave_minutes if autosave_minutes is not None else float(
+            self.settings.value("autosave/minutes", DEFAULT_AUTOSAVE_MIN))
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(max(int(minutes * 60_000), 1000))
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
+        self._update_actions()
+
+    # --------------------------------------------------------------------------- building
+
+    def _action(self, text: str, icon: str | None = None, shortcut=None, slot=None,
+                tip: str | None = None, checkable: bool = False) -> QAction:
+        a = QAction(text, self)
+        if icon:
+            a.setIcon(qta.icon(icon, color="#dddddd", color_disabled="#666666"))
+        if shortcut:
+            a.setShortcut(QKeySequence(shortcut))
+        if tip or shortcut:
+            a.setToolTip(f"{tip or text}" + (f" ({QKeySequence(shortcut).toString()})"
+                                             if shortcut else ""))
+        a.setCheckable(checkable)
+        if slot is not None:
+            a.triggered.connect(slot)
+        self.addAction(a)
+        return a
+
+    def _build_actions(self) -> None:
+        A = self._action
+        self.act_open = A("&Open…", "mdi6.folder-open", QKeySequence.StandardKey.Open,
+                          lambda: self.open_file())
+        self.act_save = A("&Export…", "mdi6.content-save", QKeySequence.StandardKey.Save,
+                          lambda: self.save_as(), "Export the result at full resolution")
+        self.act_quit = A("&Quit", None, QKeySequence.StandardKey.Quit, self.close)
+        self.act_undo = self.history.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
+        self.act_undo.setIcon(qta.icon("mdi6.undo", color="#dddddd", color_disabled="#666"))
+        self.act_redo = self.history.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence.StandardKey.Redo, QKeySequence("Ctrl+Y")])
+        self.act_redo.setIcon(qta.icon("mdi6.redo", color="#dddddd", color_disabled="#666"))
+        self.addActions([self.act_undo, self.act_redo])
+        self.act_fit = A("&Fit to window", "mdi6.fit-to-screen-outline", "Ctrl+0",
+                         self.canvas.fit)
+        self.act_100 = A("&Actual size (100 %)", "mdi6.numeric-1-box-outline", "Ctrl+1",
+                         self.canvas.actual_size)
+        self.act_zoom_in = A("Zoom &in", "mdi6.magnify-plus-outline", QKeySequence.StandardKey
+                             .ZoomIn, lambda: self.canvas.zoom_by(1.25))
+        self.act_zoom_out = A("Zoom &out", "mdi6.magnify-minus-outline", QKeySequence.StandardKey
+                              .ZoomOut, lambda: self.canvas.zoom_by(0.8))
+        self.act_before = A("Show &original", "mdi6.compare", None, self.canvas.set_show_original,
+                            "Show the original (hold \\ on the canvas)", checkable=True)
+        self.act_split = A("&Split view", "mdi6.compare-horizontal", "Ctrl+\\",
+                           self.canvas.set_split, "Original on the left, result on the right; "
+                           "drag the divider", checkable=True)
+        tools = QActionGroup(self)
+        self.act_brush = A("Mask &brush", "mdi6.brush", "B", lambda: self.set_tool("brush"),
+                           "Paint the areas to inpaint", checkable=True)
+        self.act_hints = A("Colour &hints", "mdi6.eyedropper-variant", "H",
+                           lambda: self.set_tool("hints"), "Place colour hints", checkable=True)
+        self.act_pan = A("&Pan", "mdi6.hand-back-right-outline", "P",
+                         lambda: self.set_tool("pan"), "Pan (or hold Space / middle button)",
+                         checkable=True)
+        for a in (self.act_brush, self.act_hints, self.act_pan):
+            tools.addAction(a)
+        self.act_eraser = A("&Eraser", "mdi6.eraser", "E", self._toggle_eraser,
+                            "Erase the mask (right button erases too)", checkable=True)
+        self.act_smaller = A("Smaller brush", None, "[", lambda: self._resize_brush(1 / 1.2))
+        self.act_bigger = A("Bigger brush", None, "]", lambda: self._resize_brush(1.2))
+        self.act_clear_mask = A("&Clear mask", "mdi6.close-box-outline", None, self.clear_mask)
+        self.act_invert_mask = A("&Invert mask", "mdi6.invert-colors", None, self.invert_mask)
+        self.act_import_mask = A("Import mask…", "mdi6.import", None, lambda: self.import_mask())
+        self.act_export_mask = A("Export mask…", "mdi6.export", None, lambda: self.export_mask())
+        self.act_cancel = A("&Cancel job", "mdi6.stop-circle-outline", "Esc", self.jobs.cancel,
+                            "Stop the running job")
+        self.act_restore = A("Restore last session…", None, None,
+                             lambda: self.offer_recovery(force=True))
+        self.act_about = A("&About", None, None, self._about)
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        f = mb.addMenu("&File")
+        f.addAction(self.act_open)
+        self.recent_menu = f.addMenu("Open &recent")
+        f.addAction(self.act_save)
+        f.addSeparator()
+        f.addActions([self.act_import_mask, self.act_export_mask])
+        f.addSeparator()
+        f.addAction(self.act_restore)
+        f.addSeparator()
+        f.addAction(self.act_quit)
+        e = mb.addMenu("&Edit")
+        e.addActions([self.act_undo, self.act_redo])
+        e.addSeparator()
+        e.addActions([self.act_clear_mask, self.act_invert_mask])
+        v = mb.addMenu("&View")
+        v.addActions([self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out])
+        v.addSeparator()
+        v.addActions([self.act_before, self.act_split])
+        v.addSeparator()
+        for dock in self.docks.values():
+            v.addAction(dock.toggleViewAction())
+        t = mb.addMenu("&Tools")
+        t.addActions([self.act_brush, self.act_eraser, self.act_hints, self.act_pan])
+        t.addSeparator()
+        t.addActions([self.act_smaller, self.act_bigger])
+        j = mb.addMenu("&Image")
+        for name in self.operations:
+            a = QAction(f"{name}…", self)
+            a.triggered.connect(lambda _=False, n=name: self._show_operation(n))
+            j.addAction(a)
+        j.addSeparator()
+        j.addAction(self.act_cancel)
+        mb.addMenu("&Help").addAction(self.act_about)
+
+    def _build_toolbar(self) -> None:
+        tb = self.addToolBar("Main")
+        tb.setObjectName("main_toolbar")
+        tb.setMovable(False)
+        tb.addActions([self.act_open, self.act_save])
+        tb.addSeparator()
+        tb.addActions([self.act_undo, self.act_redo])
+        tb.addSeparator()
+        tb.addActions([self.act_brush, self.act_eraser, self.act_hints, self.act_pan])
+        tb.addSeparator()
+        tb.addActions([self.act_fit, self.act_100, self.act_before, self.act_split])
+
+    def _dock(self, name: str, title: str, widget: QWidget, area, scroll: bool = False):
+        d = QDockWidget(title, self)
+        d.setObjectName(f"dock_{name}")
+        if scroll:
+            sa = QScrollArea()
+            sa.setWidgetResizable(True)
+            sa.setFrameShape(QScrollArea.Shape.NoFrame)
+            sa.setWidget(widget)
+            widget = sa
+        d.setWidget(widget)
+        self.addDockWidget(area, d)
+        self.docks[name] = d
+        return d
+
+    def _build_docks(self) -> None:
+        self.docks: dict[str, QDockWidget] = {}
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        tools = QWidget()
+        tv = QVBoxLayout(tools)
+        self.brush_panel = BrushPanel()
+        self.hint_panel = HintPanel()
+        tv.addWidget(self.brush_panel)
+        tv.addWidget(self.hint_panel)
+        tv.addStretch(1)
+        self._dock("tools", "Tools", tools, right, scroll=True)
+        self.inpaint_panel = InpaintPanel()
+        self.colorize_panel = ColorizePanel()
+        self.refine_panel = RefinePanel()
+        self.stylize_panel = StylizePanel()
+        self.operations = {"Colorize": self.colorize_panel, "Inpaint": self.inpaint_panel,
+                           "Refine": self.refine_panel, "Stylize": self.stylize_panel}
+        self.op_tabs = QTabWidget()
+        for name, panel in self.operations.items():
+            self.op_tabs.addTab(panel, name)
+        self._dock("operations", "Operations", self.op_tabs, right)
+        self.styles_panel = StylesPanel(RESOURCES / "styles")
+        self._dock("styles", "Styles", self.styles_panel, right)
+        self.tabifyDockWidget(self.docks["operations"], self.docks["styles"])
+        self.docks["operations"].raise_()
+        self.undo_view = QUndoView(self.history)
+        self.undo_view.setEmptyLabel("Opened photo")
+        self._dock("history", "History", self.undo_view, left)
+        self.layers_panel = LayersPanel()
+        self._dock("layers", "Layers", self.layers_panel, left)
+        self.resizeDocks([self.docks["tools"]], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["history"]], [200], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["tools"], self.docks["operations"]], [640, 260],
+                         Qt.Orientation.Vertical)
+        from neuron_desktop.pipelines import inpaint as inpaint_mod
+
+        if not hasattr(inpaint_mod, "detect_scratches"):
+            self.brush_panel.detect.setEnabled(False)
+            self.brush_panel.detect.setToolTip("Arrives with the inpainting model")
+
+    def _build_statusbar(self) -> None:
+        sb = self.statusBar()
+        self.pos_label = QLabel()
+        self.pos_label.setMinimumWidth(260)
+        self.zoom_label = QLabel("—")
+        self.zoom_label.setMinimumWidth(60)
+        self.device_combo = QComboBox()
+        self.device_combo.setToolTip("Compute device for the pipelines")
+        self.device_combo.addItem(f"Auto ({describe_device(available_devices()[0])})", "auto")
+        for d in available_devices():
+            self.device_combo.addItem(describe_device(d), d)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumWidth(180)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.cancel_button = QToolButton()
+        self.cancel_button.setDefaultAction(self.act_cancel)
+        self.cancel_button.hide()
+        sb.addWidget(self.pos_label)
+        sb.addPermanentWidget(self.progress)
+        sb.addPermanentWidget(self.cancel_button)
+        sb.addPermanentWidget(self.zoom_label)
+        sb.addPermanentWidget(self.device_combo)
+
+    def _connect(self) -> None:
+        c = self.canvas
+        c.cursorMoved.connect(self._show_position)
+        c.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        c.fileDropped.connect(self._dropped)
+        bp = self.brush_panel
+        bp.settingsChanged.connect(self._brush_settings)
+        bp.clearRequested.connect(self.clear_mask)
+        bp.invertRequested.connect(self.invert_mask)
+        bp.importRequested.connect(lambda: self.import_mask())
+        bp.exportRequested.connect(lambda: self.export_mask())
+        bp.detectRequested.connect(self.detect_scratches)
+        bp.overlayChanged.connect(self.canvas.set_mask_style)
+        bp.eraser.toggled.connect(self.act_eraser.setChecked)
+        hp = self.hint_panel
+        hp.colorPicked.connect(self._hint_color)
+        hp.sizeChanged.connect(self.hint_tool.set_size)
+        hp.clearRequested.connect(self.hint_tool.clear)
+        self.hint_tool.selectionChanged.connect(self._hint_selected)
+        self.hint_tool.hintsEdited.connect(self._hints_edited)
+        self.inpaint_panel.applyRequested.connect(self.run_inpaint)
+        self.refine_panel.applyRequested.connect(self.run_refine)
+        self.colorize_panel.applyRequested.connect(lambda: self.run_colorize(live=False))
+        self.layers_panel.visibilityChanged.connect(self._layer_visibility)
+        self.jobs.started.connect(self._job_started_slot)
+        self.jobs.progress.connect(self._job_progress)
+        self.jobs.preview.connect(self.canvas.set_preview)
+        self.jobs.message.connect(lambda m: self.statusBar().showMessage(m, 10000))
+        self.jobs.finished.connect(self._job_finished)
+        self.jobs.error.connect(self._job_error)
+        self.jobs.cancelled.connect(self._job_cancelled)
+        self.jobs.busyChanged.connect(self._busy)
+        self.suggest_jobs.finished.connect(self._suggestions)
+        self.history.indexChanged.connect(lambda _i: self._update_actions())
+        self.history.cleanChanged.connect(lambda _c: self._update_title())
+
+    # ------------------------------------------------------------------------- documents
+
+    def open_file(self, path: str | Path | None = None) -> bool:
+        if path is None:
+            start = self.settings.value("paths/last_dir", str(Path.home()))
+            path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, IMAGE_FILTER)
+            if not path:
+                return False
+        try:
+            doc = Document.open(path)
+        except NeuronError as exc:
+            self.show_error("Cannot open the photo", str(exc))
+            return False
+        self.set_document(doc)
+        self.add_recent(str(Path(path).resolve()))
+        self.settings.setValue("paths/last_dir", str(Path(path).resolve().parent))
+        self.statusBar().showMessage(f"Opened {path} ({doc.width}×{doc.height})", 5000)
+        return True
+
+    def set_document(self, doc: Document | None) -> None:
+        self.jobs.cancel()
+        self.suggest_jobs.cancel()
+        self.live_timer.stop()
+        self._pending_live = None
+        self.history.clear()
+        self.history._sync()
+        self.doc = doc
+        self.canvas.set_document(doc)
+        self.act_before.setChecked(False)
+        self._update_title()
+        self._update_actions()
+
+    def _update_title(self) -> None:
+        name = self.doc.path.name if self.doc is not None and self.doc.path else None
+        dirty = "" if self.history.isClean() else " •"
+        self.setWindowTitle(f"{name}{dirty} — Neuron Desktop" if name else "Neuron Desktop")
+
+    def _update_actions(self) -> None:
+        has = self.doc is not None
+        for a in (self.act_save, self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out,
+                  self.act_clear_mask, self.act_invert_mask, self.act_import_mask,
+                  self.act_export_mask, self.act_before, self.act_split):
+            a.setEnabled(has)
+        self.act_cancel.setEnabled(self.jobs.busy)
+        self._update_title()
+
+    def save_as(self, path: str | Path | None = None, *, overwrite: bool = False) -> bool:
+        if self.doc is None:
+            return False
+        if path is None:
+            src = self.doc.path or Path.home() / "photo.png"
+            default = src.with_name(f"{src.stem}_restored.png")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export result", str(default),
+                "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff)")
+            if not path:
+                return False
+        try:
+            out = self.doc.save(path, overwrite=overwrite)
+        except NeuronError as exc:
+            self.show_error("Cannot export", str(exc))
+            return False
+        self.history.setClean()
+        self.statusBar().showMessage(f"Exported {out}", 5000)
+        return True
+
+    # ------------------------------------------------------------------------- recent files
+
+    def recent_files(self) -> list[str]:
+        v = self.settings.value("recent", [])
+        if isinstance(v, str):
+            v = [v]
+        return [str(p) for p in (v or [])]
+
+    def add_recent(self, path: str) -> None:
+        files = [path, *[p for p in self.recent_files() if p != path]][:MAX_RECENT]
+        self.settings.setValue("recent", files)
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for p in files:
+            a = self.recent_menu.addAction(Path(p).name)
+            a.setToolTip(p)
+            a.triggered.connect(lambda _=False, p=p: self.open_file(p))
+        self.recent_menu.setEnabled(bool(files))
+
+    # -------------------------------------------------------------------------------- tools
+
+    def set_tool(self, tool: str) -> None:
+        self.canvas.tool = tool
+        {"brush": self.act_brush, "hints": self.act_hints, "pan": self.act_pan}[tool].setChecked(
+            True)
+        self.brush_panel.setVisible(tool == "brush")
+        self.hint_panel.setVisible(tool == "hints")
+        self.canvas.setCursor(Qt.CursorShape.OpenHandCursor if tool == "pan"
+                              else Qt.CursorShape.CrossCursor)
+        if tool == "hints":
+            self._show_operation("Colorize")
+        elif tool == "brush":
+            self._show_operation("Inpaint")
+        self.canvas.update()
+
+    def _show_operation(self, name: str) -> None:
+        self.op_tabs.setCurrentWidget(self.operations[name])
+        self.docks["operations"].raise_()
+
+    def _toggle_eraser(self, on: bool) -> None:
+        self.brush_panel.eraser.setChecked(on)
+
+    def _resize_brush(self, factor: float) -> None:
+        s = self.brush_panel.size
+        s.setValue(max(1, round(s.value() * factor + (0.5 if factor > 1 else -0.5))))
+
+    def _brush_settings(self) -> None:
+        bp = self.brush_panel
+        self.brush.size = bp.size.value()
+        self.brush.hardness = bp.hardness.value() / 100
+        self.canvas.brush_radius = self.brush.radius
+        self.canvas.eraser = bp.eraser.isChecked()
+        self.act_eraser.setChecked(bp.eraser.isChecked())
+        self.canvas.update()
+
+    def _layer_visibility(self, name: str, on: bool) -> None:
+        setattr(self.canvas, f"show_{name}", on)
+        self.canvas.update()
+
+    def _show_position(self, x: float, y: float) -> None:
+        if self.doc is None or x < 0:
+            self.pos_label.setText("")
+            return
+        xi, yi = int(x), int(y)
+        r, g, b = (round(float(v) * 255) for v in self.doc.image[yi, xi])
+        self.pos_label.setText(
+            f"x {xi}, y {yi}   <span style='background: rgb({r},{g},{b})'>&nbsp;&nbsp;&nbsp;"
+            f"</span> {r} {g} {b}")
+
+    def _dropped(self, path: str) -> None:
+        self.open_file(path)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_file(urls[0])
+            event.acceptProposedAction()
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Backslash and not event.isAutoRepeat():
+            self.canvas.set_show_original(True)
+        else:
+            super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Backslash and not event.isAutoRepeat():
+            self.canvas.set_show_original(self.act_before.isChecked())
+        else:
+            super().keyReleaseEvent(event)
+
+    # --------------------------------------------------------------------------------- mask
+
+    def _mask_edit(self, text: str, mask: np.ndarray) -> None:
+        cmd = EditCommand(self.doc, text, mask=mask)
+        if not cmd.changes_nothing:
+            self.history.push(cmd)
+
+    def clear_mask(self) -> None:
+        if self.doc is not None and self.doc.has_mask:
+            self._mask_edit("Clear mask", np.zeros_like(self.doc.mask))
+
+    def invert_mask(self) -> None:
+        if self.doc is not None:
+            self._mask_edit("Invert mask", 1.0 - self.doc.mask)
+
+    def import_mask(self, path: str | Path | None = None) -> bool:
+        if self.doc is None:
+            return False
+        if path is None:
+            start = str(self.doc.path.parent) if self.doc.path else ""
+            path, _ = QFileDialog.getOpenFileName(self, "Import mask", start, IMAGE_FILTER)
+            if not path:
+                return False
+        try:
+            mask = load_mask(path, (self.doc.width, self.doc.height))
+        except NeuronError as exc:
+            self.show_error("Cannot import the mask", str(exc))
+            return False
+        self._mask_edit("Import mask", np.ascontiguousarray(mask, np.float32))
+        return True
+
+    def export_mask(self, path: str | Path | None = None) -> bool:
+        if self.doc is None:
+            return False
+        if path is None:
+            src = self.doc.path or Path.home() / "photo.png"
+            path, _ = QFileDialog.getSaveFileName(self, "Export mask",
+                                                  str(src.with_name(f"{src.stem}_mask.png")),
+                                                  "PNG (*.png)")
+            if not path:
+                return False
+        try:
+            save_mask(path, self.doc.mask)
+        except NeuronError as exc:
+            self.show_error("Cannot export the mask", str(exc))
+            return False
+        self.statusBar().showMessage(f"Mask saved to {path}", 5000)
+        return True
+
+    # -------------------------------------------------------------------------------- hints
+
+    def _hint_selected(self, index: int) -> None:
+        doc = self.doc
+        if doc is None or not 0 <= index < len(doc.hints):
+            self.hint_panel.suggested.set_colors([])
+            return
+        h = doc.hints[index]
+        L = rgb_to_lab_px(tuple(doc.image[h.y, h.x]))[0]
+        self.hint_panel.picker.set_state(L, h.rgb)
+        self.hint_panel.show_color(h.rgb)
+        self.hint_panel.size.blockSignals(True)
+        self.hint_panel.size.setValue(h.size)
+        self.hint_panel.size.blockSignals(False)
+        self.hint_tool.size = h.size
+        self.request_suggestions(index)
+
+    def _hint_color(self, rgb) -> None:
+        self.hint_tool.set_color(rgb)
+        self.hint_panel.show_color(rgb)
+        self.hint_panel.recent.set_colors(self.hint_tool.recent)
+
+    def _hints_edited(self) -> None:
+        self.hint_panel.recent.set_colors(self.hint_tool.recent)
+        sel = self.canvas.selected_hint
+        if self.doc is not None and 0 <= sel < len(self.doc.hints):
+            h = self.doc.hints[sel]
+            L = rgb_to_lab_px(tuple(self.doc.image[h.y, h.x]))[0]
+            self.hint_panel.picker.set_state(L, h.rgb)
+        if self.colorize_panel.available and self.colorize_panel.live.isChecked():
+            self.live_timer.start()
+
+    def request_suggestions(self, index: int) -> None:
+        module = self.colorize_panel.module
+        if module is None or not hasattr(module, "suggest_colors") or self.doc is None:
+            return
+        from neuron_desktop.core.imageio import to_tensor
+
+        image = self.doc.image.copy()
+        hints = list(self.doc.hints)
+        point = (hints[index].x, hints[index].y)
+
+        def make(device, tile, cancel):
+            yield Progress(0.0, "Suggesting colours")
+            return module.suggest_colors(to_tensor(image).to(device), hints, point, 8)
+
+        self.suggest_jobs.submit(JobSpec("Suggest colours", make, device=self.device_pref()))
+
+    def _suggestions(self, name, result, spec) -> None:
+        colors = [tuple(float(c) for c in rgb) for rgb, _p in result]
+        tips = [f"p = {p:.2f}" for _rgb, p in result]
+        self.hint_panel.suggested.set_colors(colors, tips)
+
+    # --------------------------------------------------------------------------------- jobs
+
+    def device_pref(self) -> str:
+        return self.device_combo.currentData() or "auto"
+
+    def _submit(self, name: str, make, postprocess=_to_array, **payload) -> int | None:
+        if self.doc is None:
+            return None
+        spec = JobSpec(name, make, device=self.device_pref(), postprocess=postprocess,
+                       payload={"doc": self.doc, "revision": self.doc.image_revision, **payload})
+        self._job_started = time.perf_counter()
+        return self.jobs.submit(spec)
+
+    def run_inpaint(self) -> int | None:
+        doc = self.doc
+        if doc is None:
+            return None
+        if not doc.has_mask:
+            self.show_error("Nothing to inpaint",
+                            "Paint over the scratches and damaged areas with the mask brush "
+                            "(or import a mask) first.")
+            return None
+        import torch
+
+        from neuron_desktop.core.imageio import to_tensor
+        from neuron_desktop.pipelines.inpaint import inpaint
+
+        image, mask = doc.image.copy(), doc.mask.copy()
+        params = self.inpaint_panel.params()
+
+        def make(device, tile, cancel):
+            return inpaint(to_tensor(image).to(device), torch.from_numpy(mask).to(device),
+                           method=params["method"], radius=params["radius"], device=device,
+                           cancel=cancel)
+
+        return self._submit(f"Inpaint ({params['method']})", make,
+                            clear_mask=self.inpaint_panel.clear_mask.isChecked())
+
+    def run_refine(self) -> int | None:
+        if self.doc is None:
+            return None
+        from neuron_desktop.core.imageio import to_tensor
+        from neuron_desktop.pipelines.refine import refine_colors
+
+        image = self.doc.image.copy()
+        params = self.refine_panel.params()
+
+        def make(device, tile, cancel):
+            return refine_colors(to_tensor(image).to(device), cancel=cancel, **params)
+
+        return self._submit("Refine colours", make)
+
+    def run_colorize(self, live: bool = False) -> int | None:
+        module = self.colorize_panel.module
+        if self.doc is None or module is None:
+            return None
+        hints = tuple(self.doc.hints)
+        pending = self._pending_live
+        if (not live and pending is not None and pending[1] == self.doc.image_revision
+                and pending[2] == hints):
+            self._commit_result("Colorize", pending[0], self.doc, pending[1])
+            return None
+        from neuron_desktop.core.imageio import to_tensor
+
+        image = self.doc.image.copy()
+        params = self.colorize_panel.params()
+
+        def make(device, tile, cancel):
+            return module.colorize(to_tensor(image).to(device), hints=list(hints),
+                                   device=device, **params)
+
+        return self._submit("Colorize", make, live=live, hints=hints)
+
+    def _job_started_slot(self, name: str, device: str) -> None:
+        self.statusBar().showMessage(f"{name} on {device}…")
+
+    def _job_progress(self, fraction: float, text: str) -> None:
+        self.progress.setValue(int(fraction * 1000))
+        self.progress.setToolTip(text)
+
+    def _busy(self, busy: bool) -> None:
+        self.progress.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+        self.act_cancel.setEnabled(busy)
+        if busy:
+            self.progress.setValue(0)
+
+    def _job_finished(self, name: str, result, spec: JobSpec) -> None:
+        doc, revision = spec.payload.get("doc"), spec.payload.get("revision")
+        if name == "Colorize" and spec.payload.get("live"):
+            if doc is self.doc and revision == doc.image_revision:
+                self._pending_live = (result, revision, spec.payload["hints"])
+                self.canvas.set_preview(tensor_preview(result, 2048))
+                self.statusBar().showMessage("Live colorization updated — Apply to keep it",
+                                             5000)
+            return
+        self.canvas.set_preview(None)
+        if doc is not self.doc or doc is None:
+            return
+        if spec.payload.get("mask_only"):
+            self._mask_edit(name, result)
+            return
+        self._commit_result(name, result, doc, revision, spec.payload.get("clear_mask", False))
+
+    def _commit_result(self, name, result, doc, revision, clear_mask=False) -> None:
+        if revision != doc.image_revision:
+            self.statusBar().showMessage(f"{name}: the photo changed meanwhile; result "
+                                         "discarded", 8000)
+            return
+        if result.shape != doc.image.shape:
+            self.show_error(f"{name} failed", f"the result has shape {result.shape}, "
+                            f"expected {doc.image.shape}")
+            return
+        mask = np.zeros_like(doc.mask) if clear_mask and doc.has_mask else None
+        cmd = EditCommand(doc, name, image=result, mask=mask)
+        self._pending_live = None
+        self.canvas.set_preview(None)
+        if not cmd.changes_nothing:
+            self.history.push(cmd)
+        took = time.perf_counter() - self._job_started
+        self.statusBar().showMessage(f"{name} done in {took:.1f} s", 5000)
+
+    def _job_error(self, name: str, exc, spec: JobSpec | None = None) -> None:
+        self.canvas.set_preview(None if self._pending_live is None else
+                                tensor_preview(self._pending_live[0], 2048))
+        if spec is not None and spec.payload.get("live"):  # no dialog storm while editing
+            self.statusBar().showMessage(f"Live {name.lower()} failed: {exc}", 15000)
+            return
+        if is_out_of_memory(exc):
+            text = (f"Not enough memory to run {name}, even on the CPU with small tiles. "
+                    "Close other programs or work on a smaller photo.")
+        elif isinstance(exc, NeuronError):
+            text = str(exc)
+        else:
+            text = f"{type(exc).__name__}: {exc}"
+        self.show_error(f"{name} failed", text + "\n\nThe photo was not changed.")
+
+    def _job_cancelled(self, name: str) -> None:
+        self.canvas.set_preview(None if self._pending_live is None else
+                                tensor_preview(self._pending_live[0], 2048))
+        self.statusBar().showMessage(f"{name} cancelled", 4000)
+
+    def detect_scratches(self) -> int | None:
+        from neuron_desktop.pipelines import inpaint as inpaint_mod
+
+        detect = getattr(inpaint_mod, "detect_scratches", None)
+        if self.doc is None or detect is None:
+            return None
+        from neuron_desktop.core.imageio import to_tensor
+
+        image = self.doc.image.copy()
+
+        def make(device, tile, cancel):
+            return detect(to_tensor(image).to(device), device=device, cancel=cancel)
+
+        return self._submit("Detect scratches", make, postprocess=_to_mask, mask_only=True)
+
+    # ------------------------------------------------------------------------------ dialogs
+
+    def show_error(self, title: str, text: str) -> QMessageBox:
+        """A non-blocking, window-modal error dialog (kept in ``self.error_box``)."""
+        box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok,
+                          self)
+        box.setWindowModality(Qt.WindowModality.WindowModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        self.error_box = box
+        box.open()
+        self.statusBar().showMessage(f"{title}: {text.splitlines()[0]}", 10000)
+        return box
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "About Neuron Desktop",
+                          f"<b>Neuron Desktop {__version__}</b><br>Photo restoration: "
+                          "colorization, inpainting and style transfer, on your machine.")
+
+    # ---------------------------------------------------------------------- crash recovery
+
+    def autosave(self, *, clean_exit: bool = False, wait: bool = False) -> bool:
+        """Write the document's state to the recovery folder (in the background unless
+        ``wait``); skipped when nothing changed since the last autosave."""
+        doc = self.doc
+        if doc is None:
+            return False
+        stamp = (id(doc), doc.revision)
+        if stamp == self._autosaved_at and not clean_exit:
+            return False
+        self._autosaved_at = stamp
+        snap = Document(doc.original, source=doc.source, path=doc.path)
+        snap.image = doc.image.copy() if doc.image_modified else snap.image
+        snap.mask, snap.hints = doc.mask.copy(), doc.hints
+        if wait:
+            snap.write_recovery(self.recovery_dir, clean_exit=clean_exit)
+        else:
+            QThreadPool.globalInstance().start(_RecoveryWriter(snap, self.recovery_dir))
+        return True
+
+    def offer_recovery(self, force: bool = False) -> QMessageBox | None:
+        """After a crash (the last state was not written on a clean exit), ask whether to
+        restore it; ``force`` offers the last session even after a clean exit."""
+        state = Document.read_recovery_state(self.recovery_dir)
+        if state is None or (state.get("clean_exit") and not force):
+            if force:
+                self.show_error("Nothing to restore", "No saved session was found.")
+            return None
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(state.get("time", 0)))
+        box = QMessageBox(QMessageBox.Icon.Question, "Restore your work?",
+                          f"Neuron Desktop has unsaved work on {Path(state['original']).name} "
+                          f"from {when}. Restore it?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.button(QMessageBox.StandardButton.Yes).setText("Restore")
+        box.button(QMessageBox.StandardButton.No).setText("Discard")
+        box.finished.connect(self._recovery_answer)
+        self.recovery_box = box
+        box.open()
+        return box
+
+    def _recovery_answer(self, result: int) -> None:
+        if result != QMessageBox.StandardButton.Yes:
+            return
+        try:
+            doc = Document.from_recovery(self.recovery_dir)
+        except NeuronError as exc:
+            self.show_error("Cannot restore", str(exc))
+            return
+        # Restored state becomes one undoable step over the original photo.
+        image, mask, hints = doc.image, doc.mask, doc.hints
+        fresh = Document(doc.original, source=doc.source, path=doc.path)
+        self.set_document(fresh)
+        cmd = EditCommand(fresh, "Restored session", image=image, mask=mask, hints=hints)
+        if not cmd.changes_nothing:
+            self.history.push(cmd)
+        self.statusBar().showMessage("Session restored", 5000)
+
+    # ----------------------------------------------------------------------------- settings
+
+    def load_settings(self) -> None:
+        s = self.settings
+        geo = s.value("window/geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1400, 900)
+        state = s.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        bp = self.brush_panel
+        bp.size.setValue(int(s.value("brush/size", 40)))
+        bp.hardness.setValue(int(s.value("brush/hardness", 70)))
+        color = s.value("brush/overlay_color", "#ff4040")
+        from PySide6.QtGui import QColor
+
+        qc = QColor(str(color))
+        bp.set_overlay((qc.red(), qc.green(), qc.blue()), float(s.value("brush/overlay_opacity",
+                                                                        0.5)))
+        self.hint_panel.size.setValue(int(s.value("hints/size", 9)))
+        recent = s.value("hints/recent", [])
+        if isinstance(recent, str):
+            recent = [recent]
+        try:
+            self.hint_tool.recent = [tuple(float(v) for v in c.split(",")) for c in recent or []]
+        except ValueError:
+            self.hint_tool.recent = []
+        self.hint_panel.recent.set_colors(self.hint_tool.recent)
+        ip = self.inpaint_panel
+        i = ip.method.findText(str(s.value("inpaint/method", "telea")))
+        ip.method.setCurrentIndex(max(i, 0))
+        ip.radius.setValue(int(s.value("inpaint/radius", 3)))
+        rp = self.refine_panel
+        rp.radius.setValue(int(s.value("refine/radius", 40)))
+        rp.eps.setValue(float(s.value("refine/eps", 1e-4)))
+        rp.subsample.setValue(int(s.value("refine/subsample", 1)))
+        cp = self.colorize_panel
+        cp.temperature.setValue(float(s.value("colorize/temperature", 0.38)))
+        cp.live.setChecked(str(s.value("colorize/live", "true")).lower() == "true")
+        d = self.device_combo.findData(str(s.value("device", "auto")))
+        self.device_combo.setCurrentIndex(max(d, 0))
+        self._rebuild_recent()
+        self._brush_settings()
+
+    def save_settings(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        bp = self.brush_panel
+        s.setValue("brush/size", bp.size.value())
+        s.setValue("brush/hardness", bp.hardness.value())
+        rgb, opacity = bp.overlay
+        s.setValue("brush/overlay_color", "#{:02x}{:02x}{:02x}".format(*rgb))
+        s.setValue("brush/overlay_opacity", opacity)
+        s.setValue("hints/size", self.hint_panel.size.value())
+        s.setValue("hints/recent", [",".join(f"{v:.4f}" for v in c)
+                                    for c in self.hint_tool.recent])
+        s.setValue("inpaint/method", self.inpaint_panel.method.currentText())
+        s.setValue("inpaint/radius", self.inpaint_panel.radius.value())
+        rp = self.refine_panel
+        s.setValue("refine/radius", rp.radius.value())
+        s.setValue("refine/eps", rp.eps.value())
+        s.setValue("refine/subsample", rp.subsample.value())
+        cp = self.colorize_panel
+        s.setValue("colorize/temperature", cp.temperature.value())
+        s.setValue("colorize/live", "true" if cp.live.isChecked() else "false")
+        s.setValue("device", self.device_pref())
+        s.sync()
+
+    def shutdown(self) -> None:
+        """Stop timers and jobs and wait for the worker threads (idempotent)."""
+        self.autosave_timer.stop()
+        self.live_timer.stop()
+        self.statusBar().clearMessage()  # stops the message timeout timer
+        self.history.blockSignals(True)  # it is destroyed with the window: no late signals
+        self.jobs.shutdown()
+        self.suggest_jobs.shutdown()
+        QThreadPool.globalInstance().waitForDone(30000)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.save_settings()
+        self.shutdown()  # jobs and background autosaves finish first
+        if self.doc is not None:
+            try:
+                self.autosave(clean_exit=True, wait=True)
+            except Exception as exc:  # closing must not fail
+                print(f"neuron-desktop: autosave on close failed: {exc}")
+        event.accept()
+
+    # ------------------------------------------------------------------------- test helpers
+
+    def canvas_point(self, x: float, y: float) -> QPointF:
+        """Widget position of image pixel (x, y) (for tests and scripts)."""
+        return self.canvas.image_to_widget(x, y)

@@ -1,0 +1,116 @@
+"""Render the editor offscreen and write docs/screenshots/*.png.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [OUT_DIR]
+
+Uses throw-away settings and recovery folders, the bundled samples and the real window.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+SAMPLES = ROOT / "resources" / "samples"
+
+
+def main(out_dir: str | None = None) -> int:
+    from PySide6.QtCore import QSettings, Qt
+
+    from neuron_desktop.qt.app import create_app, screenshot
+    from neuron_desktop.qt.main_window import MainWindow
+
+    app = create_app()
+    out = Path(out_dir or ROOT / "docs" / "screenshots")
+    tmp = Path(tempfile.mkdtemp(prefix="neuron-shots-"))
+
+    def window() -> MainWindow:
+        w = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat),
+                       recovery_dir=tmp / "recovery")
+        w.resize(1400, 900)
+        w.show()
+        app.processEvents()
+        return w
+
+    def settle(w: MainWindow, timeout: float = 60.0) -> None:
+        t0 = time.time()
+        while (w.jobs.busy or w.suggest_jobs.busy) and time.time() - t0 < timeout:
+            app.processEvents()
+            time.sleep(0.01)
+        for _ in range(5):
+            app.processEvents()
+
+    written = []
+    # 1. main window
+    w = window()
+    w.open_file(SAMPLES / "old_photo.jpg")
+    written.append(screenshot(w, out / "main_window.png"))
+    w.close()
+
+    # 2. mask painting: imported scratch mask plus a brush stroke, brush cursor visible
+    w = window()
+    w.open_file(SAMPLES / "old_photo.jpg")
+    w.import_mask(SAMPLES / "old_photo_mask.png")
+    w.brush_panel.size.setValue(14)
+    w.brush.begin(300, 60, False)
+    for x in range(300, 380, 4):
+        w.brush.move(x, 60 + (x - 300) * 0.6)
+    w.brush.end()
+    screenshot(w, out / "mask_painting.png")
+    c = w.canvas
+    c._mouse = c.image_to_widget(380, 108)
+    written.append(screenshot(w, out / "mask_painting.png"))
+    w.close()
+
+    # 3. colour hints with the ab-gamut picker
+    w = window()
+    w.open_file(SAMPLES / "old_photo.jpg")
+    w.set_tool("hints")
+    for (x, y), rgb in [((150, 120), (0.45, 0.62, 0.30)), ((300, 115), (0.40, 0.60, 0.35)),
+                        ((225, 230), (0.80, 0.55, 0.50)), ((60, 40), (0.60, 0.55, 0.45))]:
+        w.hint_tool.color = rgb
+        w.hint_tool.add(x, y)
+    w.hint_tool.remember_color((0.2, 0.3, 0.7))
+    w._hint_selected(0)
+    w.hint_panel.recent.set_colors(w.hint_tool.recent)
+    w.canvas.selected_hint = 0
+    settle(w)
+    written.append(screenshot(w, out / "hints_gamut.png"))
+    w.close()
+
+    # 4. style gallery (sample photos dropped in as styles)
+    w = window()
+    w.open_file(SAMPLES / "astronaut.jpg")
+    for p in ("coffee.jpg", "astronaut.jpg", "old_photo.jpg"):
+        w.styles_panel.add_style(SAMPLES / p)
+    w.docks["styles"].raise_()
+    w.resizeDocks([w.docks["tools"], w.docks["styles"]], [330, 520], Qt.Orientation.Vertical)
+    w.op_tabs.setCurrentWidget(w.stylize_panel)
+    written.append(screenshot(w, out / "style_gallery.png"))
+    w.close()
+
+    # 5. before/after split view of an inpainted photo
+    w = window()
+    w.open_file(SAMPLES / "old_photo.jpg")
+    w.import_mask(SAMPLES / "old_photo_mask.png")
+    w.run_inpaint()
+    settle(w)
+    w.act_split.setChecked(True)
+    w.canvas.set_split(True)
+    w.canvas.split_pos = 0.5
+    written.append(screenshot(w, out / "before_after.png"))
+    w.close()
+    w.shutdown()
+    for p in written:
+        print(f"wrote {p}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:2]))

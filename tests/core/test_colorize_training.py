@@ -1,0 +1,88 @@
+"""Training pieces: prior/rebalancing from data, resumable loop, stylistic fine-tuning."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from neuron_desktop.core.progress import run_pipeline
+from neuron_desktop.models.colorization import ColorizationNet, colorizer
+from neuron_desktop.models.weights import save_weights
+from neuron_desktop.train.colorize import ColorizeRecipe, arch_of, train_colorizer, training_loss
+from neuron_desktop.train.data import PhotoBank, list_images, split
+from neuron_desktop.train.hints import random_hint_points
+
+
+def _palette_photos(folder, n=12, size=96, seed=0):
+    """A 'photographer' whose shadows are teal and highlights orange (learnable from L)."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    teal, orange = np.array([0.1, 0.45, 0.5]), np.array([1.0, 0.65, 0.3])
+    for i in range(n):
+        small = rng.random((6, 6))
+        lum = np.asarray(Image.fromarray((small * 255).astype(np.uint8)).resize(
+            (size, size), Image.BICUBIC)) / 255.0
+        rgb = teal * (1 - lum[..., None]) + orange * lum[..., None]
+        Image.fromarray((rgb * 255).astype(np.uint8)).save(folder / f"p{i:02d}.png")
+    return folder
+
+
+def test_split_is_deterministic_and_disjoint(tmp_path):
+    files = list_images([_palette_photos(tmp_path / "d", n=40)])
+    train, val = split(files, 0.25)
+    assert set(train).isdisjoint(val) and len(train) + len(val) == 40
+    assert split(files, 0.25) == (train, val)
+
+
+def test_random_crops_shape_and_range(tmp_path):
+    bank = PhotoBank(list_images([_palette_photos(tmp_path / "d", n=3)]))
+    crops = bank.random_crops(np.random.default_rng(0), 5, 64)
+    assert crops.shape == (5, 64, 64, 3) and crops.min() >= 0 and crops.max() <= 1
+
+
+def test_training_resumes_from_checkpoint(tmp_path):
+    data = _palette_photos(tmp_path / "d", n=8)
+    recipe = ColorizeRecipe(data=[str(data)], steps=2, batch=2, crop=32, width=4,
+                            semantic=False, val_every=2, val_fraction=0.0)
+    run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu"), log=print))
+    recipe.steps = 4
+    logs = []
+    net, final = run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu"),
+                                              log=logs.append))
+    assert any("resumed" in m for m in logs) and final["step"] == 4
+    history = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [h["step"] for h in history] == [2, 4]
+    recipe.lr = 0.5  # a different recipe must not silently continue
+    with pytest.raises(Exception, match="different recipe"):
+        run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu")))
+
+
+def test_stylistic_finetune_from_default_weights_lowers_the_loss(tmp_path, monkeypatch):
+    weights = tmp_path / "weights"
+    monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(weights))
+    torch.manual_seed(0)
+    base = ColorizationNet(width=8, semantic=False)
+    save_weights("colorizer", base.trainable_state_dict(), directory=weights,
+                 task="colorization", arch="ColorizationNet",
+                 preprocessing={"arch": arch_of(base)})
+    data = _palette_photos(tmp_path / "palette", n=12)
+    recipe = ColorizeRecipe(data=[str(data)], steps=40, batch=6, crop=64, lr=3e-3,
+                            lr_final=1e-3, val_fraction=0.0, val_every=40, init="default",
+                            p_no_hints=1.0)
+    bank = PhotoBank(list_images([data]))
+    rng = np.random.default_rng(1)
+    batch = torch.from_numpy(bank.random_crops(rng, 8, 64)).permute(0, 3, 1, 2)
+    weights_flat = torch.ones(len(base.bins))
+    no_hints = random_hint_points(rng, 8, 64, 64, p_none=1.0)
+
+    def loss_of(net):
+        net.eval()
+        with torch.no_grad():
+            return float(training_loss(net, batch, weights_flat, no_hints))
+
+    before = loss_of(colorizer(weights="default"))
+    net, _ = run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu")))
+    after = loss_of(net)
+    assert after < 0.8 * before, (before, after)

@@ -1,0 +1,106 @@
+"""Document model and mask/hint helpers (no Qt)."""
+
+import numpy as np
+import torch
+
+from neuron_desktop.core.color import rgb_to_lab
+from neuron_desktop.core.document import Document, Rect, TileDiff, changed_tiles
+from neuron_desktop.core.masks import Hint, brush_alpha, hints_to_planes, paint_segment
+
+
+def _doc(h=100, w=150):
+    rng = np.random.default_rng(0)
+    return Document(rng.random((h, w, 3), dtype=np.float32))
+
+
+def test_apply_patch_returns_old_contents_and_notifies():
+    doc = _doc()
+    events = []
+    doc.add_listener(lambda layer, rect: events.append((layer, rect)))
+    before = doc.image.copy()
+    r = Rect(10, 20, 30, 25)
+    old = doc.apply_patch(r, image=np.zeros((5, 20, 3), np.float32),
+                          mask=np.ones((5, 20), np.float32))
+    assert np.array_equal(old.image, before[20:25, 10:30]) and not old.mask.any()
+    assert not doc.image[20:25, 10:30].any() and doc.mask[20:25, 10:30].all()
+    assert events == [("image", r), ("mask", r)]
+    doc.apply_patch(r, image=old.image, mask=old.mask)
+    assert np.array_equal(doc.image, before) and not doc.has_mask
+    assert not np.shares_memory(doc.image, doc.original)
+
+
+def test_rect_ops():
+    a, b = Rect(0, 0, 10, 10), Rect(5, 5, 20, 8)
+    assert a.union(b) == Rect(0, 0, 20, 10)
+    assert a.intersect(b) == Rect(5, 5, 10, 8)
+    assert Rect(-5, -5, 500, 3).clip(100, 50) == Rect(0, 0, 100, 3)
+
+
+def test_tile_diff_roundtrip_and_merge():
+    doc = _doc()
+    d1 = TileDiff("mask", tile=32)
+    d1.remember(doc, Rect(0, 0, 40, 10))
+    doc.mask[0:10, 0:40] = 1
+    d2 = TileDiff("mask", tile=32)
+    d2.remember(doc, Rect(30, 0, 90, 10))  # overlaps d1's tiles: d1's old must win
+    doc.mask[0:10, 30:90] = 0.5
+    d1.merge(d2)
+    after = doc.mask.copy()
+    d1.capture_new(doc)
+    d1.restore(doc, "old")
+    assert not doc.mask.any()
+    d1.restore(doc, "new")
+    assert np.array_equal(doc.mask, after)
+    assert d1.rect(doc.width, doc.height) == Rect(0, 0, 96, 32)
+
+
+def test_changed_tiles():
+    a = np.zeros((100, 130), np.float32)
+    b = a.copy()
+    b[99, 129] = 1
+    b[0, 0] = 1
+    assert sorted(changed_tiles(a, b, 64)) == [(0, 0), (2, 1)]
+
+
+def test_brush_is_soft_and_continuous():
+    m = np.zeros((50, 100), np.float32)
+    box = paint_segment(m, (10, 25), (90, 25), radius=8, hardness=0.5)
+    assert box == (1, 16, 100, 35) or box[0] <= 2
+    assert m[25, 10:90].min() > 0.99  # no gaps along the drag
+    edge = m[25 + 6, 50]
+    assert 0.0 < edge < 1.0  # feathered edge
+    assert m[0, 50] == 0
+    paint_segment(m, (50, 25), (50, 25), radius=4, hardness=1.0, erase=True)
+    assert m[25, 50] < 0.01
+    a = brush_alpha((5, 5), (5, 5), 3, 1.0, (0, 0, 11, 11))
+    assert a[5, 5] == 1 and a[0, 0] == 0
+
+
+def test_hints_to_planes():
+    hints = [Hint(10, 20, (1.0, 0.0, 0.0), 5), Hint(40, 30, (0.0, 0.0, 1.0), 3)]
+    L = torch.rand(1, 1, 50, 60) * 100
+    ab, mask = hints_to_planes(hints, L)
+    assert ab.shape == (2, 50, 60) and mask.shape == (1, 50, 60)
+    red_ab = rgb_to_lab(torch.tensor([1.0, 0, 0]).view(1, 3, 1, 1))[0, 1:, 0, 0]
+    assert torch.allclose(ab[:, 20, 10], red_ab, atol=1e-4)
+    assert mask[0, 18:23, 8:13].all() and mask.sum() == 25 + 9
+    assert ab[:, 0, 0].abs().sum() == 0
+    # at the network's resolution: positions and sizes scale
+    ab2, mask2 = hints_to_planes(hints, np.zeros((50, 60), np.float32), size=(25, 30))
+    assert ab2.shape == (2, 25, 30) and mask2[0, 10, 5] == 1
+
+
+def test_recovery_roundtrip(tmp_path):
+    from neuron_desktop.core.imageio import save_image
+
+    src = tmp_path / "p.png"
+    save_image(src, np.full((20, 30, 3), 0.5, np.float32))
+    doc = Document.open(src)
+    doc.apply_patch(Rect(0, 0, 5, 5), image=np.zeros((5, 5, 3), np.float32),
+                    mask=np.ones((5, 5), np.float32))
+    doc.set_hints([Hint(3, 4, (0.1, 0.2, 0.3), 7)])
+    doc.write_recovery(tmp_path / "rec")
+    back = Document.from_recovery(tmp_path / "rec")
+    assert np.abs(back.image - doc.image).max() < 1e-4
+    assert np.array_equal(back.mask, doc.mask) and back.hints == doc.hints
+    assert not Document.read_recovery_state(tmp_path / "rec")["clean_exit"]

@@ -1,0 +1,128 @@
+"""Qt test set-up: offscreen platform, throw-away settings, and a no-leftovers check."""
+
+import os
+
+os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
+
+import sys  # noqa: E402
+import types  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PySide6.QtCore import QSettings, QThreadPool, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from neuron_desktop.core.progress import Preview, Progress  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+
+
+@pytest.fixture(scope="session")
+def qapp_cls():
+    return QApplication
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Never touch the real user configuration or recovery folder."""
+    monkeypatch.setenv("NEURON_SETTINGS_DIR", str(tmp_path / "settings"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      str(tmp_path / "qsettings"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
+                      str(tmp_path / "qsettings"))
+    torch.set_num_threads(1)
+    # Deterministic editor tests: the real colorization pipeline (when installed) is hidden;
+    # tests that need one install a tiny fake with the same interface (fake_colorize).
+    monkeypatch.setitem(sys.modules, "neuron_desktop.pipelines.colorize", None)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _no_threads_or_timers_left(qapp):
+    """Fail a test that leaves worker threads or running timers behind."""
+    yield
+    pool = QThreadPool.globalInstance()
+    assert pool.waitForDone(20000), "worker threads still running 20 s after the test"
+    assert pool.activeThreadCount() == 0
+    qapp.processEvents()
+    running = []
+    for w in QApplication.topLevelWidgets():
+        for t in w.findChildren(QTimer):
+            if t.isActive() and t.objectName() != "qt_internal":
+                running.append(f"{t.objectName() or t} (parent {t.parent()}, {t.interval()} ms)")
+    assert not running, f"timers left running: {running}"
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return QSettings(str(tmp_path / "test.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, settings):
+    from neuron_desktop.qt.main_window import MainWindow
+
+    made = []
+
+    def make(s=None, **kw):
+        kw.setdefault("recovery_dir", tmp_path / "recovery")
+        w = MainWindow(s or settings, **kw)
+        qtbot.addWidget(w)
+        w.resize(1100, 750)
+        w.show()
+        qtbot.waitExposed(w)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+
+
+@pytest.fixture
+def window(make_window):
+    return make_window()
+
+
+@pytest.fixture
+def photo_window(window):
+    assert window.open_file(SAMPLES / "old_photo.jpg")
+    return window
+
+
+def fake_colorize_module(delay: float = 0.0, steps: int = 3) -> types.ModuleType:
+    """A stand-in for neuron_desktop.pipelines.colorize with the agreed interface."""
+    import time
+
+    mod = types.ModuleType("neuron_desktop.pipelines.colorize")
+    mod.calls = []
+
+    def colorize(image, *, hints=None, temperature=0.38, render_size=256, refine=True,
+                 device=None, model=None):
+        mod.calls.append({"hints": list(hints or []), "temperature": temperature})
+        out = image.clone()
+        out[:, 0] = (out[:, 0] * 0.8 + 0.2).clamp(0, 1)  # "warm" it
+        for i in range(steps):
+            time.sleep(delay)
+            yield Progress((i + 1) / (steps + 1), "colorizing")
+            yield Preview(out[..., ::4, ::4], (i + 1) / (steps + 1), "preview")
+        for h in hints or []:
+            out[0, :, h.y, h.x] = torch.tensor(h.rgb)
+        return out
+
+    def suggest_colors(image, hints, point, k):
+        return [((1.0, 0.0, 0.0), 0.5), ((0.0, 0.5, 1.0), 0.3)][:k]
+
+    mod.colorize = colorize
+    mod.suggest_colors = suggest_colors
+    return mod
+
+
+@pytest.fixture
+def fake_colorize(monkeypatch):
+    mod = fake_colorize_module()
+    monkeypatch.setitem(sys.modules, "neuron_desktop.pipelines.colorize", mod)
+    return mod
