@@ -49,13 +49,13 @@ def main(out_dir: str | None = None) -> int:
     written = []
     # 1. main window
     w = window()
-    w.open_file(SAMPLES / "old_photo.jpg")
+    w.open_file(SAMPLES / "old_photo.jpg", wait=True)
     written.append(screenshot(w, out / "main_window.png"))
     w.close()
 
     # 2. mask painting: imported scratch mask plus a brush stroke, brush cursor visible
     w = window()
-    w.open_file(SAMPLES / "old_photo.jpg")
+    w.open_file(SAMPLES / "old_photo.jpg", wait=True)
     w.import_mask(SAMPLES / "old_photo_mask.png")
     w.brush_panel.size.setValue(14)
     w.brush.begin(300, 60, False)
@@ -70,7 +70,7 @@ def main(out_dir: str | None = None) -> int:
 
     # 3. colour hints with the ab-gamut picker
     w = window()
-    w.open_file(SAMPLES / "old_photo.jpg")
+    w.open_file(SAMPLES / "old_photo.jpg", wait=True)
     w.set_tool("hints")
     for (x, y), rgb in [((150, 120), (0.45, 0.62, 0.30)), ((300, 115), (0.40, 0.60, 0.35)),
                         ((225, 230), (0.80, 0.55, 0.50)), ((60, 40), (0.60, 0.55, 0.45))]:
@@ -86,7 +86,7 @@ def main(out_dir: str | None = None) -> int:
 
     # 4. style gallery (sample photos dropped in as styles)
     w = window()
-    w.open_file(SAMPLES / "astronaut.jpg")
+    w.open_file(SAMPLES / "astronaut.jpg", wait=True)
     for p in ("coffee.jpg", "astronaut.jpg", "old_photo.jpg"):
         w.styles_panel.add_style(SAMPLES / p)
     w.docks["styles"].raise_()
@@ -97,7 +97,7 @@ def main(out_dir: str | None = None) -> int:
 
     # 5. before/after split view of an inpainted photo
     w = window()
-    w.open_file(SAMPLES / "old_photo.jpg")
+    w.open_file(SAMPLES / "old_photo.jpg", wait=True)
     w.import_mask(SAMPLES / "old_photo_mask.png")
     w.run_inpaint()
     settle(w)

@@ -8,13 +8,20 @@ changed, so views redraw only that area and undo stores only the touched rectang
 
 :class:`TileDiff` records the old (and, once known, new) contents of the tiles of one layer
 that an edit touched: the building block of memory-bounded undo.
+
+:meth:`Document.snapshot` gives a worker thread the current layers without copying them on
+the GUI thread: while a snapshot is pinned, the document copies a layer before writing to it
+(copy-on-write). Every write bumps that layer's revision, so a result computed from a
+snapshot can be checked against the document before it is committed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +104,36 @@ class Patch:
 Listener = Callable[[str, Rect | None], None]
 
 
+class Snapshot:
+    """The document's layers (``image``, ``mask``: the live arrays, not copies), hints and
+    layer revisions at one moment. While pinned, the document copies a layer before writing
+    it, so a worker may read or copy the arrays safely; it calls :meth:`release` (or leaves a
+    ``with snapshot:`` block) once it holds what it needs. After release the arrays equal the
+    document's as long as the layer revisions are unchanged (``unchanged(doc, layer)``)."""
+
+    def __init__(self, doc: Document, layers: tuple[str, ...]) -> None:
+        self.image = doc.image if "image" in layers else None
+        self.mask = doc.mask if "mask" in layers else None
+        self.hints = doc.hints
+        self.revisions = dict(doc.revisions)
+        self.pinned = True
+
+    def release(self) -> None:
+        self.pinned = False
+
+    def __enter__(self) -> Snapshot:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
+
+    def shares(self, arr: np.ndarray) -> bool:
+        return self.pinned and (self.image is arr or self.mask is arr)
+
+    def unchanged(self, doc: Document, layer: str) -> bool:
+        return doc.revisions[layer] == self.revisions[layer]
+
+
 class Document:
     """An open photo being restored. Not thread-safe: change it from one thread only.
 
@@ -117,8 +154,10 @@ class Document:
         self.source = source
         self.path = Path(path) if path is not None else (source.path if source else None)
         self._listeners: list[Listener] = []
-        self.image_revision = 0  # bumped on every image change (results are checked against it)
-        self.revision = 0  # bumped on every change of any layer
+        self.revisions = {name: 0 for name in LAYERS}  # bumped by every write of a layer
+        self.revision = 0  # bumped on every change notification of any layer
+        self._snapshots: weakref.WeakSet[Snapshot] = weakref.WeakSet()
+        self._lock = threading.Lock()  # snapshots are created here and released by workers
 
     # ------------------------------------------------------------------ construction / info
 
@@ -139,6 +178,10 @@ class Document:
     @property
     def bounds(self) -> Rect:
         return Rect(0, 0, self.width, self.height)
+
+    @property
+    def image_revision(self) -> int:
+        return self.revisions["image"]
 
     @property
     def has_mask(self) -> bool:
@@ -171,6 +214,25 @@ class Document:
             return self.mask
         raise KeyError(f"unknown layer {name!r}")
 
+    def writable(self, name: str) -> np.ndarray:
+        """Layer ``name`` for writing in place: bumps its revision and, when a pinned
+        snapshot shares the array, replaces it with a copy first (copy-on-write)."""
+        arr = self.layer(name)
+        with self._lock:
+            shared = any(s.shares(arr) for s in self._snapshots)
+        if shared:
+            arr = arr.copy()
+            setattr(self, name, arr)
+        self.revisions[name] += 1
+        return arr
+
+    def snapshot(self, *layers: str) -> Snapshot:
+        """Cheap (no copy) pinned view of ``layers`` (default: image and mask) for a worker."""
+        snap = Snapshot(self, layers or LAYERS)
+        with self._lock:
+            self._snapshots.add(snap)
+        return snap
+
     def read(self, name: str, rect: Rect) -> np.ndarray:
         """A copy of ``rect`` of layer ``name``."""
         return self.layer(name)[rect.slices].copy()
@@ -184,13 +246,11 @@ class Document:
         for name, new in (("image", image), ("mask", mask)):
             if new is None:
                 continue
-            target = self.layer(name)[rect.slices]
-            if new.shape[:2] != target.shape[:2]:
+            if new.shape[:2] != (rect.height, rect.width):
                 raise ValueError(f"{name} patch {new.shape[:2]} does not fit {rect}")
+            target = self.writable(name)[rect.slices]
             setattr(old, name, target.copy())
             target[...] = new
-            if name == "image":
-                self.image_revision += 1
         if notify:
             for name in ("image", "mask"):
                 if getattr(old, name) is not None:
@@ -242,26 +302,30 @@ class Document:
 
     # ----------------------------------------------------------------------------- recovery
 
-    def write_recovery(self, folder: str | Path, *, clean_exit: bool = False) -> Path:
-        """Write the document's state to ``folder`` (state.json, mask.png, result.png when
-        the image differs from the original). Each file is written atomically."""
+    def write_recovery(self, folder: str | Path, *, clean_exit: bool = False,
+                       snapshot: Snapshot | None = None) -> Path:
+        """Write the document's state (or that of ``snapshot``, taken with both layers) to
+        ``folder``: state.json, mask.png, result.png when the image differs from the
+        original. Each file is written atomically."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        has_result = self.image_modified
+        src = snapshot or self
+        has_result = not np.array_equal(src.image, self.original)
+        has_mask = bool(src.mask.any())
         if has_result:
-            save_image(folder / "result.png", self.image, bit_depth=16)
+            save_image(folder / "result.png", src.image, bit_depth=16)
         elif (folder / "result.png").exists():
             (folder / "result.png").unlink()
-        if self.has_mask:
-            save_mask(folder / "mask.png", self.mask)
+        if has_mask:
+            save_mask(folder / "mask.png", src.mask)
         elif (folder / "mask.png").exists():
             (folder / "mask.png").unlink()
         state = {
             "version": 1,
             "original": str(Path(self.path).resolve()) if self.path else None,
-            "hints": [h.to_dict() for h in self.hints],
+            "hints": [h.to_dict() for h in src.hints],
             "result": has_result,
-            "mask": self.has_mask,
+            "mask": has_mask,
             "time": time.time(),
             "clean_exit": clean_exit,
         }

@@ -122,7 +122,7 @@ def run(file: str | None = None, screenshot_to: str | None = None) -> int:
         window = MainWindow(make_settings())
     freeze_startup_objects()
     if file:
-        window.open_file(file)
+        window.open_file(file, wait=bool(screenshot_to))  # interactive: loads on a worker
     if screenshot_to:
         ok = window.doc is not None or not file
         path = screenshot(window, screenshot_to)

@@ -6,7 +6,8 @@ resize); the window decides what to do with them and changes the document, whose
 events the canvas listens to, redrawing only what changed.
 
 Rendering at any size stays cheap: each layer has a display pyramid (see ``qimage.Pyramid``)
-and a repaint draws only the visible part of the level closest to the zoom.
+and a repaint draws only the visible part of the level closest to the zoom. Opening a photo
+builds the pyramids on a worker (:func:`build_pyramids`), not here.
 """
 
 from __future__ import annotations
@@ -19,11 +20,29 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
 from neuron_desktop.core.document import Document, Rect
-from neuron_desktop.qt.qimage import Pyramid, mask_to_bgra, rgb_to_bgra
+from neuron_desktop.qt.qimage import Pyramid, mask_to_bgra, qimage_view, rgb_to_bgra
 
 MIN_ZOOM, MAX_ZOOM = 0.01, 64.0
 BACKGROUND = QColor(32, 33, 36)
 SPLIT_GRAB_PX = 6
+MASK_FORMAT = QImage.Format.Format_ARGB32_Premultiplied
+
+
+def build_pyramids(doc: Document, mask_style: tuple[tuple[int, int, int], float],
+                   original: bool = True) -> dict[str, Pyramid]:
+    """Display pyramids of ``doc``'s image, original (when ``original``; copied from the
+    image's while the image is unedited) and mask (when not empty). Plain NumPy work, so it
+    runs on a worker when a photo is opened."""
+    pyr = {"image": Pyramid(doc.width, doc.height, lambda r: rgb_to_bgra(doc.image[r.slices]))}
+    if original:
+        encode = lambda r: rgb_to_bgra(doc.original[r.slices])  # noqa: E731
+        pyr["original"] = (pyr["image"].copy(encode) if doc.revisions["image"] == 0
+                           else Pyramid(doc.width, doc.height, encode))
+    if doc.has_mask:
+        pyr["mask"] = Pyramid(doc.width, doc.height,
+                              lambda r: mask_to_bgra(doc.mask[r.slices], *mask_style),
+                              MASK_FORMAT)
+    return pyr
 
 
 class Canvas(QWidget):
@@ -74,7 +93,9 @@ class Canvas(QWidget):
 
     # --------------------------------------------------------------------------- document
 
-    def set_document(self, doc: Document | None) -> None:
+    def set_document(self, doc: Document | None,
+                     pyramids: dict[str, Pyramid] | None = None) -> None:
+        """Show ``doc``; ``pyramids`` from :func:`build_pyramids` (else built here)."""
         if self.doc is not None:
             self.doc.remove_listener(self._on_change)
         self.doc = doc
@@ -83,19 +104,18 @@ class Canvas(QWidget):
         self.selected_hint = -1
         if doc is not None:
             doc.add_listener(self._on_change)
-            self._image_pyr = Pyramid(doc.width, doc.height,
-                                      lambda r: rgb_to_bgra(doc.image[r.slices]))
-            if doc.has_mask:
-                self._build_mask_pyramid()
+            if pyramids is None:
+                pyramids = build_pyramids(doc, (self.mask_color, self.mask_opacity), False)
+            self._image_pyr = pyramids["image"]
+            self._orig_pyr = pyramids.get("original")
+            self._mask_pyr = pyramids.get("mask")
+            if self._mask_pyr is not None:
+                self._mask_pyr.encode = self._encode_mask  # follows set_mask_style
             self.fit()
         self.update()
 
-    def _build_mask_pyramid(self) -> None:
-        doc = self.doc
-        self._mask_pyr = Pyramid(
-            doc.width, doc.height,
-            lambda r: mask_to_bgra(doc.mask[r.slices], self.mask_color, self.mask_opacity),
-            QImage.Format.Format_ARGB32_Premultiplied)
+    def _encode_mask(self, r: Rect) -> np.ndarray:
+        return mask_to_bgra(self.doc.mask[r.slices], self.mask_color, self.mask_opacity)
 
     def _original_pyramid(self) -> Pyramid:
         if self._orig_pyr is None:
@@ -110,10 +130,11 @@ class Canvas(QWidget):
         if layer in ("image", "all") and self._image_pyr is not None:
             self._image_pyr.update(rect)
         if layer in ("mask", "all"):
-            if self._mask_pyr is None:
-                if doc.mask[rect.slices].any():
-                    self._build_mask_pyramid()
-            else:
+            if self._mask_pyr is None and doc.mask[rect.slices].any():
+                # the mask was empty until now: zero levels are right outside ``rect``
+                self._mask_pyr = Pyramid(doc.width, doc.height, self._encode_mask,
+                                         MASK_FORMAT, build=False)
+            if self._mask_pyr is not None:
                 self._mask_pyr.update(rect)
         if layer in ("hints", "all") and self.selected_hint >= len(doc.hints):
             self.selected_hint = -1
@@ -128,11 +149,12 @@ class Canvas(QWidget):
             self._mask_pyr.update(self.doc.bounds)
         self.update()
 
-    def set_preview(self, rgb: np.ndarray | None) -> None:
-        """Show ``rgb`` (h, w, 3) float, any size, stretched over the photo; None hides it."""
-        self._preview = None if rgb is None else QImage(
-            rgb_to_bgra(rgb).data, rgb.shape[1], rgb.shape[0], rgb.shape[1] * 4,
-            QImage.Format.Format_RGB32).copy()
+    def set_preview(self, image: QImage | np.ndarray | None) -> None:
+        """Show ``image`` (a QImage, made on the worker, or float RGB (h, w, 3)), any size,
+        stretched over the photo; None hides it."""
+        if isinstance(image, np.ndarray):
+            image = qimage_view(rgb_to_bgra(image)).copy()
+        self._preview = image
         self.update()
 
     @property

@@ -93,7 +93,7 @@ class StrokeCommand(DocCommand):
             return
         rect = Rect(*box)
         self.diff.remember(self.doc, rect)
-        paint_segment(self.doc.mask, p0, p1, self.radius, self.hardness, self.erase)
+        paint_segment(self.doc.writable("mask"), p0, p1, self.radius, self.hardness, self.erase)
         self.rect = rect.union(self.rect)
         self.doc.notify("mask", rect)
 
@@ -163,12 +163,14 @@ class HintsCommand(DocCommand):
 
 class EditCommand(DocCommand):
     """A whole edit (an applied result, clear/invert/import mask): tile diffs of the image
-    and mask, plus optionally the hints, undone and redone together."""
+    and mask, plus optionally the hints, undone and redone together. ``diffs`` computed
+    elsewhere (a worker) may be given instead of the new arrays."""
 
     def __init__(self, doc: Document, text: str, *, image: np.ndarray | None = None,
-                 mask: np.ndarray | None = None, hints: tuple[Hint, ...] | None = None) -> None:
+                 mask: np.ndarray | None = None, hints: tuple[Hint, ...] | None = None,
+                 diffs: list[TileDiff] | None = None) -> None:
         super().__init__(doc, text)
-        self.diffs = []
+        self.diffs = list(diffs or [])
         if image is not None:
             self.diffs.append(TileDiff.from_arrays("image", doc.image, image))
         if mask is not None:

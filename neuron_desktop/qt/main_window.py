@@ -1,14 +1,32 @@
-"""The main window: wires canvas, tools, panels, history, workers, settings and recovery."""
+"""The main window: wires canvas, tools, panels, history, workers, settings and recovery.
+
+The GUI thread never does heavy work: photos are decoded and their display pyramids built
+on the worker pool; jobs get cheap copy-on-write snapshots of the document (copied on the
+worker) and hand back tile diffs computed there, checked against the document's layer
+revisions before they become one undoable step.
+"""
 
 from __future__ import annotations
 
+import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import qtawesome as qta
-from PySide6.QtCore import QPointF, QRunnable, QSettings, QStandardPaths, Qt, QThreadPool, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtCore import (
+    QLockFile,
+    QPointF,
+    QRunnable,
+    QSettings,
+    QStandardPaths,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QAction, QActionGroup, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -27,11 +45,12 @@ from PySide6.QtWidgets import (
 
 from neuron_desktop import __version__
 from neuron_desktop.core.device import available_devices, describe_device, is_out_of_memory
-from neuron_desktop.core.document import Document
+from neuron_desktop.core.document import Document, Snapshot, TileDiff
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS, load_mask, save_mask
-from neuron_desktop.core.progress import Progress
-from neuron_desktop.qt.canvas import Canvas
+from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
+from neuron_desktop.qt import panels
+from neuron_desktop.qt.canvas import Canvas, build_pyramids
 from neuron_desktop.qt.commands import EditCommand, History
 from neuron_desktop.qt.panels import (
     BrushPanel,
@@ -44,6 +63,7 @@ from neuron_desktop.qt.panels import (
     StylizePanel,
     rgb_to_lab_px,
 )
+from neuron_desktop.qt.qimage import Pyramid, to_qimage
 from neuron_desktop.qt.tools import BrushTool, HintTool
 from neuron_desktop.qt.workers import JobManager, JobSpec, tensor_preview
 
@@ -51,6 +71,8 @@ RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
 IMAGE_FILTER = "Images ({})".format(" ".join(f"*{e}" for e in SUPPORTED_EXTENSIONS))
 MAX_RECENT = 10
 DEFAULT_AUTOSAVE_MIN = 3.0
+RECOVERY_SLOTS = 8  # instances running at once, each with its own locked recovery folder
+LIVE_PREVIEW_SIDE = 2048
 
 
 def _to_array(result) -> np.ndarray:
@@ -67,21 +89,99 @@ def _to_mask(result) -> np.ndarray:
     return np.ascontiguousarray(np.clip(m if m.ndim == 2 else m[..., 0], 0, 1), np.float32)
 
 
+@dataclass
+class JobResult:
+    """A job's output as prepared on the worker: tile diffs against the snapshot the job
+    started from (``layer`` first), and for live colorization the preview to show."""
+
+    layer: str
+    diffs: list[TileDiff]
+    preview: QImage | None = None
+
+
+@dataclass
+class Opened:
+    """A loaded photo with its display pyramids; ``restore`` diffs (original -> recovered
+    state, already applied) and hints when it comes from the recovery folder."""
+
+    doc: Document
+    pyramids: dict[str, Pyramid]
+    restore: list[TileDiff] = field(default_factory=list)
+    hints: tuple = ()
+
+
+def load_document(path: str | Path, mask_style, recovery: bool = False) -> Pipeline[Opened]:
+    """Decode ``path`` (or the recovery folder ``path``) and build its display pyramids:
+    a pipeline, run on a worker when a photo is opened."""
+    yield Progress(0.0, f"Reading {Path(path).name}")
+    doc = Document.from_recovery(path) if recovery else Document.open(path)
+    restore = []
+    if recovery:
+        restore = [d for d in (TileDiff.from_arrays("image", doc.original, doc.image),
+                               TileDiff.from_arrays("mask", np.zeros_like(doc.mask), doc.mask))
+                   if not d.empty]
+    yield Progress(0.5, "Preparing the display")
+    return Opened(doc, build_pyramids(doc, mask_style), restore, doc.hints)
+
+
+def _inputs(snap: Snapshot, convert):
+    """``get()`` -> ``convert(snap)``, computed once on the worker, then the snapshot is
+    released (later calls, e.g. out-of-memory retries, reuse the converted inputs)."""
+    done = []
+
+    def get():
+        if not done:
+            with snap:
+                done.append(convert(snap))
+        return done[0]
+
+    return get
+
+
+def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
+                    preview: bool = False):
+    """Worker-side postprocess: result tensor -> array -> tile diffs against ``snap``."""
+
+    def post(result) -> JobResult:
+        arr = (_to_array if layer == "image" else _to_mask)(result)
+        base = getattr(snap, layer)
+        if arr.shape != base.shape:
+            raise ValueError(f"the result has shape {arr.shape}, expected {base.shape}")
+        diffs = [TileDiff.from_arrays(layer, base, arr)]
+        if clear_mask:
+            diffs.append(TileDiff.from_arrays("mask", snap.mask, np.zeros_like(snap.mask)))
+        shown = to_qimage(tensor_preview(arr, LIVE_PREVIEW_SIDE)) if preview else None
+        return JobResult(layer, [d for d in diffs if not d.empty], shown)
+
+    return post
+
+
+def _model_kwargs() -> dict:
+    """``model=`` for the colorization pipeline when ``panels.colorize_model`` gives one."""
+    model = panels.colorize_model()
+    return {} if model is None else {"model": model}
+
+
 class _RecoveryWriter(QRunnable):
     """Writes a document snapshot to the recovery folder off the GUI thread."""
 
-    def __init__(self, doc: Document, folder: Path) -> None:
+    def __init__(self, doc: Document, snap: Snapshot, folder: Path) -> None:
         super().__init__()
-        self.doc, self.folder = doc, folder
+        self.doc, self.snap, self.folder = doc, snap, folder
 
     def run(self) -> None:
+        snap = self.snap
         try:
-            self.doc.write_recovery(self.folder)
+            with snap:  # private copies, so editing goes on without copy-on-write
+                snap.image, snap.mask = snap.image.copy(), snap.mask.copy()
+            self.doc.write_recovery(self.folder, snapshot=snap)
         except Exception:  # autosave must never disturb editing
             pass
 
 
 class MainWindow(QMainWindow):
+    documentOpened = Signal(object)  # the Document, once loaded and shown
+
     def __init__(self, settings: QSettings | None = None, *, recovery_dir: str | Path | None = None,
                  autosave_minutes: float | None = None) -> None:
         super().__init__()
@@ -95,10 +195,10 @@ class MainWindow(QMainWindow):
             base = QStandardPaths.writableLocation(
                 QStandardPaths.StandardLocation.AppLocalDataLocation)
             recovery_dir = Path(base or Path.home() / ".neuron-desktop") / "recovery"
-        self.recovery_dir = Path(recovery_dir)
+        self.recovery_dir, self._instance_lock = self._claim_recovery_dir(Path(recovery_dir))
         self.error_box: QMessageBox | None = None
         self.recovery_box: QMessageBox | None = None
-        self._pending_live: tuple[np.ndarray, int, tuple] | None = None
+        self._pending_live: tuple[JobResult, Snapshot, tuple] | None = None
         self._job_started = 0.0
         self._autosaved_at = -1
 
@@ -108,6 +208,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.jobs = JobManager(self)
         self.suggest_jobs = JobManager(self)
+        # photos load on their own pool: never queued behind long jobs
+        self.load_jobs = JobManager(self, pool=QThreadPool(self))
         self.brush = BrushTool(self.canvas, self.history, lambda: self.doc)
         self.hint_tool = HintTool(self.canvas, self.history, lambda: self.doc)
         self.live_timer = QTimer(self)
@@ -195,7 +297,7 @@ class MainWindow(QMainWindow):
         self.act_invert_mask = A("&Invert mask", "mdi6.invert-colors", None, self.invert_mask)
         self.act_import_mask = A("Import mask…", "mdi6.import", None, lambda: self.import_mask())
         self.act_export_mask = A("Export mask…", "mdi6.export", None, lambda: self.export_mask())
-        self.act_cancel = A("&Cancel job", "mdi6.stop-circle-outline", "Esc", self.jobs.cancel,
+        self.act_cancel = A("&Cancel job", "mdi6.stop-circle-outline", "Esc", self.cancel_jobs,
                             "Stop the running job")
         self.act_restore = A("Restore last session…", None, None,
                              lambda: self.offer_recovery(force=True))
@@ -360,31 +462,73 @@ class MainWindow(QMainWindow):
         self.jobs.finished.connect(self._job_finished)
         self.jobs.error.connect(self._job_error)
         self.jobs.cancelled.connect(self._job_cancelled)
-        self.jobs.busyChanged.connect(self._busy)
+        lj = self.load_jobs
+        lj.started.connect(lambda name, _dev: self.statusBar().showMessage(f"{name}…"))
+        lj.progress.connect(self._job_progress)
+        lj.finished.connect(self._opened)
+        lj.error.connect(self._open_failed)
+        for jm in (self.jobs, self.load_jobs):
+            jm.busyChanged.connect(lambda _b: self._busy(self.jobs.busy or self.load_jobs.busy))
         self.suggest_jobs.finished.connect(self._suggestions)
         self.history.indexChanged.connect(lambda _i: self._update_actions())
         self.history.cleanChanged.connect(lambda _c: self._update_title())
 
     # ------------------------------------------------------------------------- documents
 
-    def open_file(self, path: str | Path | None = None) -> bool:
+    def open_file(self, path: str | Path | None = None, *, wait: bool = False) -> bool:
+        """Open a photo: decoded and prepared on a worker (the window stays responsive and
+        shows progress); ``documentOpened`` or an error dialog follows. ``wait`` loads on
+        the calling thread instead (scripts). Returns False when nothing was started or,
+        with ``wait``, the file could not be opened."""
         if path is None:
             start = self.settings.value("paths/last_dir", str(Path.home()))
             path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, IMAGE_FILTER)
             if not path:
                 return False
+        return self._load(str(path), recovery=False, wait=wait)
+
+    def _load(self, path: str, *, recovery: bool, wait: bool) -> bool:
+        style = (self.canvas.mask_color, self.canvas.mask_opacity)
+        name = "Restoring the session" if recovery else f"Opening {Path(path).name}"
+        spec = JobSpec(name, lambda _d, _t, _c: load_document(path, style, recovery),
+                       device="cpu", payload={"path": path, "recovery": recovery})
+        if not wait:
+            self.load_jobs.submit(spec)
+            return True
         try:
-            doc = Document.open(path)
-        except NeuronError as exc:
-            self.show_error("Cannot open the photo", str(exc))
+            opened = run_pipeline(load_document(path, style, recovery))
+        except Exception as exc:  # noqa: BLE001 - shown like a worker's error
+            self._open_failed(name, exc, spec)
             return False
-        self.set_document(doc)
-        self.add_recent(str(Path(path).resolve()))
-        self.settings.setValue("paths/last_dir", str(Path(path).resolve().parent))
-        self.statusBar().showMessage(f"Opened {path} ({doc.width}×{doc.height})", 5000)
+        self._opened(name, opened, spec)
         return True
 
-    def set_document(self, doc: Document | None) -> None:
+    def _opened(self, name: str, opened: Opened, spec: JobSpec) -> None:
+        doc = opened.doc
+        self.set_document(doc, opened.pyramids)
+        if spec.payload["recovery"]:
+            # already applied on the worker: pushed without re-applying, one undoable step
+            cmd = EditCommand(doc, "Restored session", diffs=opened.restore, hints=opened.hints)
+            cmd.old_hints = ()
+            if not cmd.changes_nothing:
+                cmd.silent = True
+                self.history.push(cmd)
+                cmd.silent = False
+            self.statusBar().showMessage("Session restored", 5000)
+        else:
+            path = Path(spec.payload["path"]).resolve()
+            self.add_recent(str(path))
+            self.settings.setValue("paths/last_dir", str(path.parent))
+            self.statusBar().showMessage(f"Opened {path} ({doc.width}×{doc.height})", 5000)
+        self.documentOpened.emit(doc)
+
+    def _open_failed(self, name: str, exc, spec: JobSpec) -> None:
+        text = str(exc) if isinstance(exc, NeuronError) else f"{type(exc).__name__}: {exc}"
+        title = "Cannot restore" if spec.payload["recovery"] else "Cannot open the photo"
+        self.show_error(title, text)
+
+    def set_document(self, doc: Document | None,
+                     pyramids: dict[str, Pyramid] | None = None) -> None:
         self.jobs.cancel()
         self.suggest_jobs.cancel()
         self.live_timer.stop()
@@ -392,7 +536,7 @@ class MainWindow(QMainWindow):
         self.history.clear()
         self.history._sync()
         self.doc = doc
-        self.canvas.set_document(doc)
+        self.canvas.set_document(doc, pyramids)
         self.act_before.setChecked(False)
         self._update_title()
         self._update_actions()
@@ -615,13 +759,14 @@ class MainWindow(QMainWindow):
             return
         from neuron_desktop.core.imageio import to_tensor
 
-        image = self.doc.image.copy()
-        hints = list(self.doc.hints)
+        snap = self.doc.snapshot("image")
+        hints = list(snap.hints)
         point = (hints[index].x, hints[index].y)
+        image = _inputs(snap, lambda s: to_tensor(s.image))
 
         def make(device, tile, cancel):
             yield Progress(0.0, "Suggesting colours")
-            return module.suggest_colors(to_tensor(image).to(device), hints, point, 8)
+            return module.suggest_colors(image().to(device), hints, point, 8, **_model_kwargs())
 
         self.suggest_jobs.submit(JobSpec("Suggest colours", make, device=self.device_pref()))
 
@@ -635,11 +780,19 @@ class MainWindow(QMainWindow):
     def device_pref(self) -> str:
         return self.device_combo.currentData() or "auto"
 
-    def _submit(self, name: str, make, postprocess=_to_array, **payload) -> int | None:
+    def cancel_jobs(self) -> None:
+        self.load_jobs.cancel()
+        self.jobs.cancel()
+
+    def _submit(self, name: str, make, snap: Snapshot, *, layer: str = "image",
+                clear_mask: bool = False, live: bool = False, **payload) -> int | None:
+        """Run ``make`` (which reads its inputs from ``snap`` on the worker); the result
+        comes back as a :class:`JobResult` with its tile diffs computed there too."""
         if self.doc is None:
             return None
-        spec = JobSpec(name, make, device=self.device_pref(), postprocess=postprocess,
-                       payload={"doc": self.doc, "revision": self.doc.image_revision, **payload})
+        spec = JobSpec(name, make, device=self.device_pref(),
+                       postprocess=_prepare_result(snap, layer, clear_mask, preview=live),
+                       payload={"doc": self.doc, "snap": snap, "live": live, **payload})
         self._job_started = time.perf_counter()
         return self.jobs.submit(spec)
 
@@ -657,15 +810,16 @@ class MainWindow(QMainWindow):
         from neuron_desktop.core.imageio import to_tensor
         from neuron_desktop.pipelines.inpaint import inpaint
 
-        image, mask = doc.image.copy(), doc.mask.copy()
+        snap = doc.snapshot("image", "mask")
+        inputs = _inputs(snap, lambda s: (to_tensor(s.image), torch.from_numpy(s.mask.copy())))
         params = self.inpaint_panel.params()
 
         def make(device, tile, cancel):
-            return inpaint(to_tensor(image).to(device), torch.from_numpy(mask).to(device),
-                           method=params["method"], radius=params["radius"], device=device,
-                           cancel=cancel)
+            image, mask = inputs()
+            return inpaint(image.to(device), mask.to(device), method=params["method"],
+                           radius=params["radius"], device=device, cancel=cancel)
 
-        return self._submit(f"Inpaint ({params['method']})", make,
+        return self._submit(f"Inpaint ({params['method']})", make, snap,
                             clear_mask=self.inpaint_panel.clear_mask.isChecked())
 
     def run_refine(self) -> int | None:
@@ -674,13 +828,14 @@ class MainWindow(QMainWindow):
         from neuron_desktop.core.imageio import to_tensor
         from neuron_desktop.pipelines.refine import refine_colors
 
-        image = self.doc.image.copy()
+        snap = self.doc.snapshot("image")
+        image = _inputs(snap, lambda s: to_tensor(s.image))
         params = self.refine_panel.params()
 
         def make(device, tile, cancel):
-            return refine_colors(to_tensor(image).to(device), cancel=cancel, **params)
+            return refine_colors(image().to(device), cancel=cancel, **params)
 
-        return self._submit("Refine colours", make)
+        return self._submit("Refine colours", make, snap)
 
     def run_colorize(self, live: bool = False) -> int | None:
         module = self.colorize_panel.module
@@ -688,20 +843,21 @@ class MainWindow(QMainWindow):
             return None
         hints = tuple(self.doc.hints)
         pending = self._pending_live
-        if (not live and pending is not None and pending[1] == self.doc.image_revision
+        if (not live and pending is not None and pending[1].unchanged(self.doc, "image")
                 and pending[2] == hints):
             self._commit_result("Colorize", pending[0], self.doc, pending[1])
             return None
         from neuron_desktop.core.imageio import to_tensor
 
-        image = self.doc.image.copy()
+        snap = self.doc.snapshot("image")
+        image = _inputs(snap, lambda s: to_tensor(s.image))
         params = self.colorize_panel.params()
 
         def make(device, tile, cancel):
-            return module.colorize(to_tensor(image).to(device), hints=list(hints),
-                                   device=device, **params)
+            return module.colorize(image().to(device), hints=list(hints), device=device,
+                                   **params, **_model_kwargs())
 
-        return self._submit("Colorize", make, live=live, hints=hints)
+        return self._submit("Colorize", make, snap, live=live, hints=hints)
 
     def _job_started_slot(self, name: str, device: str) -> None:
         self.statusBar().showMessage(f"{name} on {device}…")
@@ -717,44 +873,44 @@ class MainWindow(QMainWindow):
         if busy:
             self.progress.setValue(0)
 
-    def _job_finished(self, name: str, result, spec: JobSpec) -> None:
-        doc, revision = spec.payload.get("doc"), spec.payload.get("revision")
+    def _job_finished(self, name: str, result: JobResult, spec: JobSpec) -> None:
+        doc, snap = spec.payload.get("doc"), spec.payload.get("snap")
         if name == "Colorize" and spec.payload.get("live"):
-            if doc is self.doc and revision == doc.image_revision:
-                self._pending_live = (result, revision, spec.payload["hints"])
-                self.canvas.set_preview(tensor_preview(result, 2048))
+            if doc is self.doc and snap.unchanged(doc, "image"):
+                self._pending_live = (result, snap, spec.payload["hints"])
+                self.canvas.set_preview(result.preview)
                 self.statusBar().showMessage("Live colorization updated — Apply to keep it",
                                              5000)
             return
         self.canvas.set_preview(None)
         if doc is not self.doc or doc is None:
             return
-        if spec.payload.get("mask_only"):
-            self._mask_edit(name, result)
-            return
-        self._commit_result(name, result, doc, revision, spec.payload.get("clear_mask", False))
+        self._commit_result(name, result, doc, snap)
 
-    def _commit_result(self, name, result, doc, revision, clear_mask=False) -> None:
-        if revision != doc.image_revision:
+    def _commit_result(self, name: str, result: JobResult, doc: Document,
+                       snap: Snapshot) -> None:
+        """Push the worker-computed diffs as one step if the layer they replace is unchanged
+        since the job started (else discard them: the document is never half modified)."""
+        if not snap.unchanged(doc, result.layer):
             self.statusBar().showMessage(f"{name}: the photo changed meanwhile; result "
                                          "discarded", 8000)
             return
-        if result.shape != doc.image.shape:
-            self.show_error(f"{name} failed", f"the result has shape {result.shape}, "
-                            f"expected {doc.image.shape}")
-            return
-        mask = np.zeros_like(doc.mask) if clear_mask and doc.has_mask else None
-        cmd = EditCommand(doc, name, image=result, mask=mask)
-        self._pending_live = None
-        self.canvas.set_preview(None)
+        # a mask cleared with the result stays as it is if it was painted on meanwhile
+        diffs = [d for d in result.diffs if snap.unchanged(doc, d.layer)]
+        cmd = EditCommand(doc, name, diffs=diffs)
+        if result.layer == "image":
+            self._pending_live = None
+            self.canvas.set_preview(None)
         if not cmd.changes_nothing:
             self.history.push(cmd)
         took = time.perf_counter() - self._job_started
         self.statusBar().showMessage(f"{name} done in {took:.1f} s", 5000)
 
+    def _pending_preview(self) -> QImage | None:
+        return None if self._pending_live is None else self._pending_live[0].preview
+
     def _job_error(self, name: str, exc, spec: JobSpec | None = None) -> None:
-        self.canvas.set_preview(None if self._pending_live is None else
-                                tensor_preview(self._pending_live[0], 2048))
+        self.canvas.set_preview(self._pending_preview())
         if spec is not None and spec.payload.get("live"):  # no dialog storm while editing
             self.statusBar().showMessage(f"Live {name.lower()} failed: {exc}", 15000)
             return
@@ -768,8 +924,7 @@ class MainWindow(QMainWindow):
         self.show_error(f"{name} failed", text + "\n\nThe photo was not changed.")
 
     def _job_cancelled(self, name: str) -> None:
-        self.canvas.set_preview(None if self._pending_live is None else
-                                tensor_preview(self._pending_live[0], 2048))
+        self.canvas.set_preview(self._pending_preview())
         self.statusBar().showMessage(f"{name} cancelled", 4000)
 
     def detect_scratches(self) -> int | None:
@@ -780,12 +935,13 @@ class MainWindow(QMainWindow):
             return None
         from neuron_desktop.core.imageio import to_tensor
 
-        image = self.doc.image.copy()
+        snap = self.doc.snapshot("image", "mask")
+        image = _inputs(snap, lambda s: to_tensor(s.image))
 
         def make(device, tile, cancel):
-            return detect(to_tensor(image).to(device), device=device, cancel=cancel)
+            return detect(image().to(device), device=device, cancel=cancel)
 
-        return self._submit("Detect scratches", make, postprocess=_to_mask, mask_only=True)
+        return self._submit("Detect scratches", make, snap, layer="mask")
 
     # ------------------------------------------------------------------------------ dialogs
 
@@ -817,14 +973,29 @@ class MainWindow(QMainWindow):
         if stamp == self._autosaved_at and not clean_exit:
             return False
         self._autosaved_at = stamp
-        snap = Document(doc.original, source=doc.source, path=doc.path)
-        snap.image = doc.image.copy() if doc.image_modified else snap.image
-        snap.mask, snap.hints = doc.mask.copy(), doc.hints
         if wait:
-            snap.write_recovery(self.recovery_dir, clean_exit=clean_exit)
-        else:
-            QThreadPool.globalInstance().start(_RecoveryWriter(snap, self.recovery_dir))
+            doc.write_recovery(self.recovery_dir, clean_exit=clean_exit)
+        else:  # copied and written on a worker
+            QThreadPool.globalInstance().start(
+                _RecoveryWriter(doc, doc.snapshot(), self.recovery_dir))
         return True
+
+    @staticmethod
+    def _claim_recovery_dir(base: Path) -> tuple[Path, QLockFile | None]:
+        """The first recovery folder (``base``, then ``base/instance-N``) whose lock no
+        running instance holds: a second editor neither mistakes the first one's state for
+        a crash nor overwrites it. Locks of crashed processes count as stale."""
+        for i in range(RECOVERY_SLOTS):
+            folder = base if i == 0 else base / f"instance-{i + 1}"
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                break
+            lock = QLockFile(str(folder / "instance.lock"))
+            lock.setStaleLockTime(0)  # held for the whole session: stale only if its owner died
+            if lock.tryLock(0):
+                return folder, lock
+        return base / f"instance-pid{os.getpid()}", None
 
     def offer_recovery(self, force: bool = False) -> QMessageBox | None:
         """After a crash (the last state was not written on a clean exit), ask whether to
@@ -847,21 +1018,9 @@ class MainWindow(QMainWindow):
         return box
 
     def _recovery_answer(self, result: int) -> None:
-        if result != QMessageBox.StandardButton.Yes:
-            return
-        try:
-            doc = Document.from_recovery(self.recovery_dir)
-        except NeuronError as exc:
-            self.show_error("Cannot restore", str(exc))
-            return
-        # Restored state becomes one undoable step over the original photo.
-        image, mask, hints = doc.image, doc.mask, doc.hints
-        fresh = Document(doc.original, source=doc.source, path=doc.path)
-        self.set_document(fresh)
-        cmd = EditCommand(fresh, "Restored session", image=image, mask=mask, hints=hints)
-        if not cmd.changes_nothing:
-            self.history.push(cmd)
-        self.statusBar().showMessage("Session restored", 5000)
+        """Restore on a worker; it becomes one undoable step over the original photo."""
+        if result == QMessageBox.StandardButton.Yes:
+            self._load(str(self.recovery_dir), recovery=True, wait=False)
 
     # ----------------------------------------------------------------------------- settings
 
@@ -942,6 +1101,7 @@ class MainWindow(QMainWindow):
         self.history.blockSignals(True)  # it is destroyed with the window: no late signals
         self.jobs.shutdown()
         self.suggest_jobs.shutdown()
+        self.load_jobs.shutdown()
         QThreadPool.globalInstance().waitForDone(30000)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
@@ -952,6 +1112,8 @@ class MainWindow(QMainWindow):
                 self.autosave(clean_exit=True, wait=True)
             except Exception as exc:  # closing must not fail
                 print(f"neuron-desktop: autosave on close failed: {exc}")
+        if self._instance_lock is not None:
+            self._instance_lock.unlock()
         event.accept()
 
     # ------------------------------------------------------------------------- test helpers

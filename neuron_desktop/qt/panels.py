@@ -422,6 +422,12 @@ def load_colorize_module():
         return None
 
 
+def colorize_model():
+    """The network passed as ``model=`` to ``colorize`` / ``suggest_colors``; None lets the
+    pipeline load its shipped weights. Called on the worker thread; tests monkeypatch it."""
+    return None
+
+
 class ColorizePanel(OperationPanel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Colorize", "mdi6.palette", parent)

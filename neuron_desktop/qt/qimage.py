@@ -68,11 +68,13 @@ class Pyramid:
     """8-bit BGRA display copies of a layer at scales 1, 1/2, 1/4, ... down to ~64 px.
 
     ``encode(rect) -> (h, w, 4) uint8`` renders full-resolution pixels of ``rect``; levels
-    below are area-averaged from the level above, only over the changed rectangle.
+    below are area-averaged from the level above, only over the changed rectangle. With
+    ``build=False`` the levels start as zeros (transparent: right for an empty mask).
+    Plain NumPy work: pyramids may be built on a worker thread.
     """
 
     def __init__(self, width: int, height: int, encode: Callable[[Rect], np.ndarray],
-                 fmt: QImage.Format = QImage.Format.Format_RGB32) -> None:
+                 fmt: QImage.Format = QImage.Format.Format_RGB32, build: bool = True) -> None:
         self.width, self.height, self.encode, self.fmt = width, height, encode, fmt
         self.levels: list[np.ndarray] = []
         w, h = width, height
@@ -82,7 +84,15 @@ class Pyramid:
                 break
             w, h = (w + 1) // 2, (h + 1) // 2
         self._views: list[QImage | None] = [None] * len(self.levels)
-        self.update(Rect(0, 0, width, height))
+        if build:
+            self.update(Rect(0, 0, width, height))
+
+    def copy(self, encode: Callable[[Rect], np.ndarray]) -> Pyramid:
+        """A copy of the levels with another ``encode`` (e.g. the original's, while equal)."""
+        p = Pyramid(self.width, self.height, encode, self.fmt, build=False)
+        for dst, src in zip(p.levels, self.levels, strict=True):
+            dst[...] = src
+        return p
 
     def update(self, rect: Rect) -> None:
         """Re-encode ``rect`` (full-resolution pixels) and propagate it down the levels."""

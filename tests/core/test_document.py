@@ -104,3 +104,36 @@ def test_recovery_roundtrip(tmp_path):
     assert np.abs(back.image - doc.image).max() < 1e-4
     assert np.array_equal(back.mask, doc.mask) and back.hints == doc.hints
     assert not Document.read_recovery_state(tmp_path / "rec")["clean_exit"]
+
+
+def test_snapshot_is_copy_on_write():
+    doc = _doc()
+    snap = doc.snapshot()
+    assert snap.image is doc.image and snap.mask is doc.mask  # taking it copies nothing
+    before = doc.image.copy()
+    doc.apply_patch(Rect(0, 0, 4, 4), image=np.zeros((4, 4, 3), np.float32))
+    assert snap.image is not doc.image and np.array_equal(snap.image, before)  # copied first
+    assert not snap.unchanged(doc, "image") and snap.unchanged(doc, "mask")
+    snap.release()
+    snap2 = doc.snapshot("mask")
+    with snap2:  # released on exit: later writes go in place
+        pass
+    mask = doc.mask
+    doc.writable("mask")[0, 0] = 1
+    assert doc.mask is mask and not snap2.unchanged(doc, "mask")
+    image = doc.image
+    doc.apply_patch(Rect(0, 0, 2, 2), image=np.ones((2, 2, 3), np.float32))
+    assert doc.image is image  # no pinned snapshot: no copy
+
+
+def test_recovery_from_snapshot(tmp_path):
+    from neuron_desktop.core.imageio import save_image
+
+    src = tmp_path / "p.png"
+    save_image(src, np.full((20, 30, 3), 0.5, np.float32))
+    doc = Document.open(src)
+    snap = doc.snapshot()
+    doc.apply_patch(Rect(0, 0, 5, 5), mask=np.ones((5, 5), np.float32))  # after the snapshot
+    doc.write_recovery(tmp_path / "rec", snapshot=snap)
+    state = Document.read_recovery_state(tmp_path / "rec")
+    assert not state["mask"] and not state["result"]

@@ -87,10 +87,16 @@ def window(make_window):
     return make_window()
 
 
-@pytest.fixture
-def photo_window(window):
-    assert window.open_file(SAMPLES / "old_photo.jpg")
+def open_photo(qtbot, window, path=SAMPLES / "old_photo.jpg"):
+    """Open ``path`` (on the worker pool) and wait until the window shows it."""
+    with qtbot.waitSignal(window.documentOpened, timeout=20000):
+        assert window.open_file(path)
     return window
+
+
+@pytest.fixture
+def photo_window(window, qtbot):
+    return open_photo(qtbot, window)
 
 
 def fake_colorize_module(delay: float = 0.0, steps: int = 3) -> types.ModuleType:

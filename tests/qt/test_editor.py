@@ -2,11 +2,11 @@
 
 import numpy as np
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent
+from PySide6.QtGui import QDropEvent, QImage
 
 from neuron_desktop.core.imageio import load_image
 from neuron_desktop.core.masks import Hint
-from tests.qt.conftest import SAMPLES
+from tests.qt.conftest import SAMPLES, open_photo
 
 
 def _drag(qtbot, canvas, points, button=Qt.MouseButton.LeftButton):
@@ -157,7 +157,8 @@ def test_image_drop_opens_it(window, qtbot):
     mime.setUrls([QUrl.fromLocalFile(str(SAMPLES / "coffee.jpg"))])
     ev = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                     Qt.KeyboardModifier.NoModifier)
-    window.canvas.dropEvent(ev)
+    with qtbot.waitSignal(window.documentOpened, timeout=20000):
+        window.canvas.dropEvent(ev)
     assert window.doc is not None and window.doc.path.name == "coffee.jpg"
 
 
@@ -202,15 +203,15 @@ def test_colorize_unavailable_without_model(window):
 
 
 def test_colorize_preview_final_and_live_hints(make_window, fake_colorize, qtbot):
-    w = make_window()
-    assert w.open_file(SAMPLES / "old_photo.jpg")
+    w = open_photo(qtbot, make_window())
     assert w.colorize_panel.apply.isEnabled()
     previews = []
     w.jobs.preview.connect(previews.append)
     w.colorize_panel.live.setChecked(False)
     with qtbot.waitSignal(w.jobs.finished, timeout=20000):
         w.run_colorize()
-    assert previews and previews[0].shape[2] == 3
+    assert previews and isinstance(previews[0], QImage)  # converted on the worker
+    assert (previews[0].width(), previews[0].height()) == (113, 75)
     assert w.history.undoText() == "Colorize"
     assert not np.array_equal(w.doc.image, w.doc.original)
     # live: hint edits re-run (latest wins) and show a preview; Apply commits it
@@ -239,8 +240,7 @@ def test_cancel_really_stops(make_window, monkeypatch, qtbot):
 
     mod = fake_colorize_module(delay=0.05, steps=200)
     monkeypatch.setitem(sys.modules, "neuron_desktop.pipelines.colorize", mod)
-    w = make_window()
-    w.open_file(SAMPLES / "old_photo.jpg")
+    w = open_photo(qtbot, make_window())
     w.colorize_panel.live.setChecked(False)
     with qtbot.waitSignal(w.jobs.progress, timeout=10000):
         w.run_colorize()
@@ -254,15 +254,19 @@ def test_cancel_really_stops(make_window, monkeypatch, qtbot):
     assert not w.progress.isVisible()
 
 
-def test_error_dialog_on_corrupt_file(window, tmp_path):
+def test_error_dialog_on_corrupt_file(window, tmp_path, qtbot):
     bad = tmp_path / "broken.jpg"
     bad.write_bytes((SAMPLES / "coffee.jpg").read_bytes()[:500])
-    assert not window.open_file(bad)
+    with qtbot.waitSignal(window.load_jobs.error, timeout=20000):
+        window.open_file(bad)  # decoded on a worker: the dialog follows its error
     box = window.error_box
     assert box is not None and box.isVisible()
-    assert "broken.jpg" in box.text()
-    assert window.doc is None
+    assert "broken.jpg" in box.text() and box.windowTitle() == "Cannot open the photo"
+    assert window.doc is None and not window.progress.isVisible()
     box.close()
+    assert not window.open_file(bad, wait=True)  # the synchronous path (scripts) too
+    assert "broken.jpg" in window.error_box.text()
+    window.error_box.close()
 
 
 def test_export_keeps_exif_and_protects_original(photo_window, tmp_path):
@@ -291,28 +295,49 @@ def test_settings_persist(make_window, settings):
 
 
 def test_autosave_and_restore_after_crash(make_window, tmp_path, qtbot):
-    w = make_window()
-    w.open_file(SAMPLES / "old_photo.jpg")
+    w = open_photo(qtbot, make_window())
     w.import_mask(SAMPLES / "old_photo_mask.png")
     w.history.push(__import__("neuron_desktop.qt.commands", fromlist=["HintsCommand"])
                    .HintsCommand(w.doc, [Hint(5, 6, (1.0, 0.0, 0.0), 7)], "Add hint"))
     assert w.autosave(wait=True)
     mask = w.doc.mask.copy()
-    # a "crash": the state on disk was not written on a clean exit
+    # a "crash": the state on disk was not written on a clean exit, the lock is stale
+    w._instance_lock.unlock()
     w2 = make_window()
+    assert w2.recovery_dir == w.recovery_dir
     box = w2.offer_recovery()
     assert box is not None
-    box.button(box.StandardButton.Yes).click()
+    with qtbot.waitSignal(w2.documentOpened, timeout=20000):  # restored on a worker
+        box.button(box.StandardButton.Yes).click()
     assert w2.doc is not None and w2.doc.hints[0].size == 7
     assert np.abs(w2.doc.mask - mask).max() <= 1 / 255 + 1e-6
     assert w2.history.count() == 1  # restoring is one undoable step
+    w2.history.undo()
+    assert not w2.doc.has_mask and w2.doc.hints == ()
+    assert np.array_equal(w2.doc.image, w2.doc.original)
+    w2.history.redo()
+    assert w2.doc.hints[0].size == 7 and w2.doc.has_mask
 
 
-def test_clean_exit_does_not_offer_restore(make_window):
-    w = make_window()
-    w.open_file(SAMPLES / "old_photo.jpg")
+def test_clean_exit_does_not_offer_restore(make_window, qtbot):
+    w = open_photo(qtbot, make_window())
     w.close()
     assert make_window().offer_recovery() is None
+
+
+def test_second_instance_is_not_a_crash(make_window, qtbot):
+    first = open_photo(qtbot, make_window())
+    first.invert_mask()
+    assert first.autosave(wait=True)  # unclean state on disk while the first one runs
+    second = make_window()  # same recovery location, another instance
+    assert second.recovery_dir != first.recovery_dir
+    assert second.offer_recovery() is None
+    first._instance_lock.unlock()  # the first one "crashes": its lock goes stale
+    third = make_window()
+    assert third.recovery_dir == first.recovery_dir
+    box = third.offer_recovery()
+    assert box is not None
+    box.close()
 
 
 def test_before_after_and_split_render(photo_window, qtbot):
@@ -333,3 +358,29 @@ def test_layers_visibility(photo_window):
     w = photo_window
     w.layers_panel.boxes["mask"].setChecked(False)
     assert not w.canvas.show_mask
+
+
+def test_gamut_picker_shows_the_srgb_slice():
+    import torch
+
+    from neuron_desktop.core.color import rgb_to_lab
+    from neuron_desktop.qt.panels import AB_RANGE, gamut_image
+
+    side = 221
+    _rgb, ok = gamut_image(52.0, side)
+    # every sRGB colour with L close to 52 falls inside the drawn region (a right, b up)
+    g = torch.linspace(0, 1, 65)
+    cube = torch.stack(torch.meshgrid(g, g, g, indexing="ij")).reshape(1, 3, -1, 1)
+    lab = rgb_to_lab(cube)[0, :, :, 0]
+    lab = lab[:, (lab[0] - 52).abs() < 0.5]
+    col = ((lab[1] / AB_RANGE + 1) / 2 * (side - 1)).round().long()
+    row = ((1 - lab[2] / AB_RANGE) / 2 * (side - 1)).round().long()
+    import cv2
+
+    near = cv2.dilate(ok.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # rounding
+    assert near[row.numpy(), col.numpy()].mean() > 0.995
+    ys, xs = np.nonzero(ok)
+    ab = np.linspace(-AB_RANGE, AB_RANGE, side)
+    assert -60 < ab[xs].min() < -50 and 85 < ab[xs].max() < 95  # green ... red/magenta
+    assert -80 < -ab[ys].max() < -70 and 60 < -ab[ys].min() < 70  # blue ... yellow-red
+    assert ok[side // 2, side // 2] and not ok[[0, 0, -1, -1], [0, -1, 0, -1]].any()

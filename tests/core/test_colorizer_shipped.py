@@ -1,0 +1,53 @@
+"""The shipped colorizer weights on photos it never saw (the bundled CC0/PD samples)."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
+from neuron_desktop.core.imageio import load_image, to_tensor
+from neuron_desktop.core.metrics import colorfulness, psnr
+from neuron_desktop.core.progress import run_pipeline
+from neuron_desktop.evaluation.colorize import truth_hints
+from neuron_desktop.models.weights import read_manifest
+from neuron_desktop.pipelines.colorize import colorize, load_colorizer
+
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+pytestmark = pytest.mark.skipif("colorizer" not in read_manifest(),
+                                reason="no shipped colorizer weights")
+
+
+@pytest.fixture(scope="module")
+def net():
+    return load_colorizer("default", "cpu")
+
+
+def _q8(x):
+    return torch.round(x.clamp(0, 1) * 255) / 255
+
+
+@pytest.mark.parametrize("name", ["coffee.jpg", "astronaut.jpg"])
+def test_automatic_colours_are_plausible_and_hints_help(net, name):
+    truth = _q8(to_tensor(load_image(SAMPLES / name).rgb))
+    lab = rgb_to_lab(truth)
+    gray = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
+    auto = run_pipeline(colorize(gray, model=net, device="cpu"))
+    hinted = run_pipeline(colorize(gray, model=net, device="cpu",
+                                   hints=truth_hints(lab, 10, seed=3)))
+    p_gray, p_auto, p_hint = (float(psnr(_q8(x), truth)) for x in (gray, auto, hinted))
+    # colour, not sepia: a real share of the photo's colourfulness...
+    assert float(colorfulness(_q8(auto))) > 0.3 * float(colorfulness(truth))
+    # ...without wrecking it (the gray image is the bar a wrong guess falls under)
+    assert p_auto > p_gray - 1.0
+    # ten true colours move the result towards the truth
+    assert p_hint > p_auto + 0.5
+    # the photo's own lightness is kept
+    assert (rgb_to_lab(auto)[:, 0] - lab[:, 0]).abs().mean() < 1.0
+
+
+def test_old_photo_sample_gets_colour(net):
+    image = to_tensor(load_image(SAMPLES / "old_photo.jpg").rgb)
+    out = run_pipeline(colorize(image, model=net, device="cpu"))
+    assert out.shape == image.shape
+    assert float(colorfulness(out)) > float(colorfulness(image)) + 3

@@ -1,0 +1,102 @@
+"""The GUI thread stays free: photos load on the pool, job inputs are snapshots copied on the
+worker, and a result's tile diffs are computed there before it reaches the GUI thread."""
+
+import threading
+
+import cv2
+import numpy as np
+from PySide6.QtWidgets import QApplication
+
+from neuron_desktop.core import document as document_mod
+from neuron_desktop.qt import main_window as main_window_mod
+from neuron_desktop.qt.commands import EditCommand, StrokeCommand
+from tests.qt.conftest import SAMPLES
+
+
+def test_open_large_photo_returns_to_the_event_loop(window, qtbot, tmp_path, monkeypatch):
+    path = tmp_path / "large.png"
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 255, (30, 40, 3), np.uint8)
+    cv2.imwrite(str(path), cv2.resize(small, (2400, 1800), interpolation=cv2.INTER_CUBIC))
+    threads, gate = [], threading.Event()
+    real = main_window_mod.build_pyramids
+
+    def slow_build(*args, **kw):  # records its thread, then waits for the test
+        threads.append(threading.current_thread())
+        assert gate.wait(20)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(main_window_mod, "build_pyramids", slow_build)
+    assert window.open_file(path)  # returns at once: decoding runs on the pool
+    qtbot.waitUntil(lambda: bool(threads), timeout=20000)
+    for _ in range(5):  # the event loop keeps running while the photo loads
+        QApplication.processEvents()
+    assert window.doc is None and window.progress.isVisible()
+    assert window.statusBar().currentMessage().startswith("Opening large.png")
+    with qtbot.waitSignal(window.documentOpened, timeout=20000):
+        gate.set()
+    assert threads[0] is not threading.main_thread()
+    assert (window.doc.width, window.doc.height) == (2400, 1800)
+    assert window.canvas._orig_pyr is not None and not window.progress.isVisible()
+    assert window.canvas.grab().toImage().pixel(window.canvas.width() // 2,
+                                                window.canvas.height() // 2) != 0
+
+
+def test_result_diffs_are_computed_on_the_worker(photo_window, qtbot, monkeypatch):
+    w = photo_window
+    threads = []
+    real = document_mod.changed_tiles
+
+    def recording(old, new, tile):
+        threads.append(threading.current_thread())
+        return real(old, new, tile)
+
+    monkeypatch.setattr(document_mod, "changed_tiles", recording)
+    before = w.doc.image.copy()
+    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+        w.run_refine()
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert w.history.count() == 1 and not np.array_equal(w.doc.image, before)
+    w.history.undo()
+    assert np.array_equal(w.doc.image, before)
+
+
+def test_job_input_is_a_snapshot_not_a_copy(photo_window, qtbot, monkeypatch):
+    w = photo_window
+    w.import_mask(SAMPLES / "old_photo_mask.png")
+    snaps = []
+    real = w.doc.snapshot
+
+    def recording(*layers):
+        snaps.append(real(*layers))
+        return snaps[-1]
+
+    monkeypatch.setattr(w.doc, "snapshot", recording)
+    image, mask = w.doc.image, w.doc.mask
+    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+        w.run_inpaint()
+        assert snaps[0].image is image and snaps[0].mask is mask  # no copy on submit
+    assert not snaps[0].pinned  # released by the worker once it held its inputs
+
+
+def test_result_is_discarded_if_the_photo_changed_meanwhile(photo_window, qtbot):
+    w = photo_window
+    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+        w.run_refine()
+        edited = w.doc.image.copy()
+        edited[:10] = 0  # an edit lands before the result reaches the GUI thread
+        w.history.push(EditCommand(w.doc, "edit", image=edited))
+    assert w.history.count() == 1 and np.array_equal(w.doc.image, edited)
+    assert "discarded" in w.statusBar().currentMessage()
+
+
+def test_mask_painted_during_inpaint_is_kept(photo_window, qtbot):
+    w = photo_window
+    w.import_mask(SAMPLES / "old_photo_mask.png")
+    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+        w.run_inpaint()
+        w.history.push(StrokeCommand(w.doc, (400, 250), (420, 250), 5, 1.0, False, 99))
+    assert w.history.undoText().startswith("Inpaint")
+    assert w.doc.mask[250, 410] > 0.9  # the new stroke was not cleared with the result
+    w.history.undo()  # the inpaint step holds the image only; the mask is as painted
+    assert w.doc.mask[250, 410] > 0.9
