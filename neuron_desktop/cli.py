@@ -149,16 +149,84 @@ def cmd_refine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _mask_for(image: Path, masks: Path) -> Path:
+    """The mask of ``image``: ``masks`` itself, or in a folder the file of the same name
+    (else the same stem with any image extension)."""
+    from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS
+
+    if not masks.is_dir():
+        return masks
+    if (masks / image.name).is_file():
+        return masks / image.name
+    for ext in SUPPORTED_EXTENSIONS:
+        if (masks / (image.stem + ext)).is_file():
+            return masks / (image.stem + ext)
+    raise NeuronError(f"no mask for '{image}' in '{masks}' (expected '{image.name}')")
+
+
 def cmd_inpaint(args: argparse.Namespace) -> int:
+    from neuron_desktop.core.device import choose_device
     from neuron_desktop.core.imageio import load_mask, to_tensor
     from neuron_desktop.pipelines.inpaint import inpaint
 
-    original, image = _load_rgb_tensor(args.input)
-    mask = to_tensor(load_mask(args.mask, original.size))
-    gen = inpaint(image, mask, method=args.method, radius=args.radius)
-    result = run_with_bar(gen, f"inpaint ({args.method})", args.quiet)
-    path = _save_result(args.output, result, original, args.overwrite)
-    print(f"wrote {path}")
+    device = choose_device(args.device)
+    masks = Path(args.mask)  # a file, or a folder of masks named like the photos
+    if not masks.exists():
+        raise NeuronError(f"mask '{masks}' does not exist")
+
+    def process(src: Path, dst: Path, tag: str) -> Path:
+        original, image = _load_rgb_tensor(str(src))
+        mask = to_tensor(load_mask(_mask_for(src, masks), original.size))
+        gen = inpaint(image.to(device), mask.to(device), method=args.method,
+                      radius=args.radius, device=device)
+        result = run_with_bar(gen, f"{tag} ({args.method})", args.quiet)
+        return _save_result(str(dst), result.cpu(), original, args.overwrite)
+
+    return _run_batch(_inputs_and_outputs([args.input], args.output), process, "inpaint", args)
+
+
+def cmd_detect_scratches(args: argparse.Namespace) -> int:
+    from neuron_desktop.core.imageio import from_tensor, save_mask
+    from neuron_desktop.pipelines.inpaint import detect_scratches
+
+    def process(src: Path, dst: Path, tag: str) -> Path:
+        _, image = _load_rgb_tensor(str(src))
+        mask = run_with_bar(detect_scratches(image, sensitivity=args.sensitivity), tag,
+                            args.quiet)
+        dst = dst.with_suffix(".png")
+        if dst.resolve() == src.resolve() and not args.overwrite:
+            raise NeuronError(f"refusing to overwrite the photo '{src}' with its mask")
+        return save_mask(dst, from_tensor(mask))
+
+    pairs = _inputs_and_outputs(args.inputs, args.output)
+    return _run_batch(pairs, process, "detect-scratches", args)
+
+
+def cmd_eval_inpaint(args: argparse.Namespace) -> int:
+    from neuron_desktop.evaluation import inpaint as ev
+    from neuron_desktop.evaluation.common import print_table, write_json
+    from neuron_desktop.train.data import list_images
+
+    files = list_images(args.data) if args.data else ev.default_files(args.validation)
+    if args.limit:
+        files = files[:args.limit]
+    sheet = None if args.validation else Path(args.sheet)
+    seed = ev.VALIDATION_SEED if args.validation else ev.EVAL_SEED
+    gen = ev.evaluate(files, methods=tuple(args.methods), seed_base=seed, sheet_path=sheet,
+                      scratched=None if sheet is None else ev.default_scratched())
+    report = run_with_bar(gen, "eval inpaint", args.quiet)
+    report["data"] = args.data or ("train validation split" if args.validation
+                                   else "shared/data/eval")
+    rows = [{"set": s, "method": m, **v} for s, per in report["results"].items()
+            for m, v in per.items()]
+    print_table(rows, [("set", "mask set", ""), ("method", "method", ""),
+                       ("psnr", "PSNR dB", ".2f"), ("ssim", "SSIM", ".4f"),
+                       ("l1_hole", "L1 hole", ".4f"), ("seconds", "CPU s", ".2f")])
+    d = report["detector"]
+    print(f"scratch detector: precision {d['precision']:.3f} recall {d['recall']:.3f} "
+          f"(1 px tolerance: {d['precision_1px']:.3f} / {d['recall_1px']:.3f})")
+    write_json(Path(args.json_out), report)
+    print(f"wrote {args.json_out}" + (f" and {sheet}" if sheet else ""))
     return EXIT_OK
 
 
@@ -367,12 +435,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_refine)
 
     p = sub.add_parser("inpaint", help="fill the white area of a mask")
-    p.add_argument("input", help="image to repair")
-    p.add_argument("--mask", required=True, help="mask image, white = fill, same size as input")
-    p.add_argument("--method", default="telea", choices=sorted(INPAINT_METHODS))
+    p.add_argument("input", help="image to repair, or a folder of images")
+    p.add_argument("--mask", required=True,
+                   help="mask image, white = fill, same size as input; for a folder IN, a "
+                        "folder of masks with the same file names")
+    p.add_argument("--method", default="auto", choices=sorted(INPAINT_METHODS),
+                   help="auto (default): telea for thin regions, exemplar for large ones")
     p.add_argument("--radius", type=_positive_int, default=3, help="classical fill radius (3)")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
     _add_io(p)
     p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser("detect-scratches",
+                       help="find scratches and dust in old photos; writes a mask PNG")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders")
+    p.add_argument("--sensitivity", type=_unit_float, default=0.5,
+                   help="0..1, higher finds more (and more false marks) (0.5)")
+    _add_io(p)
+    p.set_defaults(func=cmd_detect_scratches)
 
     p = sub.add_parser("colorize", help="colorize black-and-white (or sepia) photos")
     p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders")
@@ -402,6 +482,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default=None)
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval_colorize)
+    e = esub.add_parser("inpaint", help="telea / ns / exemplar on seeded masks; scratch detector")
+    e.add_argument("--data", nargs="+", help="folders of clean photos (default: shared eval)")
+    e.add_argument("--validation", action="store_true",
+                   help="use the training set's validation split (for tuning), not eval")
+    e.add_argument("--methods", nargs="+", default=["telea", "ns", "exemplar"],
+                   choices=sorted(INPAINT_METHODS))
+    e.add_argument("--limit", type=_positive_int, help="only the first N photos")
+    e.add_argument("--json-out", default="docs/eval/inpaint.json")
+    e.add_argument("--sheet", default="docs/inpaint_contact_sheet.jpg")
+    e.add_argument("-q", "--quiet", action="store_true")
+    e.set_defaults(func=cmd_eval_inpaint)
 
     p = sub.add_parser("train", help="train a model with the project's own recipe")
     tsub = p.add_subparsers(dest="what", metavar="MODEL")
@@ -409,7 +500,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("colorize", help="train or fine-tune the colorizer")
     t.add_argument("--data", nargs="+", help="folders of colour photos (default: shared train)")
     t.add_argument("--init", default=None,
-                   help="start from weights: 'default' (shipped) or a name; none = scratch")
+                   help="start from weights: 'default' (shipped), a name, or a checkpoint "
+                        "file of an earlier run; none = scratch")
     t.add_argument("--name", help="weights name to write (default colorizer[-FOLDER])")
     t.add_argument("--steps", type=_positive_int)
     t.add_argument("--batch", type=_positive_int)
@@ -441,6 +533,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _unit_float(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
     return value
 
 

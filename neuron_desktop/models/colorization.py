@@ -134,6 +134,13 @@ class ColorizationNet(nn.Module):
         self.dec4 = nn.Sequential(_conv(12 * w, 4 * w), _conv(4 * w, 4 * w))
         self.dec2 = nn.Sequential(_conv(6 * w, 4 * w), _conv(4 * w, 4 * w))
         self.head = nn.Conv2d(4 * w, self.num_bins, 1)
+        # hints also enter at strides 2 and 8 (mean ab + coverage), so a few points can
+        # steer whole regions; zero-initialised, so they start as a no-op
+        self.hint2 = nn.Conv2d(3, 2 * w, 1)
+        self.hint8 = nn.Conv2d(3, 8 * w, 1)
+        for conv in (self.hint2, self.hint8):
+            nn.init.zeros_(conv.weight)
+            nn.init.zeros_(conv.bias)
         self.semantic = None
         if semantic:
             from neuron_desktop.models.efficientnet_lite import efficientnet_lite0_features
@@ -163,6 +170,8 @@ class ColorizationNet(nn.Module):
         x2 = self.enc2(x1)
         x4 = self.enc4(x2)
         x8 = self.enc8(x4)
+        x8 = x8 + self.hint8(_pooled_hints(hint_ab, hint_mask, x8.shape[-2:]))
+        x2 = x2 + self.hint2(_pooled_hints(hint_ab, hint_mask, x2.shape[-2:]))
         if self.semantic is not None:
             feats = features if features is not None else self.semantic_features(l)
             for f, fuse in zip(feats, self.fuse, strict=True):
@@ -180,10 +189,19 @@ class ColorizationNet(nn.Module):
         return {k: v for k, v in self.state_dict().items() if not k.startswith("semantic.")}
 
 
+def _pooled_hints(ab: Tensor, mask: Tensor, size: tuple[int, int]) -> Tensor:
+    """Hints pooled to ``size``: (mean hint ab where any hint falls, hint presence)."""
+    cover = F.adaptive_avg_pool2d(mask, size)
+    ab = F.adaptive_avg_pool2d(ab * mask, size)
+    return torch.cat([ab / cover.clamp(min=1e-3), (cover > 0).to(ab.dtype)], 1)
+
+
 @register_model("colorizer", task="colorization", default_weights="colorizer")
 def colorizer(*, weights: str | None = "default", device: str | torch.device = "cpu",
-              **arch) -> ColorizationNet:
-    """Build the colorizer; ``weights`` names a manifest entry (None: random init)."""
+              strict: bool = True, **arch) -> ColorizationNet:
+    """Build the colorizer; ``weights`` names a manifest entry (None: random init).
+    ``strict=False`` lets training start from weights of an earlier layout (new layers keep
+    their initialisation)."""
     from neuron_desktop.models.weights import get_entry, load_weights
 
     name = resolve_weights("colorizer", weights)
@@ -195,7 +213,7 @@ def colorizer(*, weights: str | None = "default", device: str | torch.device = "
         state = load_weights(name)
         net.load_state_dict(state, strict=False)
         missing = set(net.trainable_state_dict()) - set(state)
-        if missing:
+        if missing and strict:
             from neuron_desktop.core.errors import WeightsError
 
             raise WeightsError(f"weights '{name}' lack {sorted(missing)[:3]}")

@@ -3,7 +3,13 @@
 Methods live in ``INPAINT_METHODS``; each is ``method(image, mask, *, radius, device, cancel)``
 returning a pipeline whose result is a full-image prediction (1, 3, H, W) RGB [0, 1].
 :func:`inpaint` validates the mask and composites the prediction into the original.
-Other modules (network/exemplar methods) register more entries.
+
+- ``telea``, ``ns``: OpenCV's classical fills (fast, smooth; best for thin scratches).
+- ``exemplar``: multi-scale PatchMatch completion (``pipelines.exemplar``) that copies real
+  texture, run per masked region by :func:`regionwise` (context crop, capped working size).
+- ``auto``: Telea for thin regions, exemplar for large ones (until the network lands).
+
+:func:`detect_scratches` (re-exported from ``pipelines.scratches``) proposes a mask.
 """
 
 from __future__ import annotations
@@ -14,10 +20,16 @@ from typing import Any
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from neuron_desktop.core.errors import MaskError, NeuronError
 from neuron_desktop.core.progress import CancelToken, Pipeline, Progress, wrap_progress
+from neuron_desktop.pipelines.exemplar import exemplar_fill
+from neuron_desktop.pipelines.scratches import detect_scratches
+
+__all__ = ["INPAINT_METHODS", "composite", "detect_scratches", "inpaint", "regionwise",
+           "validate_mask"]
 
 CLASSICAL_METHODS = ("telea", "ns")
 InpaintMethod = Callable[..., Pipeline[Tensor]]
@@ -76,9 +88,195 @@ def _cv2_inpaint(flag: int) -> InpaintMethod:
     return method
 
 
+_telea = _cv2_inpaint(cv2.INPAINT_TELEA)
+
+
+# ------------------------------------------------------------------- high-resolution path
+
+GROUP_SIDE = 2048  # regions are grouped on a copy of the mask at most this big
+
+
+def _mask_groups(hole: np.ndarray, gap: int) -> tuple[np.ndarray, int, list[tuple]]:
+    """Group masked pixels that lie within ``gap`` px of each other.
+
+    hole: (H, W) bool. Works on a max-pooled copy (long side <= GROUP_SIDE) to stay light on
+    big photos. Returns (labels of the small copy (h, w) int32, its factor f, [(label,
+    (y0, y1, x0, x1) full-resolution box of that group's cell), ...]).
+    """
+    h, w = hole.shape
+    f = max(1, -(-max(h, w) // GROUP_SIDE))
+    small = hole
+    if f > 1:
+        pad = ((0, -h % f), (0, -w % f))
+        small = np.pad(hole, pad).reshape(-(-h // f), f, -(-w // f), f).any(axis=(1, 3))
+    small = small.astype(np.uint8)
+    g = max(1, gap // f)
+    near = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * g + 1, 2 * g + 1)))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(near, connectivity=8)
+    labels[small == 0] = 0  # keep only the real hole cells of each group
+    groups = []
+    for i in range(1, count):
+        x, y, bw, bh = stats[i, :4]
+        box = (y * f, min(h, (y + bh) * f), x * f, min(w, (x + bw) * f))
+        groups.append((i, box))
+    return labels, f, groups
+
+
+def _window(box: tuple, shape: tuple[int, int], context: float, min_side: int) -> tuple:
+    """A crop (y0, y1, x0, x1) about ``context`` times the box per side (at least
+    ``min_side``), centred on it and shifted/clipped to stay inside ``shape`` = (H, W)."""
+    out = []
+    for lo, hi, size in ((box[0], box[1], shape[0]), (box[2], box[3], shape[1])):
+        side = min(size, max(round((hi - lo) * context), min_side, hi - lo))
+        start = min(max(0, (lo + hi - side) // 2), size - side)
+        out += [start, start + side]
+    return tuple(out)
+
+
+def _bridge_seam(crop: Tensor, fill: Tensor, hole: np.ndarray, width: float) -> Tensor:
+    """Replace the outer ``width`` px of the hole by a Telea fill running from the photo
+    into ``fill``, hiding the seam of a fill made at a lower resolution. crop/fill
+    (1, 3, h, w), hole (h, w) bool; returns (1, 3, h, w)."""
+    dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    ring = hole & (dist <= width)
+    inner = torch.from_numpy(hole & ~ring).to(crop.device)
+    start = torch.where(inner, fill, crop)
+    ring_t = torch.from_numpy(ring).to(crop.device)
+    bridged = _run_to_end(_telea(start, ring_t[None, None].float(), radius=3))
+    return torch.where(ring_t, bridged, start)
+
+
+def _run_to_end(gen: Pipeline[Tensor]) -> Tensor:
+    """Drive a sub-pipeline without forwarding its events (it is fast and cannot cancel)."""
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        return stop.value
+
+
+def regionwise(
+    core: InpaintMethod,
+    *,
+    work_size: int | None = 1024,
+    context: float = 3.0,
+    min_window: int = 256,
+    gap: int = 16,
+    whole_side: int | None = None,
+) -> InpaintMethod:
+    """Wrap a whole-image method so that it runs per masked region on a context crop.
+
+    Masked pixels closer than ``gap`` px (or 1 % of the long side, whichever is larger)
+    form one region. Each region is filled from a window ``context`` times its bounding
+    box (at least ``min_window`` px, clipped to the photo); a window with a long side over
+    ``work_size`` is processed downscaled (None: never), its fill upsampled and its seam
+    bridged by a Telea ring. Regions are done one after the other, each seeing the earlier
+    ones filled, so memory follows the window, not the photo. The result is the input with
+    the regions filled; callers composite it (pixels outside the mask are untouched).
+    A photo whose long side is at most ``whole_side`` (default ``work_size``, else 2048) is
+    done in one window.
+    """
+    whole = whole_side or work_size or 2048
+
+    def method(
+        image: Tensor,
+        mask: Tensor,
+        *,
+        radius: int = 3,
+        device: Any = None,
+        cancel: CancelToken | None = None,
+    ) -> Pipeline[Tensor]:
+        hole = mask[0, 0].detach().to("cpu").numpy() > 0.5
+        h, w = hole.shape
+        if max(h, w) <= whole:
+            labels, f, windows = hole.astype(np.int32), 1, [(1, (0, h, 0, w))]
+        else:
+            labels, f, groups = _mask_groups(hole, max(gap, max(h, w) // 100))
+            windows = [(g, _window(box, (h, w), context, min_window)) for g, box in groups]
+        out = image.detach().clone()
+        remaining = hole.copy()
+        for i, (label, (y0, y1, x0, x1)) in enumerate(windows):
+            if cancel is not None:
+                cancel.check()
+            cells = labels[y0 // f:-(-y1 // f), x0 // f:-(-x1 // f)] == label
+            mine = np.repeat(np.repeat(cells, f, 0), f, 1)
+            mine = mine[y0 - y0 // f * f:, x0 - x0 // f * f:][:y1 - y0, :x1 - x0]
+            mine &= remaining[y0:y1, x0:x1]
+            if not mine.any():
+                continue
+            crop = out[..., y0:y1, x0:x1]
+            todo = remaining[y0:y1, x0:x1]
+            fill = yield from wrap_progress(
+                _fill_window(core, crop, todo, work_size, radius, device, cancel),
+                i / len(windows), (i + 1) / len(windows))
+            mine_t = torch.from_numpy(mine).to(out.device)
+            out[..., y0:y1, x0:x1] = torch.where(mine_t, fill.to(out.device, out.dtype), crop)
+            remaining[y0:y1, x0:x1] &= ~mine
+        return out
+
+    method.core = core  # type: ignore[attr-defined]  # for tests and benchmarks
+    return method
+
+
+def _fill_window(core: InpaintMethod, crop: Tensor, hole: np.ndarray, work_size: int | None,
+                 radius: int, device: Any, cancel: CancelToken | None) -> Pipeline[Tensor]:
+    """Run ``core`` on one crop (1, 3, h, w) with hole (h, w), downscaled to ``work_size``."""
+    h, w = hole.shape
+    hole_t = torch.from_numpy(hole.astype(np.float32))[None, None].to(crop.device)
+    scale = 1.0 if work_size is None else min(1.0, work_size / max(h, w))
+    if scale == 1.0:
+        return (yield from core(crop, hole_t, radius=radius, device=device, cancel=cancel))
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    small = F.interpolate(crop, size=size, mode="area")
+    small_hole = (F.interpolate(hole_t, size=size, mode="area") > 0).float()  # any hole
+    fill = yield from core(small, small_hole, radius=radius, device=device, cancel=cancel)
+    fill = F.interpolate(fill.to(crop.device), size=(h, w), mode="bilinear", align_corners=False)
+    return _bridge_seam(crop, fill.clamp(0, 1), hole, width=2.0 / scale)
+
+
+# --------------------------------------------------------------------------------- methods
+
+THIN_RADIUS = 4  # px: holes no wider than about twice this are "thin" (Telea in auto)
+
+
+def _exemplar_core(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
+                   cancel: CancelToken | None = None) -> Pipeline[Tensor]:
+    return exemplar_fill(image, mask, device=device, cancel=cancel)
+
+
+def thin_regions(hole: np.ndarray) -> np.ndarray:
+    """(H, W) bool: the masked components no wider than ~2 * THIN_RADIUS px (scaled up on
+    photos over 2000 px), i.e. those an erosion by that radius removes completely."""
+    r = max(THIN_RADIUS, round(0.002 * max(hole.shape)))
+    m = hole.astype(np.uint8)
+    _, labels = cv2.connectedComponents(m, connectivity=8)
+    core = cv2.erode(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
+    thick = np.unique(labels[core > 0])
+    return hole & ~np.isin(labels, thick)
+
+
+def _auto(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
+          cancel: CancelToken | None = None) -> Pipeline[Tensor]:
+    """Telea everywhere first, then exemplar over the regions that are not thin."""
+    hole = mask[0, 0].detach().to("cpu").numpy() > 0.5
+    thick = hole & ~thin_regions(hole)
+    smooth = INPAINT_METHODS["telea"](image, mask, radius=radius, device=device, cancel=cancel)
+    share = 0.1 if thick.any() else 1.0
+    prediction = yield from wrap_progress(smooth, 0.0, share)
+    if not thick.any():
+        return prediction
+    thick_t = torch.from_numpy(thick.astype(np.float32))[None, None].to(image.device)
+    base = composite(image, prediction, mask)
+    job = INPAINT_METHODS["exemplar"](base, thick_t, radius=radius, device=device,
+                                      cancel=cancel)
+    return (yield from wrap_progress(job, share, 1.0))
+
+
 INPAINT_METHODS: dict[str, InpaintMethod] = {
-    "telea": _cv2_inpaint(cv2.INPAINT_TELEA),
-    "ns": _cv2_inpaint(cv2.INPAINT_NS),
+    "telea": regionwise(_telea, work_size=None),
+    "ns": regionwise(_cv2_inpaint(cv2.INPAINT_NS), work_size=None),
+    "exemplar": regionwise(_exemplar_core),
+    "auto": _auto,
 }
 
 

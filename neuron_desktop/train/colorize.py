@@ -56,7 +56,7 @@ class ColorizeRecipe:
     rebalance_lambda: float = 0.5
     p_no_hints: float = 0.5
     val_every: int = 500
-    init: str | None = None  # weights name to fine-tune from ("default" = shipped)
+    init: str | None = None  # weights name ("default" = shipped) or checkpoint file to start from
 
 
 def bin_prior(bank: PhotoBank, bins: torch.Tensor, stride: int = 4) -> torch.Tensor:
@@ -217,10 +217,16 @@ def _fixed(recipe: dict) -> dict:
 
 
 def _initial_net(recipe: ColorizeRecipe) -> ColorizationNet:
+    if recipe.init and Path(recipe.init).is_file():  # a checkpoint of an earlier run
+        from neuron_desktop.models.weights import load_user_checkpoint
+
+        net = ColorizationNet(width=recipe.width, semantic=recipe.semantic)
+        net.load_state_dict(load_user_checkpoint(recipe.init), strict=False)
+        return net
     if recipe.init:
         from neuron_desktop.models.colorization import colorizer
 
-        net = colorizer(weights=recipe.init)
+        net = colorizer(weights=recipe.init, strict=False)
         if net.semantic is not None:
             net.semantic.requires_grad_(False)
         return net

@@ -1,0 +1,100 @@
+"""Shared network layers.
+
+:class:`ContextualAttention` (Yu et al. 2018, "Generative Image Inpainting with Contextual
+Attention"): features in and around the hole are matched against the known background by
+cosine similarity of 3x3 patches, and rebuilt from the known patches they resemble.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def _diagonal_sum(scores: Tensor, k: int) -> Tensor:
+    """Sum ``scores`` (Hf, Wf, Hb, Wb) along both diagonal directions over ``k`` steps:
+    a match (p -> q) is backed by its neighbours' matches (p + d -> q + d) ("fuse")."""
+    out = scores
+    for dims in ((0, 2), (1, 3)):
+        total = out.clone()
+        for d in range(1, k // 2 + 1):
+            for s in (d, -d):
+                src = [slice(None)] * 4
+                dst = [slice(None)] * 4
+                for dim in dims:
+                    size = out.shape[dim]
+                    src[dim] = slice(max(s, 0), size + min(s, 0))
+                    dst[dim] = slice(max(-s, 0), size + min(-s, 0))
+                total[tuple(dst)] += out[tuple(src)]
+        out = total
+    return out
+
+
+class ContextualAttention(nn.Module):
+    """Fill a hole's features with known background features, by patch similarity.
+
+    ``forward(foreground, background, mask)``: foreground/background (B, C, H, W) (usually
+    the same feature map: the coarse result's features), mask (B, 1, H, W) or (1, 1, H, W)
+    with 1 = hole. Every ``ksize`` x ``ksize`` foreground patch is compared with every
+    background patch that lies entirely outside the hole (cosine similarity, optionally
+    "fused" over ``fuse_k`` diagonal neighbours), a softmax with ``softmax_scale`` turns the
+    similarities into attention, and the output is the attention-weighted sum of those
+    background patches, overlap-averaged. With ``rate`` > 1 matching runs at 1/rate size and
+    the copied patches come from the full-resolution background (DeepFill's speed-up); H and
+    W must then be multiples of ``rate``. Returns (B, C, H, W); where no known patch exists
+    the foreground is returned unchanged.
+    """
+
+    def __init__(self, ksize: int = 3, rate: int = 1, softmax_scale: float = 10.0,
+                 fuse_k: int = 3) -> None:
+        super().__init__()
+        if ksize % 2 != 1 or rate < 1:
+            raise ValueError(f"need an odd ksize and rate >= 1, got {ksize}, {rate}")
+        self.ksize, self.rate, self.scale, self.fuse_k = ksize, rate, softmax_scale, fuse_k
+
+    def forward(self, foreground: Tensor, background: Tensor, mask: Tensor) -> Tensor:
+        if foreground.shape != background.shape:
+            raise ValueError(f"foreground {tuple(foreground.shape)} and background "
+                             f"{tuple(background.shape)} differ")
+        b, c, h, w = foreground.shape
+        if h % self.rate or w % self.rate:
+            raise ValueError(f"H, W ({h}, {w}) must be multiples of rate {self.rate}")
+        mask = mask.to(foreground.dtype).expand(b, 1, h, w)
+        return torch.cat([self._one(foreground[i:i + 1], background[i:i + 1], mask[i:i + 1])
+                          for i in range(b)])
+
+    def attention(self, foreground: Tensor, background: Tensor, mask: Tensor) -> Tensor:
+        """Attention (Hf*Wf, Hb*Wb) of one image (1, C, H, W), matching at 1/rate size;
+        rows sum to 1 over the known background patches (all 0 when there is none)."""
+        k, pad = self.ksize, self.ksize // 2
+        if self.rate > 1:
+            size = (foreground.shape[-2] // self.rate, foreground.shape[-1] // self.rate)
+            foreground = F.interpolate(foreground, size=size, mode="area")
+            background = F.interpolate(background, size=size, mode="area")
+            mask = F.max_pool2d(mask, self.rate)
+        hs, ws = foreground.shape[-2:]
+        fg = F.normalize(F.unfold(foreground, k, padding=pad)[0], dim=0, eps=1e-4)  # (C*k*k, L)
+        bg = F.normalize(F.unfold(background, k, padding=pad)[0], dim=0, eps=1e-4)
+        known = F.max_pool2d(mask, k, 1, pad).reshape(-1) == 0  # patch free of hole pixels
+        scores = fg.T @ bg  # (L_fg, L_bg) cosine similarities
+        if self.fuse_k > 1:
+            scores = _diagonal_sum(scores.view(hs, ws, hs, ws), self.fuse_k).view(hs * ws, -1)
+        scores = scores.masked_fill(~known[None], float("-inf"))
+        if not bool(known.any()):
+            return torch.zeros_like(scores)
+        return torch.softmax(self.scale * scores, dim=1)
+
+    def _one(self, foreground: Tensor, background: Tensor, mask: Tensor) -> Tensor:
+        attn = self.attention(foreground, background, mask)
+        if not bool(attn.any()):
+            return foreground
+        r, k = self.rate, self.ksize
+        size, pad = k * r, (k // 2) * r  # raw patch = the matched patch at full resolution
+        raw = F.unfold(background, size, padding=pad, stride=r)[0]  # (C*size*size, L_bg)
+        patches = raw @ attn.T  # (C*size*size, L_fg)
+        out_size = foreground.shape[-2:]
+        summed = F.fold(patches[None], out_size, size, padding=pad, stride=r)
+        count = F.fold(torch.ones_like(patches[None, :size * size]), out_size, size,
+                       padding=pad, stride=r)
+        return summed / count

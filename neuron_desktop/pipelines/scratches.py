@@ -1,0 +1,206 @@
+"""Scratch and dust detection for old photos: a classical detector of thin bright/dark marks.
+
+1. Lightness L; white top-hat (bright marks) and black-hat (dark marks) at two scales respond
+   to structures narrower than the structuring element.
+2. The response is divided by the local activity (its mean in a 31 px window), so texture
+   such as foliage or fabric needs a much stronger mark to count.
+3. Seeds: long thin marks (the response survives an opening by a 15 px line in one of 12
+   orientations) or small compact specks (dust); hysteresis grows seeds into the weaker
+   connected response.
+4. Components are dropped when they are blobs rather than lines or specks (mean width from
+   area / outline), hug the photo's border (frame edges), or lie along a strong edge of the
+   underlying picture (the image with thin structures removed): a real rim or highlight.
+5. Dilate by 1 px. Photos are analysed at a long side of at most WORK_SIDE px; sizes above
+   are for ~1000 px and scale with the working size.
+
+Thresholds were tuned on synthetic damage (``train.damage``) of the training set's validation
+split; ``sensitivity`` in [0, 1] scales them (higher finds more).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.progress import CancelToken, Pipeline, Progress
+
+WORK_SIDE = 2048
+
+
+@dataclass(frozen=True)
+class DetectorParams:
+    """Thresholds in units of local activity; tuned on the validation split."""
+
+    high: float = 6.0  # seed threshold at sensitivity 0.5
+    low_ratio: float = 0.35  # hysteresis: grow into response > low_ratio * high
+    min_contrast: float = 0.04  # absolute top-hat floor (L in [0, 1])
+    dust_area: int = 15  # px (at 1000 px): specks up to this big seed as dust
+    edge_ratio: float = 0.8  # drop components whose background edge beats their contrast
+    max_width: float = 2.5  # px (at 1000 px): wider components that are not dust are dropped
+    min_area: int = 6  # px: smaller components are noise
+    line_length: int = 15  # px: straight segment a scratch must hold (at 1000 px)
+    window: int = 31  # px: local-activity window
+    floor: float = 0.02  # activity floor (L units): flat areas are not over-amplified
+
+
+def _kernel(shape: int, size: int) -> np.ndarray:
+    return cv2.getStructuringElement(shape, (size, size))
+
+
+def _line(length: int, angle: float) -> np.ndarray:
+    """A 1 px wide line structuring element of ``length`` px at ``angle`` radians."""
+    k = np.zeros((length, length), np.uint8)
+    c = (length - 1) / 2
+    dx, dy = np.cos(angle) * c, np.sin(angle) * c
+    cv2.line(k, (round(c - dx), round(c - dy)), (round(c + dx), round(c + dy)), 1, 1)
+    return k
+
+
+def _odd(x: float) -> int:
+    return max(3, int(round(x)) // 2 * 2 + 1)
+
+
+def _responses(gray: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """(bright, dark) thin-structure responses: max top-hat / black-hat over two sizes."""
+    bright = np.zeros_like(gray)
+    dark = np.zeros_like(gray)
+    for size in (_odd(5 * scale), _odd(9 * scale)):
+        k = _kernel(cv2.MORPH_ELLIPSE, size)
+        bright = np.maximum(bright, cv2.morphologyEx(gray, cv2.MORPH_TOPHAT, k))
+        dark = np.maximum(dark, cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, k))
+    return bright, dark
+
+
+def _lineness(resp: np.ndarray, length: int) -> np.ndarray:
+    """Response kept only where a straight segment of ``length`` px fits (any of 12 angles),
+    after a 3x3 dilation that lets gently curved 1 px lines hold the segment."""
+    thick = cv2.dilate(resp, _kernel(cv2.MORPH_RECT, 3))
+    best = np.zeros_like(resp)
+    for angle in np.arange(12) * np.pi / 12:
+        best = np.maximum(best, cv2.morphologyEx(thick, cv2.MORPH_OPEN, _line(length, angle)))
+    return np.minimum(best, resp)
+
+
+def _activity(resp: np.ndarray, p: DetectorParams, scale: float) -> np.ndarray:
+    """Local level of the response: its mean over a ``window`` px square (high in texture)."""
+    return cv2.blur(resp, (_odd(p.window * scale),) * 2)
+
+
+def _hysteresis(seeds: np.ndarray, grow: np.ndarray) -> np.ndarray:
+    """Components of ``grow`` that contain a seed pixel (both (H, W) bool)."""
+    count, labels = cv2.connectedComponents((grow | seeds).astype(np.uint8), connectivity=8)
+    keep = np.zeros(count, bool)
+    keep[np.unique(labels[seeds])] = True
+    keep[0] = False
+    return keep[labels]
+
+
+def _polarity_mask(resp: np.ndarray, background: np.ndarray, p: DetectorParams,
+                   high: float, scale: float) -> np.ndarray:
+    """Detected marks of one polarity (bright or dark) as (H, W) bool."""
+    line = _lineness(resp, _odd(p.line_length * scale))
+    strong = resp > p.min_contrast
+    line_seed = (line / (_activity(line, p, scale) + p.floor) > high) & strong
+    norm = resp / (_activity(resp, p, scale) + p.floor)
+    candidates = (norm > high) & strong
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates.astype(np.uint8))
+    small = stats[:, cv2.CC_STAT_AREA] <= p.dust_area * scale * scale
+    small[0] = False
+    seeds = line_seed | small[labels]
+    grown = _hysteresis(seeds, (norm > high * p.low_ratio) & (resp > p.min_contrast / 2))
+    return _filter_components(grown, resp, background, p, scale)
+
+
+def _component_medians(values: np.ndarray, marks: np.ndarray, labels: np.ndarray,
+                       count: int) -> np.ndarray:
+    """Median of ``values`` over each labelled component (index = label; 0 for none)."""
+    idx = labels[marks]
+    order = np.argsort(idx, kind="stable")
+    ids, starts = np.unique(idx[order], return_index=True)
+    out = np.zeros(count, np.float32)
+    out[ids] = [np.median(a) for a in np.split(values[marks][order], starts[1:])]
+    return out
+
+
+def _filter_components(marks: np.ndarray, resp: np.ndarray, background: np.ndarray,
+                       p: DetectorParams, scale: float) -> np.ndarray:
+    """Keep the components that look like damage: thin (mean width <= ``max_width``) or
+    dust-sized, at least ``min_area``, not hugging the photo's border, and not lying along
+    a strong edge of the background (median gradient > ``edge_ratio`` x median contrast)."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(marks.astype(np.uint8))
+    if count <= 1:
+        return marks
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.float32)
+    inner = cv2.erode(marks.astype(np.uint8), _kernel(cv2.MORPH_RECT, 3)) > 0
+    edge_px = np.bincount(labels[marks & ~inner], minlength=count).astype(np.float32)
+    width = 2 * area / np.maximum(edge_px, 1)  # ~ stroke width for lines, ~radius for blobs
+    thin = (width <= p.max_width * scale) | (area <= p.dust_area * scale * scale)
+    m = max(1, round(2 * scale))
+    rim = np.zeros_like(marks)
+    rim[:m], rim[-m:], rim[:, :m], rim[:, -m:] = True, True, True, True
+    on_rim = np.bincount(labels[marks & rim], minlength=count) > 0.5 * area
+    gx = cv2.Sobel(background, cv2.CV_32F, 1, 0, ksize=3) / 8
+    gy = cv2.Sobel(background, cv2.CV_32F, 0, 1, ksize=3) / 8
+    grad = cv2.GaussianBlur(np.hypot(gx, gy) * _odd(3 * scale), (0, 0), scale)
+    on_edge = (_component_medians(grad, marks, labels, count)
+               > p.edge_ratio * _component_medians(resp, marks, labels, count))
+    keep = thin & ~on_rim & ~on_edge & (area >= p.min_area)
+    keep[0] = False
+    return keep[labels]
+
+
+def scratch_mask(rgb: np.ndarray, sensitivity: float = 0.5,
+                 params: DetectorParams = DetectorParams()) -> np.ndarray:
+    """Scratches and dust in ``rgb`` (H, W, 3) float32 [0, 1] -> (H, W) bool mask."""
+    if not 0.0 <= sensitivity <= 1.0:
+        raise NeuronError(f"sensitivity must be in [0, 1], got {sensitivity}")
+    h, w = rgb.shape[:2]
+    gray = np.ascontiguousarray(rgb.astype(np.float32) @ np.float32([0.299, 0.587, 0.114]))
+    f = min(1.0, WORK_SIDE / max(h, w))
+    if f < 1.0:
+        gray = cv2.resize(gray, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    scale = max(1.0, max(gray.shape) / 1000)
+    high = params.high * 2.0 ** ((0.5 - sensitivity) * 3)
+    bright, dark = _responses(gray, scale)
+    big = _kernel(cv2.MORPH_ELLIPSE, _odd(9 * scale))
+    opened = cv2.morphologyEx(gray, cv2.MORPH_OPEN, big)  # picture without bright marks
+    closed = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, big)  # ... without dark marks
+    marks = (_polarity_mask(bright, opened, params, high, scale)
+             | _polarity_mask(dark, closed, params, high, scale)).astype(np.uint8)
+    if f < 1.0:
+        marks = cv2.resize(marks, (w, h), interpolation=cv2.INTER_NEAREST)
+    return cv2.dilate(marks, _kernel(cv2.MORPH_ELLIPSE, 3)) > 0
+
+
+def detect_scratches(
+    image: Tensor,
+    *,
+    sensitivity: float = 0.5,
+    device: torch.device | str | None = None,
+    cancel: CancelToken | None = None,
+) -> Pipeline[Tensor]:
+    """Pipeline: a scratch/dust mask for ``image`` (1, 3, H, W) RGB [0, 1].
+
+    Returns (1, 1, H, W) float32 in {0, 1} (1 = damaged) on the image's device; runs on the
+    CPU (OpenCV morphology) whatever ``device`` says. Arguments are checked on call.
+    """
+    if image.dim() != 4 or image.shape[:2] != (1, 3):
+        raise NeuronError(f"expected an RGB image (1, 3, H, W), got {tuple(image.shape)}")
+    if not 0.0 <= sensitivity <= 1.0:
+        raise NeuronError(f"sensitivity must be in [0, 1], got {sensitivity}")
+    return _detect(image, sensitivity, cancel)
+
+
+def _detect(image: Tensor, sensitivity: float, cancel: CancelToken | None) -> Pipeline[Tensor]:
+    yield Progress(0.0, "Detecting scratches")
+    if cancel is not None:
+        cancel.check()
+    rgb = image[0].detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
+    mask = scratch_mask(rgb, sensitivity)
+    yield Progress(1.0, "Scratches detected")
+    return torch.from_numpy(mask.astype(np.float32))[None, None].to(image.device)

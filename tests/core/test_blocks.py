@@ -1,0 +1,80 @@
+"""ContextualAttention: shapes, mask handling and copying a known patch into a hole."""
+
+import pytest
+import torch
+
+from neuron_desktop.models.blocks import ContextualAttention
+
+
+def _copy_case(c=32, size=24, seed=0):
+    """Random features where the 6x6 block around a 2x2 hole repeats a known block exactly,
+    so the only consistent fill is the known block's centre."""
+    g = torch.Generator().manual_seed(seed)
+    f = torch.randn(1, c, size, size, generator=g)
+    f[..., 14:20, 12:18] = f[..., 3:9, 4:10]
+    mask = torch.zeros(1, 1, size, size)
+    mask[..., 16:18, 14:16] = 1
+    truth = f[..., 16:18, 14:16].clone()
+    f[..., 16:18, 14:16] = 0  # the hole's own features are unknown
+    return f, mask, truth
+
+
+@pytest.mark.parametrize("rate", [1, 2])
+def test_shapes_and_batch(rate):
+    layer = ContextualAttention(rate=rate)
+    x = torch.randn(3, 8, 16, 20)
+    mask = torch.zeros(1, 1, 16, 20)
+    mask[..., 4:10, 6:12] = 1
+    out = layer(x, x, mask)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert torch.isfinite(out).all()
+    # per-image masks, and each image is processed independently
+    masks = mask.expand(3, 1, 16, 20).clone()
+    assert torch.allclose(layer(x, x, masks)[1:2], layer(x[1:2], x[1:2], mask), atol=1e-6)
+
+
+def test_copies_the_matching_known_patch():
+    f, mask, truth = _copy_case()
+    out = ContextualAttention(softmax_scale=10.0)(f, f, mask)
+    assert torch.allclose(out[..., 16:18, 14:16], truth, atol=1e-4)
+
+
+def test_copy_without_fusion_needs_a_sharper_softmax():
+    f, mask, truth = _copy_case()
+    soft = ContextualAttention(softmax_scale=10.0, fuse_k=1)(f, f, mask)[..., 16:18, 14:16]
+    sharp = ContextualAttention(softmax_scale=100.0, fuse_k=1)(f, f, mask)[..., 16:18, 14:16]
+    assert torch.allclose(sharp, truth, atol=1e-4)
+    assert (soft - truth).abs().mean() < 0.5 * truth.abs().mean()  # mostly the right patch
+
+
+def test_only_known_patches_are_candidates():
+    f, mask, _ = _copy_case()
+    layer = ContextualAttention()
+    attn = layer.attention(f, f, mask)
+    assert torch.allclose(attn.sum(1), torch.ones(attn.shape[0]))
+    near_hole = torch.nn.functional.max_pool2d(mask, 3, 1, 1).reshape(-1) > 0
+    assert float(attn[:, near_hole].abs().max()) == 0.0
+
+
+def test_known_pixels_reproduce_themselves():
+    f, mask, _ = _copy_case()
+    out = ContextualAttention()(f, f, mask)
+    assert torch.allclose(out[..., :8, 16:], f[..., :8, 16:], atol=1e-4)
+
+
+def test_no_known_patch_returns_foreground_and_gradients_flow():
+    x = torch.randn(1, 4, 8, 8, requires_grad=True)
+    layer = ContextualAttention()
+    assert torch.equal(layer(x, x, torch.ones(1, 1, 8, 8)), x)
+    mask = torch.zeros(1, 1, 8, 8)
+    mask[..., 3:5, 3:5] = 1
+    layer(x, x, mask).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
+def test_rejects_bad_arguments():
+    with pytest.raises(ValueError):
+        ContextualAttention(ksize=4)
+    with pytest.raises(ValueError, match="multiples of rate"):
+        ContextualAttention(rate=2)(torch.zeros(1, 2, 7, 8), torch.zeros(1, 2, 7, 8),
+                                    torch.zeros(1, 1, 7, 8))

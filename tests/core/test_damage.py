@@ -1,0 +1,40 @@
+"""Synthetic old-photo damage: exact masks, reproducibility, plausible amounts."""
+
+import numpy as np
+
+from neuron_desktop.train.damage import DamageSpec, damage
+
+
+def _photo(h=200, w=300):
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.stack([x / w, y / h, 0.5 + 0.2 * np.sin(x / 9)], -1).astype(np.float32)
+
+
+def test_mask_is_exactly_the_changed_pixels():
+    img = _photo()
+    out, mask = damage(img, 3)
+    assert out.shape == img.shape and mask.shape == img.shape[:2]
+    assert out.dtype == np.float32 and mask.dtype == np.float32
+    assert set(np.unique(mask)) <= {0.0, 1.0}
+    changed = np.any(out != img, axis=2)
+    assert np.array_equal(changed, mask > 0)
+    assert 0.002 < mask.mean() < 0.1
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_seeded_and_varied():
+    img = _photo()
+    a, ma = damage(img, 11)
+    b, mb = damage(img, 11)
+    c, mc = damage(img, np.random.default_rng(12))
+    assert np.array_equal(a, b) and np.array_equal(ma, mb)
+    assert not np.array_equal(ma, mc)
+
+
+def test_bright_and_dark_marks():
+    img = np.full((128, 128, 3), 0.5, np.float32)
+    bright, mb = damage(img, 1, DamageSpec(p_bright=1.0, dust=(0, 0), folds=(0, 0)))
+    dark, md = damage(img, 1, DamageSpec(p_bright=0.0, dust=(0, 0), folds=(0, 0)))
+    assert bright[mb > 0].mean() > 0.6 and dark[md > 0].mean() < 0.4
+    none, mn = damage(img, 2, DamageSpec(scratches=(0, 0), dust=(0, 0), folds=(0, 0)))
+    assert not mn.any() and np.array_equal(none, img)

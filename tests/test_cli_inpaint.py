@@ -1,0 +1,116 @@
+"""`neuron inpaint` (methods, folders), `neuron detect-scratches` and `neuron eval inpaint`."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from neuron_desktop.cli import main
+from neuron_desktop.train.damage import damage
+
+
+def _photo(path, seed=0, h=96, w=128):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    img = np.stack([x / w, y / h, (x + y) / (h + w)], -1) * 200 + rng.normal(0, 8, (h, w, 3))
+    img[:, ::6] += 30  # some texture for the exemplar fill to copy
+    Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(path)
+    return path
+
+
+def _mask(path, h=96, w=128, box=(40, 60, 20, 60)):
+    m = np.zeros((h, w), np.uint8)
+    y0, y1, x0, x1 = box
+    m[y0:y1, x0:x1] = 255
+    Image.fromarray(m).save(path)
+    return path
+
+
+def test_help(capsys):
+    for argv in (["detect-scratches", "--help"], ["eval", "inpaint", "--help"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 0 and "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("method", ["exemplar", "auto", "ns"])
+def test_inpaint_methods_keep_unmasked_pixels(tmp_path, method):
+    photo, mask = _photo(tmp_path / "p.png"), _mask(tmp_path / "m.png")
+    out = tmp_path / "out.png"
+    assert main(["inpaint", str(photo), "--mask", str(mask), "-o", str(out), "-q",
+                 "--method", method, "--device", "cpu"]) == 0
+    a, b = np.asarray(Image.open(photo)), np.asarray(Image.open(out))
+    hole = np.asarray(Image.open(mask)) > 127
+    assert np.array_equal(a[~hole], b[~hole]) and not np.array_equal(a[hole], b[hole])
+
+
+def test_inpaint_folder_with_one_bad_pair(tmp_path, capsys):
+    photos, masks, out = tmp_path / "photos", tmp_path / "masks", tmp_path / "out"
+    photos.mkdir(), masks.mkdir()
+    for i, name in enumerate(["a.png", "b.jpg", "c.png"]):
+        _photo(photos / name, seed=i)
+    _mask(masks / "a.png")
+    _mask(masks / "b.png")  # same stem, other extension: accepted
+    _mask(masks / "c.png", h=50, w=50)  # wrong size
+    code = main(["inpaint", str(photos), "--mask", str(masks), "-o", str(out), "-q",
+                 "--method", "telea"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert (out / "a.png").is_file() and (out / "b.jpg").is_file()
+    assert not (out / "c.png").exists()
+    assert "c.png" in captured.err and "1 of 3 files failed" in captured.err
+
+
+def test_inpaint_missing_mask_is_an_error(tmp_path, capsys):
+    photo = _photo(tmp_path / "p.png")
+    assert main(["inpaint", str(photo), "--mask", str(tmp_path / "nope.png"), "-o",
+                 str(tmp_path / "o.png")]) == 1
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_detect_scratches_writes_a_mask(tmp_path):
+    rgb = np.asarray(Image.open(_photo(tmp_path / "p.png"))).astype(np.float32) / 255
+    damaged, truth = damage(rgb, 5)
+    src = tmp_path / "old.png"
+    Image.fromarray((damaged * 255 + 0.5).astype(np.uint8)).save(src)
+    out = tmp_path / "mask.png"
+    assert main(["detect-scratches", str(src), "-o", str(out), "-q",
+                 "--sensitivity", "0.6"]) == 0
+    m = np.asarray(Image.open(out))
+    assert m.shape == truth.shape and set(np.unique(m)) <= {0, 255}
+    assert (m > 0).any() and ((m > 0) & (truth > 0)).sum() > 0.3 * (truth > 0).sum()
+    with pytest.raises(SystemExit) as exc:
+        main(["detect-scratches", str(src), "-o", str(out), "--sensitivity", "2"])
+    assert exc.value.code == 2
+
+
+def test_detect_scratches_folder(tmp_path):
+    photos, out = tmp_path / "photos", tmp_path / "masks"
+    photos.mkdir()
+    for i in range(2):
+        _photo(photos / f"{i}.jpg", seed=i)
+    assert main(["detect-scratches", str(photos), "-o", str(out), "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["0.png", "1.png"]
+
+
+def test_eval_inpaint_on_a_small_folder(tmp_path, capsys):
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(2):
+        _photo(data / f"kodak24_{i}.png", seed=i)
+    report = tmp_path / "eval.json"
+    sheet = tmp_path / "sheet.jpg"
+    assert main(["eval", "inpaint", "--data", str(data), "--methods", "telea", "exemplar",
+                 "--json-out", str(report), "--sheet", str(sheet), "-q"]) == 0
+    r = json.loads(report.read_text())
+    assert r["images"] == 2 and set(r["results"]) == {"10-20%", "20-30%", "30-40%",
+                                                      "scratches"}
+    for per in r["results"].values():
+        assert set(per) == {"telea", "exemplar"}
+        assert all(np.isfinite(v["psnr"]) and 0 < v["ssim"] <= 1 for v in per.values())
+    assert 0.1 <= r["hole_area"]["10-20%"] <= 0.2
+    assert set(r["detector"]) >= {"precision", "recall", "precision_1px", "recall_1px"}
+    assert sheet.is_file()
+    out = capsys.readouterr().out
+    assert "PSNR" in out and "scratch detector" in out
