@@ -306,7 +306,7 @@ def cmd_colorize(args: argparse.Namespace) -> int:
         try:
             gen = colorize(image, hints=hints, temperature=args.temperature,
                            render_size=args.render_size, refine=not args.no_refine,
-                           device=device, model=net)
+                           device=device, model=net, prior_correction=args.prior_correction)
             result = run_with_bar(gen, tag, args.quiet)
         except ValueError as exc:
             raise NeuronError(f"'{src}': {exc}") from exc
@@ -331,7 +331,14 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
                       render_size=args.render_size, sheet_path=sheet,
                       historical=None if sheet is None else ev.default_historical())
     report = run_with_bar(gen, "eval colorize", args.quiet)
+    from dataclasses import asdict
+
+    from neuron_desktop.pipelines import colorize as pc
+
     report.update({"weights": args.weights, "temperature": args.temperature,
+                   "prior_correction": pc.DEFAULT_PRIOR_CORRECTION,
+                   "propagation": asdict(pc.DEFAULT_PROPAGATION),
+                   "refine_radius_at_512": pc.REFINE_RADIUS_AT_512,
                    "render_size": args.render_size,
                    "data": args.data or ("train validation split" if args.validation
                                          else "shared/data/eval")})
@@ -340,6 +347,10 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
                        ("ssim", "SSIM", ".4f"), ("colorfulness_ratio", "colorfulness", ".3f")])
     write_json(Path(args.json_out), report)
     print(f"wrote {args.json_out}" + (f" and {sheet}" if sheet else ""))
+    if not args.validation:
+        ev.samples_sheet(net, Path("docs/colorize_samples.jpg"), temperature=args.temperature,
+                         render_size=args.render_size)
+        print("wrote docs/colorize_samples.jpg")
     return EXIT_OK
 
 
@@ -402,6 +413,7 @@ def _add_io(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from neuron_desktop.pipelines.colorize import DEFAULT_PRIOR_CORRECTION, DEFAULT_TEMPERATURE
     from neuron_desktop.pipelines.inpaint import INPAINT_METHODS
 
     parser = argparse.ArgumentParser(
@@ -457,8 +469,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("colorize", help="colorize black-and-white (or sepia) photos")
     p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders")
     p.add_argument("--hints", help="JSON list of {x, y, color, size} colour hints")
-    p.add_argument("--temperature", type=_positive_float, default=0.38,
-                   help="annealed-mean temperature: lower = more vivid (0.38)")
+    p.add_argument("--temperature", type=_positive_float, default=DEFAULT_TEMPERATURE,
+                   help=f"annealed-mean temperature: lower = more vivid ({DEFAULT_TEMPERATURE})")
+    p.add_argument("--prior-correction", type=float, default=None,
+                   help="0..1: undo the training's push towards rare colours "
+                        f"(default {DEFAULT_PRIOR_CORRECTION}; higher = calmer colours)")
     p.add_argument("--render-size", type=_positive_int, default=256,
                    help="working resolution of the network, long side in px (256)")
     p.add_argument("--no-refine", action="store_true", help="skip guided-filter refinement")
@@ -475,7 +490,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--validation", action="store_true",
                    help="use the training set's validation split (for tuning), not eval")
     e.add_argument("--weights", default="default")
-    e.add_argument("--temperature", type=_positive_float, default=0.38)
+    e.add_argument("--temperature", type=_positive_float, default=DEFAULT_TEMPERATURE)
     e.add_argument("--render-size", type=_positive_int, default=256)
     e.add_argument("--json-out", default="docs/eval/colorize.json")
     e.add_argument("--sheet", default="docs/colorize_contact_sheet.jpg")

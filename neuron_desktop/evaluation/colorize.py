@@ -25,7 +25,8 @@ HINT_COUNTS = (1, 5, 10, 20)
 
 
 def configurations() -> list[str]:
-    return ["gray", "auto", "auto_no_refine", *[f"hints_{k}" for k in HINT_COUNTS]]
+    return ["gray", "auto", "auto_no_refine", *[f"hints_{k}" for k in HINT_COUNTS],
+            "hints_10_no_propagation"]
 
 
 def truth_hints(lab: torch.Tensor, k: int, seed: int) -> list[AbHint]:
@@ -59,6 +60,9 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
         for k in HINT_COUNTS:
             hints = truth_hints(lab, k, seed=1000 + i)
             outs[f"hints_{k}"] = finish(prep, work_ab(net, prep, hints, temperature), True)
+            if k == 10:  # the network alone, without spreading the hint corrections
+                outs["hints_10_no_propagation"] = finish(
+                    prep, work_ab(net, prep, hints, temperature, propagation=None), True)
         for name, out in outs.items():
             out = to_8bit(out)
             per[name]["psnr"].append(float(psnr(out, truth)))
@@ -104,3 +108,26 @@ def default_files(validation: bool = False) -> list[Path]:
 
 def default_historical() -> Path:
     return SHARED_DATA / "old_photos" / "historical_bw"
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+
+
+def samples_sheet(net, path: Path, *, temperature: float, render_size: int) -> None:
+    """Contact sheet on the bundled licence-clean samples (safe to commit):
+    gray input | automatic | 10 hints | original (the old photo: input | automatic)."""
+    rows = []
+    for name in ("coffee.jpg", "astronaut.jpg", "old_photo.jpg"):
+        rgb = to_8bit(to_tensor(load_image(SAMPLES / name).rgb))
+        lab = rgb_to_lab(rgb)
+        gray = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
+        prep = prepare(net, gray, render_size)
+        auto = finish(prep, work_ab(net, prep, [], temperature), True)
+        if name == "old_photo.jpg":
+            rows.append([from_tensor(rgb), from_tensor(auto)])  # no ground truth exists
+            continue
+        hinted = finish(prep, work_ab(net, prep, truth_hints(lab, 10, seed=7), temperature), True)
+        rows.append([from_tensor(gray), from_tensor(auto), from_tensor(hinted),
+                     from_tensor(rgb)])
+    contact_sheet(rows, ["input", "ours, automatic", "ours, 10 hints", "original"], path,
+                  cell=200)

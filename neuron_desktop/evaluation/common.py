@@ -39,7 +39,8 @@ def write_json(path: Path, payload: dict) -> None:
 
 def contact_sheet(rows: list[list[np.ndarray]], headers: list[str], path: Path,
                   cell: int = 256) -> None:
-    """Grid of (H, W, 3) float images, each row scaled to ``cell`` px high, with headers."""
+    """Grid of (H, W, 3) float images, each row scaled to ``cell`` px high, with headers;
+    a row may be shorter than the header (its last cells stay empty)."""
     scaled = []
     for row in rows:
         ims = []
@@ -48,7 +49,8 @@ def contact_sheet(rows: list[list[np.ndarray]], headers: list[str], path: Path,
             w = round(pil.width * cell / pil.height)
             ims.append(pil.resize((w, cell), Image.LANCZOS))
         scaled.append(ims)
-    col_w = [max(r[i].width for r in scaled) for i in range(len(headers))]
+    col_w = [max((r[i].width for r in scaled if i < len(r)), default=cell)
+             for i in range(len(headers))]
     pad, top = 6, 22
     sheet = Image.new("RGB", (sum(col_w) + pad * (len(col_w) + 1),
                               top + len(scaled) * (cell + pad) + pad), (24, 24, 24))

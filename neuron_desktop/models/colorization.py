@@ -77,12 +77,19 @@ def rebalance_weights(prior: Tensor, bins: Tensor, lam: float = 0.5, sigma: floa
     return w.float()
 
 
-def annealed_mean(logits: Tensor, bins: Tensor, temperature: float = 0.38) -> Tensor:
+def annealed_mean(logits: Tensor, bins: Tensor, temperature: float = 0.38,
+                  log_weights: Tensor | None = None, prior_correction: float = 0.0) -> Tensor:
     """Logits ``(B, Q, H, W)`` -> ab ``(B, 2, H, W)``: mean of softmax(logits / T).
 
     Lower T moves from the mean (T=1, desaturated) towards the mode (T->0, vivid).
+    ``prior_correction`` α in [0, 1] divides the predicted distribution by w^α, the class-
+    rebalancing weights ``(Q,)`` given as ``log_weights``: training with weights w tilts the
+    network towards rare (saturated) colours, α = 1 undoes that tilt fully.
     """
-    probs = torch.softmax(logits.float() / max(temperature, 1e-3), dim=1)
+    logits = logits.float()
+    if log_weights is not None and prior_correction:
+        logits = logits - prior_correction * log_weights.to(logits).view(1, -1, 1, 1)
+    probs = torch.softmax(logits / max(temperature, 1e-3), dim=1)
     return torch.einsum("bqhw,qc->bchw", probs, bins.to(probs))
 
 
@@ -125,6 +132,8 @@ class ColorizationNet(nn.Module):
         w = width
         self.num_bins = num_bins or len(ab_bins())
         self.register_buffer("bins", ab_bins(), persistent=False)
+        # log class-rebalancing weights of the training data, saved with the weights
+        self.register_buffer("prior_log_weights", torch.zeros(self.num_bins))
         self.enc1 = _conv(4, w)
         self.enc2 = nn.Sequential(_conv(w, 2 * w, 2), _conv(2 * w, 2 * w))
         self.enc4 = nn.Sequential(_conv(2 * w, 4 * w, 2), _conv(4 * w, 4 * w))
@@ -183,6 +192,11 @@ class ColorizationNet(nn.Module):
         up = F.interpolate(y, size=x2.shape[-2:], mode="bilinear", align_corners=False)
         y = self.dec2(torch.cat([up, x2], 1))
         return self.head(y)
+
+    def decode(self, logits: Tensor, temperature: float, prior_correction: float = 0.0) -> Tensor:
+        """Annealed-mean ab ``(B, 2, h, w)`` from this network's logits."""
+        return annealed_mean(logits, self.bins, temperature, self.prior_log_weights,
+                             prior_correction)
 
     def trainable_state_dict(self) -> dict[str, Tensor]:
         """State without the frozen semantic branch (that ships in its own package)."""

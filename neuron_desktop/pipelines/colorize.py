@@ -19,14 +19,11 @@ from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.guided import guided_filter
 from neuron_desktop.core.masks import Hint
 from neuron_desktop.core.progress import Pipeline, Preview, Progress
-from neuron_desktop.models.colorization import (
-    ColorizationNet,
-    annealed_mean,
-    distribution_modes,
-)
+from neuron_desktop.models.colorization import ColorizationNet, distribution_modes
 
 DEFAULT_RENDER_SIZE = 256
 DEFAULT_TEMPERATURE = 0.38
+DEFAULT_PRIOR_CORRECTION = 0.0
 REFINE_EPS = 1e-4
 REFINE_RADIUS_AT_512 = 40  # seed 004's radius, for a 512 px image; scaled with the size
 
@@ -109,11 +106,21 @@ def hint_planes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int
     hint colour's ab, snapped into the sRGB gamut at that lightness.
     """
     h, w = size
-    H, W = l_full.shape[-2:]
     ab = torch.zeros(1, 2, h, w)
     mask = torch.zeros(1, 1, h, w)
+    for (y0, y1, x0, x1), hint_ab in zip(*hint_boxes(hints, l_full, size), strict=True):
+        ab[0, :, y0:y1, x0:x1] = hint_ab[:, None, None]
+        mask[0, :, y0:y1, x0:x1] = 1
+    return ab, mask
+
+
+def hint_boxes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int]
+               ) -> tuple[list[tuple[int, int, int, int]], Tensor]:
+    """Each hint's patch (y0, y1, x0, x1) at ``size`` and its snapped ab ``(N, 2)``."""
+    h, w = size
+    H, W = l_full.shape[-2:]
     if not hints:
-        return ab, mask
+        return [], torch.zeros(0, 2)
     sy, sx = h / H, w / W
     values = []
     for hint in hints:
@@ -129,14 +136,51 @@ def hint_planes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int
             t = torch.tensor(hint.rgb, dtype=torch.float32).clamp(0, 1).view(1, 3, 1, 1)
             values.append((l, *rgb_to_lab(t)[0, 1:, 0, 0].tolist()))
     lab = torch.tensor(values)
-    snapped = snap_to_gamut(lab[:, 0], lab[:, 1:])
-    for hint, hint_ab in zip(hints, snapped, strict=True):
+    boxes = []
+    for hint in hints:
         size = max(1, round(hint.size * (sx + sy) / 2))
-        cx, cy = int(hint.x * sx), int(hint.y * sy)
+        cx, cy = min(int(hint.x * sx), w - 1), min(int(hint.y * sy), h - 1)
         x0, y0 = max(0, cx - size // 2), max(0, cy - size // 2)
-        ab[0, :, y0:y0 + size, x0:x0 + size] = hint_ab[:, None, None]
-        mask[0, :, y0:y0 + size, x0:x0 + size] = 1
-    return ab, mask
+        boxes.append((y0, min(h, y0 + size), x0, min(w, x0 + size)))
+    return boxes, snap_to_gamut(lab[:, 0], lab[:, 1:])
+
+
+@dataclass(frozen=True)
+class Propagation:
+    """Edge-aware spreading of hint corrections (chosen on the validation split)."""
+
+    sigma_space: float = 0.15  # fraction of the working image's long side
+    sigma_range: float = 10.0  # Lab L units
+    damping: float = 0.2  # > 0: corrections fade back to the network's colours far away
+
+
+DEFAULT_PROPAGATION = Propagation()
+
+
+def propagate_hints(ab: Tensor, l_work: Tensor, hints: list, l_full: Tensor,
+                    params: Propagation | None = DEFAULT_PROPAGATION) -> Tensor:
+    """Spread each hint's correction (its colour minus the network's colour there) to pixels
+    that are near it and of similar lightness, as a normalised bilateral kernel sum:
+    ``ab + Σ K_i δ_i / (Σ K_i + damping)``. ``ab`` and ``l_work`` are (1, C, h, w)."""
+    if not hints or params is None:
+        return ab
+    h, w = ab.shape[-2:]
+    boxes, hint_ab = hint_boxes(hints, l_full, (h, w))
+    hint_ab = hint_ab.to(ab)
+    centers, deltas, lights = [], [], []
+    for (y0, y1, x0, x1), target in zip(boxes, hint_ab, strict=True):
+        centers.append(((y0 + y1 - 1) / 2, (x0 + x1 - 1) / 2))
+        deltas.append(target - ab[0, :, y0:y1, x0:x1].mean((1, 2)))
+        lights.append(l_work[0, 0, y0:y1, x0:x1].mean())
+    c = torch.tensor(centers, dtype=ab.dtype, device=ab.device)  # (N, 2)
+    ys = torch.arange(h, dtype=ab.dtype, device=ab.device)[None, :, None]
+    xs = torch.arange(w, dtype=ab.dtype, device=ab.device)[None, None, :]
+    d2 = (ys - c[:, 0, None, None]) ** 2 + (xs - c[:, 1, None, None]) ** 2
+    sigma = params.sigma_space * max(h, w)
+    dl = l_work[0, 0][None] - torch.stack(lights)[:, None, None]
+    k = torch.exp(-d2 / (2 * sigma**2) - dl**2 / (2 * params.sigma_range**2))  # (N, h, w)
+    corr = torch.einsum("nhw,nc->chw", k, torch.stack(deltas)) / (k.sum(0) + params.damping)
+    return ab + corr[None]
 
 
 def predict_logits(net: ColorizationNet, prep: Prepared, hints: list | None) -> Tensor:
@@ -151,13 +195,16 @@ def predict_logits(net: ColorizationNet, prep: Prepared, hints: list | None) -> 
 
 
 def work_ab(net: ColorizationNet, prep: Prepared, hints: list | None,
-            temperature: float) -> Tensor:
+            temperature: float, propagation: Propagation | None = DEFAULT_PROPAGATION,
+            prior_correction: float | None = None) -> Tensor:
     """ab ``(1, 2, h, w)`` at the working size (the interactive part: ~tens of ms)."""
     logits = predict_logits(net, prep, hints)
-    ab = annealed_mean(logits, net.bins, temperature)
+    alpha = DEFAULT_PRIOR_CORRECTION if prior_correction is None else prior_correction
+    ab = net.decode(logits, temperature, alpha)
     ab = F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
     h, w = prep.work_size
-    return ab[..., :h, :w]
+    ab = ab[..., :h, :w]
+    return propagate_hints(ab, prep.l_work[..., :h, :w], hints or [], prep.l_full, propagation)
 
 
 def refine_radius(h: int, w: int) -> int:
@@ -180,8 +227,8 @@ def finish(prep: Prepared, ab_small: Tensor, refine: bool = True) -> Tensor:
 def colorize(image: Tensor, *, hints: list | None = None,
              temperature: float = DEFAULT_TEMPERATURE, render_size: int = DEFAULT_RENDER_SIZE,
              refine: bool = True, device: torch.device | str | None = None,
-             model: ColorizationNet | None = None, weights: str = "default"
-             ) -> Pipeline[Tensor]:
+             model: ColorizationNet | None = None, weights: str = "default",
+             prior_correction: float | None = None) -> Pipeline[Tensor]:
     """Colorize ``image`` (1, 3, H, W) RGB in [0, 1] -> (1, 3, H, W) RGB.
 
     Yields a Preview at the working size, then refines at full size. ``hints`` are
@@ -198,7 +245,7 @@ def colorize(image: Tensor, *, hints: list | None = None,
         net = model.to(dev) if model is not None else load_colorizer(weights, dev)
         yield Progress(0.1, "Predicting colours")
         prep = prepare(net, image.to(dev), render_size)
-        ab = work_ab(net, prep, hints, temperature)
+        ab = work_ab(net, prep, hints, temperature, prior_correction=prior_correction)
         h, w = prep.work_size
         preview = lab_to_rgb(torch.cat([prep.l_work[..., :h, :w], ab], 1))
         yield Preview(preview, 0.5, "Preview")

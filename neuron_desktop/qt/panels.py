@@ -434,9 +434,11 @@ class ColorizePanel(OperationPanel):
         self.temperature = QDoubleSpinBox()
         self.temperature.setRange(0.01, 1.0)
         self.temperature.setSingleStep(0.02)
-        self.temperature.setValue(0.38)
+        self.module = load_colorize_module()
+        default_t = getattr(self.module, "DEFAULT_TEMPERATURE", 0.38)
+        self.temperature.setValue(default_t)
         self.temperature.setToolTip("Annealed-mean temperature: lower is more vivid, higher "
-                                    "is more conservative (0.38 as in Zhang et al.)")
+                                    f"is more conservative (default {default_t})")
         self.render_size = QComboBox()
         for s in (256, 384, 512):
             self.render_size.addItem(f"{s} px", s)
@@ -452,7 +454,6 @@ class ColorizePanel(OperationPanel):
         self.form.addRow("Render size", self.render_size)
         self.form.addRow(self.refine)
         self.form.addRow(self.live)
-        self.module = load_colorize_module()
         if self.module is None:
             self.set_unavailable("Colorization model not installed yet")
 

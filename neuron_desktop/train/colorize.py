@@ -155,6 +155,7 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
     net = _initial_net(recipe).to(device)
     prior = bin_prior(train_bank, net.bins.cpu())
     weights = rebalance_weights(prior, net.bins.cpu(), lam=recipe.rebalance_lambda)
+    net.prior_log_weights.copy_(torch.log(weights))
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=recipe.lr, betas=(0.9, 0.99),
                             weight_decay=recipe.weight_decay)

@@ -181,3 +181,31 @@ def test_bad_arguments(tiny_net):
         run_pipeline(colorize(torch.rand(3, 10, 10), model=tiny_net))
     with pytest.raises(ValueError):
         run_pipeline(colorize(_photo(), model=tiny_net, temperature=0))
+
+
+def test_hint_corrections_spread_to_similar_lightness_only():
+    from neuron_desktop.pipelines.colorize import Propagation, propagate_hints
+
+    l_work = torch.full((1, 1, 40, 60), 30.0)
+    l_work[..., 30:] = 80.0  # a light region on the right
+    ab = torch.zeros(1, 2, 40, 60)
+    hints = [AbHint(10, 20, (40.0, 0.0), 3)]
+    out = propagate_hints(ab, l_work, hints, l_work, Propagation(0.3, 10.0, 0.1))
+    assert out[0, 0, 20, 10] > 30  # at the hint: close to its colour
+    assert out[0, 0, 5, 25] > 20  # same region, further away: still corrected
+    assert out[0, 0, 20, 45].abs() < 1  # other lightness: untouched
+    assert torch.equal(propagate_hints(ab, l_work, [], l_work), ab)
+    assert torch.equal(propagate_hints(ab, l_work, hints, l_work, None), ab)
+
+
+def test_prior_correction_undoes_the_rebalancing_tilt(bins):
+    q_red = int(torch.cdist(torch.tensor([[60.0, 40.0]]), bins).argmin())
+    q_gray = int(torch.cdist(torch.zeros(1, 2), bins).argmin())
+    logits = torch.full((1, len(bins), 1, 1), -20.0)
+    logits[0, q_red], logits[0, q_gray] = 0.0, 0.0
+    log_w = torch.zeros(len(bins))
+    log_w[q_red], log_w[q_gray] = 2.0, -1.0  # red was up-weighted in training
+    plain = annealed_mean(logits, bins, 1.0, log_w, 0.0)[0, :, 0, 0]
+    corrected = annealed_mean(logits, bins, 1.0, log_w, 1.0)[0, :, 0, 0]
+    assert corrected.norm() < 0.2 * plain.norm()
+    torch.testing.assert_close(annealed_mean(logits, bins, 1.0)[0, :, 0, 0], plain)
