@@ -22,8 +22,12 @@ from neuron_desktop.core.progress import Pipeline, Preview, Progress
 from neuron_desktop.models.colorization import ColorizationNet, distribution_modes
 
 DEFAULT_RENDER_SIZE = 256
-DEFAULT_TEMPERATURE = 0.38
-DEFAULT_PRIOR_CORRECTION = 0.0
+# Decoding chosen on the training set's validation split (scripts/tune_colorize.py, see
+# docs/colorization.md): a low temperature with a partial prior correction balances PSNR and
+# colourfulness; with hints the user supplies the colour, so the rest stays calmer.
+DEFAULT_TEMPERATURE = 0.2
+DEFAULT_PRIOR_CORRECTION = 0.43
+HINTED_PRIOR_CORRECTION = 0.8
 REFINE_EPS = 1e-4
 REFINE_RADIUS_AT_512 = 40  # seed 004's radius, for a 512 px image; scaled with the size
 
@@ -149,9 +153,9 @@ def hint_boxes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int]
 class Propagation:
     """Edge-aware spreading of hint corrections (chosen on the validation split)."""
 
-    sigma_space: float = 0.15  # fraction of the working image's long side
+    sigma_space: float = 0.3  # fraction of the working image's long side
     sigma_range: float = 10.0  # Lab L units
-    damping: float = 0.2  # > 0: corrections fade back to the network's colours far away
+    damping: float = 0.01  # > 0: corrections fade back to the network's colours far away
 
 
 DEFAULT_PROPAGATION = Propagation()
@@ -199,7 +203,9 @@ def work_ab(net: ColorizationNet, prep: Prepared, hints: list | None,
             prior_correction: float | None = None) -> Tensor:
     """ab ``(1, 2, h, w)`` at the working size (the interactive part: ~tens of ms)."""
     logits = predict_logits(net, prep, hints)
-    alpha = DEFAULT_PRIOR_CORRECTION if prior_correction is None else prior_correction
+    if prior_correction is None:
+        prior_correction = HINTED_PRIOR_CORRECTION if hints else DEFAULT_PRIOR_CORRECTION
+    alpha = prior_correction
     ab = net.decode(logits, temperature, alpha)
     ab = F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
     h, w = prep.work_size

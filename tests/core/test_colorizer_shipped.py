@@ -33,14 +33,16 @@ def test_automatic_colours_are_plausible_and_hints_help(net, name):
     lab = rgb_to_lab(truth)
     gray = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
     auto = run_pipeline(colorize(gray, model=net, device="cpu"))
-    hinted = run_pipeline(colorize(gray, model=net, device="cpu",
-                                   hints=truth_hints(lab, 10, seed=3)))
-    p_gray, p_auto, p_hint = (float(psnr(_q8(x), truth)) for x in (gray, auto, hinted))
+    p_gray, p_auto = (float(psnr(_q8(x), truth)) for x in (gray, auto))
+    p_hint = sum(  # averaged over four random draws of the hint positions
+        float(psnr(_q8(run_pipeline(colorize(gray, model=net, device="cpu",
+                                             hints=truth_hints(lab, 10, seed=s)))), truth))
+        for s in range(1, 5)) / 4
     # colour, not sepia: a real share of the photo's colourfulness...
     assert float(colorfulness(_q8(auto))) > 0.3 * float(colorfulness(truth))
     # ...without wrecking it (the gray image is the bar a wrong guess falls under)
     assert p_auto > p_gray - 1.0
-    # ten true colours move the result towards the truth
+    # ten true colours move the result towards the truth (on average over draws)
     assert p_hint > p_auto + 0.5
     # the photo's own lightness is kept
     assert (rgb_to_lab(auto)[:, 0] - lab[:, 0]).abs().mean() < 1.0
