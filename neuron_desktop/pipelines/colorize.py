@@ -153,8 +153,8 @@ def hint_boxes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int]
 class Propagation:
     """Edge-aware spreading of hint corrections (chosen on the validation split)."""
 
-    sigma_space: float = 0.3  # fraction of the working image's long side
-    sigma_range: float = 10.0  # Lab L units
+    sigma_space: float = 0.15  # fraction of the working image's long side
+    sigma_range: float = 5.0  # Lab L units
     damping: float = 0.01  # > 0: corrections fade back to the network's colours far away
 
 

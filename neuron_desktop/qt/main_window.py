@@ -1061,7 +1061,7 @@ class MainWindow(QMainWindow):
         rp.eps.setValue(float(s.value("refine/eps", 1e-4)))
         rp.subsample.setValue(int(s.value("refine/subsample", 1)))
         cp = self.colorize_panel
-        cp.temperature.setValue(float(s.value("colorize/temperature", 0.38)))
+        cp.temperature.setValue(float(s.value("colorize/temperature", cp.temperature.value())))
         cp.live.setChecked(str(s.value("colorize/live", "true")).lower() == "true")
         d = self.device_combo.findData(str(s.value("device", "auto")))
         self.device_combo.setCurrentIndex(max(d, 0))
