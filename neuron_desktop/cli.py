@@ -485,10 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="evaluate a model on the held-out set (JSON + table)")
     esub = p.add_subparsers(dest="what", metavar="MODEL")
     esub.required = True
-    e = esub.add_parser("colorize", help="gray baseline vs automatic vs hints")
-    e.add_argument("--data", nargs="+", help="folders of colour photos (default: shared eval)")
-    e.add_argument("--validation", action="store_true",
-                   help="use the training set's validation split (for tuning), not eval")
+    e = _eval_parser(esub, "colorize", "gray baseline vs automatic vs hints")
     e.add_argument("--weights", default="default")
     e.add_argument("--temperature", type=_positive_float, default=DEFAULT_TEMPERATURE)
     e.add_argument("--render-size", type=_positive_int, default=256)
@@ -497,10 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default=None)
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval_colorize)
-    e = esub.add_parser("inpaint", help="telea / ns / exemplar on seeded masks; scratch detector")
-    e.add_argument("--data", nargs="+", help="folders of clean photos (default: shared eval)")
-    e.add_argument("--validation", action="store_true",
-                   help="use the training set's validation split (for tuning), not eval")
+    e = _eval_parser(esub, "inpaint", "telea / ns / exemplar on seeded masks; scratch detector")
     e.add_argument("--methods", nargs="+", default=["telea", "ns", "exemplar"],
                    choices=sorted(INPAINT_METHODS))
     e.add_argument("--limit", type=_positive_int, help="only the first N photos")
@@ -542,6 +536,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     p.set_defaults(func=cmd_bench)
     return parser
+
+
+def _eval_parser(esub, name: str, help_text: str) -> argparse.ArgumentParser:
+    """An `eval` subcommand with the data options every evaluation shares."""
+    e = esub.add_parser(name, help=help_text)
+    e.add_argument("--data", nargs="+", help="folders of colour photos (default: shared eval)")
+    e.add_argument("--validation", action="store_true",
+                   help="use the training set's validation split (for tuning), not eval")
+    return e
 
 
 def _positive_int(text: str) -> int:

@@ -17,7 +17,7 @@ from torch import Tensor
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_gray, rgb_to_lab
 from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.guided import guided_filter
-from neuron_desktop.core.masks import Hint
+from neuron_desktop.core.masks import Hint, hint_box
 from neuron_desktop.core.progress import Pipeline, Preview, Progress
 from neuron_desktop.models.colorization import ColorizationNet, distribution_modes
 
@@ -141,11 +141,11 @@ def hint_boxes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int]
             values.append((l, *rgb_to_lab(t)[0, 1:, 0, 0].tolist()))
     lab = torch.tensor(values)
     boxes = []
-    for hint in hints:
-        size = max(1, round(hint.size * (sx + sy) / 2))
-        cx, cy = min(int(hint.x * sx), w - 1), min(int(hint.y * sy), h - 1)
-        x0, y0 = max(0, cx - size // 2), max(0, cy - size // 2)
-        boxes.append((y0, min(h, y0 + size), x0, min(w, x0 + size)))
+    for hint in hints:  # the square patch geometry of core.masks, at the working size
+        scaled = Hint(int(hint.x * sx), int(hint.y * sy), (0.0, 0.0, 0.0),
+                      max(1, round(hint.size * (sx + sy) / 2)))
+        x0, y0, x1, y1 = hint_box(scaled, (h, w))
+        boxes.append((y0, y1, x0, x1))
     return boxes, snap_to_gamut(lab[:, 0], lab[:, 1:])
 
 
