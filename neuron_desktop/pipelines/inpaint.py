@@ -7,13 +7,19 @@ returning a pipeline whose result is a full-image prediction (1, 3, H, W) RGB [0
 - ``telea``, ``ns``: OpenCV's classical fills (fast, smooth; best for thin scratches).
 - ``exemplar``: multi-scale PatchMatch completion (``pipelines.exemplar``) that copies real
   texture, run per masked region by :func:`regionwise` (context crop, capped working size).
-- ``auto``: Telea for thin regions, exemplar for large ones (until the network lands).
+- ``network``: the coarse-to-fine network with contextual attention (``models.inpainting``),
+  run per region at the scale where the hole looks like its training holes (at most
+  ``NET_HALF_WIDTH`` px from the nearest known pixel), upsampled and seam-bridged; yields
+  the coarse result as a preview, then the refined one.
+- ``auto``: Telea for thin regions, the network for the others (exemplar when the network's
+  weights are missing).
 
 :func:`detect_scratches` (re-exported from ``pipelines.scratches``) proposes a mask.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -23,8 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from neuron_desktop.core.errors import MaskError, NeuronError
-from neuron_desktop.core.progress import CancelToken, Pipeline, Progress, wrap_progress
+from neuron_desktop.core.device import choose_device, run_with_fallback
+from neuron_desktop.core.errors import MaskError, NeuronError, WeightsError
+from neuron_desktop.core.progress import CancelToken, Pipeline, Preview, Progress, wrap_progress
 from neuron_desktop.pipelines.exemplar import exemplar_fill
 from neuron_desktop.pipelines.scratches import detect_scratches
 
@@ -206,9 +213,9 @@ def regionwise(
                 continue
             crop = out[..., y0:y1, x0:x1]
             todo = remaining[y0:y1, x0:x1]
-            fill = yield from wrap_progress(
+            fill = yield from wrap_progress(_full_previews(
                 _fill_window(core, crop, todo, work_size, radius, device, cancel),
-                i / len(windows), (i + 1) / len(windows))
+                out, (y0, y1, x0, x1), mine), i / len(windows), (i + 1) / len(windows))
             mine_t = torch.from_numpy(mine).to(out.device)
             out[..., y0:y1, x0:x1] = torch.where(mine_t, fill.to(out.device, out.dtype), crop)
             remaining[y0:y1, x0:x1] &= ~mine
@@ -216,6 +223,46 @@ def regionwise(
 
     method.core = core  # type: ignore[attr-defined]  # for tests and benchmarks
     return method
+
+
+PREVIEW_SIDE = 1536  # previews of big photos are downscaled to this long side
+
+
+def _full_previews(gen: Pipeline[Tensor], out: Tensor, box: tuple, mine: np.ndarray
+                   ) -> Pipeline[Tensor]:
+    """Re-yield ``gen``'s events; a Preview of one window becomes a preview of the whole
+    photo (``out`` with that window's region replaced, downscaled to PREVIEW_SIDE)."""
+    try:
+        event = next(gen)
+        while True:
+            if isinstance(event, Preview):
+                event = Preview(_paste_preview(out, box, event.image, mine), event.fraction,
+                                event.message)
+            yield event
+            event = next(gen)
+    except StopIteration as stop:
+        return stop.value
+
+
+def _paste_preview(out: Tensor, box: tuple, image: Tensor, mine: np.ndarray) -> Tensor:
+    y0, y1, x0, x1 = box
+    crop = out[..., y0:y1, x0:x1]
+    image = image.to(out.device, out.dtype)
+    if image.shape[-2:] != crop.shape[-2:]:
+        image = F.interpolate(image, size=crop.shape[-2:], mode="bilinear", align_corners=False)
+    patch = torch.where(torch.from_numpy(mine).to(out.device), image, crop)
+    h, w = out.shape[-2:]
+    s = min(1.0, PREVIEW_SIDE / max(h, w))
+    if s == 1.0:
+        view = out.clone()
+        view[..., y0:y1, x0:x1] = patch
+        return view.cpu()
+    view = F.interpolate(out, size=(max(1, round(h * s)), max(1, round(w * s))), mode="area")
+    sy0, sy1, sx0, sx1 = (round(v * s) for v in box)
+    if sy1 > sy0 and sx1 > sx0:
+        view[..., sy0:sy1, sx0:sx1] = F.interpolate(patch, size=(sy1 - sy0, sx1 - sx0),
+                                                    mode="area")
+    return view.cpu()
 
 
 def _fill_window(core: InpaintMethod, crop: Tensor, hole: np.ndarray, work_size: int | None,
@@ -255,9 +302,82 @@ def thin_regions(hole: np.ndarray) -> np.ndarray:
     return hole & ~np.isin(labels, thick)
 
 
+NET_WEIGHTS = "inpainter"
+NET_HALF_WIDTH = 16.0  # px: the widest hole half-width in training (strokes up to ~36 px)
+NET_MAX_SIDE = 640  # network working size cap (contextual attention is quadratic)
+
+
+@functools.lru_cache(maxsize=2)
+def load_inpainter(device: str = "cpu", weights: str = NET_WEIGHTS):
+    """The shipped inpainting network (sha256-checked), cached per device."""
+    from neuron_desktop.models.inpainting import InpaintNet
+    from neuron_desktop.models.weights import get_entry, load_weights
+
+    entry = get_entry(weights)
+    net = InpaintNet(int(entry.recipe.get("width", 16)))
+    net.load_state_dict(load_weights(weights))
+    return net.eval().requires_grad_(False).to(device)
+
+
+def network_available() -> bool:
+    try:
+        from neuron_desktop.models.weights import get_entry
+
+        get_entry(NET_WEIGHTS)
+        return True
+    except WeightsError:
+        return False
+
+
+def network_scale(hole: np.ndarray) -> float:
+    """Working scale for a window (H, W) bool hole: holes no wider than in training, and the
+    window at most NET_MAX_SIDE."""
+    half = float(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3).max())
+    return min(1.0, NET_HALF_WIDTH / max(half, 1e-6), NET_MAX_SIDE / max(hole.shape))
+
+
+def _network_core(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
+                  cancel: CancelToken | None = None) -> Pipeline[Tensor]:
+    hole = mask[0, 0].detach().to("cpu").numpy() > 0.5
+    h, w = hole.shape
+    scale = network_scale(hole)
+    size = (max(8, round(h * scale)), max(8, round(w * scale)))
+
+    def job(dev: torch.device, _tile: int | None) -> Pipeline[Tensor]:
+        yield Progress(0.0, "Loading the inpainting network")
+        net = load_inpainter(str(dev))
+        rgb, m = image.to(dev, torch.float32), mask.to(dev, torch.float32)
+        if size != (h, w):
+            rgb = F.interpolate(rgb, size=size, mode="area")
+            m = (F.interpolate(m, size=size, mode="area") > 0).float()
+        yield Progress(0.1, "Inpainting: coarse pass")
+        with torch.inference_mode():
+            state = net.coarse_pass(rgb, m)
+        coarse = _upsampled(state[2][..., :size[0], :size[1]], (h, w))
+        yield Preview(composite(image, coarse, mask), 0.5, "Coarse fill")
+        if cancel is not None:
+            cancel.check()
+        yield Progress(0.55, "Inpainting: refinement with contextual attention")
+        with torch.inference_mode():
+            fill = _upsampled(net.refine_pass(state)[..., :size[0], :size[1]], (h, w))
+        if size != (h, w):
+            fill = _bridge_seam(image, fill.to(image.device), hole, width=2.0 / scale)
+        return fill.to(image.device)
+
+    dev = choose_device(None if device is None else str(device))
+    return (yield from run_with_fallback(job, device=dev, tile_sizes=(None,)))
+
+
+def _upsampled(x: Tensor, size: tuple[int, int]) -> Tensor:
+    if tuple(x.shape[-2:]) == size:
+        return x
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False).clamp(0, 1)
+
+
 def _auto(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
           cancel: CancelToken | None = None) -> Pipeline[Tensor]:
-    """Telea everywhere first, then exemplar over the regions that are not thin."""
+    """Telea everywhere first, then the network (or exemplar) over the regions that are
+    not thin."""
     hole = mask[0, 0].detach().to("cpu").numpy() > 0.5
     thick = hole & ~thin_regions(hole)
     smooth = INPAINT_METHODS["telea"](image, mask, radius=radius, device=device, cancel=cancel)
@@ -267,8 +387,8 @@ def _auto(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
         return prediction
     thick_t = torch.from_numpy(thick.astype(np.float32))[None, None].to(image.device)
     base = composite(image, prediction, mask)
-    job = INPAINT_METHODS["exemplar"](base, thick_t, radius=radius, device=device,
-                                      cancel=cancel)
+    big = "network" if network_available() else "exemplar"
+    job = INPAINT_METHODS[big](base, thick_t, radius=radius, device=device, cancel=cancel)
     return (yield from wrap_progress(job, share, 1.0))
 
 
@@ -276,6 +396,7 @@ INPAINT_METHODS: dict[str, InpaintMethod] = {
     "telea": regionwise(_telea, work_size=None),
     "ns": regionwise(_cv2_inpaint(cv2.INPAINT_NS), work_size=None),
     "exemplar": regionwise(_exemplar_core),
+    "network": regionwise(_network_core, work_size=None, whole_side=NET_MAX_SIDE),
     "auto": _auto,
 }
 

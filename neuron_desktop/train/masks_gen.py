@@ -53,18 +53,20 @@ def free_form_mask(
     area: tuple[float, float] = (0.1, 0.2),
     p_rect: float = 0.15,
     max_tries: int = 500,
+    scale: float | None = None,
 ) -> np.ndarray:
     """Random strokes + rectangles covering a fraction of the image inside ``area`` = (lo, hi).
 
     A shape that would push the hole past ``hi`` is dropped and another drawn (strokes get
     thinner as the retries pile up), so the result always lands in the band.
+    ``scale`` sets stroke widths (12-40 px times it; default: shorter side / 256).
     Returns float32 (H, W) in {0, 1}, 1 = hole.
     """
     lo, hi = area
     if not 0.0 <= lo < hi <= 1.0:
         raise ValueError(f"area band must satisfy 0 <= lo < hi <= 1, got {area}")
     total = float(h * w)
-    scale = min(h, w) / 256
+    scale = min(h, w) / 256 if scale is None else scale
     mask = np.zeros((h, w), np.uint8)
     covered = 0.0
     for attempt in range(max_tries):

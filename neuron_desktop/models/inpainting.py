@@ -1,0 +1,133 @@
+"""Coarse-to-fine inpainting network with contextual attention (Yu et al. 2018), small
+enough to train and run on a CPU, and its spectral-norm PatchGAN critic (hinge loss).
+
+Input: RGB in [0, 1] and a mask (1 = hole). Holes are first pre-filled by a push-pull
+pyramid (a smooth, cheap guess), so the coarse network of dilated convolutions only has to
+correct it. The refinement network has two encoders on the coarse composite: dilated
+convolutions (content) and one ending in :class:`ContextualAttention` (copies known
+background features into the hole), merged into one decoder. Outputs are composited by
+the caller; :meth:`InpaintNet.forward` returns (coarse, refined) raw predictions.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from neuron_desktop.models.blocks import ContextualAttention
+
+MULTIPLE = 8  # H, W are padded to this (two stride-2 levels, attention rate 2)
+
+
+def push_pull(rgb: Tensor, hole: Tensor) -> Tensor:
+    """Fill ``hole`` (B, 1, H, W) pixels of ``rgb`` (B, C, H, W) from a pyramid of
+    mask-weighted averages (coarser levels fill what finer ones cannot see)."""
+    valid = 1 - hole
+    if bool((valid > 0).all()) or min(rgb.shape[-2:]) <= 1:
+        return rgb
+    s = F.avg_pool2d(rgb * valid, 2, ceil_mode=True)
+    w = F.avg_pool2d(valid, 2, ceil_mode=True)
+    coarse = push_pull(s / w.clamp_min(1e-6), (w <= 0).to(rgb.dtype))
+    up = F.interpolate(coarse, size=rgb.shape[-2:], mode="bilinear", align_corners=False)
+    return rgb * valid + up * hole
+
+
+def _conv(cin: int, cout: int, k: int = 3, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    pad = dilation * (k - 1) // 2
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad, dilation), nn.ELU())
+
+
+class _Up(nn.Module):
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.conv = _conv(cin, cout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+def _encoder(c: int, dilated: bool) -> nn.Sequential:
+    layers = [_conv(4, c, 5), _conv(c, 2 * c, 3, 2), _conv(2 * c, 2 * c),
+              _conv(2 * c, 4 * c, 3, 2), _conv(4 * c, 4 * c), _conv(4 * c, 4 * c)]
+    if dilated:
+        layers += [_conv(4 * c, 4 * c, 3, 1, d) for d in (2, 4, 8, 16)]
+    return nn.Sequential(*layers)
+
+
+def _decoder(cin: int, c: int) -> nn.Sequential:
+    return nn.Sequential(_conv(cin, 4 * c), _conv(4 * c, 4 * c), _Up(4 * c, 2 * c),
+                         _conv(2 * c, 2 * c), _Up(2 * c, c), _conv(c, c // 2),
+                         nn.Conv2d(c // 2, 3, 3, 1, 1))
+
+
+class InpaintNet(nn.Module):
+    """Two-stage generator; ``width`` c: channels c, 2c, 4c at strides 1, 2, 4."""
+
+    def __init__(self, width: int = 16) -> None:
+        super().__init__()
+        c = width
+        self.width = c
+        self.coarse = nn.Sequential(_encoder(c, dilated=True), _decoder(4 * c, c))
+        self.content = _encoder(c, dilated=True)
+        self.attn_enc = _encoder(c, dilated=False)
+        self.attention = ContextualAttention(ksize=3, rate=2, softmax_scale=10.0)
+        self.attn_post = nn.Sequential(_conv(4 * c, 4 * c), _conv(4 * c, 4 * c))
+        self.decoder = _decoder(8 * c, c)
+
+    def forward(self, rgb: Tensor, hole: Tensor) -> tuple[Tensor, Tensor]:
+        """rgb (B, 3, H, W) in [0, 1] (hole pixels are ignored), hole (B or 1, 1, H, W) in
+        {0, 1}. Returns (coarse, refined), each (B, 3, H, W) in [0, 1]."""
+        h, w = rgb.shape[-2:]
+        state = self.coarse_pass(rgb, hole)
+        refined = self.refine_pass(state)
+        return state[2][..., :h, :w], refined[..., :h, :w]
+
+    def coarse_pass(self, rgb: Tensor, hole: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Stage 1 on inputs padded to a multiple of 8: (known, hole, coarse), padded."""
+        h, w = rgb.shape[-2:]
+        ph, pw = (-h) % MULTIPLE, (-w) % MULTIPLE
+        hole = hole.to(rgb.dtype).expand(rgb.shape[0], 1, h, w)
+        if ph or pw:
+            rgb = F.pad(rgb, (0, pw, 0, ph), mode="replicate")
+            hole = F.pad(hole, (0, pw, 0, ph), value=0.0)
+        known = rgb * (1 - hole)
+        guess = push_pull(known, hole)
+        coarse = (guess + self.coarse(torch.cat([guess * 2 - 1, hole], 1))).clamp(0, 1)
+        return known, hole, coarse
+
+    def refine_pass(self, state: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+        """Stage 2: the refined prediction (padded size) from :meth:`coarse_pass`'s state."""
+        known, hole, coarse = state
+        mixed = known + coarse * hole
+        y = torch.cat([mixed * 2 - 1, hole], 1)
+        a = self.attn_enc(y)
+        a = self.attn_post(self.attention(a, a, F.max_pool2d(hole, 4)))
+        return (mixed + self.decoder(torch.cat([self.content(y), a], 1))).clamp(0, 1)
+
+
+class PatchCritic(nn.Module):
+    """SN-PatchGAN (Yu et al. 2019): spectral-normalised strided convs on (RGB, mask);
+    one realness score per patch, trained with the hinge loss."""
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        c = width
+        chans = [4, c, 2 * c, 4 * c, 4 * c, 4 * c]
+        layers: list[nn.Module] = []
+        for cin, cout in zip(chans[:-1], chans[1:], strict=True):
+            layers += [spectral_norm(nn.Conv2d(cin, cout, 5, 2, 2)), nn.LeakyReLU(0.2)]
+        layers.append(spectral_norm(nn.Conv2d(chans[-1], 1, 3, 1, 1)))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, rgb: Tensor, hole: Tensor) -> Tensor:
+        return self.net(torch.cat([rgb * 2 - 1, hole.expand(rgb.shape[0], 1, -1, -1)], 1))
+
+
+def hinge_d_loss(real: Tensor, fake: Tensor) -> Tensor:
+    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
+def hinge_g_loss(fake: Tensor) -> Tensor:
+    return -fake.mean()

@@ -1,0 +1,281 @@
+"""Neural style transfer pipelines.
+
+- ``gatys``: Gatys et al. 2016: optimise the image, initialised from the photo, to match
+  the loss network's content features (one mid layer) and Gram matrices (five layers,
+  weighted equally), plus a small total-variation term. Works for any style image; yields
+  a preview every few iterations; stops on cancel.
+- ``fast``: the feed-forward multi-style network (``models.style.FastStyleNet``) for the
+  gallery styles (and styles added with ``neuron train style``); a weight per style
+  blends them; runs at full resolution.
+
+Both take ``strength`` (0..1: blend of the photo and the stylised result) and
+``preserve_color`` (transfer on luminance only: the result keeps the photo's Lab a, b).
+Images are (1, 3, H, W) RGB float in [0, 1].
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from neuron_desktop.core.color import lab_to_rgb, rgb_to_gray, rgb_to_lab
+from neuron_desktop.core.device import choose_device
+from neuron_desktop.core.errors import NeuronError, WeightsError
+from neuron_desktop.core.progress import CancelToken, Pipeline, Preview, Progress
+from neuron_desktop.models.style import (
+    CONTENT_TAP,
+    STYLE_TAPS,
+    FastStyleNet,
+    StyleFeatures,
+    content_loss,
+    gram,
+    style_loss,
+    tv_loss,
+)
+
+METHODS = ("gatys", "fast")
+DEFAULT_SIZE = 512
+DEFAULT_ITERATIONS = 300
+FAST_WEIGHTS = "style_fast"
+USER_STYLES = Path.home() / ".local" / "share" / "neuron-desktop" / "styles"
+
+
+@dataclass(frozen=True)
+class GatysSettings:
+    """Loss balance and optimiser of the Gatys method (chosen on training photos)."""
+
+    style_weight: float = 100.0
+    content_weight: float = 1.0
+    tv_weight: float = 1e-3
+    lr: float = 0.01
+    levels: int = 5
+    preview_every: int = 10
+
+
+@functools.lru_cache(maxsize=2)
+def loss_network(device: str = "cpu") -> StyleFeatures:
+    return StyleFeatures().to(device)
+
+
+def resize_long(image: Tensor, size: int | None) -> Tensor:
+    """Downscale (area) so the long side is at most ``size``; never upscales."""
+    h, w = image.shape[-2:]
+    if size is None or max(h, w) <= size:
+        return image
+    s = size / max(h, w)
+    return F.interpolate(image, size=(max(1, round(h * s)), max(1, round(w * s))), mode="area")
+
+
+def resize_to_long(image: Tensor, size: int) -> Tensor:
+    """Resize (area down, bicubic up) so the long side is exactly ``size``."""
+    h, w = image.shape[-2:]
+    s = size / max(h, w)
+    shape = (max(1, round(h * s)), max(1, round(w * s)))
+    if s < 1:
+        return F.interpolate(image, size=shape, mode="area")
+    return F.interpolate(image, size=shape, mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+def keep_colors(photo: Tensor, stylised: Tensor) -> Tensor:
+    """The stylised lightness with the photo's Lab a, b (photo resized to match)."""
+    if photo.shape[-2:] != stylised.shape[-2:]:
+        photo = F.interpolate(photo, size=stylised.shape[-2:], mode="area")
+    lab = rgb_to_lab(photo)
+    lab = torch.cat([rgb_to_lab(stylised)[:, :1], lab[:, 1:]], 1)
+    return lab_to_rgb(lab)
+
+
+def _luminance(rgb: Tensor, like: Tensor | None = None) -> Tensor:
+    """Gray as 3 channels; with ``like``, mean/std matched to ``like``'s gray."""
+    g = rgb_to_gray(rgb)
+    if like is not None:
+        ref = rgb_to_gray(like)
+        g = (g - g.mean()) / (g.std() + 1e-6) * ref.std() + ref.mean()
+    return g.clamp(0, 1).expand(-1, 3, -1, -1).contiguous()
+
+
+def _finish(photo: Tensor, stylised: Tensor, strength: float, preserve_color: bool) -> Tensor:
+    if photo.shape[-2:] != stylised.shape[-2:]:
+        photo = F.interpolate(photo, size=stylised.shape[-2:], mode="area")
+    out = keep_colors(photo, stylised) if preserve_color else stylised
+    return (photo + strength * (out - photo)).clamp(0, 1)
+
+
+def gatys(image: Tensor, style_image: Tensor, *, size: int | None = DEFAULT_SIZE,
+          iterations: int = DEFAULT_ITERATIONS, strength: float = 1.0,
+          preserve_color: bool = False, settings: GatysSettings = GatysSettings(),
+          full_resolution: bool = False, device: Any = None,
+          cancel: CancelToken | None = None) -> Pipeline[Tensor]:
+    """Gatys optimisation at ``size`` (long side); returns the result at that size, or
+    (``full_resolution``) upsampled to the photo's size and blended with the full photo.
+
+    Yields Progress every iteration and a Preview every ``settings.preview_every``."""
+    dev = choose_device(device) if not isinstance(device, torch.device) else device
+    net = loss_network(str(dev))
+    photo = resize_long(image.to(dev, torch.float32), size or DEFAULT_SIZE)
+    style = resize_to_long(style_image.to(dev, torch.float32), max(photo.shape[-2:]))
+    if preserve_color:  # transfer on luminance only (Gatys et al. 2017, "preserving color")
+        content, style = _luminance(photo), _luminance(style, like=photo)
+    else:
+        content = photo
+    with torch.no_grad():
+        targets = [gram(f) for f in net(style)]
+        content_target = net(content)[STYLE_TAPS.index(CONTENT_TAP)]
+    levels = _pyramid_levels(content, settings.levels)
+    opt = torch.optim.Adam(levels, lr=settings.lr)
+    yield Progress(0.0, "Style transfer (Gatys)")
+    for it in range(iterations):
+        if cancel is not None:
+            cancel.check()
+        x = _compose(content, levels)
+        feats = net(x)
+        loss = (settings.style_weight * style_loss(feats, targets)
+                + settings.content_weight * content_loss(
+                    feats[STYLE_TAPS.index(CONTENT_TAP)], content_target)
+                + settings.tv_weight * tv_loss(x))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        done = (it + 1) / iterations
+        yield Progress(done, f"Gatys iteration {it + 1}/{iterations}")
+        if (it + 1) % settings.preview_every == 0 and it + 1 < iterations:
+            yield Preview(_finish(photo, x.detach(), strength, preserve_color).cpu(), done,
+                          f"iteration {it + 1}")
+    with torch.no_grad():
+        x = _compose(content, levels)
+    if full_resolution and x.shape[-2:] != image.shape[-2:]:
+        x = F.interpolate(x, size=image.shape[-2:], mode="bicubic", align_corners=False)
+        return _finish(image.to(dev, torch.float32), x.clamp(0, 1), strength, preserve_color)
+    return _finish(photo, x, strength, preserve_color)
+
+
+def _pyramid_levels(content: Tensor, n: int) -> list[Tensor]:
+    """Zero offsets at full, 1/2, 1/4, ... size: the image is optimised as a Laplacian-like
+    pyramid, which favours coarse changes over pixel noise (Mordvintsev et al. 2018)."""
+    h, w = content.shape[-2:]
+    return [torch.zeros(1, 3, max(1, h >> k), max(1, w >> k), device=content.device,
+                        requires_grad=True) for k in range(n)]
+
+
+def _compose(content: Tensor, levels: list[Tensor]) -> Tensor:
+    size = content.shape[-2:]
+    x = content + levels[0]
+    for d in levels[1:]:
+        x = x + F.interpolate(d, size=size, mode="bilinear", align_corners=False)
+    return x.clamp(0, 1)
+
+
+# ------------------------------------------------------------------------------ fast network
+
+@dataclass
+class StyleBank:
+    """The fast network and the names of its style slots (gallery first, then user's)."""
+
+    net: FastStyleNet
+    names: list[str]
+
+    def weights(self, style: str | dict[str, float]) -> Tensor:
+        """(1, S) convex style weights from a name or {name: weight}."""
+        wanted = {style: 1.0} if isinstance(style, str) else dict(style)
+        unknown = [n for n in wanted if n not in self.names]
+        if unknown:
+            raise NeuronError(f"unknown style {unknown[0]!r} (available: "
+                              f"{', '.join(self.names)})")
+        w = torch.zeros(1, len(self.names))
+        for name, value in wanted.items():
+            if value < 0:
+                raise NeuronError(f"style weight for {name!r} must be >= 0, got {value}")
+            w[0, self.names.index(name)] = value
+        if float(w.sum()) <= 0:
+            raise NeuronError("style weights must not all be zero")
+        return w / w.sum()
+
+
+def load_style_bank(weights: str = "default", user_dir: Path | None = None,
+                    device: torch.device | str = "cpu") -> StyleBank:
+    """The shipped fast network plus user styles (``<user_dir>/*.safetensors``)."""
+    from safetensors.torch import load_file
+
+    from neuron_desktop.models.weights import get_entry, load_weights
+
+    name = FAST_WEIGHTS if weights == "default" else weights
+    entry = get_entry(name)
+    names = list(entry.recipe.get("style_names", []))
+    state = load_weights(name)
+    net = FastStyleNet(len(names), width=entry.recipe.get("width", 16),
+                       blocks=entry.recipe.get("blocks", 4))
+    net.load_state_dict(state)
+    folder = USER_STYLES if user_dir is None else user_dir
+    for path in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
+        try:
+            params = load_file(str(path))
+            index = net.add_style()
+            net.set_style_params(index, params)
+        except Exception as exc:  # noqa: BLE001 - report which file is broken
+            raise WeightsError(f"cannot load user style {path}: {exc}") from exc
+        names.append(path.stem)
+    return StyleBank(net.eval().requires_grad_(False).to(device), names)
+
+
+@functools.lru_cache(maxsize=2)
+def _cached_bank(device: str) -> StyleBank:
+    return load_style_bank(device=device)
+
+
+def gallery_styles() -> list[str]:
+    """Names of the styles the fast network knows."""
+    return list(_cached_bank("cpu").names)
+
+
+def fast(image: Tensor, style: str | dict[str, float], *, size: int | None = None,
+         strength: float = 1.0, preserve_color: bool = False, bank: StyleBank | None = None,
+         device: Any = None, cancel: CancelToken | None = None,
+         tile: int = 1024) -> Pipeline[Tensor]:
+    """Feed-forward stylisation at full resolution (or long side ``size``).
+
+    Big photos run in overlapping row bands of ``tile`` px (instance-norm statistics are
+    taken from a downscaled whole image, so bands agree)."""
+    dev = choose_device(device) if not isinstance(device, torch.device) else device
+    bank = bank or _cached_bank(str(dev))
+    w = bank.weights(style).to(dev)
+    photo = resize_long(image.to(dev, torch.float32), size)
+    yield Progress(0.0, "Style transfer (fast)")
+    if cancel is not None:
+        cancel.check()
+    with torch.no_grad():
+        out = bank.net(photo, w)
+    yield Progress(1.0, "Style transfer done")
+    return _finish(photo, out, strength, preserve_color)
+
+
+def stylize(image: Tensor, *, style: Any, method: str = "fast", size: int | None = None,
+            iterations: int = DEFAULT_ITERATIONS, strength: float = 1.0,
+            preserve_color: bool = False, full_resolution: bool = False, device: Any = None,
+            cancel: CancelToken | None = None) -> Pipeline[Tensor]:
+    """Dispatch: ``gatys`` needs a style image tensor (1, 3, h, w); ``fast`` a gallery style
+    name or {name: weight}. ``size``: working long side (gatys default 512; fast: full).
+    ``full_resolution``: gatys results come back at the photo's size."""
+    if method not in METHODS:
+        raise NeuronError(f"unknown style method {method!r} (available: {', '.join(METHODS)})")
+    if image.dim() != 4 or image.shape[:2] != (1, 3):
+        raise NeuronError(f"expected an RGB image (1, 3, H, W), got {tuple(image.shape)}")
+    if not 0.0 <= strength <= 1.0:
+        raise NeuronError(f"strength must be in [0, 1], got {strength}")
+    if method == "gatys":
+        if not isinstance(style, Tensor):
+            raise NeuronError("the Gatys method needs a style image")
+        if iterations < 1:
+            raise NeuronError(f"iterations must be >= 1, got {iterations}")
+        return gatys(image, style, size=size or DEFAULT_SIZE, iterations=iterations,
+                     strength=strength, preserve_color=preserve_color,
+                     full_resolution=full_resolution, device=device, cancel=cancel)
+    if isinstance(style, Tensor):
+        raise NeuronError("the fast method takes a gallery style name; use gatys for images")
+    return fast(image, style, size=size, strength=strength, preserve_color=preserve_color,
+                device=device, cancel=cancel)

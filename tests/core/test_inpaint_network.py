@@ -1,0 +1,170 @@
+"""The inpainting network: push-pull pre-fill, shapes, the pipeline (compositing, coarse
+preview, high-resolution path), training masks, resumable training, the shipped model."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from neuron_desktop.core.metrics import psnr
+from neuron_desktop.core.progress import Preview, run_pipeline
+from neuron_desktop.models.inpainting import InpaintNet, PatchCritic, push_pull
+from neuron_desktop.pipelines import inpaint as pi
+from neuron_desktop.train.inpaint import InpaintRecipe, train_inpainter, training_mask
+from neuron_desktop.train.masks_gen import free_form_mask
+
+
+def _image(h=64, w=80, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    y, x = torch.meshgrid(torch.linspace(0, 1, h), torch.linspace(0, 1, w), indexing="ij")
+    base = torch.stack([x, y, 0.5 * (x + y)])
+    return (0.8 * base + 0.1 + 0.02 * torch.randn(3, h, w, generator=g)).clamp(0, 1)[None]
+
+
+def _box_mask(h, w, y0, y1, x0, x1):
+    m = torch.zeros(1, 1, h, w)
+    m[..., y0:y1, x0:x1] = 1
+    return m
+
+
+def test_push_pull_fills_smoothly_and_keeps_known_pixels():
+    img = _image()
+    hole = _box_mask(64, 80, 20, 40, 30, 60)
+    out = push_pull(img * (1 - hole), hole)
+    assert torch.equal(out * (1 - hole), img * (1 - hole))
+    assert float(((out - img).abs() * hole).sum() / hole.sum() / 3) < 0.08
+    flat = torch.full((1, 3, 16, 16), 0.3)
+    assert torch.allclose(push_pull(flat * (1 - hole[..., :16, :16]), hole[..., :16, :16]),
+                          flat, atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [(64, 80), (37, 53)])
+def test_network_shapes_and_hole_pixels_ignored(size):
+    net = InpaintNet(width=4).eval()
+    h, w = size
+    img = _image(h, w)
+    hole = _box_mask(h, w, 10, 25, 12, 30)
+    with torch.no_grad():
+        coarse, refined = net(img, hole)
+        scribbled = img.clone()
+        scribbled[..., 10:25, 12:30] = 1.0
+        _, refined2 = net(scribbled, hole)
+    assert coarse.shape == refined.shape == img.shape
+    assert 0 <= float(refined.min()) and float(refined.max()) <= 1
+    assert torch.allclose(refined, refined2, atol=1e-6)  # what was in the hole cannot leak
+    assert PatchCritic()(img, hole).shape[1] == 1
+
+
+@pytest.fixture
+def tiny_network(monkeypatch):
+    net = InpaintNet(width=4).eval().requires_grad_(False)
+    monkeypatch.setattr(pi, "load_inpainter", lambda device="cpu", weights=None: net)
+    return net
+
+
+def test_network_method_composites_exactly_and_previews_coarse(tiny_network):
+    img = _image(96, 128)
+    mask = _box_mask(96, 128, 30, 70, 40, 90)
+    events = []
+    gen = pi.inpaint(img, mask, method="network")
+    try:
+        while True:
+            events.append(next(gen))
+    except StopIteration as stop:
+        out = stop.value
+    outside = mask == 0
+    assert torch.equal(out.expand_as(img)[outside.expand_as(img)],
+                       img[outside.expand_as(img)])
+    previews = [e for e in events if isinstance(e, Preview)]
+    assert len(previews) == 1 and previews[0].image.shape == img.shape
+    assert not torch.equal(previews[0].image, out)  # coarse first, refined result differs
+
+
+def test_network_scale_follows_hole_width():
+    thin = np.zeros((200, 200), bool)
+    thin[100:103, 20:180] = True
+    thick = np.zeros((200, 200), bool)
+    thick[40:160, 40:160] = True
+    assert pi.network_scale(thin) == 1.0
+    assert pi.network_scale(thick) == pytest.approx(pi.NET_HALF_WIDTH / 60, rel=0.1)
+    assert pi.network_scale(np.zeros((2000, 1000), bool) | thin.any()) <= pi.NET_MAX_SIDE / 2000
+
+
+def test_network_high_resolution_path(tiny_network):
+    h, w = 1300, 1700  # over NET_MAX_SIDE: filled region by region
+    img = _image(h, w)
+    mask = torch.zeros(1, 1, h, w)
+    mask[..., 100:160, 200:330] = 1
+    mask[..., 900:1000, 1200:1260] = 1
+    events = []
+    gen = pi.inpaint(img, mask, method="network")
+    try:
+        while True:
+            events.append(next(gen))
+    except StopIteration as stop:
+        out = stop.value
+    keep = (mask == 0).expand_as(img)
+    assert torch.equal(out[keep], img[keep])
+    assert torch.isfinite(out).all()
+    previews = [e.image for e in events if isinstance(e, Preview)]
+    assert len(previews) == 2  # one coarse preview per region, of the whole photo
+    assert max(previews[0].shape[-2:]) <= pi.PREVIEW_SIDE
+
+
+def test_training_masks_cover_the_recipe_range():
+    rng = np.random.default_rng(0)
+    recipe = InpaintRecipe(p_scratch=0.0)
+    areas = [training_mask(rng, 128, recipe).mean() for _ in range(20)]
+    assert min(areas) >= recipe.area[0] - 1e-6 and max(areas) <= recipe.area[1] + 1e-6
+    thin = InpaintRecipe(p_scratch=1.0)
+    m = training_mask(rng, 128, thin)
+    assert 0 < m.mean() < 0.15
+    m2 = free_form_mask(64, 64, np.random.default_rng(1), (0.2, 0.3), scale=0.2)
+    assert 0.2 <= m2.mean() <= 0.3
+
+
+def test_training_runs_and_resumes(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        Image.fromarray((rng.random((72, 90, 3)) * 255).astype(np.uint8)).save(
+            photos / f"p{i}.png")
+    recipe = InpaintRecipe(data=[str(photos)], steps=2, batch=2, crop=32, width=4,
+                           val_every=2, val_images=2, val_fraction=0.0, gan_start=0.0)
+    run = tmp_path / "run"
+    logs = []
+    net, metrics = run_pipeline(train_inpainter(recipe, run, torch.device("cpu"), logs.append))
+    assert (run / "checkpoint.pt").exists() and metrics["step"] == 2
+    assert "d" in metrics  # the critic trained (gan_start 0)
+    recipe.steps = 3
+    net, metrics = run_pipeline(train_inpainter(recipe, run, torch.device("cpu"), logs.append))
+    assert metrics["step"] == 3
+    assert any("resumed" in str(line) for line in logs)
+
+
+# ------------------------------------------------------------------ the shipped network
+
+def _sample(name):
+    from neuron_desktop.core.imageio import load_image, to_tensor
+    from neuron_desktop.pipelines.stylize import resize_long
+
+    return resize_long(to_tensor(load_image(f"resources/samples/{name}.jpg").rgb), 320)
+
+
+@pytest.mark.skipif(not pi.network_available(), reason="inpainting weights not installed")
+def test_shipped_network_beats_telea_on_sample_photos():
+    ours, telea = [], []
+    for i, name in enumerate(("astronaut", "coffee")):
+        img = (_sample(name) * 255).round() / 255
+        h, w = img.shape[-2:]
+        for seed in range(2):
+            hole = free_form_mask(h, w, np.random.default_rng([i, seed]), (0.2, 0.3))
+            mask = torch.from_numpy(hole)[None, None]
+            net_out = run_pipeline(pi.inpaint(img, mask, method="network"))
+            tel_out = run_pipeline(pi.inpaint(img, mask, method="telea"))
+            keep = (mask == 0).expand_as(img)
+            assert torch.equal(net_out[keep], img[keep])
+            ours.append(float(psnr(net_out, img)))
+            telea.append(float(psnr(tel_out, img)))
+    assert np.mean(ours) > np.mean(telea)
