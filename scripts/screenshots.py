@@ -2,12 +2,14 @@
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/screenshots.py [OUT_DIR]
 
-Uses throw-away settings and recovery folders, the bundled samples and the real window.
+Uses throw-away settings, recovery and cache folders, the bundled samples, the shipped
+weights and the real window.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -21,7 +23,7 @@ SAMPLES = ROOT / "resources" / "samples"
 
 
 def main(out_dir: str | None = None) -> int:
-    from PySide6.QtCore import QSettings, Qt
+    from PySide6.QtCore import QSettings
 
     from neuron_desktop.qt.app import create_app, screenshot
     from neuron_desktop.qt.main_window import MainWindow
@@ -29,6 +31,7 @@ def main(out_dir: str | None = None) -> int:
     app = create_app()
     out = Path(out_dir or ROOT / "docs" / "screenshots")
     tmp = Path(tempfile.mkdtemp(prefix="neuron-shots-"))
+    os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")  # style thumbnails rendered afresh
 
     def window() -> MainWindow:
         w = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat),
@@ -40,7 +43,8 @@ def main(out_dir: str | None = None) -> int:
 
     def settle(w: MainWindow, timeout: float = 60.0) -> None:
         t0 = time.time()
-        while (w.jobs.busy or w.suggest_jobs.busy) and time.time() - t0 < timeout:
+        while ((w.jobs.busy or w.suggest_jobs.busy or w.styles_panel.busy)
+               and time.time() - t0 < timeout):
             app.processEvents()
             time.sleep(0.01)
         for _ in range(5):
@@ -84,14 +88,18 @@ def main(out_dir: str | None = None) -> int:
     written.append(screenshot(w, out / "hints_gamut.png"))
     w.close()
 
-    # 4. style gallery (sample photos dropped in as styles)
+    # 4. style gallery: thumbnails rendered by the shipped fast network on coffee.jpg, a
+    # blend of two gallery styles applied to a sample photo
     w = window()
     w.open_file(SAMPLES / "astronaut.jpg", wait=True)
-    for p in ("coffee.jpg", "astronaut.jpg", "old_photo.jpg"):
-        w.styles_panel.add_style(SAMPLES / p)
-    w.docks["styles"].raise_()
-    w.resizeDocks([w.docks["tools"], w.docks["styles"]], [330, 520], Qt.Orientation.Vertical)
-    w.op_tabs.setCurrentWidget(w.stylize_panel)
+    w._show_operation("Stylize")  # raises the Styles dock, which renders the gallery
+    settle(w)
+    styles = ["matisse_woman_with_a_hat_1905", "van_gogh_starry_night_1889"]
+    w.styles_panel.select("fast", styles)
+    w.stylize_panel.weights[styles[0]].setValue(60)
+    w.stylize_panel.strength.setValue(80)
+    w.run_stylize()
+    settle(w)
     written.append(screenshot(w, out / "style_gallery.png"))
     w.close()
 
@@ -107,6 +115,7 @@ def main(out_dir: str | None = None) -> int:
     written.append(screenshot(w, out / "before_after.png"))
     w.close()
     w.shutdown()
+    shutil.rmtree(tmp, ignore_errors=True)
     for p in written:
         print(f"wrote {p}")
     return 0

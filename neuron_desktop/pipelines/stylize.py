@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_gray, rgb_to_lab
-from neuron_desktop.core.device import choose_device
+from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.errors import NeuronError, WeightsError
 from neuron_desktop.core.progress import CancelToken, Pipeline, Preview, Progress
 from neuron_desktop.models.style import (
@@ -43,6 +43,7 @@ METHODS = ("gatys", "fast")
 DEFAULT_SIZE = 512
 DEFAULT_ITERATIONS = 300
 FAST_WEIGHTS = "style_fast"
+FAST_MAX_PIXELS = 12_600_000  # 12 MP photos run at full resolution
 USER_STYLES = Path.home() / ".local" / "share" / "neuron-desktop" / "styles"
 
 
@@ -83,12 +84,14 @@ def resize_to_long(image: Tensor, size: int) -> Tensor:
 
 
 def keep_colors(photo: Tensor, stylised: Tensor) -> Tensor:
-    """The stylised lightness with the photo's Lab a, b (photo resized to match)."""
+    """The stylised lightness, its mean and spread matched to the photo's (fewer colours
+    pushed out of gamut), with the photo's Lab a, b (photo resized to match)."""
     if photo.shape[-2:] != stylised.shape[-2:]:
         photo = F.interpolate(photo, size=stylised.shape[-2:], mode="area")
     lab = rgb_to_lab(photo)
-    lab = torch.cat([rgb_to_lab(stylised)[:, :1], lab[:, 1:]], 1)
-    return lab_to_rgb(lab)
+    l_styl, l_photo = rgb_to_lab(stylised)[:, :1], lab[:, :1]
+    l_styl = (l_styl - l_styl.mean()) / (l_styl.std() + 1e-6) * l_photo.std() + l_photo.mean()
+    return lab_to_rgb(torch.cat([l_styl.clamp(0, 100), lab[:, 1:]], 1))
 
 
 def _luminance(rgb: Tensor, like: Tensor | None = None) -> Tensor:
@@ -126,7 +129,7 @@ def gatys(image: Tensor, style_image: Tensor, *, size: int | None = DEFAULT_SIZE
         content = photo
     with torch.no_grad():
         targets = [gram(f) for f in net(style)]
-        content_target = net(content)[STYLE_TAPS.index(CONTENT_TAP)]
+        content_target = net(_pad(content))[STYLE_TAPS.index(CONTENT_TAP)]
     levels = _pyramid_levels(content, settings.levels)
     opt = torch.optim.Adam(levels, lr=settings.lr)
     yield Progress(0.0, "Style transfer (Gatys)")
@@ -134,7 +137,7 @@ def gatys(image: Tensor, style_image: Tensor, *, size: int | None = DEFAULT_SIZE
         if cancel is not None:
             cancel.check()
         x = _compose(content, levels)
-        feats = net(x)
+        feats = net(_pad(x))
         loss = (settings.style_weight * style_loss(feats, targets)
                 + settings.content_weight * content_loss(
                     feats[STYLE_TAPS.index(CONTENT_TAP)], content_target)
@@ -153,6 +156,16 @@ def gatys(image: Tensor, style_image: Tensor, *, size: int | None = DEFAULT_SIZE
         x = F.interpolate(x, size=image.shape[-2:], mode="bicubic", align_corners=False)
         return _finish(image.to(dev, torch.float32), x.clamp(0, 1), strength, preserve_color)
     return _finish(photo, x, strength, preserve_color)
+
+
+EDGE_PAD = 16  # px of reflection around the image: its border rows get full gradients
+
+
+def _pad(x: Tensor) -> Tensor:
+    """Reflect-pad before the loss network (its stride-2 'SAME' convolutions otherwise
+    treat the first rows/columns differently, leaving a noisy band along the top)."""
+    p = min(EDGE_PAD, x.shape[-2] - 1, x.shape[-1] - 1)
+    return F.pad(x, (p, p, p, p), mode="reflect") if p > 0 else x
 
 
 def _pyramid_levels(content: Tensor, n: int) -> list[Tensor]:
@@ -235,23 +248,33 @@ def gallery_styles() -> list[str]:
 
 def fast(image: Tensor, style: str | dict[str, float], *, size: int | None = None,
          strength: float = 1.0, preserve_color: bool = False, bank: StyleBank | None = None,
-         device: Any = None, cancel: CancelToken | None = None,
-         tile: int = 1024) -> Pipeline[Tensor]:
+         device: Any = None, cancel: CancelToken | None = None) -> Pipeline[Tensor]:
     """Feed-forward stylisation at full resolution (or long side ``size``).
 
-    Big photos run in overlapping row bands of ``tile`` px (instance-norm statistics are
-    taken from a downscaled whole image, so bands agree)."""
+    Photos over FAST_MAX_PIXELS are stylised at that many pixels and upsampled (the network's
+    activations at 24 MP would need several GB); the strength blend and preserve-colour use
+    the full-resolution photo. On GPU out-of-memory the job is retried on the CPU."""
     dev = choose_device(device) if not isinstance(device, torch.device) else device
-    bank = bank or _cached_bank(str(dev))
-    w = bank.weights(style).to(dev)
-    photo = resize_long(image.to(dev, torch.float32), size)
-    yield Progress(0.0, "Style transfer (fast)")
-    if cancel is not None:
-        cancel.check()
-    with torch.no_grad():
-        out = bank.net(photo, w)
+    photo = resize_long(image.to(torch.float32), size)
+    h, w = photo.shape[-2:]
+    s = min(1.0, (FAST_MAX_PIXELS / (h * w)) ** 0.5)
+    work = resize_long(photo, int(max(h, w) * s)) if s < 1 else photo
+
+    def job(d: torch.device, _tile: int | None) -> Pipeline[Tensor]:
+        b = bank if bank is not None and d == dev else _cached_bank(str(d))
+        weights = b.weights(style).to(d)
+        yield Progress(0.0, "Style transfer (fast)")
+        if cancel is not None:
+            cancel.check()
+        with torch.no_grad():
+            out = b.net.to(d)(work.to(d), weights)
+        return out
+
+    out = yield from run_with_fallback(job, device=dev, tile_sizes=(None,))
+    if out.shape[-2:] != (h, w):
+        out = F.interpolate(out, size=(h, w), mode="bicubic", align_corners=False).clamp(0, 1)
     yield Progress(1.0, "Style transfer done")
-    return _finish(photo, out, strength, preserve_color)
+    return _finish(photo.to(out.device), out, strength, preserve_color)
 
 
 def stylize(image: Tensor, *, style: Any, method: str = "fast", size: int | None = None,

@@ -59,20 +59,20 @@ from neuron_desktop.qt.panels import (
     InpaintPanel,
     LayersPanel,
     RefinePanel,
-    StylesPanel,
     StylizePanel,
     rgb_to_lab_px,
 )
 from neuron_desktop.qt.qimage import Pyramid, to_qimage
+from neuron_desktop.qt.styles import StylesPanel, style_title
 from neuron_desktop.qt.tools import BrushTool, HintTool
 from neuron_desktop.qt.workers import JobManager, JobSpec, tensor_preview
 
-RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
 IMAGE_FILTER = "Images ({})".format(" ".join(f"*{e}" for e in SUPPORTED_EXTENSIONS))
 MAX_RECENT = 10
 DEFAULT_AUTOSAVE_MIN = 3.0
 RECOVERY_SLOTS = 8  # instances running at once, each with its own locked recovery folder
 LIVE_PREVIEW_SIDE = 2048
+LAYOUT_VERSION = 2  # saved dock layouts of other versions are ignored
 
 
 def _to_array(result) -> np.ndarray:
@@ -154,6 +154,19 @@ def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
         return JobResult(layer, [d for d in diffs if not d.empty], shown)
 
     return post
+
+
+def _scrolled(widget: QWidget) -> QScrollArea:
+    sa = QScrollArea()
+    sa.setWidgetResizable(True)
+    sa.setFrameShape(QScrollArea.Shape.NoFrame)
+    sa.setWidget(widget)
+    return sa
+
+
+def _as_list(value) -> list[str]:
+    """A QSettings list (a lone string or None when it has one or no entries)."""
+    return [value] if isinstance(value, str) else [str(v) for v in value or []]
 
 
 def _model_kwargs() -> dict:
@@ -354,13 +367,7 @@ class MainWindow(QMainWindow):
     def _dock(self, name: str, title: str, widget: QWidget, area, scroll: bool = False):
         d = QDockWidget(title, self)
         d.setObjectName(f"dock_{name}")
-        if scroll:
-            sa = QScrollArea()
-            sa.setWidgetResizable(True)
-            sa.setFrameShape(QScrollArea.Shape.NoFrame)
-            sa.setWidget(widget)
-            widget = sa
-        d.setWidget(widget)
+        d.setWidget(_scrolled(widget) if scroll else widget)
         self.addDockWidget(area, d)
         self.docks[name] = d
         return d
@@ -384,21 +391,21 @@ class MainWindow(QMainWindow):
         self.operations = {"Colorize": self.colorize_panel, "Inpaint": self.inpaint_panel,
                            "Refine": self.refine_panel, "Stylize": self.stylize_panel}
         self.op_tabs = QTabWidget()
-        for name, panel in self.operations.items():
-            self.op_tabs.addTab(panel, name)
+        for name, panel in self.operations.items():  # scrolled: a long form never squeezes
+            self.op_tabs.addTab(_scrolled(panel), name)  # the docks above
         self._dock("operations", "Operations", self.op_tabs, right)
-        self.styles_panel = StylesPanel(RESOURCES / "styles")
+        self.styles_panel = StylesPanel()
         self._dock("styles", "Styles", self.styles_panel, right)
-        self.tabifyDockWidget(self.docks["operations"], self.docks["styles"])
-        self.docks["operations"].raise_()
+        self.tabifyDockWidget(self.docks["tools"], self.docks["styles"])
+        self.docks["tools"].raise_()
         self.undo_view = QUndoView(self.history)
         self.undo_view.setEmptyLabel("Opened photo")
         self._dock("history", "History", self.undo_view, left)
         self.layers_panel = LayersPanel()
         self._dock("layers", "Layers", self.layers_panel, left)
-        self.resizeDocks([self.docks["tools"]], [300], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.docks["tools"]], [340], Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["history"]], [200], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["tools"], self.docks["operations"]], [640, 260],
+        self.resizeDocks([self.docks["tools"], self.docks["operations"]], [640, 250],
                          Qt.Orientation.Vertical)
         from neuron_desktop.pipelines import inpaint as inpaint_mod
 
@@ -454,6 +461,16 @@ class MainWindow(QMainWindow):
         self.inpaint_panel.applyRequested.connect(self.run_inpaint)
         self.refine_panel.applyRequested.connect(self.run_refine)
         self.colorize_panel.applyRequested.connect(lambda: self.run_colorize(live=False))
+        self.stylize_panel.applyRequested.connect(self.run_stylize)
+        sp = self.styles_panel
+        sp.galleryListed.connect(self._gallery_listed)
+        sp.galleryFailed.connect(self.stylize_panel.set_fast_unavailable)
+        sp.fastStylesSelected.connect(self._fast_styles_selected)
+        sp.imageStyleSelected.connect(self._image_style_selected)
+        sp.styleFailed.connect(self._style_gone)
+        sp.styleRemoved.connect(self._style_gone)
+        self.docks["styles"].visibilityChanged.connect(lambda on: on and sp.load_gallery())
+        self.op_tabs.currentChanged.connect(self._operation_shown)
         self.layers_panel.visibilityChanged.connect(self._layer_visibility)
         self.jobs.started.connect(self._job_started_slot)
         self.jobs.progress.connect(self._job_progress)
@@ -578,10 +595,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------------- recent files
 
     def recent_files(self) -> list[str]:
-        v = self.settings.value("recent", [])
-        if isinstance(v, str):
-            v = [v]
-        return [str(p) for p in (v or [])]
+        return _as_list(self.settings.value("recent", []))
 
     def add_recent(self, path: str) -> None:
         files = [path, *[p for p in self.recent_files() if p != path]][:MAX_RECENT]
@@ -611,10 +625,12 @@ class MainWindow(QMainWindow):
             self._show_operation("Colorize")
         elif tool == "brush":
             self._show_operation("Inpaint")
+        if tool != "pan":
+            self.docks["tools"].raise_()
         self.canvas.update()
 
     def _show_operation(self, name: str) -> None:
-        self.op_tabs.setCurrentWidget(self.operations[name])
+        self.op_tabs.setCurrentIndex(list(self.operations).index(name))
         self.docks["operations"].raise_()
 
     def _toggle_eraser(self, on: bool) -> None:
@@ -655,10 +671,17 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        """Files dropped on the Styles dock become styles; elsewhere the first one opens."""
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
+        if not urls:
+            return
+        dock = self.docks["styles"]
+        at = dock.mapFromGlobal(self.mapToGlobal(event.position().toPoint()))
+        if dock.isVisible() and dock.rect().contains(at):
+            self.styles_panel.add_files(urls)
+        else:
             self.open_file(urls[0])
-            event.acceptProposedAction()
+        event.acceptProposedAction()
 
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.key() == Qt.Key.Key_Backslash and not event.isAutoRepeat():
@@ -859,6 +882,69 @@ class MainWindow(QMainWindow):
 
         return self._submit("Colorize", make, snap, live=live, hints=hints)
 
+    @property
+    def current_operation(self) -> str:
+        return list(self.operations)[self.op_tabs.currentIndex()]
+
+    def _operation_shown(self, _index: int) -> None:
+        if self.current_operation == "Stylize":
+            self.docks["styles"].show()  # styles are chosen there
+            self.docks["styles"].raise_()
+            self.styles_panel.load_gallery()
+
+    def _gallery_listed(self, names: list) -> None:
+        """The first gallery style is the fast method's default (the chosen method and an
+        image style selected meanwhile stay)."""
+        if names and not self.stylize_panel.fast_styles:
+            if not self.styles_panel.list.selectedItems():
+                self.styles_panel.select("fast", names[:1], notify=False)
+            self.stylize_panel.set_fast_styles(names[:1])
+
+    def _fast_styles_selected(self, names: list) -> None:
+        self.stylize_panel.set_fast_styles(names)
+        if names:
+            self.stylize_panel.set_method("fast")
+            self._show_operation("Stylize")
+
+    def _image_style_selected(self, path: str) -> None:
+        self.stylize_panel.set_image_style(path)
+        self.stylize_panel.set_method("gatys")
+        self._show_operation("Stylize")
+
+    def _style_gone(self, path: str, message: str | None = None) -> None:
+        """A style image was removed, or could not be read (``message``)."""
+        if self.stylize_panel.image_style == path:
+            self.stylize_panel.set_image_style(None)
+        if message:
+            self.show_error("Cannot use the style image", message)
+
+    def run_stylize(self) -> int | None:
+        """Fast (gallery styles, a blend when several) or Gatys (a style image, its
+        picture forming as previews); the full-resolution result is one undoable step."""
+        module = self.stylize_panel.module
+        params = self.stylize_panel.params()
+        if self.doc is None or module is None or params["style"] is None:
+            return None
+        from neuron_desktop.core.imageio import load_image, to_tensor
+
+        snap = self.doc.snapshot("image")
+        image = _inputs(snap, lambda s: to_tensor(s.image))
+        style = params.pop("style")
+        gatys = params["method"] == "gatys"
+        if gatys:
+            name = f"Stylize ({Path(style).stem})"
+        elif isinstance(style, dict):
+            name = f"Stylize (blend of {len(style)} styles)"
+        else:
+            name = f"Stylize ({style_title(style)})"
+
+        def make(device, tile, cancel):
+            used = to_tensor(load_image(style).rgb) if gatys else style
+            return module.stylize(image().to(device), style=used, full_resolution=True,
+                                  device=device, cancel=cancel, **params)
+
+        return self._submit(name, make, snap)
+
     def _job_started_slot(self, name: str, device: str) -> None:
         self.statusBar().showMessage(f"{name} on {device}…")
 
@@ -1033,7 +1119,7 @@ class MainWindow(QMainWindow):
             self.resize(1400, 900)
         state = s.value("window/state")
         if state is not None:
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)
         bp = self.brush_panel
         bp.size.setValue(int(s.value("brush/size", 40)))
         bp.hardness.setValue(int(s.value("brush/hardness", 70)))
@@ -1053,8 +1139,7 @@ class MainWindow(QMainWindow):
             self.hint_tool.recent = []
         self.hint_panel.recent.set_colors(self.hint_tool.recent)
         ip = self.inpaint_panel
-        i = ip.method.findText(str(s.value("inpaint/method", "telea")))
-        ip.method.setCurrentIndex(max(i, 0))
+        ip.set_method(str(s.value("inpaint/method", "auto")))
         ip.radius.setValue(int(s.value("inpaint/radius", 3)))
         rp = self.refine_panel
         rp.radius.setValue(int(s.value("refine/radius", 40)))
@@ -1063,6 +1148,13 @@ class MainWindow(QMainWindow):
         cp = self.colorize_panel
         cp.temperature.setValue(float(s.value("colorize/temperature", cp.temperature.value())))
         cp.live.setChecked(str(s.value("colorize/live", "true")).lower() == "true")
+        st = self.stylize_panel
+        st.strength.setValue(int(s.value("stylize/strength", 100)))
+        st.preserve_color.setChecked(str(s.value("stylize/preserve_color")).lower() == "true")
+        st.size.setValue(int(s.value("stylize/size", 512)))
+        st.iterations.setValue(int(s.value("stylize/iterations", 300)))
+        for p in _as_list(s.value("styles/images", [])):
+            self.styles_panel.add_style(p)
         d = self.device_combo.findData(str(s.value("device", "auto")))
         self.device_combo.setCurrentIndex(max(d, 0))
         self._rebuild_recent()
@@ -1071,7 +1163,7 @@ class MainWindow(QMainWindow):
     def save_settings(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
+        s.setValue("window/state", self.saveState(LAYOUT_VERSION))
         bp = self.brush_panel
         s.setValue("brush/size", bp.size.value())
         s.setValue("brush/hardness", bp.hardness.value())
@@ -1081,7 +1173,7 @@ class MainWindow(QMainWindow):
         s.setValue("hints/size", self.hint_panel.size.value())
         s.setValue("hints/recent", [",".join(f"{v:.4f}" for v in c)
                                     for c in self.hint_tool.recent])
-        s.setValue("inpaint/method", self.inpaint_panel.method.currentText())
+        s.setValue("inpaint/method", self.inpaint_panel.method.currentData())
         s.setValue("inpaint/radius", self.inpaint_panel.radius.value())
         rp = self.refine_panel
         s.setValue("refine/radius", rp.radius.value())
@@ -1090,6 +1182,12 @@ class MainWindow(QMainWindow):
         cp = self.colorize_panel
         s.setValue("colorize/temperature", cp.temperature.value())
         s.setValue("colorize/live", "true" if cp.live.isChecked() else "false")
+        st = self.stylize_panel
+        s.setValue("stylize/strength", st.strength.value())
+        s.setValue("stylize/preserve_color", "true" if st.preserve_color.isChecked() else "false")
+        s.setValue("stylize/size", st.size.value())
+        s.setValue("stylize/iterations", st.iterations.value())
+        s.setValue("styles/images", self.styles_panel.paths())
         s.setValue("device", self.device_pref())
         s.sync()
 
@@ -1102,6 +1200,7 @@ class MainWindow(QMainWindow):
         self.jobs.shutdown()
         self.suggest_jobs.shutdown()
         self.load_jobs.shutdown()
+        self.styles_panel.shutdown()
         QThreadPool.globalInstance().waitForDone(30000)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)

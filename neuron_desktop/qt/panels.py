@@ -14,7 +14,6 @@ import torch
 from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QColorDialog,
     QComboBox,
@@ -24,8 +23,6 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QSizePolicy,
     QSlider,
@@ -36,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuron_desktop.core.color import lab_to_rgb
-from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS
+from neuron_desktop.qt.styles import style_title
 
 AB_RANGE = 110.0
 
@@ -89,6 +86,7 @@ class GamutPicker(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(160, 160)
+        self.setMaximumHeight(260)  # keeps the hints panel whole in a wide dock
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setToolTip("ab colour gamut at the selected hint's lightness: click or drag to "
                         "choose its colour; grey areas are not displayable at this lightness")
@@ -365,27 +363,55 @@ class OperationPanel(QWidget):
         return {}
 
 
+INPAINT_TIPS = {
+    "telea": "Fast marching (Telea 2004): quick and smooth; best for thin scratches and dust",
+    "ns": "Navier-Stokes based fill (Bertalmio et al. 2001): smooth; for thin scratches",
+    "exemplar": "Copies real texture from around each hole (multi-scale PatchMatch); slower, "
+                "for larger damaged areas",
+    "network": "Inpainting network (coarse-to-fine with contextual attention): shows a coarse "
+               "fill, then the refined one; for larger holes",
+    "auto": "Telea for thin scratches, the network for larger areas (exemplar when the "
+            "network is not installed)",
+}
+
+
 class InpaintPanel(OperationPanel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Inpaint", "mdi6.auto-fix", parent)
-        from neuron_desktop.pipelines.inpaint import INPAINT_METHODS
+        from neuron_desktop.pipelines import inpaint
 
+        have_network = getattr(inpaint, "network_available", lambda: False)()
         self.method = QComboBox()
-        self.method.addItems(list(INPAINT_METHODS))
-        self.method.setToolTip("telea: fast marching (Telea 2004); ns: Navier-Stokes based. "
-                               "Other methods appear here when installed.")
+        tips = []
+        for name in inpaint.INPAINT_METHODS:
+            tip = INPAINT_TIPS.get(name, "Inpainting method")
+            text = name
+            if name == "network" and not have_network:
+                text, tip = f"{name} (not installed)", f"{tip}. Its weights are not installed."
+            self.method.addItem(text, name)
+            self.method.setItemData(self.method.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
+            tips.append(f"<b>{text}</b>: {tip}")
+        self.method.setToolTip("<br>".join(tips))
+        self.set_method("auto")
         self.radius = QSpinBox()
         self.radius.setRange(1, 50)
         self.radius.setValue(3)
-        self.radius.setToolTip("Neighbourhood radius (px) the classical methods sample from")
+        self.radius.setToolTip("Neighbourhood radius (px) the classical fills (telea, ns and "
+                               "auto's thin scratches) sample from")
         self.clear_mask = QCheckBox("Clear the mask after inpainting")
         self.clear_mask.setChecked(True)
+        self.clear_mask.setToolTip("Clear the mask in the same undoable step as the result")
         self.form.addRow("Method", self.method)
         self.form.addRow("Radius", self.radius)
         self.form.addRow(self.clear_mask)
 
+    def set_method(self, name: str) -> None:
+        i = self.method.findData(name)
+        if i >= 0:
+            self.method.setCurrentIndex(i)
+
     def params(self) -> dict:
-        return {"method": self.method.currentText(), "radius": self.radius.value()}
+        return {"method": self.method.currentData(), "radius": self.radius.value()}
 
 
 class RefinePanel(OperationPanel):
@@ -468,82 +494,141 @@ class ColorizePanel(OperationPanel):
 
 
 class StylizePanel(OperationPanel):
+    """Style transfer: the fast network (gallery styles, blendable) or Gatys (any image).
+    Styles are chosen in the Styles dock (``set_fast_styles`` / ``set_image_style``)."""
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Stylize", "mdi6.brush-variant", parent)
-        self.strength = _slider(0, 100, 100, "Blend of the stylised result with the photo")
-        self.form.addRow("Strength", self.strength)
+        self.method = QComboBox()
+        self.method.addItem("Fast — gallery styles", "fast")
+        self.method.addItem("Gatys — any style image", "gatys")
+        self.method.setItemData(0, "Feed-forward network: the built-in styles, blendable; one "
+                                "quick pass at full resolution", Qt.ItemDataRole.ToolTipRole)
+        self.method.setItemData(1, "Optimises the picture to match any style image (Gatys et "
+                                "al.): slower, shows the picture forming",
+                                Qt.ItemDataRole.ToolTipRole)
+        self.method.setToolTip("Fast: the gallery's built-in styles (Ctrl+click several in the "
+                               "Styles dock to blend them). Gatys: any image dropped on the "
+                               "Styles dock; slower, the picture forms live.")
+        self.style_label = QLabel()
+        self.style_label.setWordWrap(True)
+        self.style_label.setToolTip("Choose styles in the Styles dock")
+        self.weights_box = QWidget()
+        self.weights_form = QFormLayout(self.weights_box)
+        self.weights_form.setContentsMargins(0, 0, 0, 0)
+        self.weights: dict[str, QSlider] = {}
+        self.strength = _slider(0, 100, 100, "Blend of the stylised result with the photo "
+                                "(100 %: fully stylised)")
+        self.strength_label = QLabel()
+        self.strength.valueChanged.connect(lambda v: self.strength_label.setText(f"{v} %"))
+        self.strength_label.setMinimumWidth(36)
+        strength = QHBoxLayout()
+        strength.addWidget(self.strength, 1)
+        strength.addWidget(self.strength_label)
+        self.preserve_color = QCheckBox("Preserve the photo's colours")
+        self.preserve_color.setToolTip("Transfer the style's brushwork and texture only: the "
+                                       "result keeps the photo's colours")
+        self.size = QSpinBox()
+        self.size.setRange(64, 4096)
+        self.size.setSingleStep(64)
+        self.size.setValue(512)
+        self.size.setSuffix(" px")
+        self.size.setToolTip("Gatys working size (long side): larger gives finer brushwork "
+                             "but is much slower; the result is upsampled to the photo's size")
+        self.iterations = QSpinBox()
+        self.iterations.setRange(1, 5000)
+        self.iterations.setSingleStep(50)
+        self.iterations.setValue(300)
+        self.iterations.setSuffix(" iterations")
+        self.iterations.setToolTip("Gatys optimisation steps: more gives a stronger, cleaner "
+                                   "style (a preview every 10 steps)")
+        self.form.addRow("Method", self.method)
+        self.form.addRow("Style", self.style_label)
+        self.form.addRow(self.weights_box)
+        self.form.addRow("Strength", strength)
+        self.form.addRow(self.preserve_color)
+        self.gatys_row = QHBoxLayout()
+        self.gatys_row.addWidget(self.size)
+        self.gatys_row.addWidget(self.iterations)
+        self.form.addRow("Gatys", self.gatys_row)
+        self.fast_styles: list[str] = []
+        self.image_style: str | None = None
+        self.fast_error: str | None = None
+        self.strength.valueChanged.emit(self.strength.value())
+        self.method.currentIndexChanged.connect(lambda _i: self._refresh())
         try:
             self.module = importlib.import_module("neuron_desktop.pipelines.stylize")
         except ImportError:
             self.module = None
             self.set_unavailable("Style transfer not installed yet")
+        self._refresh()
+
+    @property
+    def current_method(self) -> str:
+        return self.method.currentData()
+
+    def set_method(self, method: str) -> None:
+        self.method.setCurrentIndex(max(0, self.method.findData(method)))
+
+    def set_fast_styles(self, names: list[str]) -> None:
+        """The gallery styles to use (several: a blend with a weight slider each)."""
+        old = {n: s.value() for n, s in self.weights.items()}
+        while self.weights_form.rowCount():
+            self.weights_form.removeRow(0)
+        self.weights = {}
+        self.fast_styles = list(names)
+        if len(names) > 1:
+            for name in names:
+                s = _slider(1, 100, old.get(name, 100), f"Weight of {style_title(name)} in "
+                            "the blend (weights are relative to each other)")
+                self.weights[name] = s
+                self.weights_form.addRow(style_title(name), s)
+        self._refresh()
+
+    def set_image_style(self, path: str | None) -> None:
+        self.image_style = path
+        self._refresh()
+
+    def set_fast_unavailable(self, reason: str | None) -> None:
+        self.fast_error = reason
+        self._refresh()
+
+    def _refresh(self) -> None:
+        gatys = self.current_method == "gatys"
+        self.form.setRowVisible(self.gatys_row, gatys)
+        blend = not gatys and len(self.weights) > 1
+        self.weights_box.setVisible(blend)
+        self.form.setRowVisible(self.style_label, not blend)  # the sliders name the styles
+        if gatys:
+            text = Path(self.image_style).name if self.image_style else None
+            missing = "Drop a style image on the Styles dock (or Add style image…)"
+        else:
+            text = (f"Blend of {len(self.fast_styles)} styles" if len(self.fast_styles) > 1
+                    else style_title(self.fast_styles[0]) if self.fast_styles else None)
+            missing = (f"Fast styles unavailable: {self.fast_error}" if self.fast_error
+                       else "Pick a style in the Styles dock")
+        self.style_label.setText(text or "—")
+        if self.module is None:
+            return
+        self.status.setText("" if text else missing)
+        self.status.setVisible(not text)
+        self.apply.setEnabled(bool(text))
+        self.apply.setToolTip("Stylize the photo (one undoable step)" if text else missing)
+
+    def params(self) -> dict:
+        """method, style (gallery name, {name: weight} or a style image path), strength,
+        preserve_color, and for Gatys size and iterations."""
+        p = {"method": self.current_method, "strength": self.strength.value() / 100,
+             "preserve_color": self.preserve_color.isChecked()}
+        if p["method"] == "gatys":
+            return {**p, "style": self.image_style, "size": self.size.value(),
+                    "iterations": self.iterations.value()}
+        style = ({n: s.value() / 100 for n, s in self.weights.items()} if self.weights
+                 else self.fast_styles[0] if self.fast_styles else None)
+        return {**p, "style": style}
 
 
-# ---------------------------------------------------------------------------- styles, layers
-
-
-class StylesPanel(QWidget):
-    """Gallery of style images: built-in ones plus any image dropped onto it."""
-
-    styleSelected = Signal(str)
-    styleAdded = Signal(str)
-
-    def __init__(self, builtin_dir: Path | None = None, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        v = QVBoxLayout(self)
-        self.list = QListWidget()
-        self.list.setViewMode(QListWidget.ViewMode.IconMode)
-        self.list.setIconSize(QSize(96, 96))
-        self.list.setGridSize(QSize(112, 124))
-        self.list.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.list.setMovement(QListWidget.Movement.Static)
-        self.list.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.list.setAcceptDrops(False)
-        self.setAcceptDrops(True)
-        hint = QLabel("Drop a style image here to add it.")
-        hint.setStyleSheet("color: #999")
-        v.addWidget(hint)
-        v.addWidget(self.list)
-        self.list.currentItemChanged.connect(
-            lambda cur, _prev: cur and self.styleSelected.emit(cur.data(Qt.ItemDataRole.UserRole)))
-        if builtin_dir is not None and builtin_dir.is_dir():
-            for p in sorted(builtin_dir.iterdir()):
-                if p.suffix.lower() in SUPPORTED_EXTENSIONS:
-                    self.add_style(p, builtin=True)
-
-    def paths(self) -> list[str]:
-        return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
-
-    def add_style(self, path: str | Path, builtin: bool = False) -> bool:
-        path = str(Path(path).resolve())
-        if path in self.paths():
-            return False
-        img = QImage(path)
-        if img.isNull():
-            return False
-        thumb = img.scaled(96, 96, Qt.AspectRatioMode.KeepAspectRatioByExpanding,
-                           Qt.TransformationMode.SmoothTransformation)
-        thumb = thumb.copy((thumb.width() - 96) // 2, (thumb.height() - 96) // 2, 96, 96)
-        item = QListWidgetItem(QIcon(QPixmap.fromImage(thumb)), Path(path).stem)
-        item.setData(Qt.ItemDataRole.UserRole, path)
-        item.setToolTip(path + (" (built-in)" if builtin else ""))
-        self.list.addItem(item)
-        if not builtin:
-            self.styleAdded.emit(path)
-        return True
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        added = False
-        for url in event.mimeData().urls():
-            p = url.toLocalFile()
-            if p and Path(p).suffix.lower() in SUPPORTED_EXTENSIONS:
-                added |= self.add_style(p)
-        if added:
-            event.acceptProposedAction()
+# ------------------------------------------------------------------------------- layers
 
 
 class LayersPanel(QWidget):

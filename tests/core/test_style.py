@@ -234,5 +234,7 @@ def test_shipped_fast_network_stylizes_samples():
                     style_loss(net(photo), targets))
         assert float((outs[0] - outs[1]).abs().mean()) > 0.02  # styles differ
         kept = run_pipeline(st.fast(photo, bank.names[0], bank=bank, preserve_color=True))
-        ab = rgb_to_lab(kept)[:, 1:].mean((2, 3)) - rgb_to_lab(photo)[:, 1:].mean((2, 3))
-        assert float(ab.abs().max()) < 3.0
+        ab_photo = rgb_to_lab(photo)[:, 1:].mean((2, 3))
+        moved = (rgb_to_lab(outs[0])[:, 1:].mean((2, 3)) - ab_photo).abs().max()
+        kept_moved = (rgb_to_lab(kept)[:, 1:].mean((2, 3)) - ab_photo).abs().max()
+        assert float(kept_moved) < min(6.0, 0.5 * float(moved))  # (gamut clipping aside)

@@ -1,4 +1,5 @@
-"""Qt test set-up: offscreen platform, throw-away settings, and a no-leftovers check."""
+"""Qt test set-up: offscreen platform, throw-away settings and cache, tiny stand-in models,
+and a no-leftovers check."""
 
 import os
 
@@ -29,6 +30,7 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("NEURON_SETTINGS_DIR", str(tmp_path / "settings"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # style thumbnails
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
                       str(tmp_path / "qsettings"))
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
@@ -132,3 +134,20 @@ def fake_colorize(monkeypatch):
     mod = fake_colorize_module()
     monkeypatch.setitem(sys.modules, "neuron_desktop.pipelines.colorize", mod)
     return mod
+
+
+@pytest.fixture
+def tiny_style_bank(monkeypatch):
+    """A random FastStyleNet with three styles in place of the shipped one (gallery and
+    fast jobs both get it through ``pipelines.stylize._cached_bank``)."""
+    from neuron_desktop.models.style import FastStyleNet
+    from neuron_desktop.pipelines import stylize
+
+    torch.manual_seed(0)
+    net = FastStyleNet(3, width=4, blocks=1).eval().requires_grad_(False)
+    for norm in net.norms():  # make the styles differ
+        norm.gamma.data += torch.randn_like(norm.gamma) * 0.5
+        norm.beta.data += torch.randn_like(norm.beta) * 0.5
+    bank = stylize.StyleBank(net, ["alpha_style", "beta_style", "gamma_style"])
+    monkeypatch.setattr(stylize, "_cached_bank", lambda device: bank)
+    return bank
