@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas)
         self.jobs = JobManager(self)
         self.suggest_jobs = JobManager(self)
+        self.mask_jobs = JobManager(self)  # whole-mask edits: off the GUI thread, own queue
         # photos load on their own pool: never queued behind long jobs
         self.load_jobs = JobManager(self, pool=QThreadPool(self))
         self.brush = BrushTool(self.canvas, self.history, lambda: self.doc)
@@ -306,8 +307,10 @@ class MainWindow(QMainWindow):
                             "Erase the mask (right button erases too)", checkable=True)
         self.act_smaller = A("Smaller brush", None, "[", lambda: self._resize_brush(1 / 1.2))
         self.act_bigger = A("Bigger brush", None, "]", lambda: self._resize_brush(1.2))
-        self.act_clear_mask = A("&Clear mask", "mdi6.close-box-outline", None, self.clear_mask)
-        self.act_invert_mask = A("&Invert mask", "mdi6.invert-colors", None, self.invert_mask)
+        self.act_clear_mask = A("&Clear mask", "mdi6.close-box-outline", None,
+                                lambda: self.clear_mask())
+        self.act_invert_mask = A("&Invert mask", "mdi6.invert-colors", None,
+                                 lambda: self.invert_mask())
         self.act_import_mask = A("Import mask…", "mdi6.import", None, lambda: self.import_mask())
         self.act_export_mask = A("Export mask…", "mdi6.export", None, lambda: self.export_mask())
         self.act_cancel = A("&Cancel job", "mdi6.stop-circle-outline", "Esc", self.cancel_jobs,
@@ -445,8 +448,8 @@ class MainWindow(QMainWindow):
         c.fileDropped.connect(self._dropped)
         bp = self.brush_panel
         bp.settingsChanged.connect(self._brush_settings)
-        bp.clearRequested.connect(self.clear_mask)
-        bp.invertRequested.connect(self.invert_mask)
+        bp.clearRequested.connect(lambda: self.clear_mask())
+        bp.invertRequested.connect(lambda: self.invert_mask())
         bp.importRequested.connect(lambda: self.import_mask())
         bp.exportRequested.connect(lambda: self.export_mask())
         bp.detectRequested.connect(self.detect_scratches)
@@ -487,6 +490,8 @@ class MainWindow(QMainWindow):
         for jm in (self.jobs, self.load_jobs):
             jm.busyChanged.connect(lambda _b: self._busy(self.jobs.busy or self.load_jobs.busy))
         self.suggest_jobs.finished.connect(self._suggestions)
+        self.mask_jobs.finished.connect(self._mask_job_finished)
+        self.mask_jobs.error.connect(self._job_error)
         self.history.indexChanged.connect(lambda _i: self._update_actions())
         self.history.cleanChanged.connect(lambda _c: self._update_title())
 
@@ -697,20 +702,51 @@ class MainWindow(QMainWindow):
 
     # --------------------------------------------------------------------------------- mask
 
-    def _mask_edit(self, text: str, mask: np.ndarray) -> None:
-        cmd = EditCommand(self.doc, text, mask=mask)
-        if not cmd.changes_nothing:
-            self.history.push(cmd)
+    def _mask_job(self, name: str, compute, wait: bool) -> bool:
+        """Replace the whole mask by ``compute(mask)`` as one undoable step. The new mask and
+        its tile diffs are computed on a worker (a 24 MP mask costs seconds), or here with
+        ``wait``. Returns False if there is no photo (or, with ``wait``, the edit failed)."""
+        doc = self.doc
+        if doc is None:
+            return False
+        snap = doc.snapshot("mask")
+        new_mask = _inputs(snap, lambda s: np.ascontiguousarray(compute(s.mask), np.float32))
 
-    def clear_mask(self) -> None:
-        if self.doc is not None and self.doc.has_mask:
-            self._mask_edit("Clear mask", np.zeros_like(self.doc.mask))
+        def make(device, tile, cancel):
+            import torch
 
-    def invert_mask(self) -> None:
-        if self.doc is not None:
-            self._mask_edit("Invert mask", 1.0 - self.doc.mask)
+            yield Progress(0.0, name)
+            return torch.from_numpy(new_mask())[None, None]
 
-    def import_mask(self, path: str | Path | None = None) -> bool:
+        spec = JobSpec(name, make, device="cpu", postprocess=_prepare_result(snap, "mask"),
+                       payload={"doc": doc, "snap": snap})
+        self._job_started = time.perf_counter()
+        if not wait:
+            self.mask_jobs.submit(spec)
+            return True
+        try:
+            result = spec.postprocess(run_pipeline(make(None, None, None)))
+        except Exception as exc:  # noqa: BLE001 - shown like a worker's error
+            self._job_error(name, exc, spec)
+            return False
+        self._mask_job_finished(name, result, spec)
+        return True
+
+    def _mask_job_finished(self, name: str, result: JobResult, spec: JobSpec) -> None:
+        doc = spec.payload["doc"]
+        if doc is self.doc and doc is not None:
+            self._commit_result(name, result, doc, spec.payload["snap"])
+
+    def clear_mask(self, wait: bool = False) -> bool:
+        if self.doc is None or not self.doc.has_mask:
+            return False
+        return self._mask_job("Clear mask", np.zeros_like, wait)
+
+    def invert_mask(self, wait: bool = False) -> bool:
+        return self._mask_job("Invert mask", lambda m: 1.0 - m, wait)
+
+    def import_mask(self, path: str | Path | None = None, wait: bool = False) -> bool:
+        """Load a mask PNG (white = fill) on a worker; its size must match the photo."""
         if self.doc is None:
             return False
         if path is None:
@@ -718,13 +754,8 @@ class MainWindow(QMainWindow):
             path, _ = QFileDialog.getOpenFileName(self, "Import mask", start, IMAGE_FILTER)
             if not path:
                 return False
-        try:
-            mask = load_mask(path, (self.doc.width, self.doc.height))
-        except NeuronError as exc:
-            self.show_error("Cannot import the mask", str(exc))
-            return False
-        self._mask_edit("Import mask", np.ascontiguousarray(mask, np.float32))
-        return True
+        size = (self.doc.width, self.doc.height)
+        return self._mask_job("Import mask", lambda _m: load_mask(path, size), wait)
 
     def export_mask(self, path: str | Path | None = None) -> bool:
         if self.doc is None:
@@ -1199,6 +1230,7 @@ class MainWindow(QMainWindow):
         self.history.blockSignals(True)  # it is destroyed with the window: no late signals
         self.jobs.shutdown()
         self.suggest_jobs.shutdown()
+        self.mask_jobs.shutdown()
         self.load_jobs.shutdown()
         self.styles_panel.shutdown()
         QThreadPool.globalInstance().waitForDone(30000)

@@ -76,9 +76,9 @@ def test_brush_shortcuts_and_mask_actions(photo_window, qtbot):
     w.act_eraser.trigger()
     assert w.canvas.eraser
     w.act_eraser.trigger()
-    w.invert_mask()
+    w.invert_mask(wait=True)
     assert w.doc.mask.min() == 1.0
-    w.clear_mask()
+    w.clear_mask(wait=True)
     assert not w.doc.has_mask
     w.history.undo()
     assert w.doc.mask.min() == 1.0
@@ -86,7 +86,7 @@ def test_brush_shortcuts_and_mask_actions(photo_window, qtbot):
 
 def test_import_export_mask(photo_window, tmp_path):
     w = photo_window
-    assert w.import_mask(SAMPLES / "old_photo_mask.png")
+    assert w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
     assert w.doc.has_mask
     out = tmp_path / "m.png"
     assert w.export_mask(out)
@@ -164,7 +164,7 @@ def test_image_drop_opens_it(window, qtbot):
 
 def test_inpaint_through_worker_is_one_undoable_step(photo_window, qtbot):
     w = photo_window
-    w.import_mask(SAMPLES / "old_photo_mask.png")
+    w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
     before = w.doc.image.copy()
     hole = w.doc.mask > 0.5
     with qtbot.waitSignal(w.jobs.finished, timeout=20000):
@@ -296,7 +296,7 @@ def test_settings_persist(make_window, settings):
 
 def test_autosave_and_restore_after_crash(make_window, tmp_path, qtbot):
     w = open_photo(qtbot, make_window())
-    w.import_mask(SAMPLES / "old_photo_mask.png")
+    w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
     w.history.push(__import__("neuron_desktop.qt.commands", fromlist=["HintsCommand"])
                    .HintsCommand(w.doc, [Hint(5, 6, (1.0, 0.0, 0.0), 7)], "Add hint"))
     assert w.autosave(wait=True)
@@ -327,7 +327,7 @@ def test_clean_exit_does_not_offer_restore(make_window, qtbot):
 
 def test_second_instance_is_not_a_crash(make_window, qtbot):
     first = open_photo(qtbot, make_window())
-    first.invert_mask()
+    first.invert_mask(wait=True)
     assert first.autosave(wait=True)  # unclean state on disk while the first one runs
     second = make_window()  # same recovery location, another instance
     assert second.recovery_dir != first.recovery_dir
@@ -343,7 +343,7 @@ def test_second_instance_is_not_a_crash(make_window, qtbot):
 def test_before_after_and_split_render(photo_window, qtbot):
     w = photo_window
     c = w.canvas
-    w.invert_mask()  # something visible in the mask layer
+    w.invert_mask(wait=True)  # something visible in the mask layer
     qtbot.keyPress(c, Qt.Key.Key_Backslash)
     assert c.show_original
     img = c.grab().toImage()

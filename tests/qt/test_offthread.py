@@ -63,7 +63,7 @@ def test_result_diffs_are_computed_on_the_worker(photo_window, qtbot, monkeypatc
 
 def test_job_input_is_a_snapshot_not_a_copy(photo_window, qtbot, monkeypatch):
     w = photo_window
-    w.import_mask(SAMPLES / "old_photo_mask.png")
+    w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
     snaps = []
     real = w.doc.snapshot
 
@@ -92,7 +92,7 @@ def test_result_is_discarded_if_the_photo_changed_meanwhile(photo_window, qtbot)
 
 def test_mask_painted_during_inpaint_is_kept(photo_window, qtbot):
     w = photo_window
-    w.import_mask(SAMPLES / "old_photo_mask.png")
+    w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
     with qtbot.waitSignal(w.jobs.finished, timeout=20000):
         w.run_inpaint()
         w.history.push(StrokeCommand(w.doc, (400, 250), (420, 250), 5, 1.0, False, 99))
@@ -100,3 +100,32 @@ def test_mask_painted_during_inpaint_is_kept(photo_window, qtbot):
     assert w.doc.mask[250, 410] > 0.9  # the new stroke was not cleared with the result
     w.history.undo()  # the inpaint step holds the image only; the mask is as painted
     assert w.doc.mask[250, 410] > 0.9
+
+
+def test_whole_mask_edits_run_on_a_worker(photo_window, qtbot, monkeypatch, tmp_path):
+    w = photo_window
+    threads = []
+    real = document_mod.changed_tiles
+
+    def recording(old, new, tile):
+        threads.append(threading.current_thread())
+        return real(old, new, tile)
+
+    monkeypatch.setattr(document_mod, "changed_tiles", recording)
+    with qtbot.waitSignal(w.mask_jobs.finished, timeout=20000):
+        assert w.invert_mask()  # returns at once
+    assert w.doc.mask.min() == 1.0 and w.history.undoText() == "Invert mask"
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    with qtbot.waitSignal(w.mask_jobs.finished, timeout=20000):
+        w.clear_mask()
+    assert not w.doc.has_mask
+    w.history.undo()
+    assert w.doc.mask.min() == 1.0
+    bad = tmp_path / "small.png"
+    cv2.imwrite(str(bad), np.zeros((10, 10), np.uint8))
+    errors = []
+    monkeypatch.setattr(w, "show_error", lambda title, text: errors.append((title, text)))
+    with qtbot.waitSignal(w.mask_jobs.error, timeout=20000):
+        w.import_mask(bad)  # wrong size: a clear error, the mask is unchanged
+    assert errors and "Import mask" in errors[0][0]
+    assert w.doc.mask.min() == 1.0

@@ -174,10 +174,10 @@ def test_gatys_cancel_stops_and_leaves_the_photo(make_window, qtbot):
     w.jobs.progress.connect(lambda f, m: progress.append(f))
     with qtbot.waitSignal(w.jobs.preview, timeout=60000):  # the picture forming
         sp.apply.click()
-    qtbot.waitUntil(lambda: w.canvas.has_preview, timeout=2000)
-    with qtbot.waitSignal(w.jobs.cancelled, timeout=2000):
+    qtbot.waitUntil(lambda: w.canvas.has_preview, timeout=10000)
+    with qtbot.waitSignal(w.jobs.cancelled, timeout=10000):
         w.act_cancel.trigger()
-    assert QThreadPool.globalInstance().waitForDone(5000)  # stopped within an iteration
+    assert QThreadPool.globalInstance().waitForDone(15000)  # stopped within an iteration
     assert max(progress) < 0.5 and not w.jobs.busy
     assert w.history.count() == 0 and np.array_equal(w.doc.image, w.doc.original)
     assert not w.canvas.has_preview
@@ -206,7 +206,7 @@ def tiny_inpainter(monkeypatch):
 
 def test_inpaint_network_shows_coarse_preview_then_result(tiny_inpainter, photo_window, qtbot):
     w = photo_window
-    w.import_mask(SAMPLES / "old_photo_mask.png")
+    w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
     w.inpaint_panel.set_method("network")
     events = []
     w.jobs.preview.connect(lambda img: events.append(("preview", w.canvas.has_preview)))
