@@ -544,7 +544,7 @@ def cmd_train_inpaint(args: argparse.Namespace) -> int:
 
     from neuron_desktop.core.device import choose_device
     from neuron_desktop.models.weights import save_weights
-    from neuron_desktop.pipelines.inpaint import NET_HALF_WIDTH, NET_MAX_SIDE, NET_WEIGHTS
+    from neuron_desktop.pipelines.inpaint import NET_MAX_SIDE, NET_WEIGHTS
     from neuron_desktop.train.inpaint import InpaintRecipe, train_inpainter
 
     recipe = InpaintRecipe()
@@ -568,7 +568,7 @@ def cmd_train_inpaint(args: argparse.Namespace) -> int:
         data={"folders": recipe.data, "val_fraction": recipe.val_fraction},
         metrics={"validation": metrics},
         preprocessing={"input": "RGB [0, 1] + hole mask; push-pull pre-fill",
-                       "hole_half_width": NET_HALF_WIDTH, "max_side": NET_MAX_SIDE})
+                       "max_side": NET_MAX_SIDE})
     print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
     return EXIT_OK
 
