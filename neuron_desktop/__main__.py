@@ -14,16 +14,20 @@ SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
 
 
 def demo(photo: Path, out_dir: Path) -> int:
-    """Headless demo: refine and inpaint ``photo`` with the `neuron` CLI, print metrics."""
+    """Headless demo: colorize, refine, inpaint and stylize ``photo`` with the `neuron` CLI
+    (every shipped model runs once), print metrics."""
     from neuron_desktop import cli
 
     out_dir.mkdir(parents=True, exist_ok=True)
     steps = [["info"]]
+    steps.append(["colorize", str(photo), "-o", str(out_dir / f"{photo.stem}_colorized.png")])
     refined = out_dir / f"{photo.stem}_refined.png"
     steps.append(["refine", str(photo), "-o", str(refined)])
+    steps.append(["stylize", str(photo), "--style", _first_style(), "--strength", "0.8",
+                  "-o", str(out_dir / f"{photo.stem}_stylized.png")])
     mask = photo.with_name(f"{photo.stem}_mask.png")
     if mask.exists():
-        for method in ("telea", "ns"):
+        for method in ("telea", "ns", "auto"):
             out = out_dir / f"{photo.stem}_inpaint_{method}.png"
             steps.append(["inpaint", str(photo), "--mask", str(mask), "-o", str(out),
                           "--method", method])
@@ -35,6 +39,13 @@ def demo(photo: Path, out_dir: Path) -> int:
             return code
     print(f"\nResults are in {out_dir.resolve()}")
     return 0
+
+
+def _first_style() -> str:
+    from neuron_desktop.models.weights import get_entry
+    from neuron_desktop.pipelines.stylize import FAST_WEIGHTS
+
+    return get_entry(FAST_WEIGHTS).recipe["style_names"][0]
 
 
 def main(argv: list[str] | None = None) -> int:
