@@ -196,7 +196,7 @@ def train_new_style(net: FastStyleNet, style: torch.Tensor, *, steps: int = 300,
         for p in params:  # only the new style's row moves
             p.grad[:index] = 0
         opt.step()
-        yield Progress((step + 1) / steps, f"step {step + 1} loss {float(loss):.3f}")
+        yield Progress((step + 1) / steps, f"step {step + 1} loss {float(loss.detach()):.3f}")
     net.requires_grad_(False).eval()
     return net.style_params(index)
 
