@@ -263,6 +263,8 @@ def cmd_eval_style(args: argparse.Namespace) -> int:
             print(f"minimum {name}: {'met' if ok else 'NOT met'}")
     write_json(Path(args.json_out), report)
     print(f"wrote {args.json_out}" + (f" and {sheet}" if sheet else ""))
+    if not args.validation and "fast" in methods:
+        print(f"wrote {ev.samples_sheet(Path('docs/style_samples.jpg'))}")
     return EXIT_OK
 
 
@@ -461,10 +463,10 @@ def cmd_stylize(args: argparse.Namespace) -> int:
             gen = st.fast(image.to(device), style, size=args.size, strength=args.strength,
                           preserve_color=args.preserve_color, bank=bank, device=device)
         else:
-            gen = st.gatys(image.to(device), style, size=args.size or st.DEFAULT_SIZE,
-                           iterations=args.iterations, strength=args.strength,
-                           preserve_color=args.preserve_color, full_resolution=True,
-                           device=device)
+            gen = st.stylize(image.to(device), style=style, method="gatys", size=args.size,
+                             iterations=args.iterations, strength=args.strength,
+                             preserve_color=args.preserve_color, full_resolution=True,
+                             style_weight=args.style_weight, device=device)
         result = run_with_bar(gen, f"{tag} ({method})", args.quiet)
         return _save_result(str(dst), result.cpu(), original, args.overwrite)
 
@@ -674,6 +676,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_positive_int, default=None,
                    help="working long side in px (gatys 512; fast: full resolution)")
     p.add_argument("--iterations", type=_positive_int, default=300, help="gatys steps (300)")
+    p.add_argument("--style-weight", type=_positive_float, default=None,
+                   help="gatys content/style balance: higher = more style (100)")
     p.add_argument("--weights", default="default", help="fast network weights name")
     p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
     _add_io(p)

@@ -43,6 +43,7 @@ from neuron_desktop.evaluation.vgg_reference import LAYERS, ReferenceVGG16
 from neuron_desktop.train.data import list_images
 
 METHODS = ("gatys", "fast", "peer")
+SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
 CONTENT_LAYER = "relu3_3"
 
 # ------------------------------------------------------------------------------- metrics
@@ -271,3 +272,20 @@ def find_styles(names: list[str] | None = None) -> list[Path]:
         else:
             raise NeuronError(f"unknown style '{name}' (gallery: {', '.join(by_name)})")
     return out
+
+
+def samples_sheet(path: Path, size: int = 384) -> Path:
+    """The fast network's gallery styles on the bundled licence-clean samples (safe to
+    commit: no painting appears, only our renderings): photo | each style."""
+    from neuron_desktop.core.progress import run_pipeline
+    from neuron_desktop.pipelines import stylize as st
+
+    bank = st.load_style_bank(user_dir=Path("/nonexistent"))  # the shipped styles only
+    rows = []
+    for name in ("coffee.jpg", "astronaut.jpg"):
+        photo = st.resize_long(to_tensor(load_image(SAMPLES / name).rgb), size)
+        outs = [run_pipeline(st.fast(photo, s, bank=bank)) for s in bank.names]
+        rows.append([from_tensor(photo), *(from_tensor(o) for o in outs)])
+    heads = [" ".join(n.split("_")[:-1])[:20] for n in bank.names]
+    contact_sheet(rows, ["photo", *heads], path, cell=160)
+    return path

@@ -279,11 +279,13 @@ def fast(image: Tensor, style: str | dict[str, float], *, size: int | None = Non
 
 def stylize(image: Tensor, *, style: Any, method: str = "fast", size: int | None = None,
             iterations: int = DEFAULT_ITERATIONS, strength: float = 1.0,
-            preserve_color: bool = False, full_resolution: bool = False, device: Any = None,
+            preserve_color: bool = False, full_resolution: bool = False,
+            style_weight: float | None = None, device: Any = None,
             cancel: CancelToken | None = None) -> Pipeline[Tensor]:
     """Dispatch: ``gatys`` needs a style image tensor (1, 3, h, w); ``fast`` a gallery style
     name or {name: weight}. ``size``: working long side (gatys default 512; fast: full).
-    ``full_resolution``: gatys results come back at the photo's size."""
+    ``full_resolution``: gatys results come back at the photo's size. ``style_weight``: the
+    Gatys content/style balance (default ``GatysSettings.style_weight``; content weight 1)."""
     if method not in METHODS:
         raise NeuronError(f"unknown style method {method!r} (available: {', '.join(METHODS)})")
     if image.dim() != 4 or image.shape[:2] != (1, 3):
@@ -295,8 +297,12 @@ def stylize(image: Tensor, *, style: Any, method: str = "fast", size: int | None
             raise NeuronError("the Gatys method needs a style image")
         if iterations < 1:
             raise NeuronError(f"iterations must be >= 1, got {iterations}")
+        if style_weight is not None and not style_weight > 0:
+            raise NeuronError(f"style weight must be positive, got {style_weight}")
+        settings = GatysSettings(**({} if style_weight is None else
+                                    {"style_weight": style_weight}))
         return gatys(image, style, size=size or DEFAULT_SIZE, iterations=iterations,
-                     strength=strength, preserve_color=preserve_color,
+                     strength=strength, preserve_color=preserve_color, settings=settings,
                      full_resolution=full_resolution, device=device, cancel=cancel)
     if isinstance(style, Tensor):
         raise NeuronError("the fast method takes a gallery style name; use gatys for images")

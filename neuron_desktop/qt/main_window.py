@@ -1184,6 +1184,7 @@ class MainWindow(QMainWindow):
         st.preserve_color.setChecked(str(s.value("stylize/preserve_color")).lower() == "true")
         st.size.setValue(int(s.value("stylize/size", 512)))
         st.iterations.setValue(int(s.value("stylize/iterations", 300)))
+        st.balance.setValue(int(s.value("stylize/balance", 50)))
         for p in _as_list(s.value("styles/images", [])):
             self.styles_panel.add_style(p)
         d = self.device_combo.findData(str(s.value("device", "auto")))
@@ -1218,6 +1219,7 @@ class MainWindow(QMainWindow):
         s.setValue("stylize/preserve_color", "true" if st.preserve_color.isChecked() else "false")
         s.setValue("stylize/size", st.size.value())
         s.setValue("stylize/iterations", st.iterations.value())
+        s.setValue("stylize/balance", st.balance.value())
         s.setValue("styles/images", self.styles_panel.paths())
         s.setValue("device", self.device_pref())
         s.sync()

@@ -542,6 +542,8 @@ class StylizePanel(OperationPanel):
         self.iterations.setSuffix(" iterations")
         self.iterations.setToolTip("Gatys optimisation steps: more gives a stronger, cleaner "
                                    "style (a preview every 10 steps)")
+        self.balance = _slider(0, 100, 50, "Gatys balance between keeping the photo's "
+                               "content (left) and matching the style (right)")
         self.form.addRow("Method", self.method)
         self.form.addRow("Style", self.style_label)
         self.form.addRow(self.weights_box)
@@ -551,6 +553,7 @@ class StylizePanel(OperationPanel):
         self.gatys_row.addWidget(self.size)
         self.gatys_row.addWidget(self.iterations)
         self.form.addRow("Gatys", self.gatys_row)
+        self.form.addRow("Content ↔ style", self.balance)
         self.fast_styles: list[str] = []
         self.image_style: str | None = None
         self.fast_error: str | None = None
@@ -596,6 +599,7 @@ class StylizePanel(OperationPanel):
     def _refresh(self) -> None:
         gatys = self.current_method == "gatys"
         self.form.setRowVisible(self.gatys_row, gatys)
+        self.form.setRowVisible(self.balance, gatys)
         blend = not gatys and len(self.weights) > 1
         self.weights_box.setVisible(blend)
         self.form.setRowVisible(self.style_label, not blend)  # the sliders name the styles
@@ -615,14 +619,19 @@ class StylizePanel(OperationPanel):
         self.apply.setEnabled(bool(text))
         self.apply.setToolTip("Stylize the photo (one undoable step)" if text else missing)
 
+    @property
+    def style_weight(self) -> float:
+        """Gatys style weight from the balance slider: 1 .. 10,000, 100 in the middle."""
+        return 100.0 * 10 ** ((self.balance.value() - 50) / 25)
+
     def params(self) -> dict:
         """method, style (gallery name, {name: weight} or a style image path), strength,
-        preserve_color, and for Gatys size and iterations."""
+        preserve_color, and for Gatys size, iterations and style_weight."""
         p = {"method": self.current_method, "strength": self.strength.value() / 100,
              "preserve_color": self.preserve_color.isChecked()}
         if p["method"] == "gatys":
             return {**p, "style": self.image_style, "size": self.size.value(),
-                    "iterations": self.iterations.value()}
+                    "iterations": self.iterations.value(), "style_weight": self.style_weight}
         style = ({n: s.value() / 100 for n, s in self.weights.items()} if self.weights
                  else self.fast_styles[0] if self.fast_styles else None)
         return {**p, "style": style}

@@ -238,3 +238,17 @@ def test_shipped_fast_network_stylizes_samples():
         moved = (rgb_to_lab(outs[0])[:, 1:].mean((2, 3)) - ab_photo).abs().max()
         kept_moved = (rgb_to_lab(kept)[:, 1:].mean((2, 3)) - ab_photo).abs().max()
         assert float(kept_moved) < min(6.0, 0.5 * float(moved))  # (gamut clipping aside)
+
+
+def test_style_weight_balances_content_and_style():
+    photo, style = _photo(), _stripes()
+    net = st.loss_network("cpu")
+    targets = [gram(f) for f in net(style)]
+    losses = {}
+    for w in (0.01, 1000.0):
+        out = run_pipeline(st.stylize(photo, style=style, method="gatys", size=64,
+                                      iterations=40, style_weight=w))
+        losses[w] = float(style_loss(net(out), targets))
+    assert losses[1000.0] < 0.8 * losses[0.01]
+    with pytest.raises(NeuronError, match="style weight"):
+        st.stylize(photo, style=style, method="gatys", style_weight=0.0)

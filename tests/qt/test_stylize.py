@@ -233,3 +233,14 @@ def test_style_images_and_stylize_settings_persist(make_window, settings, qtbot)
     assert w2.styles_panel.paths() == [str((SAMPLES / "coffee.jpg").resolve())]
     assert w2.stylize_panel.strength.value() == 70
     assert w2.stylize_panel.iterations.value() == 120
+
+
+def test_gatys_balance_slider_maps_to_the_style_weight(window):
+    sp = window.stylize_panel
+    sp.set_method("gatys")
+    sp.balance.setValue(50)
+    assert sp.style_weight == pytest.approx(100.0)
+    sp.balance.setValue(0)
+    assert sp.style_weight == pytest.approx(1.0)
+    sp.balance.setValue(100)
+    assert sp.style_weight == pytest.approx(10000.0)
