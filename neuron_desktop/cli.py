@@ -392,31 +392,43 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _recipe_from_args(recipe, args: argparse.Namespace, keys: tuple[str, ...]):
+    """Copy the given options (when set), --data and --threads onto a training recipe."""
+    import torch
+
+    for key in keys:
+        if getattr(args, key) is not None:
+            setattr(recipe, key, getattr(args, key))
+    if args.data:
+        recipe.data = args.data
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return recipe
+
+
+def _run_dir(args: argparse.Namespace, name: str) -> Path:
+    """--run-dir (default runs/NAME); one that holds a run needs --resume."""
+    run_dir = Path(args.run_dir or f"runs/{name}")
+    if run_dir.exists() and not args.resume and (run_dir / "checkpoint.pt").exists():
+        raise NeuronError(f"{run_dir} already holds a run; pass --resume or another --run-dir")
+    return run_dir
+
+
 def cmd_train_colorize(args: argparse.Namespace) -> int:
     from dataclasses import asdict
-
-    import torch
 
     from neuron_desktop.core.device import choose_device
     from neuron_desktop.models.weights import save_weights
     from neuron_desktop.train.colorize import ColorizeRecipe, arch_of, train_colorizer
 
-    recipe = ColorizeRecipe()
-    for key in ("steps", "batch", "crop", "lr", "width", "seed", "val_fraction", "val_every"):
-        if getattr(args, key) is not None:
-            setattr(recipe, key, getattr(args, key))
-    if args.data:
-        recipe.data = args.data
+    recipe = _recipe_from_args(ColorizeRecipe(), args, (
+        "steps", "batch", "crop", "lr", "width", "seed", "val_fraction", "val_every"))
     recipe.semantic = not args.no_semantic
     recipe.init = None if args.init in (None, "none") else args.init
-    if args.threads:
-        torch.set_num_threads(args.threads)
     device = choose_device(args.device)
     name = args.name or ("colorizer" if recipe.init is None else
                          f"colorizer-{Path(recipe.data[0]).name}")
-    run_dir = Path(args.run_dir or f"runs/{name}")
-    if run_dir.exists() and not args.resume and (run_dir / "checkpoint.pt").exists():
-        raise NeuronError(f"{run_dir} already holds a run; pass --resume or another --run-dir")
+    run_dir = _run_dir(args, name)
     print(f"training '{name}' on {device}; run folder {run_dir}", flush=True)
     net, metrics = run_with_bar(train_colorizer(recipe, run_dir, device), "train", args.quiet)
     entry = save_weights(
@@ -488,7 +500,6 @@ def _style_blend(text: str) -> dict[str, float]:
 def cmd_train_style(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    import torch
     from safetensors.torch import save_file
 
     from neuron_desktop.core.device import choose_device
@@ -496,15 +507,8 @@ def cmd_train_style(args: argparse.Namespace) -> int:
     from neuron_desktop.pipelines import stylize as st
     from neuron_desktop.train import style as ts
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    recipe = _recipe_from_args(ts.StyleRecipe(), args, ("steps", "batch", "crop", "lr", "seed"))
     device = choose_device(args.device)
-    recipe = ts.StyleRecipe()
-    for key in ("steps", "batch", "crop", "lr", "seed"):
-        if getattr(args, key) is not None:
-            setattr(recipe, key, getattr(args, key))
-    if args.data:
-        recipe.data = args.data
     if args.style:  # add one style to the shipped network
         name = args.name or Path(args.style).stem
         bank = st.load_style_bank(device="cpu")
@@ -525,9 +529,7 @@ def cmd_train_style(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.styles:
         recipe.styles = args.styles
-    run_dir = Path(args.run_dir or "runs/style_fast")
-    if run_dir.exists() and not args.resume and (run_dir / "checkpoint.pt").exists():
-        raise NeuronError(f"{run_dir} already holds a run; pass --resume or another --run-dir")
+    run_dir = _run_dir(args, "style_fast")
     gen = ts.train_style_net(recipe, run_dir, device)
     net, names, metrics = run_with_bar(gen, "train style", args.quiet)
     entry = save_weights(
@@ -542,26 +544,16 @@ def cmd_train_style(args: argparse.Namespace) -> int:
 def cmd_train_inpaint(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    import torch
-
     from neuron_desktop.core.device import choose_device
     from neuron_desktop.models.weights import save_weights
     from neuron_desktop.pipelines.inpaint import NET_MAX_SIDE, NET_WEIGHTS
     from neuron_desktop.train.inpaint import InpaintRecipe, train_inpainter
 
-    recipe = InpaintRecipe()
-    for key in ("steps", "batch", "crop", "lr", "width", "seed", "val_every", "adv_weight"):
-        if getattr(args, key) is not None:
-            setattr(recipe, key, getattr(args, key))
-    if args.data:
-        recipe.data = args.data
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    recipe = _recipe_from_args(InpaintRecipe(), args, (
+        "steps", "batch", "crop", "lr", "width", "seed", "val_every", "adv_weight"))
     device = choose_device(args.device)
     name = args.name or NET_WEIGHTS
-    run_dir = Path(args.run_dir or f"runs/{name}")
-    if run_dir.exists() and not args.resume and (run_dir / "checkpoint.pt").exists():
-        raise NeuronError(f"{run_dir} already holds a run; pass --resume or another --run-dir")
+    run_dir = _run_dir(args, name)
     print(f"training '{name}' on {device}; run folder {run_dir}", flush=True)
     net, metrics = run_with_bar(train_inpainter(recipe, run_dir, device), "train", args.quiet)
     entry = save_weights(

@@ -114,3 +114,19 @@ def test_eval_inpaint_on_a_small_folder(tmp_path, capsys):
     assert sheet.is_file()
     out = capsys.readouterr().out
     assert "PSNR" in out and "scratch detector" in out
+
+
+def test_train_inpaint_writes_weights_and_guards_its_run_dir(tmp_path, capsys):
+    data = tmp_path / "photos"
+    data.mkdir()
+    for i in range(3):
+        _photo(data / f"p{i}.png", seed=i)
+    args = ["train", "inpaint", "--data", str(data), "--steps", "2", "--batch", "2",
+            "--crop", "32", "--width", "4", "--run-dir", str(tmp_path / "run"),
+            "--weights-dir", str(tmp_path / "w"), "--name", "tiny", "-q"]
+    assert main(args) == 0
+    manifest = json.loads((tmp_path / "w" / "manifest.json").read_text())
+    assert manifest["models"]["tiny"]["task"] == "inpainting"
+    assert (tmp_path / "w" / "tiny.safetensors").exists()
+    assert main(args) != 0  # the run dir holds a run: --resume or another dir
+    assert "--resume" in capsys.readouterr().err

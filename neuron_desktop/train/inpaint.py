@@ -13,17 +13,17 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 import torch
 
-from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.metrics import psnr
 from neuron_desktop.core.progress import Pipeline, Progress
 from neuron_desktop.models.inpainting import InpaintNet, PatchCritic, hinge_d_loss, hinge_g_loss
+from neuron_desktop.train.checkpoint import fixed_fields, load_checkpoint, save_checkpoint
 from neuron_desktop.train.colorize import DEFAULT_DATA
 from neuron_desktop.train.damage import DamageSpec, damage
 from neuron_desktop.train.data import PhotoBank, list_images, split
@@ -113,12 +113,8 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
     rng = np.random.default_rng(recipe.seed)
     step, history = 0, []
     ckpt = run_dir / "checkpoint.pt"
-    fixed = {k: v for k, v in json.loads(json.dumps(asdict(recipe))).items()
-             if k not in ("steps", "val_every", "val_images", "log_every")}
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        if state["fixed"] != fixed:
-            raise NeuronError(f"{ckpt} was made with a different recipe; use another run dir")
+    fixed = fixed_fields(recipe, ("steps", "val_every", "val_images", "log_every"))
+    if (state := load_checkpoint(ckpt, fixed)) is not None:
         net.load_state_dict(state["model"])
         critic.load_state_dict(state["critic"])
         opt.load_state_dict(state["optimizer"])
@@ -177,11 +173,10 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
             log(json.dumps(entry))
             with open(run_dir / "log.jsonl", "a") as f:
                 f.write(json.dumps(entry) + "\n")
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"model": net.state_dict(), "critic": critic.state_dict(),
-                        "optimizer": opt.state_dict(), "optimizer_d": opt_d.state_dict(),
-                        "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                        "step": step, "history": history, "fixed": fixed}, tmp)
-            tmp.replace(ckpt)
+            save_checkpoint(ckpt, {
+                "model": net.state_dict(), "critic": critic.state_dict(),
+                "optimizer": opt.state_dict(), "optimizer_d": opt_d.state_dict(),
+                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                "step": step, "history": history, "fixed": fixed})
     net.eval()
     return net, history[-1] if history else {}

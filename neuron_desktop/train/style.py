@@ -12,13 +12,12 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import load_image, to_tensor
 from neuron_desktop.core.progress import Pipeline, Progress
 from neuron_desktop.models.style import (
@@ -32,6 +31,7 @@ from neuron_desktop.models.style import (
     tv_loss,
 )
 from neuron_desktop.pipelines.stylize import GatysSettings, resize_to_long
+from neuron_desktop.train.checkpoint import fixed_fields, load_checkpoint, save_checkpoint
 from neuron_desktop.train.colorize import DEFAULT_DATA
 from neuron_desktop.train.data import PhotoBank, list_images, split
 
@@ -116,12 +116,8 @@ def train_style_net(recipe: StyleRecipe, run_dir: Path, device: torch.device,
     rng = np.random.default_rng(recipe.seed)
     step, history = 0, []
     ckpt = run_dir / "checkpoint.pt"
-    fixed = {k: v for k, v in json.loads(json.dumps(asdict(recipe))).items()
-             if k not in ("steps", "log_every", "checkpoint_every")}
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        if state["fixed"] != fixed:
-            raise NeuronError(f"{ckpt} was made with a different recipe; use another run dir")
+    fixed = fixed_fields(recipe, ("steps", "log_every", "checkpoint_every"))
+    if (state := load_checkpoint(ckpt, fixed)) is not None:
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         rng.bit_generator.state = state["rng"]
@@ -153,7 +149,7 @@ def train_style_net(recipe: StyleRecipe, run_dir: Path, device: torch.device,
             with open(run_dir / "log.jsonl", "a") as f:
                 f.write(json.dumps(entry) + "\n")
         if step % recipe.checkpoint_every == 0 or step == recipe.steps:
-            _save(ckpt, {"model": net.state_dict(), "optimizer": opt.state_dict(),
+            save_checkpoint(ckpt, {"model": net.state_dict(), "optimizer": opt.state_dict(),
                          "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
                          "step": step, "history": history, "fixed": fixed})
     return net, names, history[-1] if history else {}
@@ -199,9 +195,3 @@ def train_new_style(net: FastStyleNet, style: torch.Tensor, *, steps: int = 300,
         yield Progress((step + 1) / steps, f"step {step + 1} loss {float(loss.detach()):.3f}")
     net.requires_grad_(False).eval()
     return net.style_params(index)
-
-
-def _save(path: Path, state: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    tmp.replace(path)
