@@ -715,68 +715,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model with the project's own recipe")
     tsub = p.add_subparsers(dest="what", metavar="MODEL")
     tsub.required = True
-    t = tsub.add_parser("colorize", help="train or fine-tune the colorizer")
-    t.add_argument("--data", nargs="+", help="folders of colour photos (default: shared train)")
+    t = _train_parser(tsub, "colorize", "train or fine-tune the colorizer",
+                      "folders of colour photos (default: shared train)")
     t.add_argument("--init", default=None,
                    help="start from weights: 'default' (shipped), a name, or a checkpoint "
                         "file of an earlier run; none = scratch")
     t.add_argument("--name", help="weights name to write (default colorizer[-FOLDER])")
-    t.add_argument("--steps", type=_positive_int)
-    t.add_argument("--batch", type=_positive_int)
-    t.add_argument("--crop", type=_positive_int)
-    t.add_argument("--lr", type=_positive_float)
     t.add_argument("--width", type=_positive_int, help="network width (16)")
-    t.add_argument("--seed", type=int)
     t.add_argument("--val-fraction", type=float)
     t.add_argument("--val-every", type=_positive_int)
     t.add_argument("--no-semantic", action="store_true", help="without EfficientNet features")
-    t.add_argument("--run-dir", help="checkpoint/log folder (default runs/NAME)")
-    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
-    t.add_argument("--weights-dir", help="where to write weights (default: weights/)")
-    t.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
-    t.add_argument("--device", default=None)
-    t.add_argument("-q", "--quiet", action="store_true")
     t.set_defaults(func=cmd_train_colorize)
 
-    t = tsub.add_parser("inpaint", help="train the inpainting network")
-    t.add_argument("--data", nargs="+", help="folders of photos (default: shared train)")
+    t = _train_parser(tsub, "inpaint", "train the inpainting network")
     t.add_argument("--name", help="weights name to write (default inpainter)")
-    t.add_argument("--steps", type=_positive_int)
-    t.add_argument("--batch", type=_positive_int)
-    t.add_argument("--crop", type=_positive_int)
-    t.add_argument("--lr", type=_positive_float)
     t.add_argument("--width", type=_positive_int, help="network width (16)")
     t.add_argument("--adv-weight", type=float, help="weight of the PatchGAN hinge loss")
-    t.add_argument("--seed", type=int)
     t.add_argument("--val-every", type=_positive_int)
-    t.add_argument("--run-dir", help="checkpoint/log folder (default runs/NAME)")
-    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
-    t.add_argument("--weights-dir", help="where to write weights (default: weights/)")
-    t.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
-    t.add_argument("--device", default=None)
-    t.add_argument("-q", "--quiet", action="store_true")
     t.set_defaults(func=cmd_train_inpaint)
 
-    t = tsub.add_parser("style", help="train the fast multi-style network, or add one style "
-                                      "to it (--style IMG)")
+    t = _train_parser(tsub, "style", "train the fast multi-style network, or add one style "
+                                     "to it (--style IMG)")
     t.add_argument("--style", help="a painting to add as a new gallery style (trains only its "
                                    "normalisation parameters)")
     t.add_argument("--name", help="name of the added style (default: file stem)")
     t.add_argument("--out-dir", help="where added styles go (default: the user style folder)")
     t.add_argument("--styles", help="folder of paintings for a full training run "
                                     "(default: shared styles)")
-    t.add_argument("--data", nargs="+", help="folders of photos (default: shared train)")
-    t.add_argument("--steps", type=_positive_int)
-    t.add_argument("--batch", type=_positive_int)
-    t.add_argument("--crop", type=_positive_int)
-    t.add_argument("--lr", type=_positive_float)
-    t.add_argument("--seed", type=int)
-    t.add_argument("--run-dir", help="checkpoint/log folder (default runs/style_fast)")
-    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
-    t.add_argument("--weights-dir", help="where to write weights (default: weights/)")
-    t.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
-    t.add_argument("--device", default=None)
-    t.add_argument("-q", "--quiet", action="store_true")
     t.set_defaults(func=cmd_train_style)
 
     p = sub.add_parser("bench", help="run benchmarks, print a table and write JSON")
@@ -786,6 +751,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     p.set_defaults(func=cmd_bench)
     return parser
+
+
+def _train_parser(tsub, name: str, help_text: str,
+                  data_help: str = "folders of photos (default: shared train)"
+                  ) -> argparse.ArgumentParser:
+    """A `train` subcommand with the options every training run shares."""
+    t = tsub.add_parser(name, help=help_text)
+    t.add_argument("--data", nargs="+", help=data_help)
+    t.add_argument("--steps", type=_positive_int)
+    t.add_argument("--batch", type=_positive_int)
+    t.add_argument("--crop", type=_positive_int)
+    t.add_argument("--lr", type=_positive_float)
+    t.add_argument("--seed", type=int)
+    t.add_argument("--run-dir", help="checkpoint/log folder (default runs/NAME)")
+    t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
+    t.add_argument("--weights-dir", help="where to write weights (default: weights/)")
+    t.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
+    t.add_argument("--device", default=None)
+    t.add_argument("-q", "--quiet", action="store_true")
+    return t
 
 
 def _eval_parser(esub, name: str, help_text: str) -> argparse.ArgumentParser:
