@@ -10,7 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
+import neuron_desktop
+
+# next to the package (a frozen app runs this file as its entry script, from elsewhere)
+SAMPLES = Path(neuron_desktop.__file__).resolve().parent.parent / "resources" / "samples"
 
 
 def demo(photo: Path, out_dir: Path) -> int:

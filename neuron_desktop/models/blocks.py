@@ -40,18 +40,21 @@ class ContextualAttention(nn.Module):
     background patch that lies entirely outside the hole (cosine similarity, optionally
     "fused" over ``fuse_k`` diagonal neighbours), a softmax with ``softmax_scale`` turns the
     similarities into attention, and the output is the attention-weighted sum of those
-    background patches, overlap-averaged. With ``rate`` > 1 matching runs at 1/rate size and
+    background patches, overlap-averaged (``hole_only``: only patches touching the hole are
+    rebuilt, the rest of the map is the foreground; far cheaper for small holes). With
+    ``rate`` > 1 matching runs at 1/rate size and
     the copied patches come from the full-resolution background (DeepFill's speed-up); H and
     W must then be multiples of ``rate``. Returns (B, C, H, W); where no known patch exists
     the foreground is returned unchanged.
     """
 
     def __init__(self, ksize: int = 3, rate: int = 1, softmax_scale: float = 10.0,
-                 fuse_k: int = 3) -> None:
+                 fuse_k: int = 3, hole_only: bool = False) -> None:
         super().__init__()
         if ksize % 2 != 1 or rate < 1:
             raise ValueError(f"need an odd ksize and rate >= 1, got {ksize}, {rate}")
         self.ksize, self.rate, self.scale, self.fuse_k = ksize, rate, softmax_scale, fuse_k
+        self.hole_only = hole_only
 
     def forward(self, foreground: Tensor, background: Tensor, mask: Tensor) -> Tensor:
         if foreground.shape != background.shape:
@@ -92,9 +95,22 @@ class ContextualAttention(nn.Module):
         r, k = self.rate, self.ksize
         size, pad = k * r, (k // 2) * r  # raw patch = the matched patch at full resolution
         raw = F.unfold(background, size, padding=pad, stride=r)[0]  # (C*size*size, L_bg)
-        patches = raw @ attn.T  # (C*size*size, L_fg)
         out_size = foreground.shape[-2:]
+        if not self.hole_only:
+            patches = raw @ attn.T  # (C*size*size, L_fg)
+            summed = F.fold(patches[None], out_size, size, padding=pad, stride=r)
+            count = F.fold(torch.ones_like(patches[None, :size * size]), out_size, size,
+                           padding=pad, stride=r)
+            return summed / count
+        # rebuild only the patches that touch the hole, from known patches only (the costly
+        # product shrinks by both fractions); pixels no such patch covers keep the foreground
+        small = F.max_pool2d(mask, r) if r > 1 else mask
+        rows = F.max_pool2d(small, k, 1, k // 2).reshape(-1) > 0
+        cols = attn.any(0)
+        patches = raw.new_zeros(raw.shape[0], attn.shape[0])
+        patches[:, rows] = raw[:, cols] @ attn[rows][:, cols].T
+        ones = raw.new_zeros(size * size, attn.shape[0])
+        ones[:, rows] = 1
         summed = F.fold(patches[None], out_size, size, padding=pad, stride=r)
-        count = F.fold(torch.ones_like(patches[None, :size * size]), out_size, size,
-                       padding=pad, stride=r)
-        return summed / count
+        count = F.fold(ones[None], out_size, size, padding=pad, stride=r)
+        return torch.where(count > 0, summed / count.clamp_min(1e-8), foreground)

@@ -72,7 +72,7 @@ class InpaintNet(nn.Module):
         self.coarse = nn.Sequential(_encoder(c, dilated=True), _decoder(4 * c, c))
         self.content = _encoder(c, dilated=True)
         self.attn_enc = _encoder(c, dilated=False)
-        self.attention = ContextualAttention(ksize=3, rate=2, softmax_scale=10.0)
+        self.attention = ContextualAttention(ksize=3, rate=2, softmax_scale=10.0, hole_only=True)
         self.attn_post = nn.Sequential(_conv(4 * c, 4 * c), _conv(4 * c, 4 * c))
         self.decoder = _decoder(8 * c, c)
 

@@ -78,3 +78,18 @@ def test_rejects_bad_arguments():
     with pytest.raises(ValueError, match="multiples of rate"):
         ContextualAttention(rate=2)(torch.zeros(1, 2, 7, 8), torch.zeros(1, 2, 7, 8),
                                     torch.zeros(1, 1, 7, 8))
+
+
+@pytest.mark.parametrize("rate", [1, 2])
+def test_hole_only_matches_the_full_map_in_and_near_the_hole(rate):
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(1, 8, 24, 32, generator=g)
+    mask = torch.zeros(1, 1, 24, 32)
+    mask[..., 8:14, 10:18] = 1
+    full = ContextualAttention(rate=rate)(x, x, mask)
+    fast = ContextualAttention(rate=rate, hole_only=True)(x, x, mask)
+    hole = mask.bool().expand_as(x)
+    assert torch.allclose(fast[hole], full[hole], atol=1e-5)
+    far = torch.ones_like(mask, dtype=torch.bool)
+    far[..., 2:20, 4:24] = False  # well away from the hole: the foreground itself
+    assert torch.equal(fast[far.expand_as(x)], x[far.expand_as(x)])
