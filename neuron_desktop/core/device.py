@@ -33,12 +33,15 @@ def available_devices() -> list[str]:
     return [*devices, "cpu"]
 
 
-def choose_device(preference: str | None = None) -> torch.device:
+def choose_device(preference: str | torch.device | None = None) -> torch.device:
     """Resolve a device preference.
 
     ``None``/``"auto"``: env ``NEURON_DEVICE`` if set, else CUDA > MPS > CPU. Explicit
-    ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` are checked; unavailable -> NeuronError.
+    ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` (or a ``torch.device``) are checked;
+    unavailable -> NeuronError.
     """
+    if isinstance(preference, torch.device):
+        preference = str(preference)
     if preference is None or preference.strip().lower() in ("", "auto"):
         env = os.environ.get(ENV_DEVICE, "").strip()
         if env and env.lower() != "auto":

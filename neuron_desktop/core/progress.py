@@ -63,19 +63,25 @@ class CancelToken:
 def wrap_progress(gen: Pipeline[T], start: float, end: float) -> Pipeline[T]:
     """Re-yield ``gen``'s events with fractions mapped from [0, 1] into [start, end]."""
     span = end - start
-    result = yield from _map_events(gen, lambda f: start + span * min(max(f, 0.0), 1.0))
+
+    def fmap(f: float) -> float:
+        return start + span * min(max(f, 0.0), 1.0)
+
+    def scaled(event: Event) -> Event:
+        if isinstance(event, Progress):
+            return Progress(fmap(event.fraction), event.message)
+        return Preview(event.image, fmap(event.fraction), event.message)
+
+    result = yield from map_events(gen, scaled)
     return result
 
 
-def _map_events(gen: Pipeline[T], fmap: Callable[[float], float]) -> Pipeline[T]:
+def map_events(gen: Pipeline[T], fn: Callable[[Event], Event]) -> Pipeline[T]:
+    """Re-yield ``fn(event)`` for each of ``gen``'s events; return its result."""
     try:
         event = next(gen)
         while True:
-            if isinstance(event, Progress):
-                event = Progress(fmap(event.fraction), event.message)
-            elif isinstance(event, Preview):
-                event = Preview(event.image, fmap(event.fraction), event.message)
-            sent = yield event
+            sent = yield fn(event)
             event = gen.send(sent)
     except StopIteration as stop:
         return stop.value

@@ -260,7 +260,7 @@ def colorize(image: Tensor, *, hints: list | None = None,
         yield Progress(1.0, "Colorized")
         return out.to(image.device)
 
-    dev = choose_device(None if device is None else str(device))
+    dev = choose_device(device)
     result = yield from run_with_fallback(job, device=dev, tile_sizes=(None,))
     return result
 

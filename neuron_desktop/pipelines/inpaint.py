@@ -30,7 +30,14 @@ from torch import Tensor
 
 from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.errors import MaskError, NeuronError, WeightsError
-from neuron_desktop.core.progress import CancelToken, Pipeline, Preview, Progress, wrap_progress
+from neuron_desktop.core.progress import (
+    CancelToken,
+    Pipeline,
+    Preview,
+    Progress,
+    map_events,
+    wrap_progress,
+)
 from neuron_desktop.pipelines.exemplar import exemplar_fill
 from neuron_desktop.pipelines.scratches import detect_scratches
 
@@ -231,16 +238,14 @@ def _full_previews(gen: Pipeline[Tensor], out: Tensor, box: tuple, mine: np.ndar
                    ) -> Pipeline[Tensor]:
     """Re-yield ``gen``'s events; a Preview of one window becomes a preview of the whole
     photo (``out`` with that window's region replaced, downscaled to PREVIEW_SIDE)."""
-    try:
-        event = next(gen)
-        while True:
-            if isinstance(event, Preview):
-                event = Preview(_paste_preview(out, box, event.image, mine), event.fraction,
-                                event.message)
-            yield event
-            event = next(gen)
-    except StopIteration as stop:
-        return stop.value
+
+    def whole(event):
+        if not isinstance(event, Preview):
+            return event
+        return Preview(_paste_preview(out, box, event.image, mine), event.fraction,
+                       event.message)
+
+    return (yield from map_events(gen, whole))
 
 
 def _paste_preview(out: Tensor, box: tuple, image: Tensor, mine: np.ndarray) -> Tensor:
@@ -361,8 +366,7 @@ def _network_core(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any =
             fill = _bridge_seam(image, fill.to(image.device), hole, width=2.0 / scale)
         return fill.to(image.device)
 
-    dev = choose_device(None if device is None else str(device))
-    return (yield from run_with_fallback(job, device=dev, tile_sizes=(None,)))
+    return (yield from run_with_fallback(job, device=choose_device(device), tile_sizes=(None,)))
 
 
 def _upsampled(x: Tensor, size: tuple[int, int]) -> Tensor:

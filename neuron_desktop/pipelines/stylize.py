@@ -119,7 +119,7 @@ def gatys(image: Tensor, style_image: Tensor, *, size: int | None = DEFAULT_SIZE
     (``full_resolution``) upsampled to the photo's size and blended with the full photo.
 
     Yields Progress every iteration and a Preview every ``settings.preview_every``."""
-    dev = choose_device(device) if not isinstance(device, torch.device) else device
+    dev = choose_device(device)
     net = loss_network(str(dev))
     photo = resize_long(image.to(dev, torch.float32), size or DEFAULT_SIZE)
     style = resize_to_long(style_image.to(dev, torch.float32), max(photo.shape[-2:]))
@@ -255,7 +255,7 @@ def fast(image: Tensor, style: str | dict[str, float], *, size: int | None = Non
     Photos over FAST_MAX_PIXELS are stylised at that many pixels and upsampled (the network's
     activations at 24 MP would need several GB); the strength blend and preserve-colour use
     the full-resolution photo. On GPU out-of-memory the job is retried on the CPU."""
-    dev = choose_device(device) if not isinstance(device, torch.device) else device
+    dev = choose_device(device)
     photo = resize_long(image.to(torch.float32), size)
     h, w = photo.shape[-2:]
     s = min(1.0, (FAST_MAX_PIXELS / (h * w)) ** 0.5)

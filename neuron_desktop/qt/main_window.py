@@ -514,15 +514,23 @@ class MainWindow(QMainWindow):
         name = "Restoring the session" if recovery else f"Opening {Path(path).name}"
         spec = JobSpec(name, lambda _d, _t, _c: load_document(path, style, recovery),
                        device="cpu", payload={"path": path, "recovery": recovery})
+        return self._run_or_submit(self.load_jobs, spec, self._opened, self._open_failed, wait)
+
+    def _run_or_submit(self, jobs: JobManager, spec: JobSpec, done, failed, wait: bool) -> bool:
+        """Submit ``spec`` to ``jobs`` (its signals call ``done``/``failed``), or with
+        ``wait`` run it here on the CPU and call them directly (scripts and tests). Returns
+        False only when a waited-for job failed."""
         if not wait:
-            self.load_jobs.submit(spec)
+            jobs.submit(spec)
             return True
         try:
-            opened = run_pipeline(load_document(path, style, recovery))
+            result = run_pipeline(spec.make(None, None, None))
+            if spec.postprocess is not None:
+                result = spec.postprocess(result)
         except Exception as exc:  # noqa: BLE001 - shown like a worker's error
-            self._open_failed(name, exc, spec)
+            failed(spec.name, exc, spec)
             return False
-        self._opened(name, opened, spec)
+        done(spec.name, result, spec)
         return True
 
     def _opened(self, name: str, opened: Opened, spec: JobSpec) -> None:
@@ -721,16 +729,8 @@ class MainWindow(QMainWindow):
         spec = JobSpec(name, make, device="cpu", postprocess=_prepare_result(snap, "mask"),
                        payload={"doc": doc, "snap": snap})
         self._job_started = time.perf_counter()
-        if not wait:
-            self.mask_jobs.submit(spec)
-            return True
-        try:
-            result = spec.postprocess(run_pipeline(make(None, None, None)))
-        except Exception as exc:  # noqa: BLE001 - shown like a worker's error
-            self._job_error(name, exc, spec)
-            return False
-        self._mask_job_finished(name, result, spec)
-        return True
+        return self._run_or_submit(self.mask_jobs, spec, self._mask_job_finished,
+                                   self._job_error, wait)
 
     def _mask_job_finished(self, name: str, result: JobResult, spec: JobSpec) -> None:
         doc = spec.payload["doc"]

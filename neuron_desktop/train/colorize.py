@@ -8,7 +8,6 @@ with hints simulated from the ground truth (Zhang et al. 2017).
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from neuron_desktop.models.colorization import (
 )
 from neuron_desktop.train.data import PhotoBank, list_images, split
 from neuron_desktop.train.hints import hints_from_truth, random_hint_points, uniform_hint_points
+from neuron_desktop.train.runs import cosine_lr
 
 DEFAULT_DATA = str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "train")
 
@@ -130,11 +130,6 @@ def _q8(x: torch.Tensor) -> torch.Tensor:
     return torch.round(x.clamp(0, 1) * 255) / 255
 
 
-def _lr(recipe: ColorizeRecipe, step: int) -> float:
-    t = min(step / max(recipe.steps, 1), 1.0)
-    return recipe.lr_final + 0.5 * (recipe.lr - recipe.lr_final) * (1 + math.cos(math.pi * t))
-
-
 def _print(message: str) -> None:
     print(message, flush=True)
 
@@ -178,7 +173,7 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
     while step < recipe.steps:
         net.train()
         for g in opt.param_groups:
-            g["lr"] = _lr(recipe, step)
+            g["lr"] = cosine_lr(recipe, step)
         crops = train_bank.random_crops(rng, recipe.batch, recipe.crop)
         rgb = torch.from_numpy(crops).permute(0, 3, 1, 2).to(device)
         points = random_hint_points(rng, recipe.batch, recipe.crop, recipe.crop,
@@ -195,7 +190,7 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
         yield Progress(step / recipe.steps, f"step {step} loss {loss_avg:.3f}")
         if step % 50 == 0:
             rate = seen / (time.perf_counter() - t0)
-            log(f"step {step}/{recipe.steps} loss {loss_avg:.4f} lr {_lr(recipe, step):.2e} "
+            log(f"step {step}/{recipe.steps} loss {loss_avg:.4f} lr {cosine_lr(recipe, step):.2e} "
                 f"{rate:.1f} img/s")
         if step % recipe.val_every == 0 or step == recipe.steps:
             entry = {"step": step, "loss": loss_avg,

@@ -11,7 +11,6 @@ composite. Validation: PSNR on held-out photos with seeded 20-30 % masks, agains
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,11 +22,11 @@ import torch
 from neuron_desktop.core.metrics import psnr
 from neuron_desktop.core.progress import Pipeline, Progress
 from neuron_desktop.models.inpainting import InpaintNet, PatchCritic, hinge_d_loss, hinge_g_loss
-from neuron_desktop.train.checkpoint import fixed_fields, load_checkpoint, save_checkpoint
 from neuron_desktop.train.colorize import DEFAULT_DATA
 from neuron_desktop.train.damage import DamageSpec, damage
 from neuron_desktop.train.data import PhotoBank, list_images, split
 from neuron_desktop.train.masks_gen import free_form_mask
+from neuron_desktop.train.runs import cosine_lr, fixed_fields, load_checkpoint, save_checkpoint
 
 
 @dataclass
@@ -92,11 +91,6 @@ def validate(net: InpaintNet, bank: PhotoBank, n: int, seed: int = 1) -> dict[st
             "val_images": len(ours)}
 
 
-def _lr(recipe: InpaintRecipe, step: int) -> float:
-    t = min(step / max(recipe.steps, 1), 1.0)
-    return recipe.lr_final + 0.5 * (recipe.lr - recipe.lr_final) * (1 + math.cos(math.pi * t))
-
-
 def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
                     log=print) -> Pipeline[tuple[InpaintNet, dict]]:
     """Train (or resume from ``run_dir/checkpoint.pt``); returns (net, final metrics)."""
@@ -126,7 +120,7 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
     use_amp = device.type == "cuda"
     t0, seen, avg = time.perf_counter(), 0, None
     while step < recipe.steps:
-        lr = _lr(recipe, step)
+        lr = cosine_lr(recipe, step)
         for o in (opt, opt_d):
             for g in o.param_groups:
                 g["lr"] = lr

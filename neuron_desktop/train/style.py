@@ -10,7 +10,6 @@ training only that style's normalisation parameters.
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,9 +30,9 @@ from neuron_desktop.models.style import (
     tv_loss,
 )
 from neuron_desktop.pipelines.stylize import GatysSettings, resize_to_long
-from neuron_desktop.train.checkpoint import fixed_fields, load_checkpoint, save_checkpoint
 from neuron_desktop.train.colorize import DEFAULT_DATA
 from neuron_desktop.train.data import PhotoBank, list_images, split
+from neuron_desktop.train.runs import cosine_lr, fixed_fields, load_checkpoint, save_checkpoint
 
 DEFAULT_STYLES = str(Path(DEFAULT_DATA).parent / "styles")
 STYLE_SIDE = 512  # style images are seen with this long side (as Gatys and the eval do)
@@ -89,11 +88,6 @@ def perceptual_loss(net: StyleFeatures, out: torch.Tensor, photo: torch.Tensor,
     return {"total": total, "style": style, "content": content, "tv": tv}
 
 
-def _lr(recipe: StyleRecipe, step: int) -> float:
-    t = min(step / max(recipe.steps, 1), 1.0)
-    return recipe.lr_final + 0.5 * (recipe.lr - recipe.lr_final) * (1 + math.cos(math.pi * t))
-
-
 def _batch(bank: PhotoBank, rng: np.random.Generator, recipe: StyleRecipe,
            device: torch.device) -> torch.Tensor:
     crops = bank.random_crops(rng, recipe.batch, recipe.crop)
@@ -128,7 +122,7 @@ def train_style_net(recipe: StyleRecipe, run_dir: Path, device: torch.device,
     eye = torch.eye(len(names), device=device)
     while step < recipe.steps:
         for g in opt.param_groups:
-            g["lr"] = _lr(recipe, step)
+            g["lr"] = cosine_lr(recipe, step)
         photo = _batch(bank, rng, recipe, device)
         which = torch.from_numpy(rng.integers(len(names), size=recipe.batch)).to(device)
         out = net(photo, eye[which])

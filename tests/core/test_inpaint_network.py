@@ -66,12 +66,7 @@ def test_network_method_composites_exactly_and_previews_coarse(tiny_network):
     img = _image(96, 128)
     mask = _box_mask(96, 128, 30, 70, 40, 90)
     events = []
-    gen = pi.inpaint(img, mask, method="network")
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        out = stop.value
+    out = run_pipeline(pi.inpaint(img, mask, method="network"), on_preview=events.append)
     outside = mask == 0
     assert torch.equal(out.expand_as(img)[outside.expand_as(img)],
                        img[outside.expand_as(img)])
@@ -92,12 +87,7 @@ def test_network_high_resolution_path(tiny_network):
     mask[..., 100:160, 200:330] = 1
     mask[..., 900:1000, 1200:1260] = 1
     events = []
-    gen = pi.inpaint(img, mask, method="network")
-    try:
-        while True:
-            events.append(next(gen))
-    except StopIteration as stop:
-        out = stop.value
+    out = run_pipeline(pi.inpaint(img, mask, method="network"), on_preview=events.append)
     keep = (mask == 0).expand_as(img)
     assert torch.equal(out[keep], img[keep])
     assert torch.isfinite(out).all()

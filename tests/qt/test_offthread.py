@@ -5,6 +5,7 @@ import threading
 
 import cv2
 import numpy as np
+import pytest
 from PySide6.QtWidgets import QApplication
 
 from neuron_desktop.core import document as document_mod
@@ -42,8 +43,9 @@ def test_open_large_photo_returns_to_the_event_loop(window, qtbot, tmp_path, mon
                                                 window.canvas.height() // 2) != 0
 
 
-def test_result_diffs_are_computed_on_the_worker(photo_window, qtbot, monkeypatch):
-    w = photo_window
+@pytest.fixture
+def diff_threads(monkeypatch) -> list:
+    """The threads that compute tile diffs (``document.changed_tiles``), in call order."""
     threads = []
     real = document_mod.changed_tiles
 
@@ -52,6 +54,12 @@ def test_result_diffs_are_computed_on_the_worker(photo_window, qtbot, monkeypatc
         return real(old, new, tile)
 
     monkeypatch.setattr(document_mod, "changed_tiles", recording)
+    return threads
+
+
+def test_result_diffs_are_computed_on_the_worker(photo_window, qtbot, diff_threads):
+    w = photo_window
+    threads = diff_threads
     before = w.doc.image.copy()
     with qtbot.waitSignal(w.jobs.finished, timeout=20000):
         w.run_refine()
@@ -102,16 +110,10 @@ def test_mask_painted_during_inpaint_is_kept(photo_window, qtbot):
     assert w.doc.mask[250, 410] > 0.9
 
 
-def test_whole_mask_edits_run_on_a_worker(photo_window, qtbot, monkeypatch, tmp_path):
+def test_whole_mask_edits_run_on_a_worker(photo_window, qtbot, monkeypatch, tmp_path,
+                                          diff_threads):
     w = photo_window
-    threads = []
-    real = document_mod.changed_tiles
-
-    def recording(old, new, tile):
-        threads.append(threading.current_thread())
-        return real(old, new, tile)
-
-    monkeypatch.setattr(document_mod, "changed_tiles", recording)
+    threads = diff_threads
     with qtbot.waitSignal(w.mask_jobs.finished, timeout=20000):
         assert w.invert_mask()  # returns at once
     assert w.doc.mask.min() == 1.0 and w.history.undoText() == "Invert mask"

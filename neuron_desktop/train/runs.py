@@ -1,9 +1,11 @@
-"""Resumable training runs: a checkpoint holds the model/optimiser states, RNG states, step,
-history and the recipe fields a resumed run must share."""
+"""What every training loop shares: the cosine learning-rate schedule, and resumable
+checkpoints (model/optimiser states, RNG states, step, history and the recipe fields a
+resumed run must share)."""
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,13 @@ from typing import Any
 import torch
 
 from neuron_desktop.core.errors import NeuronError
+
+
+def cosine_lr(recipe: Any, step: int) -> float:
+    """``recipe.lr`` decayed to ``recipe.lr_final`` along a half cosine over
+    ``recipe.steps``."""
+    t = min(step / max(recipe.steps, 1), 1.0)
+    return recipe.lr_final + 0.5 * (recipe.lr - recipe.lr_final) * (1 + math.cos(math.pi * t))
 
 
 def fixed_fields(recipe: Any, volatile: tuple[str, ...]) -> dict:
