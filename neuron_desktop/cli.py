@@ -518,7 +518,7 @@ def cmd_train_style(args: argparse.Namespace) -> int:
         gen = ts.train_new_style(bank.net, style, steps=args.steps or 300, recipe=recipe,
                                  device=device)
         params = run_with_bar(gen, f"train style {name}", args.quiet)
-        out = Path(args.out_dir) if args.out_dir else st.USER_STYLES
+        out = Path(args.out_dir) if args.out_dir else st.user_styles_dir()
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"{name}.safetensors"
         tmp = path.with_suffix(".tmp")

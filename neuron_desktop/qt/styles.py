@@ -24,7 +24,6 @@ from PySide6.QtCore import (
     QObject,
     QRunnable,
     QSize,
-    QStandardPaths,
     Qt,
     QThreadPool,
     Signal,
@@ -43,6 +42,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS
+from neuron_desktop.core.paths import user_cache_dir
 from neuron_desktop.core.progress import Cancelled, CancelToken
 from neuron_desktop.qt.qimage import to_qimage
 from neuron_desktop.qt.workers import lower_thread_priority, tensor_preview
@@ -61,8 +61,7 @@ def style_title(name: str) -> str:
 
 
 def thumbnail_cache_dir() -> Path:
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.CacheLocation)
-    return Path(base or Path.home() / ".cache" / "neuron-desktop") / "style-thumbnails"
+    return user_cache_dir() / "style-thumbnails"
 
 
 def gallery_key() -> str:
@@ -72,7 +71,7 @@ def gallery_key() -> str:
     from neuron_desktop.pipelines import stylize
 
     h = hashlib.sha256(get_entry(stylize.FAST_WEIGHTS).sha256.encode())
-    folder = stylize.USER_STYLES
+    folder = stylize.user_styles_dir()
     for p in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
         h.update(f"{p.stem}:{sha256_file(p)}".encode())
     h.update(f"{SAMPLE.name}:{RENDER_SIDE}:{THUMB_SIDE}".encode())

@@ -1,0 +1,19 @@
+"""Per-user folders (XDG base directories; the same layout on every platform)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+APP = "neuron-desktop"
+
+
+def user_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/neuron-desktop (default ~/.cache/neuron-desktop): safe to delete."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / APP
+
+
+def user_data_dir() -> Path:
+    """$XDG_DATA_HOME/neuron-desktop (default ~/.local/share/neuron-desktop): the user's own
+    files, e.g. styles added with `neuron train style --style`."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / APP
