@@ -150,18 +150,18 @@ def train_style_net(recipe: StyleRecipe, run_dir: Path, device: torch.device,
 
 
 def train_new_style(net: FastStyleNet, style: torch.Tensor, *, steps: int = 300,
-                    batch: int = 4, crop: int = 192, lr: float = 1e-2, data=None,
-                    seed: int = 0, device: torch.device | str = "cpu",
+                    lr: float = 1e-2, device: torch.device | str = "cpu",
                     recipe: StyleRecipe | None = None) -> Pipeline[dict[str, torch.Tensor]]:
-    """Add ``style`` (1, 3, h, w) to ``net`` by training only its new normalisation slot.
+    """Add ``style`` (1, 3, h, w) to ``net`` by training only its new normalisation slot,
+    on the recipe's photos, crops, batch, loss weights and seed.
 
     Returns that slot's parameters (``FastStyleNet.style_params``); the rest of the network
     is unchanged (checked by the tests)."""
-    recipe = recipe or StyleRecipe(batch=batch, crop=crop)
+    recipe = recipe or StyleRecipe()
     device = torch.device(device)
-    rng = np.random.default_rng(seed)
-    torch.manual_seed(seed)
-    bank = PhotoBank(split(list_images(data or recipe.data), recipe.val_fraction)[0])
+    rng = np.random.default_rng(recipe.seed)
+    torch.manual_seed(recipe.seed)
+    bank = PhotoBank(split(list_images(recipe.data), recipe.val_fraction)[0])
     loss_net = StyleFeatures().to(device)
     targets = [t.to(device) for t in style_targets(loss_net, [resize_to_long(
         style, STYLE_SIDE).to(device)])]
