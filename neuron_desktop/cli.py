@@ -550,7 +550,7 @@ def cmd_train_inpaint(args: argparse.Namespace) -> int:
     from neuron_desktop.train.inpaint import InpaintRecipe, train_inpainter
 
     recipe = _recipe_from_args(InpaintRecipe(), args, (
-        "steps", "batch", "crop", "lr", "width", "seed", "val_every", "adv_weight"))
+        "steps", "batch", "crop", "lr", "width", "seed", "val_every", "adv_weight", "init"))
     device = choose_device(args.device)
     name = args.name or NET_WEIGHTS
     run_dir = _run_dir(args, name)
@@ -561,7 +561,7 @@ def cmd_train_inpaint(args: argparse.Namespace) -> int:
         arch="InpaintNet", recipe=asdict(recipe),
         data={"folders": recipe.data, "val_fraction": recipe.val_fraction},
         metrics={"validation": metrics},
-        preprocessing={"input": "RGB [0, 1] + hole mask; push-pull pre-fill",
+        preprocessing={"input": "RGB [0, 1] + hole mask; harmonic pre-fill",
                        "max_side": NET_MAX_SIDE})
     print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
     return EXIT_OK
@@ -626,7 +626,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="mask image, white = fill, same size as input; for a folder IN, a "
                         "folder of masks with the same file names")
     p.add_argument("--method", default="auto", choices=sorted(INPAINT_METHODS),
-                   help="auto (default): telea for thin regions, exemplar for large ones")
+                   help="auto (default): harmonic for thin regions, the network for the "
+                        "others")
     p.add_argument("--radius", type=_positive_int, default=3, help="classical fill radius (3)")
     p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
     _add_io(p)
@@ -687,8 +688,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--device", default=None)
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval_colorize)
-    e = _eval_parser(esub, "inpaint", "telea / ns / exemplar on seeded masks; scratch detector")
-    e.add_argument("--methods", nargs="+", default=["telea", "ns", "exemplar", "network"],
+    e = _eval_parser(esub, "inpaint", "classical fills and the network on seeded masks; "
+                                      "scratch detector")
+    e.add_argument("--methods", nargs="+",
+                   default=["telea", "ns", "harmonic", "exemplar", "network"],
                    choices=sorted(INPAINT_METHODS))
     e.add_argument("--limit", type=_positive_int, help="only the first N photos")
     e.add_argument("--json-out", default="docs/eval/inpaint.json")
@@ -731,6 +734,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="weights name to write (default inpainter)")
     t.add_argument("--width", type=_positive_int, help="network width (16)")
     t.add_argument("--adv-weight", type=float, help="weight of the PatchGAN hinge loss")
+    t.add_argument("--init", help="safetensors weights to start from (fine-tuning)")
     t.add_argument("--val-every", type=_positive_int)
     t.set_defaults(func=cmd_train_inpaint)
 

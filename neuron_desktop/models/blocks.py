@@ -67,9 +67,12 @@ class ContextualAttention(nn.Module):
         return torch.cat([self._one(foreground[i:i + 1], background[i:i + 1], mask[i:i + 1])
                           for i in range(b)])
 
-    def attention(self, foreground: Tensor, background: Tensor, mask: Tensor) -> Tensor:
+    def attention(self, foreground: Tensor, background: Tensor, mask: Tensor,
+                  box: tuple[int, int, int, int] | None = None) -> Tensor:
         """Attention (Hf*Wf, Hb*Wb) of one image (1, C, H, W), matching at 1/rate size;
-        rows sum to 1 over the known background patches (all 0 when there is none)."""
+        rows sum to 1 over the known background patches (all 0 when there is none).
+        ``box`` (y0, y1, x0, x1) on the matching grid keeps only those foreground rows
+        (rows within fuse_k // 2 of its edge lack part of their fusion)."""
         k, pad = self.ksize, self.ksize // 2
         if self.rate > 1:
             size = (foreground.shape[-2] // self.rate, foreground.shape[-1] // self.rate)
@@ -77,39 +80,55 @@ class ContextualAttention(nn.Module):
             background = F.interpolate(background, size=size, mode="area")
             mask = F.max_pool2d(mask, self.rate)
         hs, ws = foreground.shape[-2:]
-        fg = F.normalize(F.unfold(foreground, k, padding=pad)[0], dim=0, eps=1e-4)  # (C*k*k, L)
+        y0, y1, x0, x1 = box or (0, hs, 0, ws)
+        fg = F.unfold(foreground, k, padding=pad)[0].view(-1, hs, ws)[:, y0:y1, x0:x1]
+        fg = F.normalize(fg.reshape(fg.shape[0], -1), dim=0, eps=1e-4)  # (C*k*k, L_fg)
         bg = F.normalize(F.unfold(background, k, padding=pad)[0], dim=0, eps=1e-4)
         known = F.max_pool2d(mask, k, 1, pad).reshape(-1) == 0  # patch free of hole pixels
         scores = fg.T @ bg  # (L_fg, L_bg) cosine similarities
         if self.fuse_k > 1:
-            scores = _diagonal_sum(scores.view(hs, ws, hs, ws), self.fuse_k).view(hs * ws, -1)
+            scores = _diagonal_sum(scores.view(y1 - y0, x1 - x0, hs, ws), self.fuse_k)
+            scores = scores.view((y1 - y0) * (x1 - x0), -1)
         scores = scores.masked_fill(~known[None], float("-inf"))
         if not bool(known.any()):
             return torch.zeros_like(scores)
         return torch.softmax(self.scale * scores, dim=1)
 
     def _one(self, foreground: Tensor, background: Tensor, mask: Tensor) -> Tensor:
-        attn = self.attention(foreground, background, mask)
-        if not bool(attn.any()):
-            return foreground
         r, k = self.rate, self.ksize
         size, pad = k * r, (k // 2) * r  # raw patch = the matched patch at full resolution
-        raw = F.unfold(background, size, padding=pad, stride=r)[0]  # (C*size*size, L_bg)
         out_size = foreground.shape[-2:]
         if not self.hole_only:
+            attn = self.attention(foreground, background, mask)
+            if not bool(attn.any()):
+                return foreground
+            raw = F.unfold(background, size, padding=pad, stride=r)[0]  # (C*size*size, L_bg)
             patches = raw @ attn.T  # (C*size*size, L_fg)
             summed = F.fold(patches[None], out_size, size, padding=pad, stride=r)
             count = F.fold(torch.ones_like(patches[None, :size * size]), out_size, size,
                            padding=pad, stride=r)
             return summed / count
-        # rebuild only the patches that touch the hole, from known patches only (the costly
-        # product shrinks by both fractions); pixels no such patch covers keep the foreground
+        # rebuild only the patches that touch the hole, matched (in a box around them) against
+        # known patches only: the costly products shrink by both fractions; pixels no such
+        # patch covers keep the foreground
         small = F.max_pool2d(mask, r) if r > 1 else mask
-        rows = F.max_pool2d(small, k, 1, k // 2).reshape(-1) > 0
+        grid = F.max_pool2d(small, k, 1, k // 2)[0, 0] > 0
+        if not bool(grid.any()):
+            return foreground
+        ys, xs = grid.any(1).nonzero()[:, 0], grid.any(0).nonzero()[:, 0]
+        m, (hs, ws) = self.fuse_k // 2, grid.shape
+        box = (max(0, int(ys[0]) - m), min(hs, int(ys[-1]) + 1 + m),
+               max(0, int(xs[0]) - m), min(ws, int(xs[-1]) + 1 + m))
+        attn = self.attention(foreground, background, mask, box)
+        if not bool(attn.any()):
+            return foreground
+        rows = grid.reshape(-1)
+        in_box = grid[box[0]:box[1], box[2]:box[3]].reshape(-1)
         cols = attn.any(0)
-        patches = raw.new_zeros(raw.shape[0], attn.shape[0])
-        patches[:, rows] = raw[:, cols] @ attn[rows][:, cols].T
-        ones = raw.new_zeros(size * size, attn.shape[0])
+        raw = F.unfold(background, size, padding=pad, stride=r)[0][:, cols]
+        patches = raw.new_zeros(raw.shape[0], hs * ws)
+        patches[:, rows] = raw @ attn[in_box][:, cols].T
+        ones = raw.new_zeros(size * size, hs * ws)
         ones[:, rows] = 1
         summed = F.fold(patches[None], out_size, size, padding=pad, stride=r)
         count = F.fold(ones[None], out_size, size, padding=pad, stride=r)

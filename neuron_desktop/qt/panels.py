@@ -366,12 +366,14 @@ class OperationPanel(QWidget):
 INPAINT_TIPS = {
     "telea": "Fast marching (Telea 2004): quick and smooth; best for thin scratches and dust",
     "ns": "Navier-Stokes based fill (Bertalmio et al. 2001): smooth; for thin scratches",
+    "harmonic": "Smooth membrane fill from the hole's border: fast, the best classical fill "
+                "for thin scratches and plain areas",
     "exemplar": "Copies real texture from around each hole (multi-scale PatchMatch); slower, "
                 "for larger damaged areas",
     "network": "Inpainting network (coarse-to-fine with contextual attention): shows a coarse "
                "fill, then the refined one; for larger holes",
-    "auto": "Telea for thin scratches, the network for larger areas (exemplar when the "
-            "network is not installed)",
+    "auto": "Harmonic fill for thin scratches, the network for larger areas (exemplar when "
+            "the network is not installed)",
 }
 
 
@@ -396,8 +398,7 @@ class InpaintPanel(OperationPanel):
         self.radius = QSpinBox()
         self.radius.setRange(1, 50)
         self.radius.setValue(3)
-        self.radius.setToolTip("Neighbourhood radius (px) the classical fills (telea, ns and "
-                               "auto's thin scratches) sample from")
+        self.radius.setToolTip("Neighbourhood radius (px) the telea and ns fills sample from")
         self.clear_mask = QCheckBox("Clear the mask after inpainting")
         self.clear_mask.setChecked(True)
         self.clear_mask.setToolTip("Clear the mask in the same undoable step as the result")

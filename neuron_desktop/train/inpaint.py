@@ -5,7 +5,8 @@ free-form strokes and boxes covering 5-50 % of the crop (stroke widths drawn so 
 match the hole widths the pipeline feeds the network, see ``pipelines.inpaint``), and thin
 scratch/dust masks (``train.damage``). Loss: L1 inside the hole for the coarse and the
 refined output, plus (from ``gan_start``) a small SN-PatchGAN hinge loss on the refined
-composite. Validation: PSNR on held-out photos with seeded 20-30 % masks, against Telea.
+composite. Validation: PSNR on held-out photos with seeded 20-30 % masks, against Telea and against
+the network's own harmonic pre-fill.
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ import torch
 
 from neuron_desktop.core.metrics import psnr
 from neuron_desktop.core.progress import Pipeline, Progress
-from neuron_desktop.models.inpainting import InpaintNet, PatchCritic, hinge_d_loss, hinge_g_loss
+from neuron_desktop.models.inpainting import (
+    InpaintNet,
+    PatchCritic,
+    harmonic_fill,
+    hinge_d_loss,
+    hinge_g_loss,
+)
 from neuron_desktop.train.colorize import DEFAULT_DATA
 from neuron_desktop.train.damage import DamageSpec, damage
 from neuron_desktop.train.data import PhotoBank, list_images, split
@@ -42,9 +49,11 @@ class InpaintRecipe:
     p_scratch: float = 0.2
     stroke_scale: tuple[float, float] = (0.35, 0.9)  # 4-36 px strokes
     area: tuple[float, float] = (0.05, 0.5)
+    grad_clip: float = 1.0  # max gradient norm of the generator (0 = off)
     adv_weight: float = 0.003
     gan_start: float = 0.5  # fraction of the steps after which the critic joins
     seed: int = 0
+    init: str = ""  # safetensors file to start from (fine-tuning), "" = random
     val_every: int = 500
     val_images: int = 48
     log_every: int = 50
@@ -73,13 +82,14 @@ def validate(net: InpaintNet, bank: PhotoBank, n: int, seed: int = 1) -> dict[st
     (seeded: the same masks every time)."""
     net.eval()
     rng = np.random.default_rng(seed)
-    ours, telea = [], []
+    ours, telea, prefill = [], [], []
     for img in bank.images[:n]:
         h, w = img.shape[:2]
         hole = free_form_mask(h, w, rng, (0.2, 0.3))
         truth = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
         m = torch.from_numpy(hole)[None, None]
         out = net(truth, m)[1]
+        prefill.append(float(psnr((harmonic_fill(truth, m) * 255).round() / 255, truth)))
         comp = truth * (1 - m) + out * m
         t = cv2.inpaint(img, (hole * 255).astype(np.uint8), 3, cv2.INPAINT_TELEA)
         t = torch.from_numpy(t).permute(2, 0, 1)[None].float() / 255
@@ -88,7 +98,7 @@ def validate(net: InpaintNet, bank: PhotoBank, n: int, seed: int = 1) -> dict[st
         telea.append(float(psnr(t, truth)))
     net.train()
     return {"val_psnr": float(np.mean(ours)), "val_psnr_telea": float(np.mean(telea)),
-            "val_images": len(ours)}
+            "val_psnr_prefill": float(np.mean(prefill)), "val_images": len(ours)}
 
 
 def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
@@ -101,6 +111,12 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
     bank = PhotoBank(train_files)
     val_bank = PhotoBank(val_files) if val_files else None
     net = InpaintNet(recipe.width).to(device)
+    if recipe.init:
+        from safetensors.torch import load_file
+
+        net.load_state_dict(load_file(recipe.init))
+        log(f"initialised from {recipe.init}")
+    net.zero_residuals()
     critic = PatchCritic().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=recipe.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(critic.parameters(), lr=recipe.lr, betas=(0.5, 0.999))
@@ -140,6 +156,8 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
                 total = total + recipe.adv_weight * losses["g_adv"]
         opt.zero_grad(set_to_none=True)
         total.backward()
+        if recipe.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), recipe.grad_clip)
         opt.step()
         if gan:
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):

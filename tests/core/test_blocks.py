@@ -93,3 +93,14 @@ def test_hole_only_matches_the_full_map_in_and_near_the_hole(rate):
     far = torch.ones_like(mask, dtype=torch.bool)
     far[..., 2:20, 4:24] = False  # well away from the hole: the foreground itself
     assert torch.equal(fast[far.expand_as(x)], x[far.expand_as(x)])
+
+
+def test_hole_only_at_the_border_matches_the_full_map():
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(1, 8, 24, 32, generator=g)
+    mask = torch.zeros(1, 1, 24, 32)
+    mask[..., 0:5, 26:32] = 1  # the matching box is clipped by the image corner
+    full = ContextualAttention(rate=2)(x, x, mask)
+    fast = ContextualAttention(rate=2, hole_only=True)(x, x, mask)
+    hole = mask.bool().expand_as(x)
+    assert torch.allclose(fast[hole], full[hole], atol=1e-5)

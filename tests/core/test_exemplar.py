@@ -110,11 +110,22 @@ def test_regionwise_large_image_several_regions():
     method = regionwise(_recording_core(seen), work_size=512, min_window=256)
     out = run_pipeline(_run(method, img, mask))
     assert out.shape == img.shape
-    assert len(seen) == 3  # the two close boxes were grouped
+    # the two close boxes were grouped; the stroke lies in the big box's window (which,
+    # clipped by the photo, is no longer with it) and joins it
+    assert len(seen) == 2
     assert all(max(s) <= 512 for s in seen)  # the core only ever sees capped crops
     outside = mask.expand_as(img) == 0
     assert torch.equal(out[outside], img[outside])
     assert torch.isfinite(out).all()
+
+
+def test_regions_inside_a_bigger_window_share_it():
+    from neuron_desktop.pipelines.inpaint import _merge_nested
+
+    big, near, far = (1000, 1400, 1000, 1400), (1410, 1430, 1100, 1130), (100, 140, 100, 140)
+    merged = _merge_nested([(1, far), (2, near), (3, big)], (4000, 4000), 3.0, 256)
+    assert sorted(tuple(sorted(labels)) for labels, _ in merged) == [(1,), (2, 3)]
+    assert (1000, 1430, 1000, 1400) in [box for _, box in merged]
 
 
 def _run(method, img, mask):

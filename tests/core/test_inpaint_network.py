@@ -77,7 +77,8 @@ def test_network_method_composites_exactly_and_previews_coarse(tiny_network):
 
 def test_network_scale_is_full_resolution_up_to_the_cap():
     assert pi.network_scale(np.ones((200, 300), bool)) == 1.0
-    assert pi.network_scale(np.ones((2000, 1000), bool)) == pi.NET_MAX_SIDE / 2000
+    assert pi.network_scale(np.ones((1000, 500), bool)) == pi.NET_MAX_SIDE / 1000
+    assert pi.network_scale(np.ones((2000, 1000), bool)) == pi.NET_BIG_WINDOW_SIDE / 2000
 
 
 def test_network_high_resolution_path(tiny_network):

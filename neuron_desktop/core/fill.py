@@ -1,0 +1,75 @@
+"""Smooth hole fills in torch (batched, CPU or GPU): ``push_pull`` (a pyramid of
+mask-weighted averages) and ``harmonic_fill`` (the membrane interpolant: the discrete
+Laplace equation solved in the hole with the known pixels as boundary values). Both keep
+known pixels exactly. ``harmonic_fill`` is the inpainting network's pre-fill and the
+``harmonic`` method of ``pipelines.inpaint``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def push_pull(rgb: Tensor, hole: Tensor) -> Tensor:
+    """Fill ``hole`` (B, 1, H, W) pixels of ``rgb`` (B, C, H, W) from a pyramid of
+    mask-weighted averages (coarser levels fill what finer ones cannot see)."""
+    valid = 1 - hole
+    if bool((valid > 0).all()) or min(rgb.shape[-2:]) <= 1:
+        return rgb
+    s = F.avg_pool2d(rgb * valid, 2, ceil_mode=True)
+    w = F.avg_pool2d(valid, 2, ceil_mode=True)
+    coarse = push_pull(s / w.clamp_min(1e-6), (w <= 0).to(rgb.dtype))
+    up = F.interpolate(coarse, size=rgb.shape[-2:], mode="bilinear", align_corners=False)
+    return rgb * valid + up * hole
+
+
+def _neighbour_sum(t: Tensor) -> Tensor:
+    """Sum of the 4 neighbours of each pixel (zero outside the image)."""
+    p = F.pad(t, (1, 1, 1, 1))
+    return p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]
+
+
+def _harmonic_cg(known: Tensor, hole: Tensor, x: Tensor, iters: int) -> Tensor:
+    """``iters`` conjugate-gradient steps on the discrete Laplace equation in the hole
+    (known pixels fixed, reflecting image borders), from hole values ``x``."""
+    count = _neighbour_sum(torch.ones_like(hole))
+
+    def lap(t: Tensor) -> Tensor:
+        return (count * t - _neighbour_sum(t)) * hole
+
+    r = _neighbour_sum(known) * hole - lap(x)
+    p, rs = r, (r * r).sum((2, 3), keepdim=True)
+    for _ in range(iters):
+        ap = lap(p)
+        a = rs / (p * ap).sum((2, 3), keepdim=True).clamp_min(1e-30)
+        x, r = x + a * p, r - a * ap
+        rn = (r * r).sum((2, 3), keepdim=True)
+        p, rs = r + rn / rs.clamp_min(1e-30) * p, rn
+    return x
+
+
+def harmonic_fill(rgb: Tensor, hole: Tensor, iters: int = 30) -> Tensor:
+    """Fill ``hole`` (B, 1, H, W) pixels of ``rgb`` (B, C, H, W) with the harmonic (membrane)
+    interpolant of the known pixels: cascadic multigrid, the half-size solution upsampled as
+    the start of ``iters`` CG steps at each level. Only the hole's bounding box is solved."""
+    valid = 1 - hole
+    if bool((valid > 0).all()):
+        return rgb
+    rows, cols = hole.amax((0, 1, 3)).nonzero()[:, 0], hole.amax((0, 1, 2)).nonzero()[:, 0]
+    y0, y1 = max(0, int(rows[0]) - 1), min(rgb.shape[-2], int(rows[-1]) + 2)
+    x0, x1 = max(0, int(cols[0]) - 1), min(rgb.shape[-1], int(cols[-1]) + 2)
+    if (y0, y1, x0, x1) != (0, rgb.shape[-2], 0, rgb.shape[-1]):
+        out = rgb * valid
+        out[..., y0:y1, x0:x1] = harmonic_fill(rgb[..., y0:y1, x0:x1], hole[..., y0:y1, x0:x1],
+                                               iters)
+        return out
+    known = rgb * valid
+    if min(rgb.shape[-2:]) <= 16:
+        return known + _harmonic_cg(known, hole, push_pull(known, hole) * hole, 4 * iters)
+    s = F.avg_pool2d(known, 2, ceil_mode=True)
+    w = F.avg_pool2d(valid, 2, ceil_mode=True)
+    coarse = harmonic_fill(s / w.clamp_min(1e-6), (w <= 0).to(rgb.dtype), iters)
+    up = F.interpolate(coarse, size=rgb.shape[-2:], mode="bilinear", align_corners=False)
+    return known + _harmonic_cg(known, hole, up * hole, iters) * hole
