@@ -64,7 +64,7 @@ def bench_exemplar_512(devices: list[str], quick: bool) -> list[dict]:
     rows = []
     for dev in devices:
         image, m = _tensors(rgb, mask, dev)
-        methods = ("telea", "ns", "exemplar") if dev == "cpu" else ("exemplar",)
+        methods = ("telea", "ns", "harmonic", "exemplar") if dev == "cpu" else ("exemplar",)
         methods += NETWORK
         for method in methods:
             t = measure(lambda image=image, m=m, method=method, dev=dev: run_pipeline(
@@ -87,7 +87,7 @@ def bench_highres(devices: list[str], quick: bool) -> list[dict]:
                  "device": "cpu", "seconds": t})
     for dev in devices:
         image, m = _tensors(rgb, mask, dev)
-        methods = ("telea", "exemplar") if dev == "cpu" else ("exemplar",)
+        methods = ("telea", "harmonic", "exemplar") if dev == "cpu" else ("exemplar",)
         for method in methods + NETWORK:
             t = measure(lambda image=image, m=m, method=method, dev=dev: run_pipeline(
                 inpaint(image, m, method=method, device=dev)), device=dev, repeat=1)

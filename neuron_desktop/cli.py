@@ -191,8 +191,9 @@ def cmd_detect_scratches(args: argparse.Namespace) -> int:
 
     def process(src: Path, dst: Path, tag: str) -> Path:
         _, image = _load_rgb_tensor(str(src))
-        mask = run_with_bar(detect_scratches(image, sensitivity=args.sensitivity), tag,
-                            args.quiet)
+        gen = detect_scratches(image, sensitivity=args.sensitivity, method=args.method,
+                               device=args.device)
+        mask = run_with_bar(gen, f"{tag} ({args.method})", args.quiet)
         dst = dst.with_suffix(".png")
         if dst.resolve() == src.resolve() and not args.overwrite:
             raise NeuronError(f"refusing to overwrite the photo '{src}' with its mask")
@@ -225,6 +226,9 @@ def cmd_eval_inpaint(args: argparse.Namespace) -> int:
     d = report["detector"]
     print(f"scratch detector: precision {d['precision']:.3f} recall {d['recall']:.3f} "
           f"(1 px tolerance: {d['precision_1px']:.3f} / {d['recall_1px']:.3f})")
+    if (d := report.get("detector_network")) is not None:
+        print(f"scratch network:  precision {d['precision']:.3f} recall {d['recall']:.3f} "
+              f"(1 px tolerance: {d['precision_1px']:.3f} / {d['recall_1px']:.3f})")
     write_json(Path(args.json_out), report)
     print(f"wrote {args.json_out}" + (f" and {sheet}" if sheet else ""))
     return EXIT_OK
@@ -567,6 +571,34 @@ def cmd_train_inpaint(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_train_scratches(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from neuron_desktop.core.device import choose_device
+    from neuron_desktop.models.weights import save_weights
+    from neuron_desktop.pipelines.scratches import NET_WEIGHTS, WORK_SIDE
+    from neuron_desktop.train.scratches import ScratchRecipe, train_scratch_net
+
+    recipe = _recipe_from_args(ScratchRecipe(), args, (
+        "steps", "batch", "crop", "lr", "width", "seed", "val_every", "init"))
+    device = choose_device(args.device)
+    run_dir = _run_dir(args, NET_WEIGHTS)
+    print(f"training '{NET_WEIGHTS}' on {device}; run folder {run_dir}", flush=True)
+    net, metrics = run_with_bar(train_scratch_net(recipe, run_dir, device), "train",
+                                args.quiet)
+    entry = save_weights(
+        NET_WEIGHTS, net.state_dict(), directory=args.weights_dir, task="scratch-detection",
+        arch="ScratchNet", recipe=asdict(recipe),
+        data={"folders": recipe.data, "val_fraction": recipe.val_fraction},
+        metrics={"validation": metrics},
+        preprocessing={"input": "RGB [0, 1]; output one logit per pixel",
+                       "threshold": metrics.get("threshold", 0.5),
+                       "dilate": metrics.get("dilate", False), "max_side": WORK_SIDE})
+    print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…); threshold "
+          f"{entry.preprocessing['threshold']}, dilate {entry.preprocessing['dilate']}")
+    return EXIT_OK
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from neuron_desktop.bench import run_benchmarks
 
@@ -589,6 +621,7 @@ def _add_io(p: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from neuron_desktop.pipelines.colorize import DEFAULT_PRIOR_CORRECTION, DEFAULT_TEMPERATURE
     from neuron_desktop.pipelines.inpaint import INPAINT_METHODS
+    from neuron_desktop.pipelines.scratches import METHODS as SCRATCH_METHODS
 
     parser = argparse.ArgumentParser(
         prog="neuron", description="Neuron Desktop: photo restoration from the command line."
@@ -638,6 +671,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders")
     p.add_argument("--sensitivity", type=_unit_float, default=0.5,
                    help="0..1, higher finds more (and more false marks) (0.5)")
+    p.add_argument("--method", default="auto", choices=SCRATCH_METHODS,
+                   help="classical (morphology), network (learned; needs its weights) or "
+                        "auto (default)")
+    p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
     _add_io(p)
     p.set_defaults(func=cmd_detect_scratches)
 
@@ -737,6 +774,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--init", help="safetensors weights to start from (fine-tuning)")
     t.add_argument("--val-every", type=_positive_int)
     t.set_defaults(func=cmd_train_inpaint)
+
+    t = _train_parser(tsub, "scratches", "train the learned scratch/dust detector")
+    t.add_argument("--width", type=_positive_int, help="network width (16)")
+    t.add_argument("--init", help="safetensors weights to start from (fine-tuning)")
+    t.add_argument("--val-every", type=_positive_int)
+    t.set_defaults(func=cmd_train_scratches)
 
     t = _train_parser(tsub, "style", "train the fast multi-style network, or add one style "
                                      "to it (--style IMG)")

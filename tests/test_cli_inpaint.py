@@ -130,3 +130,40 @@ def test_train_inpaint_writes_weights_and_guards_its_run_dir(tmp_path, capsys):
     assert (tmp_path / "w" / "tiny.safetensors").exists()
     assert main(args) != 0  # the run dir holds a run: --resume or another dir
     assert "--resume" in capsys.readouterr().err
+
+
+def test_detect_scratches_methods(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(tmp_path / "no-weights"))
+    rgb = np.asarray(Image.open(_photo(tmp_path / "p.png"))).astype(np.float32) / 255
+    damaged, truth = damage(rgb, 5)
+    src = tmp_path / "old.png"
+    Image.fromarray((damaged * 255 + 0.5).astype(np.uint8)).save(src)
+    classical, auto = tmp_path / "classical.png", tmp_path / "auto.png"
+    assert main(["detect-scratches", str(src), "-o", str(classical), "-q",
+                 "--method", "classical"]) == 0
+    assert main(["detect-scratches", str(src), "-o", str(auto), "-q"]) == 0
+    m = np.asarray(Image.open(classical))
+    assert m.shape == truth.shape and ((m > 0) & (truth > 0)).sum() > 0.3 * (truth > 0).sum()
+    assert np.array_equal(m, np.asarray(Image.open(auto)))  # no network installed: classical
+    capsys.readouterr()
+    assert main(["detect-scratches", str(src), "-o", str(tmp_path / "n.png"), "-q",
+                 "--method", "network"]) == 1
+    assert "not installed" in capsys.readouterr().err
+
+
+def test_train_scratches_writes_weights_with_the_threshold(tmp_path):
+    data = tmp_path / "photos"
+    data.mkdir()
+    for i in range(6):
+        _photo(data / f"p{i}.png", seed=i)
+    weights = tmp_path / "w"
+    args = ["train", "scratches", "--data", str(data), "--steps", "2", "--batch", "2",
+            "--crop", "32", "--width", "4", "--run-dir", str(tmp_path / "run"),
+            "--weights-dir", str(weights), "-q"]
+    assert main(args) == 0
+    entry = json.loads((weights / "manifest.json").read_text())["models"]["scratch_net"]
+    assert entry["task"] == "scratch-detection" and entry["arch"] == "ScratchNet"
+    assert entry["preprocessing"]["threshold"] == entry["metrics"]["validation"]["threshold"]
+    assert entry["recipe"]["width"] == 4 and (weights / "scratch_net.safetensors").is_file()
+    assert main(args) != 0  # the run dir holds a run
+    assert main([*args, "--resume", "--steps", "3"]) == 0

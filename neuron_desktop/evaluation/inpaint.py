@@ -27,7 +27,7 @@ from neuron_desktop.core.metrics import psnr, ssim
 from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
 from neuron_desktop.evaluation.common import SHARED_DATA, contact_sheet, to_8bit
 from neuron_desktop.pipelines.inpaint import inpaint
-from neuron_desktop.pipelines.scratches import scratch_mask
+from neuron_desktop.pipelines.scratches import detect_scratches, network_available, scratch_mask
 from neuron_desktop.train.damage import damage
 from neuron_desktop.train.data import list_images
 from neuron_desktop.train.masks_gen import mask_set
@@ -92,6 +92,7 @@ def evaluate(files: list[Path], *, methods: tuple[str, ...] = METHODS, seed_base
            for s in SETS}
     area = {s: [] for s in SETS}
     detector = DetectorScore()
+    detector_net = DetectorScore() if network_available() else None
     rows: list[list[np.ndarray]] = []
     used: set[int] = set()
     for i, path in enumerate(files):
@@ -111,6 +112,9 @@ def evaluate(files: list[Path], *, methods: tuple[str, ...] = METHODS, seed_base
                 outs[m] = out
             if s == "scratches":
                 detector.add(scratch_mask(inp), hole)
+                if detector_net is not None:
+                    found = run_pipeline(detect_scratches(image, method="network"))
+                    detector_net.add(found[0, 0].numpy() > 0.5, hole)
             wanted = SETS[len(rows) % len(SETS)]  # one Kodak photo per row, sets in turn
             if (sheet_path is not None and "kodak24" in str(path) and s == wanted
                     and len(rows) < sheet_rows and i not in used):
@@ -124,6 +128,8 @@ def evaluate(files: list[Path], *, methods: tuple[str, ...] = METHODS, seed_base
     report = {"images": len(files), "seed_base": seed_base, "results": results,
               "hole_area": {s: float(np.mean(a)) for s, a in area.items()},
               "detector": detector.result()}
+    if detector_net is not None:
+        report["detector_network"] = detector_net.result()
     if sheet_path is not None and rows:
         contact_sheet(rows, ["masked input", *methods, "ground truth"], sheet_path)
     if sheet_path is not None and scratched is not None and scratched.is_dir():

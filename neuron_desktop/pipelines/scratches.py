@@ -15,21 +15,38 @@
 
 Thresholds were tuned on synthetic damage (``train.damage``) of the training set's validation
 split; ``sensitivity`` in [0, 1] scales them (higher finds more).
+
+Optional learned detector (``method="network"``): :class:`models.scratch_net.ScratchNet`
+trained on synthetic damage (``neuron train scratches``), run on tiles of the photo at a long
+side of at most WORK_SIDE px; its logits are thresholded at the validated threshold (stored
+in the weights' manifest entry), moved by ``sensitivity``, then dilated by 1 px when
+validation chose that. ``method="auto"`` uses it only when installed and PREFER_NETWORK.
 """
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
-from neuron_desktop.core.errors import NeuronError
-from neuron_desktop.core.progress import CancelToken, Pipeline, Progress
+from neuron_desktop.core.device import choose_device, run_with_fallback
+from neuron_desktop.core.errors import NeuronError, WeightsError
+from neuron_desktop.core.progress import CancelToken, Pipeline, Progress, wrap_progress
+from neuron_desktop.models.weights import get_entry, load_weights, weights_dir
 
 WORK_SIDE = 2048
+METHODS = ("auto", "classical", "network")
+NET_WEIGHTS = "scratch_net"
+PREFER_NETWORK = False  # "auto" picks the network (when installed) only if True
+NET_TILE = 512  # px: the network runs tile by tile ...
+NET_MARGIN = 32  # ... each with this much context (its receptive field is ~50 px)
+SENSITIVITY_SPAN = 4.0  # logit units the threshold moves from sensitivity 0 to 1
 
 
 @dataclass(frozen=True)
@@ -177,30 +194,129 @@ def scratch_mask(rgb: np.ndarray, sensitivity: float = 0.5,
     return cv2.dilate(marks, _kernel(cv2.MORPH_ELLIPSE, 3)) > 0
 
 
+def dilate_1px(mask: np.ndarray) -> np.ndarray:
+    """(H, W) bool grown by 1 px (3x3 cross), the classical detector's last step."""
+    return cv2.dilate(mask.astype(np.uint8), _kernel(cv2.MORPH_ELLIPSE, 3)) > 0
+
+
+@functools.lru_cache(maxsize=2)
+def _load(device: str, weights: str, directory: str, sha256: str, width: int):
+    from neuron_desktop.models.scratch_net import ScratchNet
+
+    net = ScratchNet(width)
+    net.load_state_dict(load_weights(weights, directory=directory))
+    return net.eval().requires_grad_(False).to(device)
+
+
+def load_scratch_net(device: str = "cpu", weights: str = NET_WEIGHTS):
+    """(network, preprocessing dict) of the installed detector (sha256-checked); the network
+    is cached per device, weights folder and file checksum (a retrained one is reloaded)."""
+    directory = str(weights_dir())
+    entry = get_entry(weights, directory)
+    width = int(entry.recipe.get("width", 16))
+    return _load(device, weights, directory, entry.sha256, width), dict(entry.preprocessing)
+
+
+def network_available() -> bool:
+    """Are the detector's weights listed in the manifest and present?"""
+    try:
+        return get_entry(NET_WEIGHTS).path(weights_dir()).is_file()
+    except WeightsError:
+        return False
+
+
+def logit_cut(threshold: float, sensitivity: float) -> float:
+    """The logit above which a pixel is damaged: ``threshold`` (a probability) at sensitivity
+    0.5, lower for higher sensitivity."""
+    t = min(max(threshold, 1e-6), 1 - 1e-6)
+    return math.log(t / (1 - t)) - SENSITIVITY_SPAN * (sensitivity - 0.5)
+
+
+def network_logits(net, image: Tensor, tile: int = NET_TILE,
+                   cancel: CancelToken | None = None) -> Pipeline[Tensor]:
+    """Pipeline: logits (1, 1, H, W) of ``image`` (1, 3, H, W) on its device, tile by tile
+    (each seen with NET_MARGIN px of context), so memory follows the tile, not the photo."""
+    h, w = image.shape[-2:]
+    out = torch.empty((1, 1, h, w), device=image.device)
+    corners = [(y, x) for y in range(0, h, tile) for x in range(0, w, tile)]
+    for i, (y, x) in enumerate(corners):
+        if cancel is not None:
+            cancel.check()
+        y0, x0 = max(0, y - NET_MARGIN), max(0, x - NET_MARGIN)
+        with torch.inference_mode():
+            logits = net(image[..., y0:y + tile + NET_MARGIN, x0:x + tile + NET_MARGIN])
+        out[..., y:y + tile, x:x + tile] = logits[..., y - y0:y - y0 + tile,
+                                                  x - x0:x - x0 + tile]
+        yield Progress((i + 1) / len(corners), "Detecting scratches (network)")
+    return out
+
+
+def _network_mask(image: Tensor, sensitivity: float, device, cancel: CancelToken | None
+                  ) -> Pipeline[np.ndarray]:
+    """(H, W) bool mask of ``image`` (1, 3, H, W) by the network, at most WORK_SIDE px."""
+    h, w = image.shape[-2:]
+    f = min(1.0, WORK_SIDE / max(h, w))
+    size = (max(1, round(h * f)), max(1, round(w * f)))
+
+    def job(dev: torch.device, tile: int | None) -> Pipeline[tuple[Tensor, dict]]:
+        yield Progress(0.0, "Loading the scratch detector")
+        net, prep = load_scratch_net(str(dev))
+        x = image.to(dev, torch.float32)
+        if f < 1.0:
+            x = F.interpolate(x, size=size, mode="area")
+        logits = yield from network_logits(net, x, tile or NET_TILE, cancel)
+        if f < 1.0:
+            logits = F.interpolate(logits, size=(h, w), mode="bilinear", align_corners=False)
+        return logits[0, 0].cpu(), prep
+
+    logits, prep = yield from run_with_fallback(job, device=choose_device(device),
+                                                tile_sizes=(NET_TILE, NET_TILE // 2))
+    mask = logits.numpy() > logit_cut(float(prep.get("threshold", 0.5)), sensitivity)
+    return dilate_1px(mask) if prep.get("dilate") else mask
+
+
 def detect_scratches(
     image: Tensor,
     *,
     sensitivity: float = 0.5,
+    method: str = "auto",
     device: torch.device | str | None = None,
     cancel: CancelToken | None = None,
 ) -> Pipeline[Tensor]:
     """Pipeline: a scratch/dust mask for ``image`` (1, 3, H, W) RGB [0, 1].
 
-    Returns (1, 1, H, W) float32 in {0, 1} (1 = damaged) on the image's device; runs on the
-    CPU (OpenCV morphology) whatever ``device`` says. Arguments are checked on call.
+    ``method``: "classical" (OpenCV morphology, on the CPU whatever ``device`` says),
+    "network" (the learned detector on ``device``; WeightsError when not installed) or
+    "auto" (the network when installed and PREFER_NETWORK, else classical).
+    Returns (1, 1, H, W) float32 in {0, 1} (1 = damaged) on the image's device. Arguments
+    are checked on call.
     """
     if image.dim() != 4 or image.shape[:2] != (1, 3):
         raise NeuronError(f"expected an RGB image (1, 3, H, W), got {tuple(image.shape)}")
     if not 0.0 <= sensitivity <= 1.0:
         raise NeuronError(f"sensitivity must be in [0, 1], got {sensitivity}")
-    return _detect(image, sensitivity, cancel)
+    if method not in METHODS:
+        raise NeuronError(f"unknown scratch detection method {method!r} "
+                          f"(available: {', '.join(METHODS)})")
+    if method == "auto":
+        method = "network" if PREFER_NETWORK and network_available() else "classical"
+    elif method == "network" and not network_available():
+        raise WeightsError(f"the scratch detection network ({NET_WEIGHTS!r}) is not installed "
+                           f"in {weights_dir()}; train it with 'neuron train scratches' or "
+                           "use the classical method")
+    return _detect(image, sensitivity, method, device, cancel)
 
 
-def _detect(image: Tensor, sensitivity: float, cancel: CancelToken | None) -> Pipeline[Tensor]:
+def _detect(image: Tensor, sensitivity: float, method: str, device,
+            cancel: CancelToken | None) -> Pipeline[Tensor]:
     yield Progress(0.0, "Detecting scratches")
     if cancel is not None:
         cancel.check()
-    rgb = image[0].detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
-    mask = scratch_mask(rgb, sensitivity)
+    if method == "network":
+        mask = yield from wrap_progress(_network_mask(image, sensitivity, device, cancel),
+                                        0.0, 0.99)
+    else:
+        rgb = image[0].detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
+        mask = scratch_mask(rgb, sensitivity)
     yield Progress(1.0, "Scratches detected")
     return torch.from_numpy(mask.astype(np.float32))[None, None].to(image.device)

@@ -1,0 +1,201 @@
+"""The learned scratch detector: network shapes, training crops, a resumable training smoke
+run, the pipeline's network path with tiny weights, and the evaluation report."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from neuron_desktop.core.errors import WeightsError
+from neuron_desktop.core.progress import run_pipeline
+from neuron_desktop.models.scratch_net import ScratchNet
+from neuron_desktop.models.weights import save_weights
+from neuron_desktop.pipelines import scratches as ps
+from neuron_desktop.train.scratches import (
+    THRESHOLDS,
+    ScratchRecipe,
+    damaged_crop,
+    train_scratch_net,
+)
+
+
+def _photo(seed, h=96, w=128):
+    """Smooth colour fields with fine grain (float32 (H, W, 3) [0, 1])."""
+    rng = np.random.default_rng(seed)
+    base = cv2.resize(rng.random((4, 5, 3)).astype(np.float32), (w, h),
+                      interpolation=cv2.INTER_CUBIC)
+    grain = cv2.GaussianBlur(rng.normal(0, 0.04, (h, w)).astype(np.float32), (0, 0), 1.5)
+    return np.clip(0.15 + 0.7 * base + grain[..., None], 0, 1).astype(np.float32)
+
+
+def _tensor(rgb):
+    return torch.from_numpy(rgb).permute(2, 0, 1)[None]
+
+
+@pytest.mark.parametrize("size", [(37, 53), (5, 130), (64, 64)])
+def test_network_keeps_any_size(size):
+    net = ScratchNet(width=4)
+    out = net(torch.rand(2, 3, *size))
+    assert out.shape == (2, 1, *size) and torch.isfinite(out).all()
+
+
+def test_default_network_is_small():
+    n = sum(p.numel() for p in ScratchNet().parameters())
+    assert 50_000 <= n <= 200_000
+
+
+def test_tiled_logits_equal_whole_image_logits():
+    torch.manual_seed(0)
+    net = ScratchNet(width=4).eval()
+    x = torch.rand(1, 3, 70, 101)
+    with torch.no_grad():
+        whole = net(x)
+    tiled = run_pipeline(ps.network_logits(net, x, tile=16))
+    assert torch.allclose(tiled, whole, atol=1e-5)
+
+
+def test_damaged_crop_mask_is_exact_and_clean_crops_stay_clean():
+    rng = np.random.default_rng(0)
+    crop = _photo(0, 64, 64)
+    recipe = ScratchRecipe(p_clean=0.0, p_gray=0.0, photo_side=(96, 128))
+    damaged_any = False
+    for _ in range(5):
+        out, mask = damaged_crop(crop, rng, recipe)
+        changed = np.abs(out - crop).max(-1) > 0
+        assert out.shape == crop.shape and mask.shape == (64, 64)
+        assert np.array_equal(changed, mask > 0)
+        damaged_any |= bool(mask.any())
+    assert damaged_any
+    out, mask = damaged_crop(crop, rng, ScratchRecipe(p_clean=1.0, p_gray=0.0))
+    assert not mask.any() and np.array_equal(out, crop)
+
+
+@pytest.fixture
+def photo_folder(tmp_path):
+    """Six small photos; with val_fraction 0.5, p4.png is the validation split."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(6):
+        rgb = (_photo(i) * 255 + 0.5).astype(np.uint8)
+        cv2.imwrite(str(folder / f"p{i}.png"), rgb[..., ::-1])
+    return folder
+
+
+def test_training_smoke_run_resumes_and_reports_a_threshold(photo_folder, tmp_path):
+    recipe = ScratchRecipe(data=[str(photo_folder)], val_fraction=0.5, steps=2, batch=2,
+                           crop=48, width=4, photo_side=(64, 96), val_every=1, val_images=2)
+    run_dir = tmp_path / "run"
+    messages = []
+    net, metrics = run_pipeline(train_scratch_net(recipe, run_dir, torch.device("cpu"),
+                                                  log=messages.append))
+    assert (run_dir / "checkpoint.pt").is_file()
+    assert len((run_dir / "log.jsonl").read_text().splitlines()) == 2
+    assert "1 validation photos" in messages[0]
+    recipe.steps = 3
+    net, metrics = run_pipeline(train_scratch_net(recipe, run_dir, torch.device("cpu"),
+                                                  log=messages.append))
+    assert any("resumed" in m and "at step 2" in m for m in messages)
+    assert metrics["step"] == 3 and metrics["threshold"] in THRESHOLDS
+    assert isinstance(metrics["dilate"], bool) and metrics["val_images"] == 1
+    for key in ("loss", "bce", "dice", "val_f1_1px", "val_precision", "val_recall_1px",
+                "classical_f1_1px", "classical_precision"):
+        assert np.isfinite(metrics[key]), key
+    assert isinstance(net, ScratchNet) and not net.training
+    lines = (run_dir / "log.jsonl").read_text().splitlines()
+    assert [json.loads(s)["step"] for s in lines] == [1, 2, 3]
+
+
+@pytest.fixture
+def tiny_weights(tmp_path, monkeypatch):
+    """A random ScratchNet(width=4) installed in a throw-away weights folder."""
+    torch.manual_seed(0)
+    net = ScratchNet(width=4).eval()
+    directory = tmp_path / "weights"
+    save_weights(ps.NET_WEIGHTS, net.state_dict(), directory=directory,
+                 task="scratch-detection", arch="ScratchNet", recipe={"width": 4},
+                 preprocessing={"threshold": 0.5, "dilate": False})
+    monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(directory))
+    return net
+
+
+@pytest.fixture
+def no_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(tmp_path / "empty"))
+
+
+def _install_median_threshold(net, image, dilate=False):
+    """Re-save the weights with the threshold at the median logit of ``image`` (about half
+    the pixels above: masks that can be wrong); returns (logits (H, W), that logit)."""
+    with torch.no_grad():
+        logits = net(image)[0, 0]
+    cut = float(logits.median())
+    save_weights(ps.NET_WEIGHTS, net.state_dict(), task="scratch-detection",
+                 arch="ScratchNet", recipe={"width": 4},
+                 preprocessing={"threshold": float(torch.sigmoid(torch.tensor(cut))),
+                                "dilate": dilate})
+    return logits, cut
+
+
+def test_network_method_thresholds_the_logits(tiny_weights):
+    image = _tensor(_photo(1, 70, 90))
+    logits, cut = _install_median_threshold(tiny_weights, image)
+    mask = run_pipeline(ps.detect_scratches(image, method="network"))
+    assert mask.shape == (1, 1, 70, 90) and mask.dtype == torch.float32
+    assert set(mask.unique().tolist()) == {0.0, 1.0}
+    assert int(((mask[0, 0] > 0.5) != (logits > cut)).sum()) <= 1  # the median pixel itself
+    low, high = (run_pipeline(ps.detect_scratches(image, method="network", sensitivity=s))
+                 for s in (0.0, 1.0))
+    assert low.sum() < mask.sum() < high.sum()
+
+
+def test_network_method_dilates_when_validation_chose_it(tiny_weights):
+    image = _tensor(_photo(2, 40, 50))
+    _install_median_threshold(tiny_weights, image)
+    plain = run_pipeline(ps.detect_scratches(image, method="network"))
+    _install_median_threshold(tiny_weights, image, dilate=True)
+    grown = run_pipeline(ps.detect_scratches(image, method="network"))
+    assert grown.sum() > plain.sum()
+    assert np.array_equal(grown[0, 0].numpy() > 0.5, ps.dilate_1px(plain[0, 0].numpy() > 0.5))
+
+
+def test_big_photo_is_analysed_downscaled(tiny_weights, monkeypatch):
+    monkeypatch.setattr(ps, "WORK_SIDE", 64)
+    image = _tensor(_photo(3, 100, 150))
+    mask = run_pipeline(ps.detect_scratches(image, method="network", sensitivity=0.7))
+    assert mask.shape == (1, 1, 100, 150) and set(mask.unique().tolist()) <= {0.0, 1.0}
+
+
+def test_auto_uses_the_network_only_when_preferred(tiny_weights, monkeypatch):
+    image = _tensor(_photo(4, 64, 80))
+    _install_median_threshold(tiny_weights, image)
+    classical = run_pipeline(ps.detect_scratches(image, method="classical"))
+    network = run_pipeline(ps.detect_scratches(image, method="network"))
+    assert not torch.equal(classical, network)
+    monkeypatch.setattr(ps, "PREFER_NETWORK", False)
+    assert torch.equal(run_pipeline(ps.detect_scratches(image)), classical)
+    monkeypatch.setattr(ps, "PREFER_NETWORK", True)
+    assert torch.equal(run_pipeline(ps.detect_scratches(image)), network)
+
+
+def test_network_without_weights_is_a_clear_error(no_weights, monkeypatch):
+    image = _tensor(_photo(5, 32, 32))
+    assert not ps.network_available()
+    with pytest.raises(WeightsError, match="not installed.*neuron train scratches"):
+        ps.detect_scratches(image, method="network")
+    monkeypatch.setattr(ps, "PREFER_NETWORK", True)  # auto falls back to classical
+    auto = run_pipeline(ps.detect_scratches(image))
+    assert torch.equal(auto, run_pipeline(ps.detect_scratches(image, method="classical")))
+    with pytest.raises(ps.NeuronError, match="unknown scratch detection method"):
+        ps.detect_scratches(image, method="magic")
+
+
+def test_evaluation_scores_the_network_when_installed(tiny_weights, tmp_path):
+    from neuron_desktop.evaluation.inpaint import evaluate
+
+    path = tmp_path / "p.png"
+    cv2.imwrite(str(path), (_photo(6) * 255).astype(np.uint8))
+    report = run_pipeline(evaluate([path], methods=("telea",)))
+    assert set(report["detector_network"]) == set(report["detector"])
+    assert report["detector_network"] != report["detector"]
