@@ -31,23 +31,54 @@ def _neighbour_sum(t: Tensor) -> Tensor:
     return p[..., :-2, 1:-1] + p[..., 2:, 1:-1] + p[..., 1:-1, :-2] + p[..., 1:-1, 2:]
 
 
-def _harmonic_cg(known: Tensor, hole: Tensor, x: Tensor, iters: int) -> Tensor:
-    """``iters`` conjugate-gradient steps on the discrete Laplace equation in the hole
-    (known pixels fixed, reflecting image borders), from hole values ``x``."""
-    count = _neighbour_sum(torch.ones_like(hole))
-
-    def lap(t: Tensor) -> Tensor:
-        return (count * t - _neighbour_sum(t)) * hole
-
-    r = _neighbour_sum(known) * hole - lap(x)
-    p, rs = r, (r * r).sum((2, 3), keepdim=True)
+def _cg(lap, b: Tensor, x: Tensor, iters: int, dims: tuple[int, ...]) -> Tensor:
+    """``iters`` conjugate-gradient steps on ``lap(x) = b`` from ``x``; one system per
+    index of the dimensions not in ``dims``."""
+    r = b - lap(x)
+    p, rs = r, (r * r).sum(dims, keepdim=True)
     for _ in range(iters):
         ap = lap(p)
-        a = rs / (p * ap).sum((2, 3), keepdim=True).clamp_min(1e-30)
+        a = rs / (p * ap).sum(dims, keepdim=True).clamp_min(1e-30)
         x, r = x + a * p, r - a * ap
-        rn = (r * r).sum((2, 3), keepdim=True)
+        rn = (r * r).sum(dims, keepdim=True)
         p, rs = r + rn / rs.clamp_min(1e-30) * p, rn
     return x
+
+
+def _harmonic_cg(known: Tensor, hole: Tensor, x: Tensor, iters: int) -> Tensor:
+    """CG on the discrete Laplace equation in the hole (known pixels fixed, reflecting image
+    borders) from hole values ``x`` (B, C, H, W); returns the hole values (0 elsewhere).
+    One image is solved on its hole pixels only (gathers), a batch on the whole grid."""
+    if known.shape[0] > 1:
+        count = _neighbour_sum(torch.ones_like(hole))
+        return _cg(lambda t: (count * t - _neighbour_sum(t)) * hole,
+                   _neighbour_sum(known) * hole, x, iters, (2, 3))
+    c, h, w = known.shape[1:]
+    idx = (hole[0, 0] > 0).reshape(-1).nonzero()[:, 0]
+    n = len(idx)
+    pos = torch.full((h * w,), n, dtype=torch.long, device=known.device)
+    pos[idx] = torch.arange(n, device=known.device)
+    ys, xs = idx // w, idx % w
+    flat = known[0].reshape(c, -1)
+    count = torch.zeros(n, dtype=known.dtype, device=known.device)
+    b = torch.zeros(c, n, dtype=known.dtype, device=known.device)
+    neighbours = []
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        yy, xx = ys + dy, xs + dx
+        inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+        at = yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)
+        count += inside
+        b += flat[:, at] * (inside & (pos[at] == n))  # known neighbours are boundary values
+        neighbours.append(torch.where(inside, pos[at], n))  # n: a zero slot
+
+    def lap(t: Tensor) -> Tensor:
+        ext = F.pad(t, (0, 1))
+        return count * t - sum(ext[:, k] for k in neighbours)
+
+    sol = _cg(lap, b, x[0].reshape(c, -1)[:, idx], iters, (1,))
+    out = torch.zeros_like(known)
+    out.view(c, -1)[:, idx] = sol
+    return out
 
 
 def harmonic_fill(rgb: Tensor, hole: Tensor, iters: int = 30) -> Tensor:

@@ -138,18 +138,20 @@ def evaluate(files: list[Path], *, methods: tuple[str, ...] = METHODS, seed_base
 
 
 def _scratched_sheet(folder: Path, sheet_path: Path) -> Path:
-    """Real scratched photos: photo | detected mask overlay | Telea fill of that mask."""
+    """Real scratched photos: photo | detected mask overlay | auto fill of that mask (the
+    editor's defaults: the learned detector when installed, harmonic + network fill)."""
     rows = []
     for path in list_images([folder]):
         rgb = load_image(path).rgb
-        hole = scratch_mask(rgb)
+        image = to_tensor(rgb)
+        mask = run_pipeline(detect_scratches(image))
+        hole = mask[0, 0].numpy() > 0.5
         out = rgb
         if hole.any():
-            mask = torch.from_numpy(hole.astype(np.float32))[None, None]
-            out = _hwc(run_pipeline(inpaint(to_tensor(rgb), mask, method="telea")))
+            out = _hwc(run_pipeline(inpaint(image, mask, method="auto")))
         rows.append([rgb, _overlay(rgb, hole), out])
     path = sheet_path.with_name(sheet_path.stem + "_scratched" + sheet_path.suffix)
-    contact_sheet(rows, ["scratched photo", "detected scratches", "Telea fill of detection"],
+    contact_sheet(rows, ["scratched photo", "detected scratches", "auto fill of detection"],
                   path, cell=320)
     return path
 

@@ -451,18 +451,21 @@ def upsample_box(x: Tensor, size: tuple[int, int], box: tuple[int, int, int, int
 
 def _auto(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
           cancel: CancelToken | None = None) -> Pipeline[Tensor]:
-    """The harmonic fill everywhere first, then the network (or exemplar) over the regions
-    that are not thin."""
+    """The harmonic fill on the thin regions, then the network (or exemplar) on the others,
+    seeing the thin ones filled."""
     hole = mask[0, 0].detach().to("cpu").numpy() > 0.5
-    thick = hole & ~thin_regions(hole)
-    smooth = INPAINT_METHODS["harmonic"](image, mask, radius=radius, device=device,
-                                         cancel=cancel)
-    share = 0.1 if thick.any() else 1.0
-    prediction = yield from wrap_progress(smooth, 0.0, share)
+    thin = thin_regions(hole)
+    thick = hole & ~thin
+    base = image
+    share = 1.0 if not thick.any() else 0.1 if thin.any() else 0.0
+    if thin.any():
+        thin_t = torch.from_numpy(thin.astype(np.float32))[None, None].to(image.device)
+        smooth = INPAINT_METHODS["harmonic"](image, thin_t, radius=radius, device=device,
+                                             cancel=cancel)
+        base = yield from wrap_progress(smooth, 0.0, share)
     if not thick.any():
-        return prediction
+        return base
     thick_t = torch.from_numpy(thick.astype(np.float32))[None, None].to(image.device)
-    base = composite(image, prediction, mask)
     big = "network" if network_available() else "exemplar"
     job = INPAINT_METHODS[big](base, thick_t, radius=radius, device=device, cancel=cancel)
     return (yield from wrap_progress(job, share, 1.0))

@@ -1055,8 +1055,10 @@ class MainWindow(QMainWindow):
         snap = self.doc.snapshot("image", "mask")
         image = _inputs(snap, lambda s: to_tensor(s.image))
 
+        method = self.brush_panel.detector.currentData()
+
         def make(device, tile, cancel):
-            return detect(image().to(device), device=device, cancel=cancel)
+            return detect(image().to(device), method=method, device=device, cancel=cancel)
 
         return self._submit("Detect scratches", make, snap, layer="mask")
 

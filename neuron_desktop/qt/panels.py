@@ -246,7 +246,19 @@ class BrushPanel(QGroupBox):
             grid.addWidget(b, i // 2, i % 2)
         self.detect = QPushButton(qta.icon("mdi6.magnify-scan", color="#ddd"), "Detect scratches")
         self.detect.clicked.connect(lambda: self.detectRequested.emit())
-        grid.addWidget(self.detect, 2, 0, 1, 2)
+        self.detector = QComboBox()
+        for text, name, tip in (
+                ("Auto", "auto", "The learned detector when installed, else the classical one"),
+                ("Learned", "network", "Small network trained on synthetic scratches, dust and "
+                                       "folds: the more precise on isolated damage"),
+                ("Classical", "classical", "Morphological line and speck detector: finds more "
+                                           "of a dense web of fine cracks")):
+            self.detector.addItem(text, name)
+            self.detector.setItemData(self.detector.count() - 1, tip,
+                                      Qt.ItemDataRole.ToolTipRole)
+        self.detector.setToolTip("Which scratch detector Detect scratches uses")
+        grid.addWidget(self.detect, 2, 0)
+        grid.addWidget(self.detector, 2, 1)
         form.addRow(grid)
         for w in (self.size, self.hardness):
             w.valueChanged.connect(lambda _v: self.settingsChanged.emit())

@@ -54,3 +54,12 @@ def test_harmonic_fill_reproduces_a_ramp_and_skips_full_images():
     assert torch.allclose(out, ramp, atol=1 / 255)  # default: within an 8-bit level
     assert torch.allclose(harmonic_fill(ramp * (1 - hole), hole, iters=80), ramp, atol=1e-5)
     assert torch.equal(harmonic_fill(ramp, torch.zeros(1, 1, 48, 64)), ramp)
+
+
+def test_single_image_sparse_solve_matches_the_batched_grid_solve():
+    rng = np.random.default_rng(3)
+    img = torch.from_numpy(rng.random((2, 3, 48, 40))).float()
+    hole = torch.from_numpy(np.stack([free_form_mask(48, 40, rng, (0.2, 0.3))] * 2))[:, None]
+    batched = harmonic_fill(img, hole)  # both rows identical: the grid solver
+    single = harmonic_fill(img[:1], hole[:1])  # one image: the gather solver
+    assert torch.allclose(batched[0], single[0], atol=1e-5)

@@ -384,3 +384,28 @@ def test_gamut_picker_shows_the_srgb_slice():
     assert -60 < ab[xs].min() < -50 and 85 < ab[xs].max() < 95  # green ... red/magenta
     assert -80 < -ab[ys].max() < -70 and 60 < -ab[ys].min() < 70  # blue ... yellow-red
     assert ok[side // 2, side // 2] and not ok[[0, 0, -1, -1], [0, -1, 0, -1]].any()
+
+
+def test_detect_scratches_uses_the_chosen_detector(photo_window, qtbot, monkeypatch):
+    import torch
+
+    from neuron_desktop.pipelines import inpaint as inpaint_mod
+
+    w = photo_window
+    seen = []
+
+    def fake_detect(image, *, method="auto", device=None, cancel=None, sensitivity=0.5):
+        seen.append(method)
+        mask = torch.zeros(1, 1, *image.shape[-2:])
+        mask[..., 10:12, 5:60] = 1
+        yield from ()
+        return mask
+
+    monkeypatch.setattr(inpaint_mod, "detect_scratches", fake_detect)
+    panel = w.brush_panel
+    panel.detector.setCurrentIndex(panel.detector.findData("classical"))
+    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+        w.detect_scratches()
+    assert seen == ["classical"]
+    assert w.doc.has_mask and w.doc.mask[10:12, 5:60].min() > 0.5
+    assert w.history.undoText().startswith("Detect scratches")
