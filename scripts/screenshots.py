@@ -60,7 +60,7 @@ def main(out_dir: str | None = None) -> int:
     # 2. mask painting: imported scratch mask plus a brush stroke, brush cursor visible
     w = window()
     w.open_file(SAMPLES / "old_photo.jpg", wait=True)
-    w.import_mask(SAMPLES / "old_photo_mask.png")
+    w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
     w.brush_panel.size.setValue(14)
     w.brush.begin(300, 60, False)
     for x in range(300, 380, 4):
@@ -106,7 +106,7 @@ def main(out_dir: str | None = None) -> int:
     # 5. before/after split view of an inpainted photo
     w = window()
     w.open_file(SAMPLES / "old_photo.jpg", wait=True)
-    w.import_mask(SAMPLES / "old_photo_mask.png")
+    w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
     w.run_inpaint()
     settle(w)
     w.act_split.setChecked(True)
