@@ -34,7 +34,7 @@ from neuron_desktop.models.colorization import (
 )
 from neuron_desktop.train.data import PhotoBank, list_images, split
 from neuron_desktop.train.hints import hints_from_truth, random_hint_points, uniform_hint_points
-from neuron_desktop.train.runs import cosine_lr
+from neuron_desktop.train.runs import cosine_lr, log_entry
 
 DEFAULT_DATA = str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "train")
 
@@ -198,9 +198,7 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
             if val_bank is not None:
                 entry.update(validate(net, val_bank, device, recipe.temperature))
             history.append(entry)
-            log(json.dumps(entry))
-            with open(run_dir / "log.jsonl", "a") as f:
-                f.write(json.dumps(entry) + "\n")
+            log_entry(run_dir, entry, log)
             _save_checkpoint(ckpt, net, opt, rng, step, history, recipe)
     final = history[-1] if history else {}
     final = {**final, "rebalance_weights_range": [float(weights.min()), float(weights.max())]}

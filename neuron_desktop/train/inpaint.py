@@ -11,7 +11,6 @@ the network's own harmonic pre-fill.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,14 @@ from neuron_desktop.train.colorize import DEFAULT_DATA
 from neuron_desktop.train.damage import DamageSpec, damage
 from neuron_desktop.train.data import PhotoBank, list_images, split
 from neuron_desktop.train.masks_gen import free_form_mask
-from neuron_desktop.train.runs import cosine_lr, fixed_fields, load_checkpoint, save_checkpoint
+from neuron_desktop.train.runs import (
+    cosine_lr,
+    fixed_fields,
+    init_from,
+    log_entry,
+    resume,
+    save_run,
+)
 
 
 @dataclass
@@ -112,27 +118,16 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
     val_bank = PhotoBank(val_files) if val_files else None
     net = InpaintNet(recipe.width).to(device)
     if recipe.init:
-        from safetensors.torch import load_file
-
-        net.load_state_dict(load_file(recipe.init))
-        log(f"initialised from {recipe.init}")
+        init_from(net, recipe.init, log)
     net.zero_residuals()
     critic = PatchCritic().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=recipe.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(critic.parameters(), lr=recipe.lr, betas=(0.5, 0.999))
     rng = np.random.default_rng(recipe.seed)
-    step, history = 0, []
     ckpt = run_dir / "checkpoint.pt"
     fixed = fixed_fields(recipe, ("steps", "val_every", "val_images", "log_every"))
-    if (state := load_checkpoint(ckpt, fixed)) is not None:
-        net.load_state_dict(state["model"])
-        critic.load_state_dict(state["critic"])
-        opt.load_state_dict(state["optimizer"])
-        opt_d.load_state_dict(state["optimizer_d"])
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        step, history = state["step"], state["history"]
-        log(f"resumed from {ckpt} at step {step}")
+    parts = {"model": net, "critic": critic, "optimizer": opt, "optimizer_d": opt_d}
+    step, history = resume(ckpt, fixed, parts, rng, log)
     use_amp = device.type == "cuda"
     t0, seen, avg = time.perf_counter(), 0, None
     while step < recipe.steps:
@@ -182,13 +177,7 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
             if val_bank is not None:
                 entry.update(validate(net, val_bank, recipe.val_images))
             history.append(entry)
-            log(json.dumps(entry))
-            with open(run_dir / "log.jsonl", "a") as f:
-                f.write(json.dumps(entry) + "\n")
-            save_checkpoint(ckpt, {
-                "model": net.state_dict(), "critic": critic.state_dict(),
-                "optimizer": opt.state_dict(), "optimizer_d": opt_d.state_dict(),
-                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                "step": step, "history": history, "fixed": fixed})
+            log_entry(run_dir, entry, log)
+            save_run(ckpt, fixed, parts, rng, step, history)
     net.eval()
     return net, history[-1] if history else {}

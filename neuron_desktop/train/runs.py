@@ -42,3 +42,40 @@ def save_checkpoint(path: Path, state: dict) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)
+
+
+def resume(path: Path, fixed: dict, parts: dict[str, Any], rng, log=print
+           ) -> tuple[int, list]:
+    """Restore ``parts`` (name -> module or optimiser), the numpy ``rng`` and torch's RNG from
+    the checkpoint at ``path`` if there is one; returns (step, history), (0, []) without."""
+    if (state := load_checkpoint(path, fixed)) is None:
+        return 0, []
+    for name, part in parts.items():
+        part.load_state_dict(state[name])
+    rng.bit_generator.state = state["rng"]
+    torch.set_rng_state(state["torch_rng"])
+    log(f"resumed from {path} at step {state['step']}")
+    return state["step"], state["history"]
+
+
+def save_run(path: Path, fixed: dict, parts: dict[str, Any], rng, step: int,
+             history: list) -> None:
+    """The checkpoint :func:`resume` reads."""
+    save_checkpoint(path, {**{name: part.state_dict() for name, part in parts.items()},
+                           "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                           "step": step, "history": history, "fixed": fixed})
+
+
+def log_entry(run_dir: Path, entry: dict, log=print) -> None:
+    """Print ``entry`` and append it to ``run_dir/log.jsonl``."""
+    log(json.dumps(entry))
+    with open(run_dir / "log.jsonl", "a") as f:
+        f.write(json.dumps(entry) + "\n")
+
+
+def init_from(net: torch.nn.Module, path: str, log=print) -> None:
+    """Load a safetensors state dict (a fine-tuning start) into ``net``."""
+    from safetensors.torch import load_file
+
+    net.load_state_dict(load_file(path))
+    log(f"initialised from {path}")

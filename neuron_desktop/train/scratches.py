@@ -12,7 +12,6 @@ to the classical detector on the same images.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,14 @@ from neuron_desktop.pipelines.scratches import dilate_1px, network_logits, scrat
 from neuron_desktop.train.colorize import DEFAULT_DATA
 from neuron_desktop.train.damage import damage
 from neuron_desktop.train.data import PhotoBank, list_images, split
-from neuron_desktop.train.runs import cosine_lr, fixed_fields, load_checkpoint, save_checkpoint
+from neuron_desktop.train.runs import (
+    cosine_lr,
+    fixed_fields,
+    init_from,
+    log_entry,
+    resume,
+    save_run,
+)
 
 THRESHOLDS = tuple(np.round(np.arange(0.2, 0.81, 0.05), 2).tolist())
 VAL_SEED = 10_000  # damage of validation photo i: seed VAL_SEED + i
@@ -135,22 +141,13 @@ def train_scratch_net(recipe: ScratchRecipe, run_dir: Path, device: torch.device
                  if val_files else None)
     net = ScratchNet(recipe.width).to(device)
     if recipe.init:
-        from safetensors.torch import load_file
-
-        net.load_state_dict(load_file(recipe.init))
-        log(f"initialised from {recipe.init}")
+        init_from(net, recipe.init, log)
     opt = torch.optim.Adam(net.parameters(), lr=recipe.lr)
     rng = np.random.default_rng(recipe.seed)
-    step, history = 0, []
     ckpt = run_dir / "checkpoint.pt"
     fixed = fixed_fields(recipe, ("steps", "val_every", "val_images", "log_every"))
-    if (state := load_checkpoint(ckpt, fixed)) is not None:
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        step, history = state["step"], state["history"]
-        log(f"resumed from {ckpt} at step {step}")
+    parts = {"model": net, "optimizer": opt}
+    step, history = resume(ckpt, fixed, parts, rng, log)
     t0, seen, avg = time.perf_counter(), 0, None
     while step < recipe.steps:
         lr = cosine_lr(recipe, step)
@@ -179,12 +176,7 @@ def train_scratch_net(recipe: ScratchRecipe, run_dir: Path, device: torch.device
             if validator is not None:
                 entry.update(validator(net))
             history.append(entry)
-            log(json.dumps(entry))
-            with open(run_dir / "log.jsonl", "a") as f:
-                f.write(json.dumps(entry) + "\n")
-            save_checkpoint(ckpt, {
-                "model": net.state_dict(), "optimizer": opt.state_dict(),
-                "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                "step": step, "history": history, "fixed": fixed})
+            log_entry(run_dir, entry, log)
+            save_run(ckpt, fixed, parts, rng, step, history)
     net.eval()
     return net, history[-1] if history else {}

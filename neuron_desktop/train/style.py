@@ -9,7 +9,6 @@ training only that style's normalisation parameters.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +31,7 @@ from neuron_desktop.models.style import (
 from neuron_desktop.pipelines.stylize import GatysSettings, resize_to_long
 from neuron_desktop.train.colorize import DEFAULT_DATA
 from neuron_desktop.train.data import PhotoBank, list_images, split
-from neuron_desktop.train.runs import cosine_lr, fixed_fields, load_checkpoint, save_checkpoint
+from neuron_desktop.train.runs import cosine_lr, fixed_fields, log_entry, resume, save_run
 
 DEFAULT_STYLES = str(Path(DEFAULT_DATA).parent / "styles")
 STYLE_SIDE = 512  # style images are seen with this long side (as Gatys and the eval do)
@@ -108,16 +107,10 @@ def train_style_net(recipe: StyleRecipe, run_dir: Path, device: torch.device,
     net = FastStyleNet(len(names), recipe.width, recipe.blocks).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=recipe.lr)
     rng = np.random.default_rng(recipe.seed)
-    step, history = 0, []
     ckpt = run_dir / "checkpoint.pt"
     fixed = fixed_fields(recipe, ("steps", "log_every", "checkpoint_every"))
-    if (state := load_checkpoint(ckpt, fixed)) is not None:
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        rng.bit_generator.state = state["rng"]
-        torch.set_rng_state(state["torch_rng"])
-        step, history = state["step"], state["history"]
-        log(f"resumed from {ckpt} at step {step}")
+    parts = {"model": net, "optimizer": opt}
+    step, history = resume(ckpt, fixed, parts, rng, log)
     t0, seen, avg = time.perf_counter(), 0, None
     eye = torch.eye(len(names), device=device)
     while step < recipe.steps:
@@ -139,13 +132,9 @@ def train_style_net(recipe: StyleRecipe, run_dir: Path, device: torch.device,
             entry = {"step": step, **{k: round(v, 5) for k, v in avg.items()},
                      "images_per_s": round(seen / (time.perf_counter() - t0), 2)}
             history.append(entry)
-            log(json.dumps(entry))
-            with open(run_dir / "log.jsonl", "a") as f:
-                f.write(json.dumps(entry) + "\n")
+            log_entry(run_dir, entry, log)
         if step % recipe.checkpoint_every == 0 or step == recipe.steps:
-            save_checkpoint(ckpt, {"model": net.state_dict(), "optimizer": opt.state_dict(),
-                         "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
-                         "step": step, "history": history, "fixed": fixed})
+            save_run(ckpt, fixed, parts, rng, step, history)
     return net, names, history[-1] if history else {}
 
 
