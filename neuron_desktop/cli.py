@@ -581,6 +581,8 @@ def cmd_train_scratches(args: argparse.Namespace) -> int:
 
     recipe = _recipe_from_args(ScratchRecipe(), args, (
         "steps", "batch", "crop", "lr", "width", "seed", "val_every", "init"))
+    if args.webs:
+        recipe.webs = tuple(args.webs)
     device = choose_device(args.device)
     run_dir = _run_dir(args, NET_WEIGHTS)
     print(f"training '{NET_WEIGHTS}' on {device}; run folder {run_dir}", flush=True)
@@ -779,6 +781,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--width", type=_positive_int, help="network width (16)")
     t.add_argument("--init", help="safetensors weights to start from (fine-tuning)")
     t.add_argument("--val-every", type=_positive_int)
+    t.add_argument("--webs", type=int, nargs=2, metavar=("MIN", "MAX"),
+                   help="craquelure webs per virtual photo (default 0 2)")
     t.set_defaults(func=cmd_train_scratches)
 
     t = _train_parser(tsub, "style", "train the fast multi-style network, or add one style "

@@ -159,9 +159,10 @@ def test_train_scratches_writes_weights_with_the_threshold(tmp_path):
     weights = tmp_path / "w"
     args = ["train", "scratches", "--data", str(data), "--steps", "2", "--batch", "2",
             "--crop", "32", "--width", "4", "--run-dir", str(tmp_path / "run"),
-            "--weights-dir", str(weights), "-q"]
+            "--weights-dir", str(weights), "--webs", "1", "1", "-q"]
     assert main(args) == 0
     entry = json.loads((weights / "manifest.json").read_text())["models"]["scratch_net"]
+    assert entry["recipe"]["webs"] == [1, 1]
     assert entry["task"] == "scratch-detection" and entry["arch"] == "ScratchNet"
     assert entry["preprocessing"]["threshold"] == entry["metrics"]["validation"]["threshold"]
     assert entry["recipe"]["width"] == 4 and (weights / "scratch_net.safetensors").is_file()

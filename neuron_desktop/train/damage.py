@@ -1,4 +1,5 @@
-"""Synthetic old-photo damage: thin curved scratches, dust specks and fold cracks.
+"""Synthetic old-photo damage: thin curved scratches, dust specks, fold cracks and (optional)
+webs of fine cracks (craquelure).
 
 :func:`damage` paints damage onto a clean photo and returns the damaged photo together with the
 exact mask of the pixels it changed, for training/evaluating scratch detection and for the
@@ -26,6 +27,7 @@ class DamageSpec:
     folds: tuple[int, int] = (0, 2)
     width: tuple[float, float] = (1.0, 3.0)
     p_bright: float = 0.7  # old prints mostly show bright (paper-white) scratches
+    webs: tuple[int, int] = (0, 0)  # craquelure: webs of fine cracks branching from each other
 
 
 def _smooth_curve(rng: np.random.Generator, h: int, w: int, length: float) -> np.ndarray:
@@ -55,6 +57,22 @@ def _jagged_curve(rng: np.random.Generator, h: int, w: int, length: float) -> np
     xs = x0 + t * np.cos(angle) - jitter * np.sin(angle)
     ys = y0 + t * np.sin(angle) + jitter * np.cos(angle)
     return np.stack([xs, ys], 1)
+
+
+def _web(rng: np.random.Generator, h: int, w: int, px: float) -> tuple[list, float]:
+    """Craquelure: 20-80 short fine cracks over a patch of 0.5-1.5x the photo, most starting
+    on an earlier crack, some anywhere in the patch. Returns ([(N, 2) xy per crack], width)."""
+    side = rng.uniform(0.5, 1.5) * max(h, w)
+    centre = np.array([rng.uniform(0, w), rng.uniform(0, h)])
+    cracks: list[np.ndarray] = []
+    for _ in range(int(rng.integers(20, 81))):
+        if cracks and rng.random() < 0.7:
+            base = cracks[int(rng.integers(len(cracks)))]
+            start = base[int(rng.integers(len(base)))]
+        else:
+            start = centre + rng.uniform(-side / 2, side / 2, 2)
+        cracks.append(_jagged_curve(rng, 1, 1, rng.uniform(0.04, 0.15) * side) + start)
+    return cracks, rng.uniform(0.4, 1.2) * px
 
 
 class _Canvas:
@@ -139,4 +157,11 @@ def damage(
                      for _ in range(2))
         cv2.ellipse(canvas.data, (int(cx), int(cy)), axes, rng.uniform(0, 180), 0, 360, 255, -1)
         paint(canvas)
+    if spec.webs[1] > 0:  # drawn last: specs without webs keep their random sequence
+        for _ in range(int(rng.integers(spec.webs[0], spec.webs[1] + 1))):
+            cracks, width = _web(rng, h, w, px)
+            canvas = _Canvas(np.concatenate(cracks), width + 2, h, w)
+            for crack in cracks:
+                canvas.polyline(crack, width)
+            paint(canvas)
     return np.clip(out, 0, 1), mask

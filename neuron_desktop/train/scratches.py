@@ -25,7 +25,7 @@ from neuron_desktop.evaluation.inpaint import DetectorScore
 from neuron_desktop.models.scratch_net import ScratchNet
 from neuron_desktop.pipelines.scratches import dilate_1px, network_logits, scratch_mask
 from neuron_desktop.train.colorize import DEFAULT_DATA
-from neuron_desktop.train.damage import damage
+from neuron_desktop.train.damage import DamageSpec, damage
 from neuron_desktop.train.data import PhotoBank, list_images, split
 from neuron_desktop.train.runs import (
     cosine_lr,
@@ -56,6 +56,7 @@ class ScratchRecipe:
     p_clean: float = 0.15
     p_gray: float = 0.25
     photo_side: tuple[int, int] = (384, 1024)  # virtual photo the damage is drawn on
+    webs: tuple[int, int] = (0, 2)  # craquelure webs per virtual photo (train.damage)
     seed: int = 0
     init: str = ""  # safetensors file to start from (fine-tuning), "" = random
     val_every: int = 250
@@ -76,7 +77,7 @@ def damaged_crop(crop: np.ndarray, rng: np.random.Generator, recipe: ScratchReci
     y, x = rng.integers(side - c + 1, size=2)
     canvas = np.zeros((side, side, 3), np.float32)
     canvas[y:y + c, x:x + c] = crop
-    out, mask = damage(canvas, rng)
+    out, mask = damage(canvas, rng, DamageSpec(webs=recipe.webs))
     return out[y:y + c, x:x + c], mask[y:y + c, x:x + c]
 
 

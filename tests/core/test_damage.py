@@ -1,5 +1,6 @@
 """Synthetic old-photo damage: exact masks, reproducibility, plausible amounts."""
 
+import cv2
 import numpy as np
 
 from neuron_desktop.train.damage import DamageSpec, damage
@@ -38,3 +39,19 @@ def test_bright_and_dark_marks():
     assert bright[mb > 0].mean() > 0.6 and dark[md > 0].mean() < 0.4
     none, mn = damage(img, 2, DamageSpec(scratches=(0, 0), dust=(0, 0), folds=(0, 0)))
     assert not mn.any() and np.array_equal(none, img)
+
+
+def test_webs_are_many_thin_branching_cracks_and_leave_other_specs_alone():
+    img = _photo(300, 400)
+    only = DamageSpec(scratches=(0, 0), dust=(0, 0), folds=(0, 0), webs=(1, 1))
+    hits = [damage(img, np.random.default_rng(s), only) for s in range(6)]
+    for out, mask in hits:
+        assert np.array_equal(np.any(out != img, axis=2), mask > 0)
+    covered = [m for _, m in hits if m.any()]
+    assert covered  # some webs fall on the photo
+    width = covered[0].sum() / max(1, cv2.Canny((covered[0] * 255).astype(np.uint8), 1, 2).sum()
+                                   / 255 / 2)
+    assert width < 4  # thin lines, not blobs
+    # the default spec still draws what it drew before webs existed (the eval's scratch set)
+    flat = np.full((400, 600, 3), 0.45, np.float32)
+    assert int(damage(flat, 20005)[1].sum()) == 1931
