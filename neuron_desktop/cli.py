@@ -418,11 +418,25 @@ def _run_dir(args: argparse.Namespace, name: str) -> Path:
     return run_dir
 
 
-def cmd_train_colorize(args: argparse.Namespace) -> int:
+def _save_trained(args: argparse.Namespace, name: str, state, recipe, metrics: dict, *,
+                  task: str, arch: str, preprocessing: dict):
+    """Write a trained network's weights and manifest entry (recipe, data, validation
+    metrics) to --weights-dir and say so."""
     from dataclasses import asdict
 
-    from neuron_desktop.core.device import choose_device
     from neuron_desktop.models.weights import save_weights
+
+    entry = save_weights(
+        name, state, directory=args.weights_dir, task=task, arch=arch, recipe=asdict(recipe),
+        data={"folders": recipe.data, "val_fraction": recipe.val_fraction},
+        metrics={"validation": metrics}, preprocessing=preprocessing)
+    print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
+    return entry
+
+
+def cmd_train_colorize(args: argparse.Namespace) -> int:
+
+    from neuron_desktop.core.device import choose_device
     from neuron_desktop.train.colorize import ColorizeRecipe, arch_of, train_colorizer
 
     recipe = _recipe_from_args(ColorizeRecipe(), args, (
@@ -435,15 +449,11 @@ def cmd_train_colorize(args: argparse.Namespace) -> int:
     run_dir = _run_dir(args, name)
     print(f"training '{name}' on {device}; run folder {run_dir}", flush=True)
     net, metrics = run_with_bar(train_colorizer(recipe, run_dir, device), "train", args.quiet)
-    entry = save_weights(
-        name, net.trainable_state_dict(), directory=args.weights_dir, task="colorization",
-        arch="ColorizationNet", recipe=asdict(recipe),
-        data={"folders": recipe.data, "val_fraction": recipe.val_fraction},
-        metrics={"validation": metrics},
-        preprocessing={"arch": arch_of(net), "temperature": recipe.temperature,
-                       "render_size": 256, "input": "Lab L, hints ab; 262 ab bins, grid 10"},
-    )
-    print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
+    _save_trained(args, name, net.trainable_state_dict(), recipe, metrics,
+                  task="colorization", arch="ColorizationNet",
+                  preprocessing={"arch": arch_of(net), "temperature": recipe.temperature,
+                                 "render_size": 256,
+                                 "input": "Lab L, hints ab; 262 ab bins, grid 10"})
     return EXIT_OK
 
 
@@ -546,10 +556,8 @@ def cmd_train_style(args: argparse.Namespace) -> int:
 
 
 def cmd_train_inpaint(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
 
     from neuron_desktop.core.device import choose_device
-    from neuron_desktop.models.weights import save_weights
     from neuron_desktop.pipelines.inpaint import NET_MAX_SIDE, NET_WEIGHTS
     from neuron_desktop.train.inpaint import InpaintRecipe, train_inpainter
 
@@ -560,22 +568,16 @@ def cmd_train_inpaint(args: argparse.Namespace) -> int:
     run_dir = _run_dir(args, name)
     print(f"training '{name}' on {device}; run folder {run_dir}", flush=True)
     net, metrics = run_with_bar(train_inpainter(recipe, run_dir, device), "train", args.quiet)
-    entry = save_weights(
-        name, net.state_dict(), directory=args.weights_dir, task="inpainting",
-        arch="InpaintNet", recipe=asdict(recipe),
-        data={"folders": recipe.data, "val_fraction": recipe.val_fraction},
-        metrics={"validation": metrics},
-        preprocessing={"input": "RGB [0, 1] + hole mask; harmonic pre-fill",
-                       "max_side": NET_MAX_SIDE})
-    print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
+    _save_trained(args, name, net.state_dict(), recipe, metrics, task="inpainting",
+                  arch="InpaintNet",
+                  preprocessing={"input": "RGB [0, 1] + hole mask; harmonic pre-fill",
+                                 "max_side": NET_MAX_SIDE})
     return EXIT_OK
 
 
 def cmd_train_scratches(args: argparse.Namespace) -> int:
-    from dataclasses import asdict
 
     from neuron_desktop.core.device import choose_device
-    from neuron_desktop.models.weights import save_weights
     from neuron_desktop.pipelines.scratches import NET_WEIGHTS, WORK_SIDE
     from neuron_desktop.train.scratches import ScratchRecipe, train_scratch_net
 
@@ -588,16 +590,14 @@ def cmd_train_scratches(args: argparse.Namespace) -> int:
     print(f"training '{NET_WEIGHTS}' on {device}; run folder {run_dir}", flush=True)
     net, metrics = run_with_bar(train_scratch_net(recipe, run_dir, device), "train",
                                 args.quiet)
-    entry = save_weights(
-        NET_WEIGHTS, net.state_dict(), directory=args.weights_dir, task="scratch-detection",
-        arch="ScratchNet", recipe=asdict(recipe),
-        data={"folders": recipe.data, "val_fraction": recipe.val_fraction},
-        metrics={"validation": metrics},
+    entry = _save_trained(
+        args, NET_WEIGHTS, net.state_dict(), recipe, metrics, task="scratch-detection",
+        arch="ScratchNet",
         preprocessing={"input": "RGB [0, 1]; output one logit per pixel",
                        "threshold": metrics.get("threshold", 0.5),
                        "dilate": metrics.get("dilate", False), "max_side": WORK_SIDE})
-    print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…); threshold "
-          f"{entry.preprocessing['threshold']}, dilate {entry.preprocessing['dilate']}")
+    print(f"threshold {entry.preprocessing['threshold']}, dilate "
+          f"{entry.preprocessing['dilate']}")
     return EXIT_OK
 
 

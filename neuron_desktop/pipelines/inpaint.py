@@ -21,7 +21,6 @@ returning a pipeline whose result is a full-image prediction (1, 3, H, W) RGB [0
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from neuron_desktop.core.device import choose_device, run_with_fallback
-from neuron_desktop.core.errors import MaskError, NeuronError, WeightsError
+from neuron_desktop.core.errors import MaskError, NeuronError
 from neuron_desktop.core.fill import harmonic_fill
 from neuron_desktop.core.progress import (
     CancelToken,
@@ -42,6 +41,7 @@ from neuron_desktop.core.progress import (
     map_events,
     wrap_progress,
 )
+from neuron_desktop.models.weights import installed, load_model
 from neuron_desktop.pipelines.exemplar import exemplar_fill
 from neuron_desktop.pipelines.scratches import detect_scratches
 
@@ -200,20 +200,25 @@ def regionwise(
     min_window: int = 256,
     gap: int = 16,
     whole_side: int | None = None,
+    scale_for: Callable[[np.ndarray], float] | None = None,
 ) -> InpaintMethod:
     """Wrap a whole-image method so that it runs per masked region on a context crop.
 
     Masked pixels closer than ``gap`` px (or 1 % of the long side, whichever is larger)
     form one region. Each region is filled from a window ``context`` times its bounding
     box (at least ``min_window`` px, clipped to the photo); a window with a long side over
-    ``work_size`` is processed downscaled (None: never), its fill upsampled and its seam
-    bridged by a Telea ring. Regions are done one after the other, each seeing the earlier
-    ones filled, so memory follows the window, not the photo. The result is the input with
+    ``work_size`` is processed downscaled (None: never; ``scale_for(window hole)`` instead
+    chooses the scale), its fill upsampled and its seam bridged by a Telea ring. Regions
+    are done one after the other, each seeing the earlier ones filled, so memory follows
+    the window, not the photo. The result is the input with
     the regions filled; callers composite it (pixels outside the mask are untouched).
     A photo whose long side is at most ``whole_side`` (default ``work_size``, else 2048) is
     done in one window.
     """
     whole = whole_side or work_size or 2048
+    if scale_for is None:
+        def scale_for(hole: np.ndarray) -> float:
+            return 1.0 if work_size is None else min(1.0, work_size / max(hole.shape))
 
     def method(
         image: Tensor,
@@ -247,7 +252,7 @@ def regionwise(
             todo = remaining[y0:y1, x0:x1]
             box = (y0, y1, x0, x1)
             fill = yield from wrap_progress(map_events(
-                _fill_window(core, crop, todo, work_size, radius, device, cancel),
+                _fill_window(core, crop, todo, scale_for(todo), radius, device, cancel),
                 lambda event, box=box, mine=mine: previews.paste(event, box, mine)),
                 i / len(windows), (i + 1) / len(windows))
             ys, xs = mine.any(1).nonzero()[0], mine.any(0).nonzero()[0]
@@ -309,20 +314,26 @@ class _PreviewView:
         return Preview(view.cpu(), event.fraction, event.message)
 
 
-def _fill_window(core: InpaintMethod, crop: Tensor, hole: np.ndarray, work_size: int | None,
+def _fill_window(core: InpaintMethod, crop: Tensor, hole: np.ndarray, scale: float,
                  radius: int, device: Any, cancel: CancelToken | None) -> Pipeline[Tensor]:
-    """Run ``core`` on one crop (1, 3, h, w) with hole (h, w), downscaled to ``work_size``."""
+    """Run ``core`` on one crop (1, 3, h, w) with hole (h, w), downscaled by ``scale``; the
+    fill is upsampled and seam-bridged over the hole's box only (a window is mostly
+    context)."""
     h, w = hole.shape
     hole_t = torch.from_numpy(hole.astype(np.float32))[None, None].to(crop.device)
-    scale = 1.0 if work_size is None else min(1.0, work_size / max(h, w))
-    if scale == 1.0:
+    if scale >= 1.0:
         return (yield from core(crop, hole_t, radius=radius, device=device, cancel=cancel))
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
-    small = F.interpolate(crop, size=size, mode="area")
-    small_hole = (F.interpolate(hole_t, size=size, mode="area") > 0).float()  # any hole
+    small, small_hole = resize_area(crop, size), (resize_area(hole_t, size) > 0).float()
     fill = yield from core(small, small_hole, radius=radius, device=device, cancel=cancel)
-    fill = F.interpolate(fill.to(crop.device), size=(h, w), mode="bilinear", align_corners=False)
-    return _bridge_seam(crop, fill.clamp(0, 1), hole, width=2.0 / scale)
+    ys, xs = hole.any(1).nonzero()[0], hole.any(0).nonzero()[0]
+    y0, y1 = max(0, ys[0] - 4), min(h, ys[-1] + 5)
+    x0, x1 = max(0, xs[0] - 4), min(w, xs[-1] + 5)
+    part = upsample_box(fill.to(crop.device, crop.dtype), (h, w), (y0, y1, x0, x1))
+    out = crop.clone()
+    out[..., y0:y1, x0:x1] = _bridge_seam(crop[..., y0:y1, x0:x1], part, hole[y0:y1, x0:x1],
+                                          width=1.0 / scale)
+    return out
 
 
 # --------------------------------------------------------------------------------- methods
@@ -359,26 +370,19 @@ NET_MAX_SIDE = 640  # network working size cap (contextual attention is quadrati
 NET_BIG_WINDOW_SIDE = 384  # working size of windows over twice the cap (big photos)
 
 
-@functools.lru_cache(maxsize=2)
+def _build_inpainter(entry):
+    from neuron_desktop.models.inpainting import InpaintNet
+
+    return InpaintNet(int(entry.recipe.get("width", 16)))
+
+
 def load_inpainter(device: str = "cpu", weights: str = NET_WEIGHTS):
     """The shipped inpainting network (sha256-checked), cached per device."""
-    from neuron_desktop.models.inpainting import InpaintNet
-    from neuron_desktop.models.weights import get_entry, load_weights
-
-    entry = get_entry(weights)
-    net = InpaintNet(int(entry.recipe.get("width", 16)))
-    net.load_state_dict(load_weights(weights))
-    return net.eval().requires_grad_(False).to(device)
+    return load_model(weights, _build_inpainter, device)
 
 
 def network_available() -> bool:
-    try:
-        from neuron_desktop.models.weights import get_entry
-
-        get_entry(NET_WEIGHTS)
-        return True
-    except WeightsError:
-        return False
+    return installed(NET_WEIGHTS)
 
 
 def network_scale(hole: np.ndarray) -> float:
@@ -392,38 +396,21 @@ def network_scale(hole: np.ndarray) -> float:
 
 def _network_core(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
                   cancel: CancelToken | None = None) -> Pipeline[Tensor]:
-    hole = mask[0, 0].detach().to("cpu").numpy() > 0.5
-    h, w = hole.shape
-    scale = network_scale(hole)
-    size = (max(8, round(h * scale)), max(8, round(w * scale)))
-
     def job(dev: torch.device, _tile: int | None) -> Pipeline[Tensor]:
         yield Progress(0.0, "Loading the inpainting network")
         net = load_inpainter(str(dev))
         rgb, m = image.to(dev, torch.float32), mask.to(dev, torch.float32)
-        if size != (h, w):
-            rgb, m = resize_area(rgb, size), (resize_area(m, size) > 0).float()
         yield Progress(0.1, "Inpainting: coarse pass")
         with torch.inference_mode():
             state = net.coarse_pass(rgb, m)
-        coarse = state[2][..., :size[0], :size[1]]
-        yield Preview(composite(rgb, coarse, m).cpu(), 0.5, "Coarse fill")  # working size
+        h, w = image.shape[-2:]
+        yield Preview(composite(rgb, state[2][..., :h, :w], m).cpu(), 0.5, "Coarse fill")
         if cancel is not None:
             cancel.check()
         yield Progress(0.55, "Inpainting: refinement with contextual attention")
         with torch.inference_mode():
-            fill = net.refine_pass(state)[..., :size[0], :size[1]]
-        if size == (h, w):
-            return fill.to(image.device)
-        # upsample and seam-bridge only the hole's box (a big window is mostly context)
-        ys, xs = hole.any(1).nonzero()[0], hole.any(0).nonzero()[0]
-        y0, y1 = max(0, ys[0] - 4), min(h, ys[-1] + 5)
-        x0, x1 = max(0, xs[0] - 4), min(w, xs[-1] + 5)
-        part = upsample_box(fill, (h, w), (y0, y1, x0, x1)).to(image.device, image.dtype)
-        out = image.clone()
-        out[..., y0:y1, x0:x1] = _bridge_seam(image[..., y0:y1, x0:x1], part,
-                                              hole[y0:y1, x0:x1], width=1.0 / scale)
-        return out
+            fill = net.refine_pass(state)[..., :h, :w]
+        return fill.to(image.device)
 
     return (yield from run_with_fallback(job, device=choose_device(device), tile_sizes=(None,)))
 
@@ -476,7 +463,7 @@ INPAINT_METHODS: dict[str, InpaintMethod] = {
     "ns": regionwise(_cv2_inpaint(cv2.INPAINT_NS), work_size=None),
     "harmonic": regionwise(_harmonic_core, work_size=None),
     "exemplar": regionwise(_exemplar_core),
-    "network": regionwise(_network_core, work_size=None, whole_side=NET_MAX_SIDE),
+    "network": regionwise(_network_core, whole_side=NET_MAX_SIDE, scale_for=network_scale),
     "auto": _auto,
 }
 

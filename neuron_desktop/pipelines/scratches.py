@@ -25,7 +25,6 @@ validation chose that. ``method="auto"`` uses it only when installed and PREFER_
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -38,7 +37,7 @@ from torch import Tensor
 from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.errors import NeuronError, WeightsError
 from neuron_desktop.core.progress import CancelToken, Pipeline, Progress, wrap_progress
-from neuron_desktop.models.weights import get_entry, load_weights, weights_dir
+from neuron_desktop.models.weights import get_entry, installed, load_model, weights_dir
 
 WORK_SIDE = 2048
 METHODS = ("auto", "classical", "network")
@@ -191,7 +190,7 @@ def scratch_mask(rgb: np.ndarray, sensitivity: float = 0.5,
              | _polarity_mask(dark, closed, params, high, scale)).astype(np.uint8)
     if f < 1.0:
         marks = cv2.resize(marks, (w, h), interpolation=cv2.INTER_NEAREST)
-    return cv2.dilate(marks, _kernel(cv2.MORPH_ELLIPSE, 3)) > 0
+    return dilate_1px(marks)
 
 
 def dilate_1px(mask: np.ndarray) -> np.ndarray:
@@ -199,30 +198,21 @@ def dilate_1px(mask: np.ndarray) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), _kernel(cv2.MORPH_ELLIPSE, 3)) > 0
 
 
-@functools.lru_cache(maxsize=2)
-def _load(device: str, weights: str, directory: str, sha256: str, width: int):
+def _build_scratch_net(entry):
     from neuron_desktop.models.scratch_net import ScratchNet
 
-    net = ScratchNet(width)
-    net.load_state_dict(load_weights(weights, directory=directory))
-    return net.eval().requires_grad_(False).to(device)
+    return ScratchNet(int(entry.recipe.get("width", 16)))
 
 
 def load_scratch_net(device: str = "cpu", weights: str = NET_WEIGHTS):
     """(network, preprocessing dict) of the installed detector (sha256-checked); the network
     is cached per device, weights folder and file checksum (a retrained one is reloaded)."""
-    directory = str(weights_dir())
-    entry = get_entry(weights, directory)
-    width = int(entry.recipe.get("width", 16))
-    return _load(device, weights, directory, entry.sha256, width), dict(entry.preprocessing)
+    return load_model(weights, _build_scratch_net, device), dict(get_entry(weights).preprocessing)
 
 
 def network_available() -> bool:
     """Are the detector's weights listed in the manifest and present?"""
-    try:
-        return get_entry(NET_WEIGHTS).path(weights_dir()).is_file()
-    except WeightsError:
-        return False
+    return installed(NET_WEIGHTS)
 
 
 def logit_cut(threshold: float, sensitivity: float) -> float:
