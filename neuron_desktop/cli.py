@@ -223,12 +223,14 @@ def cmd_eval_inpaint(args: argparse.Namespace) -> int:
     print_table(rows, [("set", "mask set", ""), ("method", "method", ""),
                        ("psnr", "PSNR dB", ".2f"), ("ssim", "SSIM", ".4f"),
                        ("l1_hole", "L1 hole", ".4f"), ("seconds", "CPU s", ".2f")])
-    d = report["detector"]
-    print(f"scratch detector: precision {d['precision']:.3f} recall {d['recall']:.3f} "
-          f"(1 px tolerance: {d['precision_1px']:.3f} / {d['recall_1px']:.3f})")
-    if (d := report.get("detector_network")) is not None:
-        print(f"scratch network:  precision {d['precision']:.3f} recall {d['recall']:.3f} "
-              f"(1 px tolerance: {d['precision_1px']:.3f} / {d['recall_1px']:.3f})")
+    labels = {"detector": "classical detector", "detector_network": "network detector",
+              "detector_old": "classical, old prints",
+              "detector_network_old": "network, old prints"}
+    for key, label in labels.items():
+        if (d := report.get(key)) is not None:
+            print(f"scratch {label + ':':<23} precision {d['precision']:.3f} recall "
+                  f"{d['recall']:.3f} (1 px tolerance: {d['precision_1px']:.3f} / "
+                  f"{d['recall_1px']:.3f})")
     write_json(Path(args.json_out), report)
     print(f"wrote {args.json_out}" + (f" and {sheet}" if sheet else ""))
     return EXIT_OK
@@ -582,7 +584,7 @@ def cmd_train_scratches(args: argparse.Namespace) -> int:
     from neuron_desktop.train.scratches import ScratchRecipe, train_scratch_net
 
     recipe = _recipe_from_args(ScratchRecipe(), args, (
-        "steps", "batch", "crop", "lr", "width", "seed", "val_every", "init"))
+        "steps", "batch", "crop", "lr", "width", "seed", "val_every", "init", "p_old"))
     if args.webs:
         recipe.webs = tuple(args.webs)
     device = choose_device(args.device)
@@ -783,6 +785,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-every", type=_positive_int)
     t.add_argument("--webs", type=int, nargs=2, metavar=("MIN", "MAX"),
                    help="craquelure webs per virtual photo (default 0 2)")
+    t.add_argument("--p-old", type=_unit_float,
+                   help="share of crops given the old-print look and damage (0.5)")
     t.set_defaults(func=cmd_train_scratches)
 
     t = _train_parser(tsub, "style", "train the fast multi-style network, or add one style "

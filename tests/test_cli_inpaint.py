@@ -110,10 +110,12 @@ def test_eval_inpaint_on_a_small_folder(tmp_path, capsys):
         assert set(per) == {"telea", "exemplar"}
         assert all(np.isfinite(v["psnr"]) and 0 < v["ssim"] <= 1 for v in per.values())
     assert 0.1 <= r["hole_area"]["10-20%"] <= 0.2
-    assert set(r["detector"]) >= {"precision", "recall", "precision_1px", "recall_1px"}
+    for key in ("detector", "detector_old"):
+        assert set(r[key]) >= {"precision", "recall", "precision_1px", "recall_1px"}
+    assert r["detector_old"] != r["detector"]
     assert sheet.is_file()
     out = capsys.readouterr().out
-    assert "PSNR" in out and "scratch detector" in out
+    assert "PSNR" in out and "scratch classical detector:" in out and "old prints" in out
 
 
 def test_train_inpaint_writes_weights_and_guards_its_run_dir(tmp_path, capsys):

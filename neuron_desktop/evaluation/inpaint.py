@@ -9,8 +9,10 @@ Mask sets, fixed and seeded per photo (index i in the sorted file list):
 
 Every method fills every mask; results are compared with the clean photo in 8-bit sRGB:
 PSNR and SSIM over the whole image, mean absolute error (L1, [0, 1] scale) inside the hole.
-The scratch detector is scored on the damaged photos: pixel precision/recall, strict and with
-a 1 px tolerance (a detected pixel within 1 px of a true one counts, and vice versa).
+The scratch detectors are scored on the damaged photos and on old-print versions of them
+(``train.damage.old_photo_damage``: toned, faded, duller cream cracks and craquelure, scan
+softness): pixel precision/recall, strict and with a 1 px tolerance (a detected pixel within
+1 px of a true one counts, and vice versa).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
 from neuron_desktop.evaluation.common import SHARED_DATA, contact_sheet, to_8bit
 from neuron_desktop.pipelines.inpaint import inpaint
 from neuron_desktop.pipelines.scratches import detect_scratches, network_available, scratch_mask
-from neuron_desktop.train.damage import damage
+from neuron_desktop.train.damage import damage, old_photo_damage
 from neuron_desktop.train.data import list_images
 from neuron_desktop.train.masks_gen import mask_set
 
@@ -91,8 +93,8 @@ def evaluate(files: list[Path], *, methods: tuple[str, ...] = METHODS, seed_base
     per = {s: {m: {"psnr": [], "ssim": [], "l1_hole": [], "seconds": []} for m in methods}
            for s in SETS}
     area = {s: [] for s in SETS}
-    detector = DetectorScore()
-    detector_net = DetectorScore() if network_available() else None
+    kinds = ("detector", "detector_network") if network_available() else ("detector",)
+    detectors = {k + old: DetectorScore() for k in kinds for old in ("", "_old")}
     rows: list[list[np.ndarray]] = []
     used: set[int] = set()
     for i, path in enumerate(files):
@@ -111,10 +113,9 @@ def evaluate(files: list[Path], *, methods: tuple[str, ...] = METHODS, seed_base
                 per[s][m]["l1_hole"].append(float((out - truth).abs()[inside].mean()))
                 outs[m] = out
             if s == "scratches":
-                detector.add(scratch_mask(inp), hole)
-                if detector_net is not None:
-                    found = run_pipeline(detect_scratches(image, method="network"))
-                    detector_net.add(found[0, 0].numpy() > 0.5, hole)
+                _score_detectors(detectors, "", inp, hole)
+                old, old_hole = old_photo_damage(_hwc(truth), seed_base + i)
+                _score_detectors(detectors, "_old", old, old_hole > 0)
             wanted = SETS[len(rows) % len(SETS)]  # one Kodak photo per row, sets in turn
             if (sheet_path is not None and "kodak24" in str(path) and s == wanted
                     and len(rows) < sheet_rows and i not in used):
@@ -127,14 +128,21 @@ def evaluate(files: list[Path], *, methods: tuple[str, ...] = METHODS, seed_base
                for s in SETS}
     report = {"images": len(files), "seed_base": seed_base, "results": results,
               "hole_area": {s: float(np.mean(a)) for s, a in area.items()},
-              "detector": detector.result()}
-    if detector_net is not None:
-        report["detector_network"] = detector_net.result()
+              **{k: d.result() for k, d in detectors.items()}}
     if sheet_path is not None and rows:
         contact_sheet(rows, ["masked input", *methods, "ground truth"], sheet_path)
     if sheet_path is not None and scratched is not None and scratched.is_dir():
         report["scratched_sheet"] = str(_scratched_sheet(scratched, sheet_path))
     return report
+
+
+def _score_detectors(detectors: dict[str, DetectorScore], suffix: str, rgb: np.ndarray,
+                     truth: np.ndarray) -> None:
+    """Add the classical (and, when scored, the network) detector's mask of ``rgb``."""
+    detectors["detector" + suffix].add(scratch_mask(rgb), truth)
+    if "detector_network" + suffix in detectors:
+        found = run_pipeline(detect_scratches(to_tensor(rgb), method="network"))
+        detectors["detector_network" + suffix].add(found[0, 0].numpy() > 0.5, truth)
 
 
 def _scratched_sheet(folder: Path, sheet_path: Path) -> Path:

@@ -139,14 +139,17 @@ def _inputs(snap: Snapshot, convert):
 
 
 def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
-                    preview: bool = False):
-    """Worker-side postprocess: result tensor -> array -> tile diffs against ``snap``."""
+                    preview: bool = False, add: bool = False):
+    """Worker-side postprocess: result tensor -> array -> tile diffs against ``snap``
+    (``add``: the result is added to the layer, e.g. a detected mask to the painted one)."""
 
     def post(result) -> JobResult:
         arr = (_to_array if layer == "image" else _to_mask)(result)
         base = getattr(snap, layer)
         if arr.shape != base.shape:
             raise ValueError(f"the result has shape {arr.shape}, expected {base.shape}")
+        if add:
+            arr = np.maximum(arr, base)
         diffs = [TileDiff.from_arrays(layer, base, arr)]
         if clear_mask:
             diffs.append(TileDiff.from_arrays("mask", snap.mask, np.zeros_like(snap.mask)))
@@ -839,13 +842,14 @@ class MainWindow(QMainWindow):
         self.jobs.cancel()
 
     def _submit(self, name: str, make, snap: Snapshot, *, layer: str = "image",
-                clear_mask: bool = False, live: bool = False, **payload) -> int | None:
+                clear_mask: bool = False, live: bool = False, add: bool = False,
+                **payload) -> int | None:
         """Run ``make`` (which reads its inputs from ``snap`` on the worker); the result
         comes back as a :class:`JobResult` with its tile diffs computed there too."""
         if self.doc is None:
             return None
         spec = JobSpec(name, make, device=self.device_pref(),
-                       postprocess=_prepare_result(snap, layer, clear_mask, preview=live),
+                       postprocess=_prepare_result(snap, layer, clear_mask, preview=live, add=add),
                        payload={"doc": self.doc, "snap": snap, "live": live, **payload})
         self._job_started = time.perf_counter()
         return self.jobs.submit(spec)
@@ -1060,7 +1064,7 @@ class MainWindow(QMainWindow):
         def make(device, tile, cancel):
             return detect(image().to(device), method=method, device=device, cancel=cancel)
 
-        return self._submit("Detect scratches", make, snap, layer="mask")
+        return self._submit("Detect scratches", make, snap, layer="mask", add=True)
 
     # ------------------------------------------------------------------------------ dialogs
 

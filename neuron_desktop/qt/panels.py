@@ -249,14 +249,16 @@ class BrushPanel(QGroupBox):
         self.detector = QComboBox()
         for text, name, tip in (
                 ("Auto", "auto", "The learned detector when installed, else the classical one"),
-                ("Learned", "network", "Small network trained on synthetic scratches, dust and "
-                                       "folds: the more precise on isolated damage"),
-                ("Classical", "classical", "Morphological line and speck detector: finds more "
-                                           "of a dense web of fine cracks")):
+                ("Learned", "network", "Small network trained on synthetic scratches, dust, "
+                                       "folds and craquelure, on modern photos and toned old "
+                                       "prints: the more precise and the default"),
+                ("Classical", "classical", "Morphological line and speck detector: needs no "
+                                           "weights; sees bright and dark lines anywhere")):
             self.detector.addItem(text, name)
             self.detector.setItemData(self.detector.count() - 1, tip,
                                       Qt.ItemDataRole.ToolTipRole)
-        self.detector.setToolTip("Which scratch detector Detect scratches uses")
+        self.detector.setToolTip("Which scratch detector Detect scratches uses; what it finds "
+                                 "is added to the painted mask")
         grid.addWidget(self.detect, 2, 0)
         grid.addWidget(self.detector, 2, 1)
         form.addRow(grid)

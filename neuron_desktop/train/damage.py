@@ -3,13 +3,16 @@ webs of fine cracks (craquelure).
 
 :func:`damage` paints damage onto a clean photo and returns the damaged photo together with the
 exact mask of the pixels it changed, for training/evaluating scratch detection and for the
-thin-scratch inpainting set. Images are float32 (H, W, 3) RGB in [0, 1]; masks float32 (H, W)
-in {0, 1}, 1 = damaged. Sizes scale with the image (defaults tuned for ~256-512 px photos).
+thin-scratch inpainting set. :func:`old_photo_damage` first gives the photo the look of a
+toned, faded print (:func:`old_look`), draws duller, cream-coloured, denser cracks
+(:data:`OLD_SPEC`) and then softens it like a scan (:func:`scan`), the way real scanned prints
+look. Images are float32 (H, W, 3) RGB in [0, 1]; masks float32 (H, W) in {0, 1},
+1 = damaged. Sizes scale with the image (defaults tuned for ~256-512 px photos).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -28,6 +31,16 @@ class DamageSpec:
     width: tuple[float, float] = (1.0, 3.0)
     p_bright: float = 0.7  # old prints mostly show bright (paper-white) scratches
     webs: tuple[int, int] = (0, 0)  # craquelure: webs of fine cracks branching from each other
+    web_width: tuple[float, float] = (0.4, 1.2)  # crack width of a web, px at 512 px
+    bright_tone: tuple[float, float] = (0.82, 1.0)  # lightness of bright marks
+    alpha: tuple[float, float] = (0.7, 1.0)  # opacity of a mark
+    paper: tuple[float, float, float] = (1.0, 1.0, 1.0)  # RGB tint of bright marks
+    cells: tuple[int, int] = (0, 0)  # craquelure: networks of cracks around polygonal cells
+
+
+# Real prints: duller (partly translucent), cream-tinted, wider and denser cracks.
+OLD_SPEC = DamageSpec(webs=(0, 2), cells=(0, 2), web_width=(0.8, 2.5), bright_tone=(0.6, 1.0),
+                      alpha=(0.35, 1.0), p_bright=0.8)
 
 
 def _smooth_curve(rng: np.random.Generator, h: int, w: int, length: float) -> np.ndarray:
@@ -59,7 +72,8 @@ def _jagged_curve(rng: np.random.Generator, h: int, w: int, length: float) -> np
     return np.stack([xs, ys], 1)
 
 
-def _web(rng: np.random.Generator, h: int, w: int, px: float) -> tuple[list, float]:
+def _web(rng: np.random.Generator, h: int, w: int, px: float,
+         width: tuple[float, float]) -> tuple[list, float]:
     """Craquelure: 20-80 short fine cracks over a patch of 0.5-1.5x the photo, most starting
     on an earlier crack, some anywhere in the patch. Returns ([(N, 2) xy per crack], width)."""
     side = rng.uniform(0.5, 1.5) * max(h, w)
@@ -72,7 +86,41 @@ def _web(rng: np.random.Generator, h: int, w: int, px: float) -> tuple[list, flo
         else:
             start = centre + rng.uniform(-side / 2, side / 2, 2)
         cracks.append(_jagged_curve(rng, 1, 1, rng.uniform(0.04, 0.15) * side) + start)
-    return cracks, rng.uniform(0.4, 1.2) * px
+    return cracks, rng.uniform(*width) * px
+
+
+def _cells(rng: np.random.Generator, h: int, w: int, px: float,
+           width: tuple[float, float]) -> tuple[list, float]:
+    """Craquelure of a dried print: jagged cracks along the edges of Voronoi cells (10-60 px
+    across at 512 px) over a patch of 0.4-1.2x the photo, 40-90 % of the edges cracked.
+    Returns ([(N, 2) xy per crack], width)."""
+    side = rng.uniform(0.4, 1.2) * max(h, w)
+    cx, cy = rng.uniform(0, w), rng.uniform(0, h)
+    cell = rng.uniform(10, 60) * px
+    n = int(np.clip((side / cell) ** 2, 4, 400))
+    pts = np.stack([rng.uniform(cx - side / 2, cx + side / 2, n),
+                    rng.uniform(cy - side / 2, cy + side / 2, n)], 1)
+    box = (int(cx - side), int(cy - side), int(2 * side) + 2, int(2 * side) + 2)
+    sub = cv2.Subdiv2D(box)
+    sub.insert([(float(x), float(y)) for x, y in pts])
+    facets = sub.getVoronoiFacetList([])[0]
+    edges = {}
+    for poly in facets:
+        for a, b in zip(poly, np.roll(poly, -1, 0), strict=True):
+            key = tuple(sorted((tuple(np.round(a, 1)), tuple(np.round(b, 1)))))
+            edges[key] = (a, b)
+    keep = rng.uniform(0.4, 0.9)
+    inside = lambda p: abs(p[0] - cx) < side / 2 and abs(p[1] - cy) < side / 2  # noqa: E731
+    cracks = []
+    for a, b in edges.values():
+        if not (inside(a) and inside(b)) or rng.random() > keep:
+            continue
+        t = np.linspace(0, 1, max(3, int(np.hypot(*(b - a)) / 3)))[:, None]
+        normal = np.array([a[1] - b[1], b[0] - a[0]]) / max(np.hypot(*(b - a)), 1e-6)
+        jitter = np.cumsum(rng.normal(0, 0.9, len(t)))
+        jitter -= np.linspace(jitter[0], jitter[-1], len(t))  # ends stay on the vertices
+        cracks.append(a + t * (b - a) + jitter[:, None] * normal)
+    return cracks, rng.uniform(*width) * px
 
 
 class _Canvas:
@@ -124,9 +172,11 @@ def damage(
     def paint(canvas: _Canvas) -> None:
         cov = canvas.coverage()
         bright = rng.random() < spec.p_bright
-        tone = rng.uniform(0.82, 1.0) if bright else rng.uniform(0.0, 0.2)
+        tone = rng.uniform(*spec.bright_tone) if bright else rng.uniform(0.0, 0.2)
         colour = np.clip(tone + rng.normal(0, 0.03, 3), 0, 1).astype(np.float32)
-        alpha = (cov * rng.uniform(0.7, 1.0))[..., None]
+        if bright:
+            colour *= np.float32(spec.paper)
+        alpha = (cov * rng.uniform(*spec.alpha))[..., None]
         box = (slice(canvas.y0, canvas.y1), slice(canvas.x0, canvas.x1))
         out[box] = out[box] * (1 - alpha) + colour * alpha
         mask[box][cov > 0] = 1.0
@@ -159,9 +209,52 @@ def damage(
         paint(canvas)
     if spec.webs[1] > 0:  # drawn last: specs without webs keep their random sequence
         for _ in range(int(rng.integers(spec.webs[0], spec.webs[1] + 1))):
-            cracks, width = _web(rng, h, w, px)
+            cracks, width = _web(rng, h, w, px, spec.web_width)
             canvas = _Canvas(np.concatenate(cracks), width + 2, h, w)
             for crack in cracks:
                 canvas.polyline(crack, width)
             paint(canvas)
+    for _ in range(int(rng.integers(spec.cells[0], spec.cells[1] + 1)) if spec.cells[1] else 0):
+        cracks, width = _cells(rng, h, w, px, spec.web_width)
+        if cracks:
+            canvas = _Canvas(np.concatenate(cracks), width + 2, h, w)
+            for crack in cracks:
+                canvas.polyline(crack, width * rng.uniform(0.6, 1.0))
+            paint(canvas)
     return np.clip(out, 0, 1), mask
+
+
+def old_look(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, tuple]:
+    """A toned, faded print of ``image``: gray, contrast squeezed, sepia-to-neutral tint.
+    Returns (toned image, RGB paper tint for its bright marks)."""
+    gray = image @ np.float32([0.299, 0.587, 0.114])
+    lo, hi = rng.uniform(0.0, 0.25), rng.uniform(0.65, 0.95)
+    gray = lo + (hi - lo) * gray ** rng.uniform(0.8, 1.25)
+    g = rng.uniform(0.75, 1.0)
+    tint = np.float32([1.0, g, g * rng.uniform(0.55, 0.92)])
+    paper = tuple(float(v) for v in tint ** rng.uniform(0.2, 0.8))  # lighter, same hue
+    return (gray[..., None] * tint).astype(np.float32), paper
+
+
+def scan(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A scan's softness, grain and (half the time) JPEG compression."""
+    out = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.3, 1.0))
+    out = out + rng.normal(0, rng.uniform(0.0, 0.02), out.shape).astype(np.float32)
+    out = np.clip(out, 0, 1)
+    if rng.random() < 0.5:
+        q = int(rng.integers(50, 96))
+        bgr = (out[..., ::-1] * 255 + 0.5).astype(np.uint8)
+        buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, q])[1]
+        out = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255
+    return out
+
+
+def old_photo_damage(image: np.ndarray, seed: int | np.random.Generator,
+                     spec: DamageSpec = OLD_SPEC) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`old_look`, then :func:`damage` with cream bright marks, then :func:`scan`.
+    Returns ``(damaged scan (H, W, 3), mask (H, W))``; the mask holds the painted marks (the
+    scan itself changes every pixel a little)."""
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    toned, paper = old_look(np.asarray(image, np.float32), rng)
+    out, mask = damage(toned, rng, replace(spec, paper=paper))
+    return np.ascontiguousarray(scan(out, rng)), mask

@@ -3,17 +3,20 @@ logged.
 
 Random crops and flips of the training photos (some turned gray), damaged on the fly by
 ``train.damage`` as parts of a virtual photo of ``photo_side`` px, so that scratch widths,
-lengths and dust sizes are those of whole photos; ``p_clean`` of the crops stay clean.
+lengths and dust sizes are those of whole photos; ``p_clean`` of the crops stay clean;
+``p_old`` of them get the old-print look (toned, faded, duller cream cracks and craquelure,
+scan blur/grain/JPEG: ``train.damage.old_photo_damage``).
 Loss: BCE with logits (``pos_weight`` for the rare damaged pixels) plus soft Dice.
-Validation: the validation split's photos with damage seeded per photo; the threshold (and
-whether to dilate by 1 px) that maximises F1 with 1 px tolerance is chosen, and scored next
-to the classical detector on the same images.
+Validation: the validation split's photos with damage seeded per photo, once as plain damage
+and once as old-print damage; the threshold (and whether to dilate by 1 px) that maximises the
+mean of the two F1 scores with 1 px tolerance is chosen, and scored next to the classical
+detector on the same images.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +28,14 @@ from neuron_desktop.evaluation.inpaint import DetectorScore
 from neuron_desktop.models.scratch_net import ScratchNet
 from neuron_desktop.pipelines.scratches import dilate_1px, network_logits, scratch_mask
 from neuron_desktop.train.colorize import DEFAULT_DATA
-from neuron_desktop.train.damage import DamageSpec, damage
+from neuron_desktop.train.damage import (
+    OLD_SPEC,
+    DamageSpec,
+    damage,
+    old_look,
+    old_photo_damage,
+    scan,
+)
 from neuron_desktop.train.data import PhotoBank, list_images, split
 from neuron_desktop.train.runs import (
     cosine_lr,
@@ -36,7 +46,7 @@ from neuron_desktop.train.runs import (
     save_run,
 )
 
-THRESHOLDS = tuple(np.round(np.arange(0.2, 0.81, 0.05), 2).tolist())
+THRESHOLDS = tuple(np.round(np.arange(0.2, 0.96, 0.05), 2).tolist())
 VAL_SEED = 10_000  # damage of validation photo i: seed VAL_SEED + i
 VAL_SIDE = 512  # validation photos are kept up to this shorter side (about full size)
 
@@ -57,6 +67,7 @@ class ScratchRecipe:
     p_gray: float = 0.25
     photo_side: tuple[int, int] = (384, 1024)  # virtual photo the damage is drawn on
     webs: tuple[int, int] = (0, 2)  # craquelure webs per virtual photo (train.damage)
+    p_old: float = 0.5  # crops given the old-print look and its damage (train.damage)
     seed: int = 0
     init: str = ""  # safetensors file to start from (fine-tuning), "" = random
     val_every: int = 250
@@ -69,16 +80,23 @@ def damaged_crop(crop: np.ndarray, rng: np.random.Generator, recipe: ScratchReci
     """(damaged crop, mask) for a (c, c, 3) float32 crop: damage drawn on a virtual photo of
     ``photo_side`` px with the crop at a random place (clean with probability p_clean)."""
     c = crop.shape[0]
-    if rng.random() < recipe.p_gray:
+    spec = DamageSpec(webs=recipe.webs)
+    old = recipe.p_old > 0 and rng.random() < recipe.p_old
+    if old:
+        crop, paper = old_look(crop, rng)
+        spec = replace(OLD_SPEC, paper=paper)
+    elif rng.random() < recipe.p_gray:
         crop = np.repeat(crop @ np.float32([0.299, 0.587, 0.114]), 3).reshape(crop.shape)
     if rng.random() < recipe.p_clean:
-        return crop, np.zeros((c, c), np.float32)
-    side = max(c, int(rng.integers(recipe.photo_side[0], recipe.photo_side[1] + 1)))
-    y, x = rng.integers(side - c + 1, size=2)
-    canvas = np.zeros((side, side, 3), np.float32)
-    canvas[y:y + c, x:x + c] = crop
-    out, mask = damage(canvas, rng, DamageSpec(webs=recipe.webs))
-    return out[y:y + c, x:x + c], mask[y:y + c, x:x + c]
+        out, mask = crop, np.zeros((c, c), np.float32)
+    else:
+        side = max(c, int(rng.integers(recipe.photo_side[0], recipe.photo_side[1] + 1)))
+        y, x = rng.integers(side - c + 1, size=2)
+        canvas = np.zeros((side, side, 3), np.float32)
+        canvas[y:y + c, x:x + c] = crop
+        out, mask = damage(canvas, rng, spec)
+        out, mask = out[y:y + c, x:x + c], mask[y:y + c, x:x + c]
+    return (np.ascontiguousarray(scan(out, rng)) if old else out), mask
 
 
 def scratch_loss(logits: torch.Tensor, truth: torch.Tensor, recipe: ScratchRecipe
@@ -92,41 +110,53 @@ def scratch_loss(logits: torch.Tensor, truth: torch.Tensor, recipe: ScratchRecip
 
 
 class Validator:
-    """Seeded damage of the first ``n`` validation photos (the same every time), the
-    classical detector's score on them, and the network's best threshold."""
+    """Seeded damage of the first ``n`` validation photos (the same every time), plain and
+    (``old``) old-print; the classical detector's scores on them, and the network's best
+    threshold (mean F1 with 1 px tolerance over the sets)."""
 
-    def __init__(self, bank: PhotoBank, n: int) -> None:
-        self.inputs, self.truths = [], []
-        classical = DetectorScore()
-        for i, img in enumerate(bank.images[:n]):
-            damaged, m = damage(img.astype(np.float32) / 255, VAL_SEED + i)
-            self.inputs.append(damaged)
-            self.truths.append(m > 0)
-            classical.add(scratch_mask(damaged), m > 0)
-        self.classical = {f"classical_{k}": v for k, v in classical.result().items()}
+    def __init__(self, bank: PhotoBank, n: int, old: bool = True) -> None:
+        makers = {"": damage, "old_": old_photo_damage} if old else {"": damage}
+        self.sets: dict[str, tuple[list, list]] = {}
+        self.classical = {}
+        for tag, make in makers.items():
+            inputs, truths, classical = [], [], DetectorScore()
+            for i, img in enumerate(bank.images[:n]):
+                damaged, m = make(img.astype(np.float32) / 255, VAL_SEED + i)
+                inputs.append(damaged)
+                truths.append(m > 0)
+                classical.add(scratch_mask(damaged), m > 0)
+            self.sets[tag] = (inputs, truths)
+            self.classical.update({f"classical_{tag}{k}": v for k, v in classical.result().items()})
 
     @torch.no_grad()
     def __call__(self, net: ScratchNet) -> dict:
         net.eval()
         device = next(net.parameters()).device
-        probs = []
-        for rgb in self.inputs:
-            x = torch.from_numpy(rgb).permute(2, 0, 1)[None].to(device)
-            probs.append(torch.sigmoid(run_pipeline(network_logits(net, x)))[0, 0].cpu().numpy())
+        probs = {}
+        for tag, (inputs, _) in self.sets.items():
+            probs[tag] = []
+            for rgb in inputs:
+                x = torch.from_numpy(rgb).permute(2, 0, 1)[None].to(device)
+                logits = run_pipeline(network_logits(net, x))
+                probs[tag].append(torch.sigmoid(logits)[0, 0].cpu().numpy())
         net.train()
         best = None
         for dilate in (False, True):
             for t in THRESHOLDS:
-                score = DetectorScore()
-                for p, truth in zip(probs, self.truths, strict=True):
-                    pred = p > t
-                    score.add(dilate_1px(pred) if dilate else pred, truth)
-                r = score.result()
-                if best is None or r["f1_1px"] > best[2]["f1_1px"]:
-                    best = (t, dilate, r)
-        t, dilate, r = best
-        return {"threshold": t, "dilate": dilate, **{f"val_{k}": v for k, v in r.items()},
-                **self.classical, "val_images": len(self.inputs)}
+                scores = {}
+                for tag, (_, truths) in self.sets.items():
+                    score = DetectorScore()
+                    for p, truth in zip(probs[tag], truths, strict=True):
+                        pred = p > t
+                        score.add(dilate_1px(pred) if dilate else pred, truth)
+                    scores[tag] = score.result()
+                f1 = np.mean([r["f1_1px"] for r in scores.values()])
+                if best is None or f1 > best[2]:
+                    best = (t, dilate, f1, scores)
+        t, dilate, _, scores = best
+        found = {f"val_{tag}{k}": v for tag, r in scores.items() for k, v in r.items()}
+        return {"threshold": t, "dilate": dilate, **found, **self.classical,
+                "val_images": len(self.sets[""][0])}
 
 
 def train_scratch_net(recipe: ScratchRecipe, run_dir: Path, device: torch.device,

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from neuron_desktop.train.damage import DamageSpec, damage
+from neuron_desktop.train.damage import OLD_SPEC, DamageSpec, damage, old_look, old_photo_damage
 
 
 def _photo(h=200, w=300):
@@ -55,3 +55,48 @@ def test_webs_are_many_thin_branching_cracks_and_leave_other_specs_alone():
     # the default spec still draws what it drew before webs existed (the eval's scratch set)
     flat = np.full((400, 600, 3), 0.45, np.float32)
     assert int(damage(flat, 20005)[1].sum()) == 1931
+
+
+def _width(mask):
+    """Mean stroke width: area / half the outline length."""
+    outline = cv2.Canny((mask * 255).astype(np.uint8), 1, 2).sum() / 255
+    return mask.sum() / max(1, outline / 2)
+
+
+def test_cells_are_a_network_of_thin_cracks_with_junctions():
+    img = _photo(300, 400)
+    only = DamageSpec(scratches=(0, 0), dust=(0, 0), folds=(0, 0), cells=(1, 1))
+    hits = [damage(img, np.random.default_rng(s), only) for s in range(4)]
+    for out, mask in hits:
+        assert np.array_equal(np.any(out != img, axis=2), mask > 0)
+    mask = max((m for _, m in hits), key=lambda m: m.sum())
+    assert mask.mean() > 0.01 and _width(mask) < 4
+    # cracks meet: few connected pieces for the covered area, and closed cells (holes)
+    n_pieces = cv2.connectedComponents(mask.astype(np.uint8))[0] - 1
+    n_regions = cv2.connectedComponents((mask == 0).astype(np.uint8))[0] - 1
+    assert n_pieces < 0.3 * n_regions or n_regions > 5
+
+
+def test_old_look_is_a_toned_faded_print_with_paper_coloured_marks():
+    rng = np.random.default_rng(3)
+    img = _photo()
+    toned, paper = old_look(img, rng)
+    assert toned.shape == img.shape and toned.dtype == np.float32
+    assert np.all(toned[..., 0] >= toned[..., 1] - 1e-6)
+    assert np.all(toned[..., 1] >= toned[..., 2] - 1e-6)  # sepia to neutral: R >= G >= B
+    assert paper[0] >= paper[1] >= paper[2] and min(paper) > 0.3
+    a, ma = old_photo_damage(img, 7)
+    b, mb = old_photo_damage(img, 7)
+    assert np.array_equal(a, b) and np.array_equal(ma, mb)  # seeded
+    assert a.shape == img.shape and a.dtype == np.float32 and 0 <= a.min() and a.max() <= 1
+    assert 0.003 < ma.mean() < 0.5
+    assert OLD_SPEC.cells[1] > 0 and OLD_SPEC.alpha[0] < DamageSpec().alpha[0]
+
+
+def test_old_marks_are_mostly_brighter_than_the_print():
+    img = np.full((256, 256, 3), 0.4, np.float32)
+    spec = DamageSpec(p_bright=1.0, scratches=(3, 3), dust=(0, 0), folds=(0, 0), cells=(1, 1),
+                      bright_tone=OLD_SPEC.bright_tone, alpha=OLD_SPEC.alpha)
+    out, mask = old_photo_damage(img, 5, spec)
+    inside, outside = out[mask > 0].mean(), out[mask == 0].mean()
+    assert inside > outside + 0.05

@@ -402,10 +402,17 @@ def test_detect_scratches_uses_the_chosen_detector(photo_window, qtbot, monkeypa
         return mask
 
     monkeypatch.setattr(inpaint_mod, "detect_scratches", fake_detect)
+    painted = w.doc.mask.copy()
+    painted[30:40, 30:40] = 1.0  # a stroke the user painted before detecting
+    w.doc.mask[:] = painted
     panel = w.brush_panel
     panel.detector.setCurrentIndex(panel.detector.findData("classical"))
     with qtbot.waitSignal(w.jobs.finished, timeout=20000):
         w.detect_scratches()
     assert seen == ["classical"]
     assert w.doc.has_mask and w.doc.mask[10:12, 5:60].min() > 0.5
+    assert w.doc.mask[30:40, 30:40].min() == 1.0  # added to, not replacing, the painting
+    assert w.doc.mask[20:25, 70:80].max() == 0.0
     assert w.history.undoText().startswith("Detect scratches")
+    w.history.undo()
+    assert np.array_equal(w.doc.mask, painted)
