@@ -564,7 +564,10 @@ def cmd_train_inpaint(args: argparse.Namespace) -> int:
     from neuron_desktop.train.inpaint import InpaintRecipe, train_inpainter
 
     recipe = _recipe_from_args(InpaintRecipe(), args, (
-        "steps", "batch", "crop", "lr", "width", "seed", "val_every", "adv_weight", "init"))
+        "steps", "batch", "crop", "lr", "width", "seed", "val_every", "adv_weight", "init",
+        "mse_weight"))
+    if args.keep_residuals:
+        recipe.zero_residuals = False
     device = choose_device(args.device)
     name = args.name or NET_WEIGHTS
     run_dir = _run_dir(args, name)
@@ -775,6 +778,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", help="weights name to write (default inpainter)")
     t.add_argument("--width", type=_positive_int, help="network width (16)")
     t.add_argument("--adv-weight", type=float, help="weight of the PatchGAN hinge loss")
+    t.add_argument("--mse-weight", type=float, help="weight of the squared error in the hole (0)")
+    t.add_argument("--keep-residuals", action="store_true",
+                   help="with --init: keep its output layers (default: zeroed, so training "
+                        "starts at the pre-fill)")
     t.add_argument("--init", help="safetensors weights to start from (fine-tuning)")
     t.add_argument("--val-every", type=_positive_int)
     t.set_defaults(func=cmd_train_inpaint)

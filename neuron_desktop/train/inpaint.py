@@ -4,9 +4,10 @@ Random crops and flips of the training photos; holes generated on the fly: DeepF
 free-form strokes and boxes covering 5-50 % of the crop (stroke widths drawn so that they
 match the hole widths the pipeline feeds the network, see ``pipelines.inpaint``), and thin
 scratch/dust masks (``train.damage``). Loss: L1 inside the hole for the coarse and the
-refined output, plus (from ``gan_start``) a small SN-PatchGAN hinge loss on the refined
-composite. Validation: PSNR on held-out photos with seeded 20-30 % masks, against Telea and against
-the network's own harmonic pre-fill.
+refined output (optionally plus ``mse_weight`` times their squared error), plus (from
+``gan_start``) a small SN-PatchGAN hinge loss on the refined composite. Validation: PSNR on
+held-out photos with seeded 20-30 % masks, against Telea and against the network's own
+harmonic pre-fill.
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ class InpaintRecipe:
     area: tuple[float, float] = (0.05, 0.5)
     grad_clip: float = 1.0  # max gradient norm of the generator (0 = off)
     adv_weight: float = 0.003
+    mse_weight: float = 0.0  # weight of the squared error in the hole (PSNR's own measure)
+    zero_residuals: bool = True  # start both stages at the pre-fill (also when fine-tuning)
     gan_start: float = 0.5  # fraction of the steps after which the critic joins
     seed: int = 0
     init: str = ""  # safetensors file to start from (fine-tuning), "" = random
@@ -81,6 +84,11 @@ def training_mask(rng: np.random.Generator, size: int, recipe: InpaintRecipe) ->
 def hole_l1(pred: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
     """Mean absolute error over hole pixels (per channel)."""
     return ((pred - truth).abs() * hole).sum() / (hole.sum() * 3).clamp_min(1)
+
+
+def hole_mse(pred: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Mean squared error over hole pixels (per channel)."""
+    return ((pred - truth) ** 2 * hole).sum() / (hole.sum() * 3).clamp_min(1)
 
 
 @torch.no_grad()
@@ -121,7 +129,8 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
     net = InpaintNet(recipe.width).to(device)
     if recipe.init:
         init_from(net, recipe.init, log)
-    net.zero_residuals()
+    if recipe.zero_residuals:
+        net.zero_residuals()
     critic = PatchCritic().to(device)
     opt = torch.optim.Adam(net.parameters(), lr=recipe.lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(critic.parameters(), lr=recipe.lr, betas=(0.5, 0.999))
@@ -148,6 +157,10 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
             losses = {"l1_coarse": hole_l1(coarse.float(), truth, hole),
                       "l1": hole_l1(refined.float(), truth, hole)}
             total = losses["l1_coarse"] + losses["l1"]
+            if recipe.mse_weight > 0:
+                losses["mse"] = hole_mse(refined.float(), truth, hole)
+                total = total + recipe.mse_weight * (
+                    losses["mse"] + hole_mse(coarse.float(), truth, hole))
             if gan:
                 losses["g_adv"] = hinge_g_loss(critic(comp, hole).float())
                 total = total + recipe.adv_weight * losses["g_adv"]

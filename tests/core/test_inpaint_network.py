@@ -129,6 +129,33 @@ def test_training_runs_and_resumes(tmp_path):
     assert any("resumed" in str(line) for line in logs)
 
 
+def test_fine_tuning_keeps_or_zeroes_the_output_layers(tmp_path):
+    from neuron_desktop.models.weights import save_weights
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)).save(
+            photos / f"p{i}.png")
+    torch.manual_seed(0)
+    start = InpaintNet(4)
+    save_weights("start", start.state_dict(), directory=tmp_path / "w", task="inpainting",
+                 arch="InpaintNet")
+    init = str(tmp_path / "w" / "start.safetensors")
+    outs = {}
+    for keep in (True, False):
+        recipe = InpaintRecipe(data=[str(photos)], steps=1, batch=2, crop=32, width=4, lr=1e-9,
+                               val_fraction=0.0, adv_weight=0.0, mse_weight=10.0, init=init,
+                               zero_residuals=not keep)
+        net, metrics = run_pipeline(train_inpainter(recipe, tmp_path / f"run{keep}",
+                                                    torch.device("cpu"), lambda *_: None))
+        assert metrics["mse"] > 0 and np.isfinite(metrics["mse"])
+        outs[keep] = net.decoder[-1].weight.detach()
+    assert torch.allclose(outs[True], start.decoder[-1].weight, atol=1e-6)  # lr ~ 0: kept
+    assert outs[False].abs().max() < 1e-6  # zeroed: training starts at the pre-fill
+
+
 # ------------------------------------------------------------------ the shipped network
 
 def _sample(name):
