@@ -41,35 +41,36 @@ def test_bright_and_dark_marks():
     assert not mn.any() and np.array_equal(none, img)
 
 
-def test_webs_are_many_thin_branching_cracks_and_leave_other_specs_alone():
-    img = _photo(300, 400)
-    only = DamageSpec(scratches=(0, 0), dust=(0, 0), folds=(0, 0), webs=(1, 1))
-    hits = [damage(img, np.random.default_rng(s), only) for s in range(6)]
-    for out, mask in hits:
-        assert np.array_equal(np.any(out != img, axis=2), mask > 0)
-    covered = [m for _, m in hits if m.any()]
-    assert covered  # some webs fall on the photo
-    width = covered[0].sum() / max(1, cv2.Canny((covered[0] * 255).astype(np.uint8), 1, 2).sum()
-                                   / 255 / 2)
-    assert width < 4  # thin lines, not blobs
-    # the default spec still draws what it drew before webs existed (the eval's scratch set)
-    flat = np.full((400, 600, 3), 0.45, np.float32)
-    assert int(damage(flat, 20005)[1].sum()) == 1931
-
-
 def _width(mask):
     """Mean stroke width: area / half the outline length."""
     outline = cv2.Canny((mask * 255).astype(np.uint8), 1, 2).sum() / 255
     return mask.sum() / max(1, outline / 2)
 
 
-def test_cells_are_a_network_of_thin_cracks_with_junctions():
+def _only(n, **kind):
+    """Masks of ``n`` seeded photos damaged with only ``kind`` (e.g. webs=(1, 1)); each
+    mask is exactly the changed pixels."""
     img = _photo(300, 400)
-    only = DamageSpec(scratches=(0, 0), dust=(0, 0), folds=(0, 0), cells=(1, 1))
-    hits = [damage(img, np.random.default_rng(s), only) for s in range(4)]
-    for out, mask in hits:
+    spec = DamageSpec(scratches=(0, 0), dust=(0, 0), folds=(0, 0), **kind)
+    masks = []
+    for s in range(n):
+        out, mask = damage(img, np.random.default_rng(s), spec)
         assert np.array_equal(np.any(out != img, axis=2), mask > 0)
-    mask = max((m for _, m in hits), key=lambda m: m.sum())
+        masks.append(mask)
+    return masks
+
+
+def test_webs_are_many_thin_branching_cracks_and_leave_other_specs_alone():
+    covered = [m for m in _only(6, webs=(1, 1)) if m.any()]
+    assert covered  # some webs fall on the photo
+    assert _width(covered[0]) < 4  # thin lines, not blobs
+    # the default spec still draws what it drew before webs existed (the eval's scratch set)
+    flat = np.full((400, 600, 3), 0.45, np.float32)
+    assert int(damage(flat, 20005)[1].sum()) == 1931
+
+
+def test_cells_are_a_network_of_thin_cracks_with_junctions():
+    mask = max(_only(4, cells=(1, 1)), key=lambda m: m.sum())
     assert mask.mean() > 0.01 and _width(mask) < 4
     # cracks meet: few connected pieces for the covered area, and closed cells (holes)
     n_pieces = cv2.connectedComponents(mask.astype(np.uint8))[0] - 1

@@ -109,13 +109,18 @@ def test_training_masks_cover_the_recipe_range():
     assert 0.2 <= m2.mean() <= 0.3
 
 
+def _noise_photos(folder, n, h, w, seed):
+    """``n`` random-noise PNGs in ``folder`` (a throw-away training set); returns it."""
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        Image.fromarray((rng.random((h, w, 3)) * 255).astype(np.uint8)).save(
+            folder / f"p{i}.png")
+    return folder
+
+
 def test_training_runs_and_resumes(tmp_path):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(4):
-        Image.fromarray((rng.random((72, 90, 3)) * 255).astype(np.uint8)).save(
-            photos / f"p{i}.png")
+    photos = _noise_photos(tmp_path / "photos", 4, 72, 90, 0)
     recipe = InpaintRecipe(data=[str(photos)], steps=2, batch=2, crop=32, width=4,
                            val_every=2, val_images=2, val_fraction=0.0, gan_start=0.0)
     run = tmp_path / "run"
@@ -132,12 +137,7 @@ def test_training_runs_and_resumes(tmp_path):
 def test_fine_tuning_keeps_or_zeroes_the_output_layers(tmp_path):
     from neuron_desktop.models.weights import save_weights
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(1)
-    for i in range(3):
-        Image.fromarray((rng.random((64, 64, 3)) * 255).astype(np.uint8)).save(
-            photos / f"p{i}.png")
+    photos = _noise_photos(tmp_path / "photos", 3, 64, 64, 1)
     torch.manual_seed(0)
     start = InpaintNet(4)
     save_weights("start", start.state_dict(), directory=tmp_path / "w", task="inpainting",
