@@ -110,10 +110,10 @@ def _cells(rng: np.random.Generator, h: int, w: int, px: float,
             key = tuple(sorted((tuple(np.round(a, 1)), tuple(np.round(b, 1)))))
             edges[key] = (a, b)
     keep = rng.uniform(0.4, 0.9)
-    inside = lambda p: abs(p[0] - cx) < side / 2 and abs(p[1] - cy) < side / 2  # noqa: E731
     cracks = []
     for a, b in edges.values():
-        if not (inside(a) and inside(b)) or rng.random() > keep:
+        ends = np.abs(np.stack([a, b]) - (cx, cy))
+        if ends.max() >= side / 2 or rng.random() > keep:  # outside the patch, or intact
             continue
         t = np.linspace(0, 1, max(3, int(np.hypot(*(b - a)) / 3)))[:, None]
         normal = np.array([a[1] - b[1], b[0] - a[0]]) / max(np.hypot(*(b - a)), 1e-6)
@@ -214,13 +214,14 @@ def damage(
             for crack in cracks:
                 canvas.polyline(crack, width)
             paint(canvas)
-    for _ in range(int(rng.integers(spec.cells[0], spec.cells[1] + 1)) if spec.cells[1] else 0):
-        cracks, width = _cells(rng, h, w, px, spec.web_width)
-        if cracks:
-            canvas = _Canvas(np.concatenate(cracks), width + 2, h, w)
-            for crack in cracks:
-                canvas.polyline(crack, width * rng.uniform(0.6, 1.0))
-            paint(canvas)
+    if spec.cells[1] > 0:  # after webs, for the same reason
+        for _ in range(int(rng.integers(spec.cells[0], spec.cells[1] + 1))):
+            cracks, width = _cells(rng, h, w, px, spec.web_width)
+            if cracks:
+                canvas = _Canvas(np.concatenate(cracks), width + 2, h, w)
+                for crack in cracks:
+                    canvas.polyline(crack, width * rng.uniform(0.6, 1.0))
+                paint(canvas)
     return np.clip(out, 0, 1), mask
 
 
