@@ -114,6 +114,21 @@ def main(out_dir: str | None = None) -> int:
     w.canvas.split_pos = 0.5
     written.append(screenshot(w, out / "before_after.png"))
     w.close()
+
+    # 6. Detect scratches (learned detector) added to a painted stroke
+    w = window()
+    w.open_file(SAMPLES / "old_photo.jpg", wait=True)
+    w.set_tool("brush")
+    w.brush_panel.size.setValue(10)
+    w.brush.begin(330, 200, False)
+    for x in range(330, 400, 4):
+        w.brush.move(x, 200 + (x - 330) * 0.3)
+    w.brush.end()
+    w.brush_panel.detector.setCurrentIndex(w.brush_panel.detector.findData("network"))
+    w.detect_scratches()
+    settle(w)
+    written.append(screenshot(w, out / "detect_scratches.png"))
+    w.close()
     w.shutdown()
     shutil.rmtree(tmp, ignore_errors=True)
     for p in written:
