@@ -437,7 +437,6 @@ def _save_trained(args: argparse.Namespace, name: str, state, recipe, metrics: d
 
 
 def cmd_train_colorize(args: argparse.Namespace) -> int:
-
     from neuron_desktop.core.device import choose_device
     from neuron_desktop.train.colorize import ColorizeRecipe, arch_of, train_colorizer
 
@@ -558,7 +557,6 @@ def cmd_train_style(args: argparse.Namespace) -> int:
 
 
 def cmd_train_inpaint(args: argparse.Namespace) -> int:
-
     from neuron_desktop.core.device import choose_device
     from neuron_desktop.pipelines.inpaint import NET_MAX_SIDE, NET_WEIGHTS
     from neuron_desktop.train.inpaint import InpaintRecipe, train_inpainter
@@ -581,7 +579,6 @@ def cmd_train_inpaint(args: argparse.Namespace) -> int:
 
 
 def cmd_train_scratches(args: argparse.Namespace) -> int:
-
     from neuron_desktop.core.device import choose_device
     from neuron_desktop.pipelines.scratches import NET_WEIGHTS, WORK_SIDE
     from neuron_desktop.train.scratches import ScratchRecipe, train_scratch_net

@@ -81,14 +81,19 @@ def training_mask(rng: np.random.Generator, size: int, recipe: InpaintRecipe) ->
     return free_form_mask(size, size, rng, (lo, lo + 0.1), scale=rng.uniform(*recipe.stroke_scale))
 
 
+def _hole_mean(err: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
+    """Mean of a per-pixel RGB error over hole pixels (per channel)."""
+    return (err * hole).sum() / (hole.sum() * 3).clamp_min(1)
+
+
 def hole_l1(pred: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """Mean absolute error over hole pixels (per channel)."""
-    return ((pred - truth).abs() * hole).sum() / (hole.sum() * 3).clamp_min(1)
+    """Mean absolute error over hole pixels."""
+    return _hole_mean((pred - truth).abs(), hole)
 
 
 def hole_mse(pred: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor) -> torch.Tensor:
-    """Mean squared error over hole pixels (per channel)."""
-    return ((pred - truth) ** 2 * hole).sum() / (hole.sum() * 3).clamp_min(1)
+    """Mean squared error over hole pixels."""
+    return _hole_mean((pred - truth) ** 2, hole)
 
 
 @torch.no_grad()

@@ -111,11 +111,11 @@ def scratch_loss(logits: torch.Tensor, truth: torch.Tensor, recipe: ScratchRecip
 
 class Validator:
     """Seeded damage of the first ``n`` validation photos (the same every time), plain and
-    (``old``) old-print; the classical detector's scores on them, and the network's best
-    threshold (mean F1 with 1 px tolerance over the sets)."""
+    old-print; the classical detector's scores on them, and the network's best threshold
+    (mean F1 with 1 px tolerance over the two sets)."""
 
-    def __init__(self, bank: PhotoBank, n: int, old: bool = True) -> None:
-        makers = {"": damage, "old_": old_photo_damage} if old else {"": damage}
+    def __init__(self, bank: PhotoBank, n: int) -> None:
+        makers = {"": damage, "old_": old_photo_damage}
         self.sets: dict[str, tuple[list, list]] = {}
         self.classical = {}
         for tag, make in makers.items():
