@@ -230,7 +230,8 @@ def cmd_eval_inpaint(args: argparse.Namespace) -> int:
         if (d := report.get(key)) is not None:
             print(f"scratch {label + ':':<23} precision {d['precision']:.3f} recall "
                   f"{d['recall']:.3f} (1 px tolerance: {d['precision_1px']:.3f} / "
-                  f"{d['recall_1px']:.3f})")
+                  f"{d['recall_1px']:.3f}; marks: {d['marks_precision']:.3f} / "
+                  f"{d['marks_recall']:.3f})")
     write_json(Path(args.json_out), report)
     print(f"wrote {args.json_out}" + (f" and {sheet}" if sheet else ""))
     return EXIT_OK
@@ -584,9 +585,11 @@ def cmd_train_scratches(args: argparse.Namespace) -> int:
     from neuron_desktop.train.scratches import ScratchRecipe, train_scratch_net
 
     recipe = _recipe_from_args(ScratchRecipe(), args, (
-        "steps", "batch", "crop", "lr", "width", "seed", "val_every", "init", "p_old"))
-    if args.webs:
-        recipe.webs = tuple(args.webs)
+        "steps", "batch", "crop", "lr", "width", "seed", "val_every", "init", "p_old",
+        "dust_p_bright"))
+    for name in ("webs", "dust"):
+        if getattr(args, name):
+            setattr(recipe, name, tuple(getattr(args, name)))
     device = choose_device(args.device)
     run_dir = _run_dir(args, NET_WEIGHTS)
     print(f"training '{NET_WEIGHTS}' on {device}; run folder {run_dir}", flush=True)
@@ -789,6 +792,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-every", type=_positive_int)
     t.add_argument("--webs", type=int, nargs=2, metavar=("MIN", "MAX"),
                    help="craquelure webs per virtual photo (default 0 2)")
+    t.add_argument("--dust", type=int, nargs=2, metavar=("MIN", "MAX"),
+                   help="dust specks per virtual photo (default 5 40)")
+    t.add_argument("--dust-p-bright", type=_unit_float,
+                   help="bright share of the dust specks (default: that of the scratches)")
     t.add_argument("--p-old", type=_unit_float,
                    help="share of crops given the old-print look and damage (0.5)")
     t.set_defaults(func=cmd_train_scratches)

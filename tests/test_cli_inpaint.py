@@ -111,7 +111,8 @@ def test_eval_inpaint_on_a_small_folder(tmp_path, capsys):
         assert all(np.isfinite(v["psnr"]) and 0 < v["ssim"] <= 1 for v in per.values())
     assert 0.1 <= r["hole_area"]["10-20%"] <= 0.2
     for key in ("detector", "detector_old"):
-        assert set(r[key]) >= {"precision", "recall", "precision_1px", "recall_1px"}
+        assert set(r[key]) >= {"precision", "recall", "precision_1px", "recall_1px",
+                               "marks_precision", "marks_recall", "marks_f1"}
     assert r["detector_old"] != r["detector"]
     assert sheet.is_file()
     out = capsys.readouterr().out

@@ -36,6 +36,7 @@ class DamageSpec:
     alpha: tuple[float, float] = (0.7, 1.0)  # opacity of a mark
     paper: tuple[float, float, float] = (1.0, 1.0, 1.0)  # RGB tint of bright marks
     cells: tuple[int, int] = (0, 0)  # craquelure: networks of cracks around polygonal cells
+    dust_p_bright: float | None = None  # bright share of dust specks (None: p_bright)
 
 
 # Real prints: duller (partly translucent), cream-tinted, wider and denser cracks.
@@ -169,9 +170,9 @@ def damage(
     out = img.copy()
     mask = np.zeros((h, w), np.float32)
 
-    def paint(canvas: _Canvas) -> None:
+    def paint(canvas: _Canvas, p_bright: float = spec.p_bright) -> None:
         cov = canvas.coverage()
-        bright = rng.random() < spec.p_bright
+        bright = rng.random() < p_bright
         tone = rng.uniform(*spec.bright_tone) if bright else rng.uniform(0.0, 0.2)
         colour = np.clip(tone + rng.normal(0, 0.03, 3), 0, 1).astype(np.float32)
         if bright:
@@ -206,7 +207,7 @@ def damage(
         axes = tuple(max(1, round(radius * _SUPERSAMPLE * rng.uniform(0.6, 1.4)))
                      for _ in range(2))
         cv2.ellipse(canvas.data, (int(cx), int(cy)), axes, rng.uniform(0, 180), 0, 360, 255, -1)
-        paint(canvas)
+        paint(canvas, spec.p_bright if spec.dust_p_bright is None else spec.dust_p_bright)
     if spec.webs[1] > 0:  # drawn last: specs without webs keep their random sequence
         for _ in range(int(rng.integers(spec.webs[0], spec.webs[1] + 1))):
             cracks, width = _web(rng, h, w, px, spec.web_width)

@@ -41,6 +41,15 @@ def test_bright_and_dark_marks():
     assert not mn.any() and np.array_equal(none, img)
 
 
+def test_dust_has_its_own_bright_share():
+    img = np.full((128, 128, 3), 0.5, np.float32)
+    only_dust = {"scratches": (0, 0), "folds": (0, 0), "dust": (30, 30), "p_bright": 1.0}
+    dark, md = damage(img, 4, DamageSpec(dust_p_bright=0.0, **only_dust))
+    bright, mb = damage(img, 4, DamageSpec(**only_dust))
+    assert dark[md > 0].mean() < 0.45 and bright[mb > 0].mean() > 0.55
+    assert np.array_equal(md, mb)  # same specks, other tones: the random sequence is kept
+
+
 def _width(mask):
     """Mean stroke width: area / half the outline length."""
     outline = cv2.Canny((mask * 255).astype(np.uint8), 1, 2).sum() / 255

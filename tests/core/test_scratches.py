@@ -32,6 +32,24 @@ def test_finds_synthetic_damage():
     assert r["recall"] > 0.7, r
 
 
+def test_detector_score_counts_marks():
+    true = np.zeros((40, 60), bool)
+    true[5, 5:50] = True  # a scratch
+    true[20:22, 10:12] = True  # three specks
+    true[30, 30] = True
+    true[35, 50] = True
+    pred = np.zeros_like(true)
+    pred[5, 5:20] = pred[5, 30:50] = True  # the scratch in two pieces
+    pred[22, 12] = True  # next to the first speck
+    pred[15, 40] = True  # a false speck
+    score = DetectorScore()
+    score.add(pred, true)
+    r = score.result()
+    assert r["marks_recall"] == 2 / 4 and r["marks_precision"] == 3 / 4
+    assert r["marks_f1"] == 2 * 0.5 * 0.75 / 1.25
+    assert r["recall"] == 35 / 51 and r["precision"] == 35 / 37
+
+
 def test_clean_photo_gives_almost_nothing():
     for s in range(3):
         assert scratch_mask(_photo(10 + s)).mean() < 0.001
