@@ -1060,9 +1060,11 @@ class MainWindow(QMainWindow):
         image = _inputs(snap, lambda s: to_tensor(s.image))
 
         method = self.brush_panel.detector.currentData()
+        sensitivity = self.brush_panel.sensitivity.value() / 100
 
         def make(device, tile, cancel):
-            return detect(image().to(device), method=method, device=device, cancel=cancel)
+            return detect(image().to(device), method=method, sensitivity=sensitivity,
+                          device=device, cancel=cancel)
 
         return self._submit("Detect scratches", make, snap, layer="mask", add=True)
 
@@ -1166,6 +1168,9 @@ class MainWindow(QMainWindow):
         qc = QColor(str(color))
         bp.set_overlay((qc.red(), qc.green(), qc.blue()), float(s.value("brush/overlay_opacity",
                                                                         0.5)))
+        bp.detector.setCurrentIndex(max(0, bp.detector.findData(
+            str(s.value("scratches/detector", "auto")))))
+        bp.sensitivity.setValue(int(s.value("scratches/sensitivity", 50)))
         self.hint_panel.size.setValue(int(s.value("hints/size", 9)))
         recent = s.value("hints/recent", [])
         if isinstance(recent, str):
@@ -1208,6 +1213,8 @@ class MainWindow(QMainWindow):
         rgb, opacity = bp.overlay
         s.setValue("brush/overlay_color", "#{:02x}{:02x}{:02x}".format(*rgb))
         s.setValue("brush/overlay_opacity", opacity)
+        s.setValue("scratches/detector", bp.detector.currentData())
+        s.setValue("scratches/sensitivity", bp.sensitivity.value())
         s.setValue("hints/size", self.hint_panel.size.value())
         s.setValue("hints/recent", [",".join(f"{v:.4f}" for v in c)
                                     for c in self.hint_tool.recent])

@@ -262,6 +262,9 @@ class BrushPanel(QGroupBox):
         grid.addWidget(self.detect, 2, 0)
         grid.addWidget(self.detector, 2, 1)
         form.addRow(grid)
+        self.sensitivity = _slider(0, 100, 50, "Scratch detection sensitivity: higher finds "
+                                               "fainter marks (and more false ones)")
+        form.addRow("Sensitivity", self.sensitivity)
         for w in (self.size, self.hardness):
             w.valueChanged.connect(lambda _v: self.settingsChanged.emit())
         self.eraser.toggled.connect(lambda _on: self.settingsChanged.emit())

@@ -284,10 +284,14 @@ def test_settings_persist(make_window, settings):
     w.brush_panel.size.setValue(77)
     w.inpaint_panel.method.setCurrentText("ns")
     w.brush_panel.set_overlay((0, 200, 100), 0.3)
+    w.brush_panel.detector.setCurrentIndex(w.brush_panel.detector.findData("classical"))
+    w.brush_panel.sensitivity.setValue(65)
     w.add_recent("/tmp/x.jpg")
     w.close()
     w2 = make_window(settings)
     assert w2.brush_panel.size.value() == 77
+    assert w2.brush_panel.detector.currentData() == "classical"
+    assert w2.brush_panel.sensitivity.value() == 65
     assert w2.brush.size == 77
     assert w2.inpaint_panel.method.currentText() == "ns"
     assert w2.brush_panel.overlay == ((0, 200, 100), 0.3)
@@ -395,7 +399,7 @@ def test_detect_scratches_uses_the_chosen_detector(photo_window, qtbot, monkeypa
     seen = []
 
     def fake_detect(image, *, method="auto", device=None, cancel=None, sensitivity=0.5):
-        seen.append(method)
+        seen.append((method, sensitivity))
         mask = torch.zeros(1, 1, *image.shape[-2:])
         mask[..., 10:12, 5:60] = 1
         yield from ()
@@ -407,9 +411,10 @@ def test_detect_scratches_uses_the_chosen_detector(photo_window, qtbot, monkeypa
     w.doc.mask[:] = painted
     panel = w.brush_panel
     panel.detector.setCurrentIndex(panel.detector.findData("classical"))
+    panel.sensitivity.setValue(80)
     with qtbot.waitSignal(w.jobs.finished, timeout=20000):
         w.detect_scratches()
-    assert seen == ["classical"]
+    assert seen == [("classical", 0.8)]
     assert w.doc.has_mask and w.doc.mask[10:12, 5:60].min() > 0.5
     assert w.doc.mask[30:40, 30:40].min() == 1.0  # added to, not replacing, the painting
     assert w.doc.mask[20:25, 70:80].max() == 0.0
