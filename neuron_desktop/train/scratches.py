@@ -122,7 +122,7 @@ def selection_score(result: dict[str, float]) -> float:
 class Validator:
     """Seeded damage of the first ``n`` validation photos (the same every time), plain and
     old-print; the classical detector's scores on them, and the network's best threshold
-    (mean F1 with 1 px tolerance over the two sets)."""
+    (mean :func:`selection_score` over the two sets)."""
 
     def __init__(self, bank: PhotoBank, n: int) -> None:
         makers = {"": damage, "old_": old_photo_damage}
@@ -160,9 +160,9 @@ class Validator:
                         pred = p > t
                         score.add(dilate_1px(pred) if dilate else pred, truth)
                     scores[tag] = score.result()
-                f1 = np.mean([selection_score(r) for r in scores.values()])
-                if best is None or f1 > best[2]:
-                    best = (t, dilate, f1, scores)
+                value = np.mean([selection_score(r) for r in scores.values()])
+                if best is None or value > best[2]:
+                    best = (t, dilate, value, scores)
         t, dilate, _, scores = best
         found = {f"val_{tag}{k}": v for tag, r in scores.items() for k, v in r.items()}
         return {"threshold": t, "dilate": dilate, **found, **self.classical,
