@@ -400,12 +400,13 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
 
 
 def _recipe_from_args(recipe, args: argparse.Namespace, keys: tuple[str, ...]):
-    """Copy the given options (when set), --data and --threads onto a training recipe."""
+    """Copy the given options (when set; lists as tuples), --data and --threads onto a
+    training recipe."""
     import torch
 
     for key in keys:
-        if getattr(args, key) is not None:
-            setattr(recipe, key, getattr(args, key))
+        if (value := getattr(args, key)) is not None:
+            setattr(recipe, key, tuple(value) if isinstance(value, list) else value)
     if args.data:
         recipe.data = args.data
     if args.threads:
@@ -586,10 +587,7 @@ def cmd_train_scratches(args: argparse.Namespace) -> int:
 
     recipe = _recipe_from_args(ScratchRecipe(), args, (
         "steps", "batch", "crop", "lr", "width", "seed", "val_every", "init", "p_old",
-        "dust_p_bright"))
-    for name in ("webs", "dust"):
-        if getattr(args, name):
-            setattr(recipe, name, tuple(getattr(args, name)))
+        "dust_p_bright", "webs", "dust"))
     device = choose_device(args.device)
     run_dir = _run_dir(args, NET_WEIGHTS)
     print(f"training '{NET_WEIGHTS}' on {device}; run folder {run_dir}", flush=True)

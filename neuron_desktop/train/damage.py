@@ -239,7 +239,7 @@ def old_look(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, t
 
 
 def scan(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A scan's softness, grain and (half the time) JPEG compression."""
+    """A scan's softness, grain and (half the time) JPEG compression (C-contiguous)."""
     out = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.3, 1.0))
     out = out + rng.normal(0, rng.uniform(0.0, 0.02), out.shape).astype(np.float32)
     out = np.clip(out, 0, 1)
@@ -247,7 +247,8 @@ def scan(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         q = int(rng.integers(50, 96))
         bgr = (out[..., ::-1] * 255 + 0.5).astype(np.uint8)
         buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, q])[1]
-        out = cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255
+        out = cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+        out = out.astype(np.float32) / 255
     return out
 
 
@@ -259,4 +260,4 @@ def old_photo_damage(image: np.ndarray, seed: int | np.random.Generator,
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     toned, paper = old_look(np.asarray(image, np.float32), rng)
     out, mask = damage(toned, rng, replace(spec, paper=paper))
-    return np.ascontiguousarray(scan(out, rng)), mask
+    return scan(out, rng), mask

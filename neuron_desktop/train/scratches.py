@@ -100,7 +100,7 @@ def damaged_crop(crop: np.ndarray, rng: np.random.Generator, recipe: ScratchReci
         canvas[y:y + c, x:x + c] = crop
         out, mask = damage(canvas, rng, spec)
         out, mask = out[y:y + c, x:x + c], mask[y:y + c, x:x + c]
-    return (np.ascontiguousarray(scan(out, rng)) if old else out), mask
+    return (scan(out, rng) if old else out), mask
 
 
 def scratch_loss(logits: torch.Tensor, truth: torch.Tensor, recipe: ScratchRecipe
