@@ -1,6 +1,6 @@
 """Inpainting speed: exemplar fill of a 512x512 photo with a 10 % hole, and a 12 MP photo with
 a 5 % mask in six regions (Telea and exemplar through the region-wise high-resolution path,
-against OpenCV's Telea on the whole photo)."""
+against OpenCV's Telea on the whole photo); both inpainting networks where installed."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def _regions_mask(h: int, w: int, count: int, fraction: float, seed: int = 3) ->
     return mask
 
 
-NETWORK = ("network",) if network_available() else ()
+NETWORK = tuple(m for m in ("network", "network-fast") if network_available(m))
 
 
 def _target(row: dict, limits: dict[str, float]) -> dict:

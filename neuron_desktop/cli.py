@@ -572,7 +572,8 @@ def cmd_train_inpaint(args: argparse.Namespace) -> int:
     name = args.name or NET_WEIGHTS
     run_dir = _run_dir(args, name)
     print(f"training '{name}' on {device}; run folder {run_dir}", flush=True)
-    net, metrics = run_with_bar(train_inpainter(recipe, run_dir, device), "train", args.quiet)
+    net, metrics = run_with_bar(train_inpainter(recipe, run_dir, device, workers=args.workers),
+                                "train", args.quiet)
     _save_trained(args, name, net.state_dict(), recipe, metrics, task="inpainting",
                   arch="InpaintNet",
                   preprocessing={"input": "RGB [0, 1] + hole mask; harmonic pre-fill",
@@ -733,7 +734,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = _eval_parser(esub, "inpaint", "classical fills and the network on seeded masks; "
                                       "scratch detector")
     e.add_argument("--methods", nargs="+",
-                   default=["telea", "ns", "harmonic", "exemplar", "network"],
+                   default=["telea", "ns", "harmonic", "exemplar", "network", "network-fast"],
                    choices=sorted(INPAINT_METHODS))
     e.add_argument("--limit", type=_positive_int, help="only the first N photos")
     e.add_argument("--json-out", default="docs/eval/inpaint.json")
@@ -782,6 +783,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "starts at the pre-fill)")
     t.add_argument("--init", help="safetensors weights to start from (fine-tuning)")
     t.add_argument("--val-every", type=_positive_int)
+    t.add_argument("--workers", type=int, default=0,
+                   help="processes that make the batches (0: in the training loop; a GPU "
+                        "needs about 8)")
     t.set_defaults(func=cmd_train_inpaint)
 
     t = _train_parser(tsub, "scratches", "train the learned scratch/dust detector")

@@ -36,12 +36,12 @@ def _cg(lap, b: Tensor, x: Tensor, iters: int, dims: tuple[int, ...]) -> Tensor:
     index of the dimensions not in ``dims``."""
     r = b - lap(x)
     p, rs = r, (r * r).sum(dims, keepdim=True)
-    for _ in range(iters):
+    for _ in range(iters):  # fused multiply-adds: fewer kernel launches on a GPU
         ap = lap(p)
         a = rs / (p * ap).sum(dims, keepdim=True).clamp_min(1e-30)
-        x, r = x + a * p, r - a * ap
+        x, r = torch.addcmul(x, a, p), torch.addcmul(r, a, ap, value=-1)
         rn = (r * r).sum(dims, keepdim=True)
-        p, rs = r + rn / rs.clamp_min(1e-30) * p, rn
+        p, rs = torch.addcmul(r, rn / rs.clamp_min(1e-30), p), rn
     return x
 
 
@@ -51,7 +51,8 @@ def _harmonic_cg(known: Tensor, hole: Tensor, x: Tensor, iters: int) -> Tensor:
     One image is solved on its hole pixels only (gathers), a batch on the whole grid."""
     if known.shape[0] > 1:
         count = _neighbour_sum(torch.ones_like(hole))
-        return _cg(lambda t: (count * t - _neighbour_sum(t)) * hole,
+        diag = count * hole
+        return _cg(lambda t: torch.addcmul(diag * t, hole, _neighbour_sum(t), value=-1),
                    _neighbour_sum(known) * hole, x, iters, (2, 3))
     c, h, w = known.shape[1:]
     idx = (hole[0, 0] > 0).reshape(-1).nonzero()[:, 0]
@@ -81,10 +82,17 @@ def _harmonic_cg(known: Tensor, hole: Tensor, x: Tensor, iters: int) -> Tensor:
     return out
 
 
+SMALL_LEVEL = 64
+
+
 def harmonic_fill(rgb: Tensor, hole: Tensor, iters: int = 30) -> Tensor:
     """Fill ``hole`` (B, 1, H, W) pixels of ``rgb`` (B, C, H, W) with the harmonic (membrane)
     interpolant of the known pixels: cascadic multigrid, the half-size solution upsampled as
-    the start of ``iters`` CG steps at each level. Only the hole's bounding box is solved."""
+    the start of ``iters`` CG steps at each level. Only the hole's bounding box is solved;
+    on a GPU, levels up to ``SMALL_LEVEL`` px are solved on the CPU (their hundreds of tiny
+    steps cost more in kernel launches there than in arithmetic here)."""
+    if rgb.device.type != "cpu" and max(rgb.shape[-2:]) <= SMALL_LEVEL:
+        return harmonic_fill(rgb.cpu(), hole.cpu(), iters).to(rgb.device)
     valid = 1 - hole
     if bool((valid > 0).all()):
         return rgb

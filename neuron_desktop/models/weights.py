@@ -164,7 +164,7 @@ def load_model(name: str, build: Callable[[WeightEntry], torch.nn.Module],
     return _cached_model(name, d, get_entry(name, d).sha256, str(device), build)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=8)
 def _cached_model(name: str, directory: str, sha256: str, device: str,
                   build: Callable[[WeightEntry], torch.nn.Module]) -> torch.nn.Module:
     net = build(get_entry(name, directory))

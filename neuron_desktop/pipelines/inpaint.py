@@ -12,15 +12,17 @@ returning a pipeline whose result is a full-image prediction (1, 3, H, W) RGB [0
 - ``network``: the coarse-to-fine network with contextual attention (``models.inpainting``),
   run per region at full resolution (windows over ``NET_MAX_SIDE`` downscaled, upsampled and
   seam-bridged); yields the coarse result as a preview, then the refined one.
+  ``network-fast``: the same with the narrower, earlier weights (faster on a CPU).
 - ``auto``: the harmonic fill for thin regions (it scored 1.3 dB over Telea on synthetic
-  scratches of the validation split), the network for the others (exemplar when the
-  network's weights are missing).
+  scratches of the validation split), a network for the others (:func:`auto_network`:
+  ``network`` on a GPU, ``network-fast`` on a CPU; exemplar when no weights are installed).
 
 :func:`detect_scratches` (re-exported from ``pipelines.scratches``) proposes a mask.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -365,7 +367,9 @@ def thin_regions(hole: np.ndarray) -> np.ndarray:
     return hole & ~np.isin(labels, thick)
 
 
-NET_WEIGHTS = "inpainter"
+NET_WEIGHTS = "inpainter"  # "network": the best fill (width 24, trained on a GPU)
+NET_FAST_WEIGHTS = "inpainter_fast"  # "network-fast": width 16, ~1.7x faster on a CPU
+NETWORK_WEIGHTS = {"network": NET_WEIGHTS, "network-fast": NET_FAST_WEIGHTS}
 NET_MAX_SIDE = 640  # network working size cap (contextual attention is quadratic)
 NET_BIG_WINDOW_SIDE = 384  # working size of windows over twice the cap (big photos)
 
@@ -377,12 +381,17 @@ def _build_inpainter(entry):
 
 
 def load_inpainter(device: str = "cpu", weights: str = NET_WEIGHTS):
-    """The shipped inpainting network (sha256-checked), cached per device."""
-    return load_model(weights, _build_inpainter, device)
+    """The shipped inpainting network (sha256-checked), cached per device; channels-last on
+    a CPU (oneDNN's faster layout: ~12 % at 512 px, the same output to 2e-7)."""
+    net = load_model(weights, _build_inpainter, device)
+    if torch.device(device).type == "cpu":
+        net.to(memory_format=torch.channels_last)  # in place; a no-op once converted
+    return net
 
 
-def network_available() -> bool:
-    return installed(NET_WEIGHTS)
+def network_available(method: str = "network") -> bool:
+    """Are the weights of ``method`` ("network" or "network-fast") installed?"""
+    return installed(NETWORK_WEIGHTS[method])
 
 
 def network_scale(hole: np.ndarray) -> float:
@@ -395,10 +404,11 @@ def network_scale(hole: np.ndarray) -> float:
 
 
 def _network_core(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
-                  cancel: CancelToken | None = None) -> Pipeline[Tensor]:
+                  cancel: CancelToken | None = None, weights: str = NET_WEIGHTS
+                  ) -> Pipeline[Tensor]:
     def job(dev: torch.device, _tile: int | None) -> Pipeline[Tensor]:
         yield Progress(0.0, "Loading the inpainting network")
-        net = load_inpainter(str(dev))
+        net = load_inpainter(str(dev), weights)
         rgb, m = image.to(dev, torch.float32), mask.to(dev, torch.float32)
         yield Progress(0.1, "Inpainting: coarse pass")
         with torch.inference_mode():
@@ -436,6 +446,16 @@ def upsample_box(x: Tensor, size: tuple[int, int], box: tuple[int, int, int, int
     return out.clamp(0, 1)
 
 
+def auto_network(device: Any = None) -> str:
+    """The method ``auto`` uses for wide holes: the network on a GPU, the fast network on a
+    CPU (the full one is 1.7x slower there for +0.27 dB), whichever is installed, else
+    exemplar."""
+    order = ("network", "network-fast")
+    if choose_device(device).type == "cpu":
+        order = order[::-1]
+    return next((m for m in order if network_available(m)), "exemplar")
+
+
 def _auto(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
           cancel: CancelToken | None = None) -> Pipeline[Tensor]:
     """The harmonic fill on the thin regions, then the network (or exemplar) on the others,
@@ -453,7 +473,7 @@ def _auto(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
     if not thick.any():
         return base
     thick_t = torch.from_numpy(thick.astype(np.float32))[None, None].to(image.device)
-    big = "network" if network_available() else "exemplar"
+    big = auto_network(device)
     job = INPAINT_METHODS[big](base, thick_t, radius=radius, device=device, cancel=cancel)
     return (yield from wrap_progress(job, share, 1.0))
 
@@ -464,6 +484,8 @@ INPAINT_METHODS: dict[str, InpaintMethod] = {
     "harmonic": regionwise(_harmonic_core, work_size=None),
     "exemplar": regionwise(_exemplar_core),
     "network": regionwise(_network_core, whole_side=NET_MAX_SIDE, scale_for=network_scale),
+    "network-fast": regionwise(functools.partial(_network_core, weights=NET_FAST_WEIGHTS),
+                               whole_side=NET_MAX_SIDE, scale_for=network_scale),
     "auto": _auto,
 }
 

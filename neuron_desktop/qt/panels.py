@@ -388,9 +388,11 @@ INPAINT_TIPS = {
     "exemplar": "Copies real texture from around each hole (multi-scale PatchMatch); slower, "
                 "for larger damaged areas",
     "network": "Inpainting network (coarse-to-fine with contextual attention): shows a coarse "
-               "fill, then the refined one; for larger holes",
-    "auto": "Harmonic fill for thin scratches, the network for larger areas (exemplar when "
-            "the network is not installed)",
+               "fill, then the refined one; the best fill for larger holes",
+    "network-fast": "The inpainting network's narrower version: about 1.7x faster on a CPU, "
+                    "slightly softer fills",
+    "auto": "Harmonic fill for thin scratches, a network for larger areas (network on a GPU, "
+            "network-fast on a CPU; exemplar when neither is installed)",
 }
 
 
@@ -399,13 +401,12 @@ class InpaintPanel(OperationPanel):
         super().__init__("Inpaint", "mdi6.auto-fix", parent)
         from neuron_desktop.pipelines import inpaint
 
-        have_network = getattr(inpaint, "network_available", lambda: False)()
         self.method = QComboBox()
         tips = []
         for name in inpaint.INPAINT_METHODS:
             tip = INPAINT_TIPS.get(name, "Inpainting method")
             text = name
-            if name == "network" and not have_network:
+            if name.startswith("network") and not inpaint.network_available(name):
                 text, tip = f"{name} (not installed)", f"{tip}. Its weights are not installed."
             self.method.addItem(text, name)
             self.method.setItemData(self.method.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)

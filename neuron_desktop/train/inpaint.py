@@ -101,19 +101,20 @@ def validate(net: InpaintNet, bank: PhotoBank, n: int, seed: int = 1) -> dict[st
     """Mean PSNR of network and Telea composites on ``n`` held-out photos with 20-30 % holes
     (seeded: the same masks every time)."""
     net.eval()
+    device = next(net.parameters()).device
     rng = np.random.default_rng(seed)
     ours, telea, prefill = [], [], []
     for img in bank.images[:n]:
         h, w = img.shape[:2]
         hole = free_form_mask(h, w, rng, (0.2, 0.3))
-        truth = torch.from_numpy(img).permute(2, 0, 1)[None].float() / 255
-        m = torch.from_numpy(hole)[None, None]
+        truth = torch.from_numpy(img).permute(2, 0, 1)[None].float().to(device) / 255
+        m = torch.from_numpy(hole)[None, None].to(device)
         out = net(truth, m)[1]
         guess = harmonic_fill(truth, m, PREFILL_ITERS)
         prefill.append(float(psnr((guess * 255).round() / 255, truth)))
         comp = truth * (1 - m) + out * m
         t = cv2.inpaint(img, (hole * 255).astype(np.uint8), 3, cv2.INPAINT_TELEA)
-        t = torch.from_numpy(t).permute(2, 0, 1)[None].float() / 255
+        t = torch.from_numpy(t).permute(2, 0, 1)[None].float().to(device) / 255
         q = (comp * 255).round() / 255
         ours.append(float(psnr(q, truth)))
         telea.append(float(psnr(t, truth)))
@@ -122,9 +123,45 @@ def validate(net: InpaintNet, bank: PhotoBank, n: int, seed: int = 1) -> dict[st
             "val_psnr_prefill": float(np.mean(prefill)), "val_images": len(ours)}
 
 
+def make_batch(bank: PhotoBank, rng: np.random.Generator, recipe: InpaintRecipe
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """One training batch: crops (B, 3, S, S) and hole masks (B, 1, S, S), float32."""
+    crops = bank.random_crops(rng, recipe.batch, recipe.crop)
+    masks = np.stack([training_mask(rng, recipe.crop, recipe) for _ in range(recipe.batch)])
+    return torch.from_numpy(crops).permute(0, 3, 1, 2), torch.from_numpy(masks)[:, None]
+
+
+class _BatchStream(torch.utils.data.IterableDataset):
+    """Endless batches made in DataLoader worker processes, each worker seeded by
+    (recipe seed, starting step, worker index)."""
+
+    def __init__(self, bank: PhotoBank, recipe: InpaintRecipe, start: int) -> None:
+        self.bank, self.recipe, self.start = bank, recipe, start
+
+    def __iter__(self):
+        worker = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.recipe.seed, self.start, worker.id if worker else 0])
+        while True:
+            yield make_batch(self.bank, rng, self.recipe)
+
+
+def batches(bank: PhotoBank, rng: np.random.Generator, recipe: InpaintRecipe, start: int,
+            workers: int):
+    """Training batches: made here from ``rng`` (``workers`` = 0: a resumed run replays the
+    same data) or by ``workers`` processes (fast enough to feed a GPU)."""
+    if workers <= 0:
+        while True:
+            yield make_batch(bank, rng, recipe)
+    loader = torch.utils.data.DataLoader(
+        _BatchStream(bank, recipe, start), batch_size=None, num_workers=workers,
+        pin_memory=torch.cuda.is_available(), prefetch_factor=4, persistent_workers=True)
+    yield from loader
+
+
 def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
-                    log=print) -> Pipeline[tuple[InpaintNet, dict]]:
-    """Train (or resume from ``run_dir/checkpoint.pt``); returns (net, final metrics)."""
+                    log=print, workers: int = 0) -> Pipeline[tuple[InpaintNet, dict]]:
+    """Train (or resume from ``run_dir/checkpoint.pt``); returns (net, final metrics).
+    ``workers`` > 0 makes the batches in that many processes."""
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(recipe.seed)
     train_files, val_files = split(list_images(recipe.data), recipe.val_fraction)
@@ -145,16 +182,15 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
     parts = {"model": net, "critic": critic, "optimizer": opt, "optimizer_d": opt_d}
     step, history = resume(ckpt, fixed, parts, rng, log)
     use_amp = device.type == "cuda"
+    torch.backends.cudnn.benchmark = use_amp  # fixed crop size
     t0, seen, avg = time.perf_counter(), 0, None
+    stream = batches(bank, rng, recipe, step, workers)
     while step < recipe.steps:
         lr = cosine_lr(recipe, step)
         for o in (opt, opt_d):
             for g in o.param_groups:
                 g["lr"] = lr
-        crops = bank.random_crops(rng, recipe.batch, recipe.crop)
-        truth = torch.from_numpy(crops).permute(0, 3, 1, 2).to(device)
-        masks = np.stack([training_mask(rng, recipe.crop, recipe) for _ in range(recipe.batch)])
-        hole = torch.from_numpy(masks)[:, None].to(device)
+        truth, hole = (t.to(device, non_blocking=True) for t in next(stream))
         gan = step >= recipe.gan_start * recipe.steps and recipe.adv_weight > 0
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             coarse, refined = net(truth, hole)

@@ -63,3 +63,13 @@ def test_single_image_sparse_solve_matches_the_batched_grid_solve():
     batched = harmonic_fill(img, hole)  # both rows identical: the grid solver
     single = harmonic_fill(img[:1], hole[:1])  # one image: the gather solver
     assert torch.allclose(batched[0], single[0], atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_fill_matches_the_cpu_fill():
+    rng = np.random.default_rng(4)
+    img = torch.from_numpy(rng.random((1, 3, 200, 260))).float()
+    hole = torch.from_numpy(free_form_mask(200, 260, rng, (0.2, 0.3)))[None, None]
+    cpu = harmonic_fill(img, hole)
+    gpu = harmonic_fill(img.cuda(), hole.cuda())  # small levels solved on the CPU
+    assert gpu.is_cuda and torch.allclose(gpu.cpu(), cpu, atol=1e-5)

@@ -1,0 +1,59 @@
+"""Seconds per training step of InpaintNet on this machine's GPU (synthetic photos, real
+training masks): chooses the width and step count of a time-boxed GPU run.
+
+    python3 scripts/gpu_calibrate.py OUT.json --widths 32 24 --batch 32 --crop 256
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import torch
+
+from neuron_desktop.models.inpainting import InpaintNet
+from neuron_desktop.train.inpaint import InpaintRecipe, hole_l1, hole_mse, training_mask
+
+
+def seconds_per_step(width: int, batch: int, crop: int, steps: int = 12) -> float:
+    dev = torch.device("cuda")
+    recipe = InpaintRecipe(batch=batch, crop=crop)
+    rng = np.random.default_rng(0)
+    net = InpaintNet(width).to(dev)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-4)
+    truth = torch.rand(batch, 3, crop, crop, device=dev)
+    hole = torch.from_numpy(np.stack([training_mask(rng, crop, recipe)
+                                      for _ in range(batch)]))[:, None].to(dev)
+    torch.backends.cudnn.benchmark = True
+    for i in range(steps + 4):
+        if i == 4:
+            torch.cuda.synchronize()
+            t0 = time.perf_counter()
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            coarse, refined = net(truth, hole)
+            loss = (hole_l1(coarse.float(), truth, hole) + hole_l1(refined.float(), truth, hole)
+                    + 10 * hole_mse(refined.float(), truth, hole))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / steps
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("out")
+    p.add_argument("--widths", type=int, nargs="+", default=[32, 24])
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--crop", type=int, default=256)
+    a = p.parse_args()
+    result = {str(w): seconds_per_step(w, a.batch, a.crop) for w in a.widths}
+    print(json.dumps(result))
+    with open(a.out, "w") as f:
+        json.dump(result, f)
+
+
+if __name__ == "__main__":
+    main()

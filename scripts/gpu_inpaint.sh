@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Time-boxed GPU training of the inpainting network on a lent machine whose calls last at
+# most 10 minutes: the run goes on in the background between calls (see docs/training.md).
+#   start DATA TRAIN_S WATCH_S  calibrate, choose width and steps to end in TRAIN_S, launch
+#   more DATA WATCH_S           add photos: stop the run, resume it from its checkpoint
+#   finish WATCH_S              wait for the end; GPU benchmarks (shipped and new weights)
+# Each call leaves the log and a snapshot of the weights in $OUT.
+set -uo pipefail
+W=/root/nd
+export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+OUT=${OUT:-/tmp/out}
+mkdir -p "$W/data" "$OUT"
+T0=$(date +%s)
+
+launch() {  # $1: extra option (--resume)
+    setsid nohup python3 -m neuron_desktop.cli train inpaint $(cat "$W/args") "$@" \
+        >>"$W/train.log" 2>&1 </dev/null &
+}
+running() { pgrep -f "neuron_desktop.cli train inpaint" >/dev/null; }
+snapshot() {
+    cp "$W/train.log" "$OUT/" 2>/dev/null; cp "$W/run/log.jsonl" "$OUT/" 2>/dev/null
+    python3 - "$W/run/checkpoint.pt" "$OUT/snapshot.safetensors" <<'EOF'
+import sys, os, torch
+from safetensors.torch import save_file
+if os.path.exists(sys.argv[1]):
+    s = torch.load(sys.argv[1], map_location="cpu", weights_only=True)
+    save_file({k: v.contiguous() for k, v in s["model"].items()}, sys.argv[2],
+              metadata={"step": str(s["step"])})
+    print("snapshot at step", s["step"])
+EOF
+}
+watch() {  # until $1 seconds after this call began, or the run ends
+    while running && [ $(($(date +%s) - T0)) -lt "$1" ]; do
+        sleep 15; grep -h "^step" "$W/train.log" | tail -n 1
+    done
+    tail -n 4 "$W/train.log"
+}
+
+case $1 in
+start)
+    cp -r "$2"/. "$W/data/"
+    nvidia-smi --query-gpu=name,memory.total --format=csv
+    python3 scripts/gpu_calibrate.py "$W/calib.json" --widths 32 24 || exit 1
+    python3 - "$W/calib.json" "$3" "$W/args" <<'EOF'
+import json, sys
+rate = json.load(open(sys.argv[1]))
+budget = float(sys.argv[2]) * 0.8  # validation, data workers' start, the restart
+width = 32 if budget / rate["32"] >= 4000 else 24
+steps = int(budget / rate[str(width)]) // 100 * 100
+every = max(200, int(60 / rate[str(width)]) // 100 * 100)
+args = (f"--device cuda --workers 12 --width {width} --batch 32 --crop 256 --steps {steps} "
+        f"--lr 4e-4 --mse-weight 10 --adv-weight 0 --val-every {every} --data {sys.argv[3].rsplit('/', 1)[0]}/data "
+        f"--run-dir /root/nd/run --weights-dir /root/nd/weights -q")
+open(sys.argv[3], "w").write(args)
+print(args)
+EOF
+    launch
+    watch "$4"; snapshot ;;
+more)
+    cp -r "$2"/. "$W/data/"
+    pkill -f "neuron_desktop.cli train inpaint"
+    while running; do sleep 1; done
+    echo "restart with $(find "$W/data" -type f | wc -l) photos" | tee -a "$W/train.log"
+    launch --resume
+    watch "$3"; snapshot ;;
+finish)
+    watch "$2"; snapshot
+    running && { echo "run not finished"; exit 1; }
+    cp "$W/weights/"* "$OUT/"
+    python3 -m neuron_desktop.cli bench --only inpaint --device cuda --out-dir "$OUT/shipped"
+    python3 - "$W/weights/manifest.json" weights/manifest.json <<'EOF'
+import json, sys
+new, old = (json.load(open(p)) for p in sys.argv[1:])
+old["models"]["inpainter"] = new["models"]["inpainter"]
+json.dump(old, open(sys.argv[2], "w"), indent=2)
+EOF
+    cp "$W/weights/inpainter.safetensors" weights/
+    python3 -m neuron_desktop.cli bench --only inpaint --device cuda --out-dir "$OUT/new" ;;
+esac
