@@ -235,5 +235,6 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
             history.append(entry)
             log_entry(run_dir, entry, log)
             save_run(ckpt, fixed, parts, rng, step, history)
+    stream.close()  # stops the batch workers
     net.eval()
     return net, history[-1] if history else {}
