@@ -10,7 +10,7 @@ import torch
 
 from benchmarks.common import measure, rows_with_ratios
 from neuron_desktop.core.progress import run_pipeline
-from neuron_desktop.pipelines.inpaint import inpaint, network_available
+from neuron_desktop.pipelines.inpaint import NETWORK_WEIGHTS, inpaint, network_available
 from neuron_desktop.train.masks_gen import free_form_mask
 
 
@@ -39,7 +39,7 @@ def _regions_mask(h: int, w: int, count: int, fraction: float, seed: int = 3) ->
     return mask
 
 
-NETWORK = tuple(m for m in ("network", "network-fast") if network_available(m))
+NETWORK = tuple(m for m in NETWORK_WEIGHTS if network_available(m))
 
 
 def _target(row: dict, limits: dict[str, float]) -> dict:

@@ -14,12 +14,12 @@ import numpy as np
 import torch
 
 from neuron_desktop.models.inpainting import InpaintNet
-from neuron_desktop.train.inpaint import InpaintRecipe, hole_l1, hole_mse, training_mask
+from neuron_desktop.train.inpaint import InpaintRecipe, reconstruction_loss, training_mask
 
 
 def seconds_per_step(width: int, batch: int, crop: int, steps: int = 12) -> float:
     dev = torch.device("cuda")
-    recipe = InpaintRecipe(batch=batch, crop=crop)
+    recipe = InpaintRecipe(batch=batch, crop=crop, mse_weight=10)
     rng = np.random.default_rng(0)
     net = InpaintNet(width).to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=1e-4)
@@ -32,9 +32,7 @@ def seconds_per_step(width: int, batch: int, crop: int, steps: int = 12) -> floa
             torch.cuda.synchronize()
             t0 = time.perf_counter()
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            coarse, refined = net(truth, hole)
-            loss = (hole_l1(coarse.float(), truth, hole) + hole_l1(refined.float(), truth, hole)
-                    + 10 * hole_mse(refined.float(), truth, hole))
+            loss = reconstruction_loss(*net(truth, hole), truth, hole, recipe)[1]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -41,17 +41,18 @@ start)
     cp -r "$2"/. "$W/data/"
     nvidia-smi --query-gpu=name,memory.total --format=csv
     python3 scripts/gpu_calibrate.py "$W/calib.json" --widths 32 24 || exit 1
-    python3 - "$W/calib.json" "$3" "$W/args" <<'EOF'
+    python3 - "$W" "$3" <<'EOF'
 import json, sys
-rate = json.load(open(sys.argv[1]))
+w = sys.argv[1]
+rate = json.load(open(f"{w}/calib.json"))
 budget = float(sys.argv[2]) * 0.8  # validation, data workers' start, the restart
 width = 32 if budget / rate["32"] >= 4000 else 24
 steps = int(budget / rate[str(width)]) // 100 * 100
 every = max(200, int(60 / rate[str(width)]) // 100 * 100)
 args = (f"--device cuda --workers 12 --width {width} --batch 32 --crop 256 --steps {steps} "
-        f"--lr 4e-4 --mse-weight 10 --adv-weight 0 --val-every {every} --data {sys.argv[3].rsplit('/', 1)[0]}/data "
-        f"--run-dir /root/nd/run --weights-dir /root/nd/weights -q")
-open(sys.argv[3], "w").write(args)
+        f"--lr 4e-4 --mse-weight 10 --adv-weight 0 --val-every {every} --data {w}/data "
+        f"--run-dir {w}/run --weights-dir {w}/weights -q")
+open(f"{w}/args", "w").write(args)
 print(args)
 EOF
     launch

@@ -450,7 +450,7 @@ def auto_network(device: Any = None) -> str:
     """The method ``auto`` uses for wide holes: the network on a GPU, the fast network on a
     CPU (the full one is 1.7x slower there for +0.27 dB), whichever is installed, else
     exemplar."""
-    order = ("network", "network-fast")
+    order = tuple(NETWORK_WEIGHTS)
     if choose_device(device).type == "cpu":
         order = order[::-1]
     return next((m for m in order if network_available(m)), "exemplar")
@@ -483,9 +483,9 @@ INPAINT_METHODS: dict[str, InpaintMethod] = {
     "ns": regionwise(_cv2_inpaint(cv2.INPAINT_NS), work_size=None),
     "harmonic": regionwise(_harmonic_core, work_size=None),
     "exemplar": regionwise(_exemplar_core),
-    "network": regionwise(_network_core, whole_side=NET_MAX_SIDE, scale_for=network_scale),
-    "network-fast": regionwise(functools.partial(_network_core, weights=NET_FAST_WEIGHTS),
-                               whole_side=NET_MAX_SIDE, scale_for=network_scale),
+    **{method: regionwise(functools.partial(_network_core, weights=weights),
+                          whole_side=NET_MAX_SIDE, scale_for=network_scale)
+       for method, weights in NETWORK_WEIGHTS.items()},
     "auto": _auto,
 }
 

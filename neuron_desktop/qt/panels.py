@@ -406,7 +406,7 @@ class InpaintPanel(OperationPanel):
         for name in inpaint.INPAINT_METHODS:
             tip = INPAINT_TIPS.get(name, "Inpainting method")
             text = name
-            if name.startswith("network") and not inpaint.network_available(name):
+            if name in inpaint.NETWORK_WEIGHTS and not inpaint.network_available(name):
                 text, tip = f"{name} (not installed)", f"{tip}. Its weights are not installed."
             self.method.addItem(text, name)
             self.method.setItemData(self.method.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)

@@ -96,6 +96,21 @@ def hole_mse(pred: torch.Tensor, truth: torch.Tensor, hole: torch.Tensor) -> tor
     return _hole_mean((pred - truth) ** 2, hole)
 
 
+def reconstruction_loss(coarse: torch.Tensor, refined: torch.Tensor, truth: torch.Tensor,
+                        hole: torch.Tensor, recipe: InpaintRecipe
+                        ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """(logged parts, total): hole L1 of both stages, plus ``mse_weight`` times their hole
+    squared error."""
+    losses = {"l1_coarse": hole_l1(coarse.float(), truth, hole),
+              "l1": hole_l1(refined.float(), truth, hole)}
+    total = losses["l1_coarse"] + losses["l1"]
+    if recipe.mse_weight > 0:
+        losses["mse"] = hole_mse(refined.float(), truth, hole)
+        total = total + recipe.mse_weight * (losses["mse"]
+                                             + hole_mse(coarse.float(), truth, hole))
+    return losses, total
+
+
 @torch.no_grad()
 def validate(net: InpaintNet, bank: PhotoBank, n: int, seed: int = 1) -> dict[str, float]:
     """Mean PSNR of network and Telea composites on ``n`` held-out photos with 20-30 % holes
@@ -182,7 +197,8 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
     parts = {"model": net, "critic": critic, "optimizer": opt, "optimizer_d": opt_d}
     step, history = resume(ckpt, fixed, parts, rng, log)
     use_amp = device.type == "cuda"
-    torch.backends.cudnn.benchmark = use_amp  # fixed crop size
+    if use_amp:
+        torch.backends.cudnn.benchmark = True  # fixed crop size
     t0, seen, avg = time.perf_counter(), 0, None
     stream = batches(bank, rng, recipe, step, workers)
     while step < recipe.steps:
@@ -195,13 +211,7 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
             coarse, refined = net(truth, hole)
             comp = truth * (1 - hole) + refined * hole
-            losses = {"l1_coarse": hole_l1(coarse.float(), truth, hole),
-                      "l1": hole_l1(refined.float(), truth, hole)}
-            total = losses["l1_coarse"] + losses["l1"]
-            if recipe.mse_weight > 0:
-                losses["mse"] = hole_mse(refined.float(), truth, hole)
-                total = total + recipe.mse_weight * (
-                    losses["mse"] + hole_mse(coarse.float(), truth, hole))
+            losses, total = reconstruction_loss(coarse, refined, truth, hole, recipe)
             if gan:
                 losses["g_adv"] = hinge_g_loss(critic(comp, hole).float())
                 total = total + recipe.adv_weight * losses["g_adv"]
