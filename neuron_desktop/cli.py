@@ -564,8 +564,8 @@ def cmd_train_inpaint(args: argparse.Namespace) -> int:
     from neuron_desktop.train.inpaint import InpaintRecipe, train_inpainter
 
     recipe = _recipe_from_args(InpaintRecipe(), args, (
-        "steps", "batch", "crop", "lr", "width", "seed", "val_every", "adv_weight", "init",
-        "mse_weight"))
+        "steps", "batch", "crop", "lr", "lr_final", "width", "seed", "val_every", "adv_weight",
+        "init", "mse_weight"))
     if args.keep_residuals:
         recipe.zero_residuals = False
     device = choose_device(args.device)
@@ -778,6 +778,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--width", type=_positive_int, help="network width (16)")
     t.add_argument("--adv-weight", type=float, help="weight of the PatchGAN hinge loss")
     t.add_argument("--mse-weight", type=float, help="weight of the squared error in the hole (0)")
+    t.add_argument("--lr-final", type=_positive_float,
+                   help="learning rate at the last step (cosine from --lr; 5e-5)")
     t.add_argument("--keep-residuals", action="store_true",
                    help="with --init: keep its output layers (default: zeroed, so training "
                         "starts at the pre-fill)")

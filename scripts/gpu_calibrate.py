@@ -1,7 +1,9 @@
 """Seconds per training step of InpaintNet on this machine's GPU (synthetic photos, real
-training masks): chooses the width and step count of a time-boxed GPU run.
+training masks): chooses the width, batch and step count of a time-boxed GPU run.
 
-    python3 scripts/gpu_calibrate.py OUT.json --widths 32 24 --batch 32 --crop 256
+    python3 scripts/gpu_calibrate.py OUT.json --widths 32 24 --batches 32 64 --crop 256
+
+OUT.json maps "WIDTHxBATCH" to seconds per step.
 """
 
 from __future__ import annotations
@@ -44,10 +46,10 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("out")
     p.add_argument("--widths", type=int, nargs="+", default=[32, 24])
-    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--batches", type=int, nargs="+", default=[32])
     p.add_argument("--crop", type=int, default=256)
     a = p.parse_args()
-    result = {str(w): seconds_per_step(w, a.batch, a.crop) for w in a.widths}
+    result = {f"{w}x{b}": seconds_per_step(w, b, a.crop) for w in a.widths for b in a.batches}
     print(json.dumps(result))
     with open(a.out, "w") as f:
         json.dump(result, f)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Time-boxed GPU training of the inpainting network on a lent machine whose calls last at
 # most 10 minutes: the run goes on in the background between calls (see docs/training.md).
-#   start DATA TRAIN_S WATCH_S  calibrate, choose width and steps to end in TRAIN_S, launch
+#   start DATA TRAIN_S WATCH_S [INIT]  calibrate, choose width, batch and steps to end in
+#                               TRAIN_S, launch (INIT: fine-tune those weights, at their width)
 #   more DATA WATCH_S           add photos: stop the run, resume it from its checkpoint
-#   finish WATCH_S              wait for the end; GPU benchmarks (shipped and new weights)
+#   finish WATCH_S              wait for the end; GPU benchmark of the new weights
 # Each call leaves the log and a snapshot of the weights in $OUT.
 set -uo pipefail
 W=/root/nd
@@ -40,18 +41,30 @@ case $1 in
 start)
     cp -r "$2"/. "$W/data/"
     nvidia-smi --query-gpu=name,memory.total --format=csv
-    python3 scripts/gpu_calibrate.py "$W/calib.json" --widths 32 24 || exit 1
-    python3 - "$W" "$3" <<'EOF'
-import json, sys
-w = sys.argv[1]
+    python3 - "$W" "$3" "${5:-}" <<'EOF' || exit 1
+import json, subprocess, sys
+from safetensors import safe_open
+w, train_s, init = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+widths = ["32", "24"]
+if init:  # the width of the weights: the attention encoder's first convolution's channels
+    with safe_open(init, "pt") as f:
+        widths = [str(f.get_slice("attn_enc.0.0.weight").get_shape()[0])]
+subprocess.run([sys.executable, "scripts/gpu_calibrate.py", f"{w}/calib.json", "--widths",
+                *widths, "--batches", "32", "64"], check=True)
 rate = json.load(open(f"{w}/calib.json"))
-budget = float(sys.argv[2]) * 0.8  # validation, data workers' start, the restart
-width = 32 if budget / rate["32"] >= 4000 else 24
-steps = int(budget / rate[str(width)]) // 100 * 100
-every = max(200, int(60 / rate[str(width)]) // 100 * 100)
-args = (f"--device cuda --workers 12 --width {width} --batch 32 --crop 256 --steps {steps} "
-        f"--lr 4e-4 --mse-weight 10 --adv-weight 0 --val-every {every} --data {w}/data "
-        f"--run-dir {w}/run --weights-dir {w}/weights -q")
+budget = train_s * 0.8  # validation, data workers' start, the restart
+if init:
+    width, lr, extra = int(widths[0]), "--lr 2e-4 --lr-final 1e-5", f"--init {init} --keep-residuals"
+else:
+    width = 32 if budget / rate["32x32"] >= 4000 else 24
+    lr, extra = "--lr 4e-4", ""
+batch = max((32, 64), key=lambda b: b / rate[f"{width}x{b}"])  # more crops per second
+sec = rate[f"{width}x{batch}"]
+steps = int(budget / sec) // 100 * 100
+every = max(200, int(60 / sec) // 100 * 100)
+args = (f"--device cuda --workers 12 --width {width} --batch {batch} --crop 256 --steps {steps} "
+        f"{lr} --mse-weight 10 --adv-weight 0 --val-every {every} --data {w}/data "
+        f"--run-dir {w}/run --weights-dir {w}/weights -q {extra}")
 open(f"{w}/args", "w").write(args)
 print(args)
 EOF
@@ -68,7 +81,6 @@ finish)
     watch "$2"; snapshot
     running && { echo "run not finished"; exit 1; }
     cp "$W/weights/"* "$OUT/"
-    python3 -m neuron_desktop.cli bench --only inpaint --device cuda --out-dir "$OUT/shipped"
     python3 - "$W/weights/manifest.json" weights/manifest.json <<'EOF'
 import json, sys
 new, old = (json.load(open(p)) for p in sys.argv[1:])

@@ -77,7 +77,7 @@ def _harmonic_cg(known: Tensor, hole: Tensor, x: Tensor, iters: int) -> Tensor:
         return count * t - sum(ext[:, k] for k in neighbours)
 
     sol = _cg(lap, b, x[0].reshape(c, -1)[:, idx], iters, (1,))
-    out = torch.zeros_like(known)
+    out = known.new_zeros(known.shape)  # contiguous, whatever the input's layout
     out.view(c, -1)[:, idx] = sol
     return out
 

@@ -73,3 +73,17 @@ def test_gpu_fill_matches_the_cpu_fill():
     cpu = harmonic_fill(img, hole)
     gpu = harmonic_fill(img.cuda(), hole.cuda())  # small levels solved on the CPU
     assert gpu.is_cuda and torch.allclose(gpu.cpu(), cpu, atol=1e-5)
+
+
+@pytest.mark.parametrize("layout", ["transposed", "channels_last"])
+def test_fill_does_not_depend_on_the_memory_layout(layout):
+    rng = np.random.default_rng(5)
+    rgb = torch.from_numpy(rng.random((1, 3, 48, 64), dtype=np.float32))
+    hole = torch.from_numpy(free_form_mask(48, 64, rng, (0.2, 0.3)))[None, None]
+    if layout == "transposed":  # a view with swapped strides
+        rgb, hole = rgb.transpose(-1, -2).contiguous().transpose(-1, -2), hole
+    else:
+        rgb = rgb.contiguous(memory_format=torch.channels_last)
+    assert not rgb.is_contiguous()
+    ref = harmonic_fill(rgb.contiguous(), hole, 20)
+    assert torch.allclose(harmonic_fill(rgb, hole, 20), ref, atol=1e-6)
