@@ -89,9 +89,10 @@ def harmonic_fill(rgb: Tensor, hole: Tensor, iters: int = 30) -> Tensor:
     """Fill ``hole`` (B, 1, H, W) pixels of ``rgb`` (B, C, H, W) with the harmonic (membrane)
     interpolant of the known pixels: cascadic multigrid, the half-size solution upsampled as
     the start of ``iters`` CG steps at each level. Only the hole's bounding box is solved;
-    on a GPU, levels up to ``SMALL_LEVEL`` px are solved on the CPU (their hundreds of tiny
-    steps cost more in kernel launches there than in arithmetic here)."""
-    if rgb.device.type != "cpu" and max(rgb.shape[-2:]) <= SMALL_LEVEL:
+    on a GPU, one image's levels up to ``SMALL_LEVEL`` px are solved on the CPU (their
+    hundreds of tiny steps cost more in kernel launches there than in arithmetic here; a
+    training batch's launches are shared by its images, its arithmetic is not)."""
+    if rgb.device.type != "cpu" and rgb.shape[0] == 1 and max(rgb.shape[-2:]) <= SMALL_LEVEL:
         return harmonic_fill(rgb.cpu(), hole.cpu(), iters).to(rgb.device)
     valid = 1 - hole
     if bool((valid > 0).all()):

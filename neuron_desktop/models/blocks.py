@@ -13,15 +13,16 @@ from torch import Tensor, nn
 
 
 def _diagonal_sum(scores: Tensor, k: int) -> Tensor:
-    """Sum ``scores`` (Hf, Wf, Hb, Wb) along both diagonal directions over ``k`` steps:
+    """Sum ``scores`` (..., Hf, Wf, Hb, Wb) along both diagonal directions over ``k`` steps:
     a match (p -> q) is backed by its neighbours' matches (p + d -> q + d) ("fuse")."""
     out = scores
-    for dims in ((0, 2), (1, 3)):
+    lead = scores.dim() - 4
+    for dims in ((lead, lead + 2), (lead + 1, lead + 3)):
         total = out.clone()
         for d in range(1, k // 2 + 1):
             for s in (d, -d):
-                src = [slice(None)] * 4
-                dst = [slice(None)] * 4
+                src = [slice(None)] * out.dim()
+                dst = [slice(None)] * out.dim()
                 for dim in dims:
                     size = out.shape[dim]
                     src[dim] = slice(max(s, 0), size + min(s, 0))
@@ -64,6 +65,8 @@ class ContextualAttention(nn.Module):
         if h % self.rate or w % self.rate:
             raise ValueError(f"H, W ({h}, {w}) must be multiples of rate {self.rate}")
         mask = mask.to(foreground.dtype).expand(b, 1, h, w)
+        if b > 1 and foreground.device.type != "cpu":  # a CPU does less work image by image
+            return self._batched(foreground, background, mask)
         return torch.cat([self._one(foreground[i:i + 1], background[i:i + 1], mask[i:i + 1])
                           for i in range(b)])
 
@@ -132,4 +135,37 @@ class ContextualAttention(nn.Module):
         ones[:, rows] = 1
         summed = F.fold(patches[None], out_size, size, padding=pad, stride=r)
         count = F.fold(ones[None], out_size, size, padding=pad, stride=r)
+        return torch.where(count > 0, summed / count.clamp_min(1e-8), foreground)
+
+    def _batched(self, foreground: Tensor, background: Tensor, mask: Tensor) -> Tensor:
+        """:meth:`_one`'s result for a whole batch in a few large products, with no host
+        sync (GPU training): every row is matched, only the rows it would rebuild are kept."""
+        r, k, pad = self.rate, self.ksize, self.ksize // 2
+        b, c = foreground.shape[:2]
+        size, raw_pad = k * r, pad * r
+        small = F.max_pool2d(mask, r) if r > 1 else mask
+        fg, bg = foreground, background
+        if r > 1:
+            fg = F.interpolate(fg, size=small.shape[-2:], mode="area")
+            bg = F.interpolate(bg, size=small.shape[-2:], mode="area")
+        hs, ws = small.shape[-2:]
+        fg = F.normalize(F.unfold(fg, k, padding=pad), dim=1, eps=1e-4)  # (B, C*k*k, L)
+        bg = F.normalize(F.unfold(bg, k, padding=pad), dim=1, eps=1e-4)
+        scores = fg.transpose(1, 2) @ bg  # (B, L_fg, L_bg)
+        if self.fuse_k > 1:
+            scores = _diagonal_sum(scores.view(b, hs, ws, hs, ws), self.fuse_k)
+            scores = scores.reshape(b, hs * ws, hs * ws)
+        known = F.max_pool2d(small, k, 1, pad).reshape(b, 1, -1) == 0
+        low = torch.finfo(scores.dtype).min  # finite: a row with no known patch stays NaN-free
+        attn = torch.softmax((self.scale * scores).masked_fill(~known, low), dim=2)
+        has_known = known.any(2, keepdim=True)  # (B, 1, 1)
+        attn = torch.where(has_known, attn, 0.0)
+        rows = F.max_pool2d(small, k, 1, pad).reshape(b, 1, -1) > 0 if self.hole_only \
+            else torch.ones_like(known)
+        rows = (rows & has_known).to(foreground.dtype)  # (B, 1, L)
+        raw = F.unfold(background, size, padding=raw_pad, stride=r)  # (B, C*size*size, L)
+        patches = (raw @ attn.transpose(1, 2)) * rows
+        summed = F.fold(patches, foreground.shape[-2:], size, padding=raw_pad, stride=r)
+        count = F.fold(rows.expand(b, size * size, -1), foreground.shape[-2:], size,
+                       padding=raw_pad, stride=r)
         return torch.where(count > 0, summed / count.clamp_min(1e-8), foreground)

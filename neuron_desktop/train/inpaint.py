@@ -199,7 +199,7 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
     use_amp = device.type == "cuda"
     if use_amp:
         torch.backends.cudnn.benchmark = True  # fixed crop size
-    t0, seen, avg = time.perf_counter(), 0, None
+    t0, seen, avg, shown = time.perf_counter(), 0, None, {}
     stream = batches(bank, rng, recipe, step, workers)
     while step < recipe.steps:
         lr = cosine_lr(recipe, step)
@@ -230,16 +230,23 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
             losses["d"] = d
         step += 1
         seen += recipe.batch
-        values = {k: float(v.detach()) for k, v in losses.items()}
+        # running means stay on the device: reading them each step would make the host wait
+        # for the GPU every step instead of queueing the next one
+        values = {k: v.detach().float() for k, v in losses.items()}
         avg = values if avg is None else {k: 0.97 * avg.get(k, v) + 0.03 * v
                                           for k, v in values.items()}
-        yield Progress(step / recipe.steps, f"step {step} L1 {avg['l1']:.4f}")
-        if step % recipe.log_every == 0:
+        logging = step % recipe.log_every == 0
+        validating = step % recipe.val_every == 0 or step == recipe.steps
+        if logging or validating:
+            shown = {k: float(v) for k, v in avg.items()}
+        yield Progress(step / recipe.steps, f"step {step} L1 {shown['l1']:.4f}" if shown
+                       else f"step {step}")
+        if logging:
             rate = seen / (time.perf_counter() - t0)
-            log(f"step {step}/{recipe.steps} " + " ".join(f"{k} {v:.4f}" for k, v in avg.items())
+            log(f"step {step}/{recipe.steps} " + " ".join(f"{k} {v:.4f}" for k, v in shown.items())
                 + f" lr {lr:.2e} {rate:.1f} img/s")
-        if step % recipe.val_every == 0 or step == recipe.steps:
-            entry = {"step": step, **avg, "images_per_s": seen / (time.perf_counter() - t0)}
+        if validating:
+            entry = {"step": step, **shown, "images_per_s": seen / (time.perf_counter() - t0)}
             if val_bank is not None:
                 entry.update(validate(net, val_bank, recipe.val_images))
             history.append(entry)

@@ -104,3 +104,23 @@ def test_hole_only_at_the_border_matches_the_full_map():
     fast = ContextualAttention(rate=2, hole_only=True)(x, x, mask)
     hole = mask.bool().expand_as(x)
     assert torch.allclose(fast[hole], full[hole], atol=1e-5)
+
+
+@pytest.mark.parametrize("hole_only", [True, False])
+@pytest.mark.parametrize("rate", [1, 2])
+def test_a_batch_in_one_pass_matches_image_by_image(rate, hole_only):
+    torch.manual_seed(1)
+    layer = ContextualAttention(rate=rate, hole_only=hole_only)
+    x = torch.randn(5, 6, 24, 32, dtype=torch.float64, requires_grad=True)
+    mask = torch.zeros(5, 1, 24, 32, dtype=torch.float64)
+    mask[0, :, 4:12, 6:20] = 1
+    mask[1, :, 16:24, 24:32] = 1  # at the border
+    mask[2] = 1  # no known patch: the foreground
+    mask[4, :, :6] = 1  # image 3: no hole
+    out = layer._batched(x, x, mask)  # a GPU's path, here on the CPU
+    assert torch.allclose(layer(x, x, mask), out, atol=1e-12)
+    singles = torch.cat([layer(x[i:i + 1], x[i:i + 1], mask[i:i + 1]) for i in range(5)])
+    assert torch.allclose(out, singles, atol=1e-12)
+    assert torch.equal(out[2], x[2])
+    out.square().sum().backward()
+    assert torch.isfinite(x.grad).all()
