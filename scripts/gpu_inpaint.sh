@@ -3,7 +3,7 @@
 # most 10 minutes: the run goes on in the background between calls (see docs/training.md).
 #   start DATA TRAIN_S WATCH_S [INIT]  calibrate, choose width, batch and steps to end in
 #                               TRAIN_S, launch (INIT: fine-tune those weights, at their width)
-#   more DATA WATCH_S           add photos: stop the run, resume it from its checkpoint
+#   more DATA WATCH_S           add photos: stop the run (it saves a checkpoint), resume it
 #   finish WATCH_S              wait for the end; GPU benchmark of the new weights
 # Each call leaves the log and a snapshot of the weights in $OUT.
 set -uo pipefail
@@ -72,7 +72,7 @@ EOF
     watch "$4"; snapshot ;;
 more)
     cp -r "$2"/. "$W/data/"
-    pkill -f "neuron_desktop.cli train inpaint"
+    pkill -o -f "neuron_desktop.cli train inpaint"  # the trainer: it saves this step, exits
     while running; do sleep 1; done
     echo "restart with $(find "$W/data" -type f | wc -l) photos" | tee -a "$W/train.log"
     launch --resume

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from neuron_desktop.core.metrics import psnr
-from neuron_desktop.core.progress import Pipeline, Progress
+from neuron_desktop.core.progress import Cancelled, Pipeline, Progress
 from neuron_desktop.models.inpainting import (
     PREFILL_ITERS,
     InpaintNet,
@@ -41,6 +41,7 @@ from neuron_desktop.train.runs import (
     log_entry,
     resume,
     save_run,
+    stop_requests,
 )
 
 
@@ -201,57 +202,65 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
         torch.backends.cudnn.benchmark = True  # fixed crop size
     t0, seen, avg, shown = time.perf_counter(), 0, None, {}
     stream = batches(bank, rng, recipe, step, workers)
-    while step < recipe.steps:
-        lr = cosine_lr(recipe, step)
-        for o in (opt, opt_d):
-            for g in o.param_groups:
-                g["lr"] = lr
-        truth, hole = (t.to(device, non_blocking=True) for t in next(stream))
-        gan = step >= recipe.gan_start * recipe.steps and recipe.adv_weight > 0
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            coarse, refined = net(truth, hole)
-            comp = truth * (1 - hole) + refined * hole
-            losses, total = reconstruction_loss(coarse, refined, truth, hole, recipe)
-            if gan:
-                losses["g_adv"] = hinge_g_loss(critic(comp, hole).float())
-                total = total + recipe.adv_weight * losses["g_adv"]
-        opt.zero_grad(set_to_none=True)
-        total.backward()
-        if recipe.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(net.parameters(), recipe.grad_clip)
-        opt.step()
-        if gan:
+    with stop_requests() as stop:
+        while step < recipe.steps:
+            lr = cosine_lr(recipe, step)
+            for o in (opt, opt_d):
+                for g in o.param_groups:
+                    g["lr"] = lr
+            truth, hole = (t.to(device, non_blocking=True) for t in next(stream))
+            gan = step >= recipe.gan_start * recipe.steps and recipe.adv_weight > 0
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                d = hinge_d_loss(critic(truth, hole).float(),
-                                 critic(comp.detach(), hole).float())
-            opt_d.zero_grad(set_to_none=True)
-            d.backward()
-            opt_d.step()
-            losses["d"] = d
-        step += 1
-        seen += recipe.batch
-        # running means stay on the device: reading them each step would make the host wait
-        # for the GPU every step instead of queueing the next one
-        values = {k: v.detach().float() for k, v in losses.items()}
-        avg = values if avg is None else {k: 0.97 * avg.get(k, v) + 0.03 * v
-                                          for k, v in values.items()}
-        logging = step % recipe.log_every == 0
-        validating = step % recipe.val_every == 0 or step == recipe.steps
-        if logging or validating:
-            shown = {k: float(v) for k, v in avg.items()}
-        yield Progress(step / recipe.steps, f"step {step} L1 {shown['l1']:.4f}" if shown
-                       else f"step {step}")
-        if logging:
-            rate = seen / (time.perf_counter() - t0)
-            log(f"step {step}/{recipe.steps} " + " ".join(f"{k} {v:.4f}" for k, v in shown.items())
-                + f" lr {lr:.2e} {rate:.1f} img/s")
-        if validating:
-            entry = {"step": step, **shown, "images_per_s": seen / (time.perf_counter() - t0)}
-            if val_bank is not None:
-                entry.update(validate(net, val_bank, recipe.val_images))
-            history.append(entry)
-            log_entry(run_dir, entry, log)
-            save_run(ckpt, fixed, parts, rng, step, history)
+                coarse, refined = net(truth, hole)
+                comp = truth * (1 - hole) + refined * hole
+                losses, total = reconstruction_loss(coarse, refined, truth, hole, recipe)
+                if gan:
+                    losses["g_adv"] = hinge_g_loss(critic(comp, hole).float())
+                    total = total + recipe.adv_weight * losses["g_adv"]
+            opt.zero_grad(set_to_none=True)
+            total.backward()
+            if recipe.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), recipe.grad_clip)
+            opt.step()
+            if gan:
+                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                    d = hinge_d_loss(critic(truth, hole).float(),
+                                     critic(comp.detach(), hole).float())
+                opt_d.zero_grad(set_to_none=True)
+                d.backward()
+                opt_d.step()
+                losses["d"] = d
+            step += 1
+            seen += recipe.batch
+            # running means stay on the device (reading them each step makes the host wait
+            # for the GPU every step)
+            values = {k: v.detach().float() for k, v in losses.items()}
+            avg = values if avg is None else {k: 0.97 * avg.get(k, v) + 0.03 * v
+                                              for k, v in values.items()}
+            logging = step % recipe.log_every == 0
+            validating = step % recipe.val_every == 0 or step == recipe.steps
+            if logging or validating:
+                shown = {k: float(v) for k, v in avg.items()}
+            yield Progress(step / recipe.steps, f"step {step} L1 {shown['l1']:.4f}" if shown
+                           else f"step {step}")
+            if logging:
+                rate = seen / (time.perf_counter() - t0)
+                log(f"step {step}/{recipe.steps} "
+                    + " ".join(f"{k} {v:.4f}" for k, v in shown.items())
+                    + f" lr {lr:.2e} {rate:.1f} img/s")
+            if validating:
+                entry = {"step": step, **shown,
+                         "images_per_s": seen / (time.perf_counter() - t0)}
+                if val_bank is not None:
+                    entry.update(validate(net, val_bank, recipe.val_images))
+                history.append(entry)
+                log_entry(run_dir, entry, log)
+                save_run(ckpt, fixed, parts, rng, step, history)
+            if stop.is_set():
+                stream.close()
+                save_run(ckpt, fixed, parts, rng, step, history)
+                log(f"stopped at step {step}: checkpoint saved; --resume continues")
+                raise Cancelled(f"training stopped at step {step}")
     stream.close()  # stops the batch workers
     net.eval()
     return net, history[-1] if history else {}

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import math
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -20,6 +23,29 @@ def cosine_lr(recipe: Any, step: int) -> float:
     ``recipe.steps``."""
     t = min(step / max(recipe.steps, 1), 1.0)
     return recipe.lr_final + 0.5 * (recipe.lr - recipe.lr_final) * (1 + math.cos(math.pi * t))
+
+
+@contextmanager
+def stop_requests():
+    """While a training loop runs: SIGTERM or Ctrl-C sets the yielded event, so that the loop
+    can stop at the end of its step with a checkpoint; a second one interrupts at once.
+    (Signals reach the main thread only: elsewhere the event is never set.)"""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def request(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    old = {s: signal.signal(s, request) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stop
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def fixed_fields(recipe: Any, volatile: tuple[str, ...]) -> dict:

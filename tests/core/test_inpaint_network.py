@@ -236,3 +236,27 @@ def test_shipped_network_fills_sample_photos(method):
     # networks 23.06 (network) and 22.85 (fast): a network that adds nothing to its pre-fill,
     # or has broken weights or decoding, fails
     assert np.mean(ours) > np.mean(telea) + 1.15
+
+
+def test_a_stop_request_saves_a_checkpoint_that_resumes(tmp_path):
+    import os
+    import signal
+
+    from neuron_desktop.core.progress import Cancelled
+
+    photos = _noise_photos(tmp_path / "photos", 3, 64, 64, 3)
+    recipe = InpaintRecipe(data=[str(photos)], steps=50, batch=2, crop=32, width=4,
+                           val_every=50, val_fraction=0.0, adv_weight=0.0)
+    run, logs = tmp_path / "run", []
+    gen = train_inpainter(recipe, run, torch.device("cpu"), logs.append)
+    next(gen)  # inside step 1
+    os.kill(os.getpid(), signal.SIGTERM)  # as `kill PID` would: stop after this step
+    with pytest.raises(Cancelled, match="stopped at step 1"):
+        for _ in gen:
+            pass
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers restored
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert state["step"] == 1 and any("stopped at step 1" in line for line in logs)
+    recipe.steps = 3
+    net, metrics = run_pipeline(train_inpainter(recipe, run, torch.device("cpu"), logs.append))
+    assert metrics["step"] == 3
