@@ -5,7 +5,10 @@
 #                               TRAIN_S, launch (INIT: fine-tune those weights, at their width)
 #   more DATA WATCH_S           add photos: stop the run (it saves a checkpoint), resume it
 #   finish WATCH_S              wait for the end; GPU benchmark of the new weights
-# Each call leaves the log and a snapshot of the weights in $OUT.
+# Each call leaves the log and a snapshot of the weights in $OUT. DATA: a part made by
+# scripts/gpu_pack.py (.gpu/N/data, carried as .gpu/N), e.g. for a fine-tuning run:
+#   start .gpu/1/data 1140 560 weights/inpainter.safetensors; more .gpu/2/data 560;
+#   more .gpu/3/data 560; finish 420
 set -uo pipefail
 W=/root/nd
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
