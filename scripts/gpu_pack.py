@@ -45,7 +45,7 @@ def main() -> None:
     share = min(budget, -(-sum(sizes) // parts) + max(sizes))  # balanced parts
     shutil.rmtree(out, ignore_errors=True)
     part, used = 1, 0
-    for f, size in zip(files, sizes):
+    for f, size in zip(files, sizes, strict=True):
         if used + size > share:
             part, used = part + 1, 0
         dest = out / str(part) / "data" / f.relative_to(root)
