@@ -53,7 +53,7 @@ if init:  # the width of the weights: the attention encoder's first convolution'
     with safe_open(init, "pt") as f:
         widths = [str(f.get_slice("attn_enc.0.0.weight").get_shape()[0])]
 subprocess.run([sys.executable, "scripts/gpu_calibrate.py", f"{w}/calib.json", "--widths",
-                *widths, "--batches", "32", "64"], check=True)
+                *widths, "--batches", "32", "64", "128"], check=True)
 rate = json.load(open(f"{w}/calib.json"))
 budget = train_s * 0.8  # validation, data workers' start, the restart
 if init:
@@ -61,7 +61,7 @@ if init:
 else:
     width = 32 if budget / rate["32x32"] >= 4000 else 24
     lr, extra = "--lr 4e-4", ""
-batch = max((32, 64), key=lambda b: b / rate[f"{width}x{b}"])  # more crops per second
+batch = max((32, 64, 128), key=lambda b: b / rate[f"{width}x{b}"])  # most crops per second
 sec = rate[f"{width}x{batch}"]
 steps = int(budget / sec) // 100 * 100
 every = max(200, int(60 / sec) // 100 * 100)
@@ -71,12 +71,30 @@ args = (f"--device cuda --workers 12 --width {width} --batch {batch} --crop 256 
 open(f"{w}/args", "w").write(args)
 print(args)
 EOF
+    echo $((T0 + $3)) > "$W/deadline"
     launch
     watch "$4"; snapshot ;;
 more)
     cp -r "$2"/. "$W/data/"
     pkill -o -f "neuron_desktop.cli train inpaint"  # the trainer: it saves this step, exits
     while running; do sleep 1; done
+    # re-plan the length from the measured rate (the calibration leaves out the data
+    # workers and the validation), so the run still ends by the deadline
+    python3 - "$W" <<'EOF'
+import re, sys, time
+w = sys.argv[1]
+args = open(f"{w}/args").read()
+done = [m for line in open(f"{w}/train.log")
+        if (m := re.match(r"step (\d+)/\d+ .* ([\d.]+) img/s", line))]
+stopped = re.findall(r"stopped at step (\d+)", open(f"{w}/train.log").read())
+if done:
+    step, rate = int(stopped[-1] if stopped else done[-1][1]), float(done[-1][2])
+    batch = int(re.search(r"--batch (\d+)", args)[1])
+    left = float(open(f"{w}/deadline").read()) - time.time() - 60  # the restart
+    steps = max(step + 50, (step + int(left * rate / batch)) // 50 * 50)
+    open(f"{w}/args", "w").write(re.sub(r"--steps \d+", f"--steps {steps}", args))
+    print(f"at step {step}, {rate:.0f} crops/s: {steps} steps in all")
+EOF
     echo "restart with $(find "$W/data" -type f | wc -l) photos" | tee -a "$W/train.log"
     launch --resume
     watch "$3"; snapshot ;;
