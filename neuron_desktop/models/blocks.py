@@ -141,7 +141,7 @@ class ContextualAttention(nn.Module):
         """:meth:`_one`'s result for a whole batch in a few large products, with no host
         sync (GPU training): every row is matched, only the rows it would rebuild are kept."""
         r, k, pad = self.rate, self.ksize, self.ksize // 2
-        b, c = foreground.shape[:2]
+        b = foreground.shape[0]
         size, raw_pad = k * r, pad * r
         small = F.max_pool2d(mask, r) if r > 1 else mask
         fg, bg = foreground, background
@@ -155,13 +155,13 @@ class ContextualAttention(nn.Module):
         if self.fuse_k > 1:
             scores = _diagonal_sum(scores.view(b, hs, ws, hs, ws), self.fuse_k)
             scores = scores.reshape(b, hs * ws, hs * ws)
-        known = F.max_pool2d(small, k, 1, pad).reshape(b, 1, -1) == 0
+        near = F.max_pool2d(small, k, 1, pad).reshape(b, 1, -1)  # patch touches the hole
+        known = near == 0
         low = torch.finfo(scores.dtype).min  # finite: a row with no known patch stays NaN-free
         attn = torch.softmax((self.scale * scores).masked_fill(~known, low), dim=2)
         has_known = known.any(2, keepdim=True)  # (B, 1, 1)
         attn = torch.where(has_known, attn, 0.0)
-        rows = F.max_pool2d(small, k, 1, pad).reshape(b, 1, -1) > 0 if self.hole_only \
-            else torch.ones_like(known)
+        rows = (near > 0) if self.hole_only else torch.ones_like(known)
         rows = (rows & has_known).to(foreground.dtype)  # (B, 1, L)
         raw = F.unfold(background, size, padding=raw_pad, stride=r)  # (B, C*size*size, L)
         patches = (raw @ attn.transpose(1, 2)) * rows
