@@ -19,8 +19,10 @@ from neuron_desktop.models.inpainting import InpaintNet
 from neuron_desktop.train.inpaint import InpaintRecipe, reconstruction_loss, training_mask
 
 
-def seconds_per_step(width: int, batch: int, crop: int, steps: int = 12) -> float:
-    dev = torch.device("cuda")
+def seconds_per_step(width: int, batch: int, crop: int, steps: int = 12,
+                     device: str = "cuda") -> float:
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
     recipe = InpaintRecipe(batch=batch, crop=crop, mse_weight=10)
     rng = np.random.default_rng(0)
     net = InpaintNet(width).to(dev)
@@ -28,17 +30,18 @@ def seconds_per_step(width: int, batch: int, crop: int, steps: int = 12) -> floa
     truth = torch.rand(batch, 3, crop, crop, device=dev)
     hole = torch.from_numpy(np.stack([training_mask(rng, crop, recipe)
                                       for _ in range(batch)]))[:, None].to(dev)
-    torch.backends.cudnn.benchmark = True
+    torch.backends.cudnn.benchmark = cuda
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
     for i in range(steps + 4):
         if i == 4:
-            torch.cuda.synchronize()
+            sync()
             t0 = time.perf_counter()
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cuda):
             loss = reconstruction_loss(*net(truth, hole), truth, hole, recipe)[1]
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-    torch.cuda.synchronize()
+    sync()
     return (time.perf_counter() - t0) / steps
 
 
