@@ -51,8 +51,10 @@ def main() -> None:
     p.add_argument("--widths", type=int, nargs="+", default=[32, 24])
     p.add_argument("--batches", type=int, nargs="+", default=[32])
     p.add_argument("--crop", type=int, default=256)
+    p.add_argument("--device", default="cuda")
     a = p.parse_args()
-    result = {f"{w}x{b}": seconds_per_step(w, b, a.crop) for w in a.widths for b in a.batches}
+    result = {f"{w}x{b}": seconds_per_step(w, b, a.crop, device=a.device)
+              for w in a.widths for b in a.batches}
     print(json.dumps(result))
     with open(a.out, "w") as f:
         json.dump(result, f)
