@@ -7,8 +7,8 @@
 #   finish WATCH_S              wait for the end; GPU benchmark of the new weights
 # Each call leaves the log and a snapshot of the weights in $OUT. DATA: a part made by
 # scripts/gpu_pack.py (.gpu/N/data, carried as .gpu/N), e.g. for a fine-tuning run:
-#   start .gpu/1/data 1140 560 weights/inpainter.safetensors; more .gpu/2/data 560;
-#   more .gpu/3/data 560; finish 420
+#   start .gpu/1/data 1250 400 weights/inpainter.safetensors; more .gpu/2/data 300;
+#   more .gpu/3/data 560; finish 300   (~24 of a session's 30 device minutes)
 set -uo pipefail
 W=/root/nd
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
