@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from neuron_desktop.train.data import is_validation, list_images
+from neuron_desktop.train.data import list_images, split
 from neuron_desktop.train.inpaint import InpaintRecipe
 
 LIMIT = 64 * 2**20
@@ -28,15 +28,14 @@ def tree_bytes() -> int:
 
 
 def main() -> None:
+    recipe = InpaintRecipe()
     p = argparse.ArgumentParser()
-    p.add_argument("--data", default=str(Path(InpaintRecipe().data[0])))
+    p.add_argument("--data", default=recipe.data[0])
     p.add_argument("--out", default=".gpu")
     a = p.parse_args()
     root, out = Path(a.data).resolve(), Path(a.out)
-    files = list_images([root])
-    fraction = InpaintRecipe().val_fraction
-    files = ([f for f in files if is_validation(f, fraction)]
-             + [f for f in files if not is_validation(f, fraction)])
+    train, val = split(list_images([root]), recipe.val_fraction)
+    files = val + train
     budget = LIMIT - tree_bytes() - MARGIN
     sizes = [f.stat().st_size for f in files]
     if budget <= max(sizes):

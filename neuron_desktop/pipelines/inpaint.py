@@ -448,7 +448,7 @@ def upsample_box(x: Tensor, size: tuple[int, int], box: tuple[int, int, int, int
 
 def auto_network(device: Any = None) -> str:
     """The method ``auto`` uses for wide holes: the network on a GPU, the fast network on a
-    CPU (the full one is 1.7x slower there for +0.27 dB), whichever is installed, else
+    CPU (the full one is 1.7x slower there for a few tenths of a dB), whichever is installed, else
     exemplar."""
     order = tuple(NETWORK_WEIGHTS)
     if choose_device(device).type == "cpu":

@@ -13,6 +13,7 @@ harmonic pre-fill.
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,8 +202,8 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
     if use_amp:
         torch.backends.cudnn.benchmark = True  # fixed crop size
     t0, seen, avg, shown = time.perf_counter(), 0, None, {}
-    stream = batches(bank, rng, recipe, step, workers)
-    with stop_requests() as stop:
+    # closing the batch stream stops its worker processes, however the loop ends
+    with stop_requests() as stop, closing(batches(bank, rng, recipe, step, workers)) as stream:
         while step < recipe.steps:
             lr = cosine_lr(recipe, step)
             for o in (opt, opt_d):
@@ -257,10 +258,8 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
                 log_entry(run_dir, entry, log)
                 save_run(ckpt, fixed, parts, rng, step, history)
             if stop.is_set():
-                stream.close()
                 save_run(ckpt, fixed, parts, rng, step, history)
                 log(f"stopped at step {step}: checkpoint saved; --resume continues")
                 raise Cancelled(f"training stopped at step {step}")
-    stream.close()  # stops the batch workers
     net.eval()
     return net, history[-1] if history else {}
