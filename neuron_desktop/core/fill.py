@@ -7,6 +7,8 @@ known pixels exactly. ``harmonic_fill`` is the inpainting network's pre-fill and
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -48,7 +50,8 @@ def _cg(lap, b: Tensor, x: Tensor, iters: int, dims: tuple[int, ...]) -> Tensor:
 def _harmonic_cg(known: Tensor, hole: Tensor, x: Tensor, iters: int) -> Tensor:
     """CG on the discrete Laplace equation in the hole (known pixels fixed, reflecting image
     borders) from hole values ``x`` (B, C, H, W); returns the hole values (0 elsewhere).
-    One image is solved on its hole pixels only (gathers), a batch on the whole grid."""
+    One image is solved on its hole pixels only (a sparse Laplacian), a batch on the whole
+    grid."""
     if known.shape[0] > 1:
         count = _neighbour_sum(torch.ones_like(hole))
         diag = count * hole
@@ -56,30 +59,44 @@ def _harmonic_cg(known: Tensor, hole: Tensor, x: Tensor, iters: int) -> Tensor:
                    _neighbour_sum(known) * hole, x, iters, (2, 3))
     c, h, w = known.shape[1:]
     idx = (hole[0, 0] > 0).reshape(-1).nonzero()[:, 0]
-    n = len(idx)
-    pos = torch.full((h * w,), n, dtype=torch.long, device=known.device)
-    pos[idx] = torch.arange(n, device=known.device)
+    n, dev = len(idx), known.device
+    pos = torch.full((h * w,), n, dtype=torch.long, device=dev)
+    pos[idx] = torch.arange(n, device=dev)
     ys, xs = idx // w, idx % w
     flat = known[0].reshape(c, -1)
-    count = torch.zeros(n, dtype=known.dtype, device=known.device)
-    b = torch.zeros(c, n, dtype=known.dtype, device=known.device)
-    neighbours = []
-    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+    count = torch.zeros(n, dtype=known.dtype, device=dev)
+    b = torch.zeros(c, n, dtype=known.dtype, device=dev)
+    cols = [torch.arange(n, device=dev)]
+    for dy, dx in ((-1, 0), (0, -1), (0, 1), (1, 0)):  # ascending columns in each row
         yy, xx = ys + dy, xs + dx
         inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
         at = yy.clamp(0, h - 1) * w + xx.clamp(0, w - 1)
         count += inside
         b += flat[:, at] * (inside & (pos[at] == n))  # known neighbours are boundary values
-        neighbours.append(torch.where(inside, pos[at], n))  # n: a zero slot
-
-    def lap(t: Tensor) -> Tensor:
-        ext = F.pad(t, (0, 1))
-        return count * t - sum(ext[:, k] for k in neighbours)
-
-    sol = _cg(lap, b, x[0].reshape(c, -1)[:, idx], iters, (1,))
+        cols.append(torch.where(inside, pos[at], n))  # n: not a hole neighbour
+    lap = _laplacian_csr(torch.stack(cols, 1), count)
+    sol = _cg(lambda t: lap @ t, b.T.contiguous(), x[0].reshape(c, -1)[:, idx].T.contiguous(),
+              iters, (0,))
     out = known.new_zeros(known.shape)  # contiguous, whatever the input's layout
-    out.view(c, -1)[:, idx] = sol
+    out.view(c, -1)[:, idx] = sol.T
     return out
+
+
+def _laplacian_csr(cols: Tensor, count: Tensor) -> Tensor:
+    """The hole's Laplacian as a sparse CSR matrix (one kernel per product instead of a
+    gather and add per neighbour): row i holds ``count[i]`` on the diagonal and -1 at
+    each hole neighbour; ``cols`` (n, 5) is the diagonal then the neighbours, ``n`` where
+    there is none."""
+    n = len(count)
+    cols, order = cols.sort(1)  # the diagonal lies between the up/left and right/down ones
+    values = torch.cat([count[:, None], -torch.ones_like(cols[:, 1:], dtype=count.dtype)], 1)
+    values = values.gather(1, order)
+    keep = cols < n
+    crow = F.pad(keep.sum(1).cumsum(0), (1, 0))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Sparse CSR tensor support is in beta")
+        return torch.sparse_csr_tensor(crow, cols[keep], values[keep], (n, n),
+                                       check_invariants=False)
 
 
 SMALL_LEVEL = 64
