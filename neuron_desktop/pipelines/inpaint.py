@@ -181,17 +181,25 @@ def _bridge_seam(crop: Tensor, fill: Tensor, hole: np.ndarray, width: float) -> 
     """Replace the outer ``width`` px of the hole by a Telea fill running from the photo
     into ``fill``, hiding the seam of a fill made at a lower resolution. crop/fill
     (1, 3, h, w), hole (h, w) bool; returns (1, 3, h, w). (One 8-bit colour Telea call:
-    the ring only blends two smooth fills, where 1/255 steps are invisible.)"""
+    the ring only blends two smooth fills, where 1/255 steps are invisible.) Only the hole's
+    pixels are written: the box around a big photo's merged regions is mostly photo."""
     dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
     ring = hole & (dist <= width)
-    inner = torch.from_numpy(hole & ~ring).to(crop.device)
-    start = torch.where(inner, fill, crop)
-    rgb8 = (start[0].permute(1, 2, 0).float().cpu().numpy() * 255 + 0.5).clip(0, 255)
-    bridged = cv2.inpaint(rgb8.astype(np.uint8), ring.astype(np.uint8) * 255, 3,
-                          cv2.INPAINT_TELEA)
-    bridged_t = torch.from_numpy(bridged).permute(2, 0, 1)[None].to(start.device, start.dtype)
-    ring_t = torch.from_numpy(ring).to(crop.device)
-    return torch.where(ring_t, bridged_t / 255, start)
+    inner = [torch.from_numpy(i).to(crop.device) for i in np.nonzero(hole & ~ring)]
+    rim = [torch.from_numpy(i).to(crop.device) for i in np.nonzero(ring)]
+
+    def to8(a: np.ndarray) -> np.ndarray:
+        return (a * 255 + 0.5).clip(0, 255).astype(np.uint8)
+
+    inner_fill = fill[0][:, inner[0], inner[1]]
+    rgb8 = to8(crop[0].permute(1, 2, 0).float().cpu().numpy())
+    rgb8[inner[0].cpu(), inner[1].cpu()] = to8(inner_fill.T.float().cpu().numpy())
+    bridged = cv2.inpaint(rgb8, ring.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+    out = crop.clone()
+    out[0][:, inner[0], inner[1]] = inner_fill.to(out.dtype)
+    ring_rgb = bridged[np.nonzero(ring)].T.astype(np.float32)
+    out[0][:, rim[0], rim[1]] = torch.from_numpy(ring_rgb).to(out.device, out.dtype) / 255
+    return out
 
 
 def regionwise(

@@ -10,6 +10,7 @@ from neuron_desktop.core.progress import Cancelled, CancelToken, Progress, run_p
 from neuron_desktop.pipelines.exemplar import ExemplarParams, exemplar_fill
 from neuron_desktop.pipelines.inpaint import (
     INPAINT_METHODS,
+    _bridge_seam,
     inpaint,
     regionwise,
     thin_regions,
@@ -167,6 +168,28 @@ def test_downscaled_window_seam_is_bridged():
     step = out[..., 300, 400:1200] - out[..., 299, 400:1200]
     assert float(step.abs().mean()) < 0.15
 
+
+
+def test_seam_bridge_writes_the_hole_only_as_a_full_box_telea_would():
+    # Reference: the photo with the fill inside the ring, one 8-bit Telea call over the ring.
+    import cv2
+
+    rng = np.random.default_rng(6)
+    crop = torch.from_numpy(rng.random((1, 3, 60, 80), dtype=np.float32))
+    fill = torch.from_numpy(rng.random((1, 3, 60, 80), dtype=np.float32))
+    hole = np.zeros((60, 80), bool)
+    hole[10:50, 15:70] = True
+    hole[30:58, 5:20] = True
+    dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
+    ring = hole & (dist <= 3.0)
+    start = torch.where(torch.from_numpy(hole & ~ring), fill, crop)
+    rgb8 = (start[0].permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+    telea = cv2.inpaint(rgb8, ring.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
+    ref = torch.where(torch.from_numpy(ring),
+                      torch.from_numpy(telea).permute(2, 0, 1)[None].float() / 255, start)
+    out = _bridge_seam(crop, fill, hole, 3.0)
+    assert torch.equal(out, ref)
+    assert torch.equal(out[..., ~torch.from_numpy(hole)], crop[..., ~torch.from_numpy(hole)])
 
 def test_thin_regions():
     hole = np.zeros((100, 100), bool)
