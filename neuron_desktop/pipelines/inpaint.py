@@ -185,20 +185,23 @@ def _bridge_seam(crop: Tensor, fill: Tensor, hole: np.ndarray, width: float) -> 
     pixels are written: the box around a big photo's merged regions is mostly photo."""
     dist = cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)
     ring = hole & (dist <= width)
-    inner = [torch.from_numpy(i).to(crop.device) for i in np.nonzero(hole & ~ring)]
-    rim = [torch.from_numpy(i).to(crop.device) for i in np.nonzero(ring)]
+    inner, rim = np.nonzero(hole & ~ring), np.nonzero(ring)  # (ys, xs) each
 
     def to8(a: np.ndarray) -> np.ndarray:
         return (a * 255 + 0.5).clip(0, 255).astype(np.uint8)
 
-    inner_fill = fill[0][:, inner[0], inner[1]]
+    def at(yx: tuple[np.ndarray, ...]) -> tuple[Tensor, ...]:
+        return tuple(torch.from_numpy(i).to(crop.device) for i in yx)
+
+    inner_t = (slice(None), *at(inner))
+    inner_fill = fill[0][inner_t]
     rgb8 = to8(crop[0].permute(1, 2, 0).float().cpu().numpy())
-    rgb8[inner[0].cpu(), inner[1].cpu()] = to8(inner_fill.T.float().cpu().numpy())
+    rgb8[inner] = to8(inner_fill.T.float().cpu().numpy())
     bridged = cv2.inpaint(rgb8, ring.astype(np.uint8) * 255, 3, cv2.INPAINT_TELEA)
     out = crop.clone()
-    out[0][:, inner[0], inner[1]] = inner_fill.to(out.dtype)
-    ring_rgb = bridged[np.nonzero(ring)].T.astype(np.float32)
-    out[0][:, rim[0], rim[1]] = torch.from_numpy(ring_rgb).to(out.device, out.dtype) / 255
+    out[0][inner_t] = inner_fill.to(out.dtype)
+    ring_rgb = torch.from_numpy(bridged[rim].T.astype(np.float32))
+    out[0][(slice(None), *at(rim))] = ring_rgb.to(out.device, out.dtype) / 255
     return out
 
 

@@ -256,9 +256,10 @@ def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,
                     entry.update(validate(net, val_bank, recipe.val_images))
                 history.append(entry)
                 log_entry(run_dir, entry, log)
+            stopping = stop.is_set()  # read once: a signal may arrive in between
+            if validating or stopping:
                 save_run(ckpt, fixed, parts, rng, step, history)
-            if stop.is_set():
-                save_run(ckpt, fixed, parts, rng, step, history)
+            if stopping:
                 log(f"stopped at step {step}: checkpoint saved; --resume continues")
                 raise Cancelled(f"training stopped at step {step}")
     net.eval()
