@@ -129,6 +129,22 @@ def test_regions_inside_a_bigger_window_share_it():
     assert (1000, 1430, 1000, 1400) in [box for _, box in merged]
 
 
+def test_windows_can_be_tighter_than_the_merge_context():
+    """A small region lies in a big one's 3x window (clipped by the photo) but not in its 2x
+    one: with merge_context 3 it shares the big one's window, 2x the joint box (boxes include
+    the 20 px grouping gap)."""
+    h, w = 2000, 2000
+    img = torch.rand(1, 3, h, w)
+    mask = _box_mask(h, w, (300, 1000, 800, 1200), (1500, 1530, 900, 930))
+    for merge_context, windows in ((None, [(1480, 880), (256, 256)]), (3.0, [(2000, 880)])):
+        seen = []
+        method = regionwise(_recording_core(seen), work_size=None, whole_side=640, context=2.0,
+                            merge_context=merge_context)
+        out = run_pipeline(_run(method, img, mask))
+        assert seen == windows
+        assert torch.equal(out[mask.expand_as(img) == 0], img[mask.expand_as(img) == 0])
+
+
 def _run(method, img, mask):
     from neuron_desktop.pipelines.inpaint import composite
 

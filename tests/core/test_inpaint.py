@@ -105,6 +105,15 @@ def test_composite_bit_exact_and_soft():
     assert torch.allclose(out[..., 5, :], 0.25 * prediction[..., 5, :] + 0.75 * image[..., 5, :])
 
 
+def test_composite_of_a_binary_mask_is_the_formula_bit_for_bit():
+    g = torch.Generator().manual_seed(0)
+    image, prediction = torch.rand(1, 3, 32, 40, generator=g), torch.rand(1, 3, 32, 40, generator=g)
+    mask = (torch.rand(1, 1, 32, 40, generator=g) > 0.6).float()
+    fast = composite(image, prediction, mask, binary=True)
+    assert torch.equal(fast, composite(image, prediction, mask))
+    assert torch.equal(fast, mask * prediction + (1 - mask) * image)
+
+
 def test_extension_method_is_used(monkeypatch):
     def flat(image, mask, *, radius, device, cancel):
         yield Progress(0.5, "half")
