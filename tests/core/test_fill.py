@@ -65,6 +65,25 @@ def test_single_image_sparse_solve_matches_the_batched_grid_solve():
     assert torch.allclose(batched[0], single[0], atol=1e-5)
 
 
+def test_a_hole_of_at_most_iters_pixels_is_solved_exactly(monkeypatch):
+    """n <= iters unknowns: one dense solve (CG's answer after n steps), exact to round-off;
+    a fully masked grid (a singular system) still takes CG and stays finite."""
+    calls, solve = [], torch.linalg.solve
+    monkeypatch.setattr(torch.linalg, "solve", lambda a, b: calls.append(a.shape) or solve(a, b))
+    rng = np.random.default_rng(5)
+    img = rng.random((3, 12, 9))
+    hole = np.zeros((12, 9), bool)
+    hole[3:7, 2:6] = True  # 16 unknowns
+    hole[9, 0:3] = True  # touches the border
+    out = harmonic_fill(torch.from_numpy(img)[None].float(),
+                        torch.from_numpy(hole)[None, None].float(), iters=30)[0].numpy()
+    assert np.abs(out - _exact_harmonic(img, hole))[:, hole].max() < 1e-5
+    assert calls == [(19, 19)]
+    full = torch.ones(1, 1, 12, 9)
+    assert torch.isfinite(harmonic_fill(torch.rand(1, 3, 12, 9) * 0, full, iters=200)).all()
+    assert len(calls) == 1
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_gpu_fill_matches_the_cpu_fill():
     rng = np.random.default_rng(4)
