@@ -117,6 +117,7 @@ _telea = _cv2_inpaint(cv2.INPAINT_TELEA)
 # ------------------------------------------------------------------- high-resolution path
 
 GROUP_SIDE = 2048  # regions are grouped on a copy of the mask at most this big
+CONTEXT = 3.0  # a region's window is this many times its box per side
 
 
 def _mask_groups(hole: np.ndarray, gap: int) -> tuple[np.ndarray, int, list[tuple]]:
@@ -213,12 +214,12 @@ def regionwise(
     core: InpaintMethod,
     *,
     work_size: int | None = 1024,
-    context: float = 3.0,
+    context: float = CONTEXT,
     min_window: int = 256,
     gap: int = 16,
     whole_side: int | None = None,
     scale_for: Callable[[np.ndarray], float] | None = None,
-    merge_context: float | None = None,
+    merge_context: float = CONTEXT,
 ) -> InpaintMethod:
     """Wrap a whole-image method so that it runs per masked region on a context crop.
 
@@ -231,8 +232,8 @@ def regionwise(
     the window, not the photo. The result is the input with
     the regions filled; callers composite it (pixels outside the mask are untouched).
     A photo whose long side is at most ``whole_side`` (default ``work_size``, else 2048) is
-    done in one window. ``merge_context`` (default ``context``) sets the windows that decide
-    which regions share one (:func:`_merge_nested`).
+    done in one window. ``merge_context`` sets the windows that decide which regions share
+    one (:func:`_merge_nested`).
     """
     whole = whole_side or work_size or 2048
     if scale_for is None:
@@ -253,7 +254,7 @@ def regionwise(
             labels, f, windows = hole.astype(np.int32), 1, [([1], (0, h, 0, w))]
         else:
             labels, f, groups = _mask_groups(hole, max(gap, max(h, w) // 100))
-            groups = _merge_nested(groups, (h, w), merge_context or context, min_window)
+            groups = _merge_nested(groups, (h, w), merge_context, min_window)
             windows = [(g, _window(box, (h, w), context, min_window)) for g, box in groups]
         out = image.detach().clone()
         previews = _PreviewView(out)
@@ -507,7 +508,7 @@ INPAINT_METHODS: dict[str, InpaintMethod] = {
     "exemplar": regionwise(_exemplar_core),
     **{method: regionwise(functools.partial(_network_core, weights=weights),
                           whole_side=NET_MAX_SIDE, scale_for=network_scale,
-                          context=NET_CONTEXT, merge_context=3.0)
+                          context=NET_CONTEXT)
        for method, weights in NETWORK_WEIGHTS.items()},
     "auto": _auto,
 }
