@@ -734,7 +734,8 @@ def build_parser() -> argparse.ArgumentParser:
     e = _eval_parser(esub, "inpaint", "classical fills and the network on seeded masks; "
                                       "scratch detector")
     e.add_argument("--methods", nargs="+",
-                   default=["telea", "ns", "harmonic", "exemplar", "network", "network-fast"],
+                   default=["telea", "ns", "harmonic", "exemplar", "network", "network-fast",
+                            "network-best"],
                    choices=sorted(INPAINT_METHODS))
     e.add_argument("--limit", type=_positive_int, help="only the first N photos")
     e.add_argument("--json-out", default="docs/eval/inpaint.json")

@@ -34,7 +34,7 @@ from neuron_desktop.train.damage import damage, old_photo_damage
 from neuron_desktop.train.data import list_images
 from neuron_desktop.train.masks_gen import mask_set
 
-METHODS = ("telea", "ns", "harmonic", "exemplar", "network", "network-fast")
+METHODS = ("telea", "ns", "harmonic", "exemplar", "network", "network-fast", "network-best")
 SETS = ("10-20%", "20-30%", "30-40%", "scratches")
 EVAL_SEED, VALIDATION_SEED = 20_000, 10_000
 

@@ -12,7 +12,8 @@ returning a pipeline whose result is a full-image prediction (1, 3, H, W) RGB [0
 - ``network``: the coarse-to-fine network with contextual attention (``models.inpainting``),
   run per region at full resolution (windows over ``NET_MAX_SIDE`` downscaled, upsampled and
   seam-bridged); yields the coarse result as a preview, then the refined one.
-  ``network-fast``: the same with the narrower, earlier weights (faster on a CPU).
+  ``network-fast``: the same with the narrower, earlier weights (faster on a CPU);
+  ``network-best``: the ``network`` weights on four mirror views, fills averaged (4x slower).
 - ``auto``: the harmonic fill for thin regions (it scored 1.3 dB over Telea on synthetic
   scratches of the validation split), a network for the others (:func:`auto_network`:
   ``network`` on a GPU, ``network-fast`` on a CPU; exemplar when no weights are installed).
@@ -388,7 +389,10 @@ def thin_regions(hole: np.ndarray) -> np.ndarray:
 
 NET_WEIGHTS = "inpainter"  # "network": the best fill (width 24, trained on a GPU)
 NET_FAST_WEIGHTS = "inpainter_fast"  # "network-fast": width 16, ~1.7x faster on a CPU
-NETWORK_WEIGHTS = {"network": NET_WEIGHTS, "network-fast": NET_FAST_WEIGHTS}
+# "network-best": the "network" weights on 4 mirror views, fills averaged (4x the time)
+NETWORK_WEIGHTS = {"network": NET_WEIGHTS, "network-fast": NET_FAST_WEIGHTS,
+                   "network-best": NET_WEIGHTS}
+NETWORK_VIEWS = {"network-best": 4}
 NET_MAX_SIDE = 640  # network working size cap (contextual attention is quadratic)
 NET_BIG_WINDOW_SIDE = 320  # working size of windows over twice the cap (big photos)
 # network windows: twice the region's box per side (regions of 21 old photos, filled at
@@ -425,25 +429,41 @@ def network_scale(hole: np.ndarray) -> float:
     return min(1.0, (NET_MAX_SIDE if side <= 2 * NET_MAX_SIDE else NET_BIG_WINDOW_SIDE) / side)
 
 
+MIRRORS = ((), (-1,), (-2,), (-2, -1))  # the views of a mirror ensemble, in order
+
+
 def _network_core(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
-                  cancel: CancelToken | None = None, weights: str = NET_WEIGHTS
-                  ) -> Pipeline[Tensor]:
+                  cancel: CancelToken | None = None, weights: str = NET_WEIGHTS,
+                  views: int = 1) -> Pipeline[Tensor]:
+    """The network on ``views`` mirror images of the window (1: as it is; 4: also flipped
+    left-right, upside down and both), each fill mirrored back, the fills averaged."""
     def job(dev: torch.device, _tile: int | None) -> Pipeline[Tensor]:
         yield Progress(0.0, "Loading the inpainting network")
         net = load_inpainter(str(dev), weights)
         rgb, m = image.to(dev, torch.float32), mask.to(dev, torch.float32)
-        yield Progress(0.1, "Inpainting: coarse pass")
-        with torch.inference_mode():
-            state = net.coarse_pass(rgb, m)
         h, w = image.shape[-2:]
-        yield Preview(composite(rgb, state[2][..., :h, :w], m, binary=True).cpu(), 0.5,
-                      "Coarse fill")
-        if cancel is not None:
-            cancel.check()
-        yield Progress(0.55, "Inpainting: refinement with contextual attention")
-        with torch.inference_mode():
-            fill = net.refine_pass(state)[..., :h, :w]
-        return fill.to(image.device)
+        total = None
+        for k, dims in enumerate(MIRRORS[:views]):
+            def flip(x: Tensor, dims=dims) -> Tensor:
+                return x.flip(dims) if dims else x
+
+            step = f" (view {k + 1} of {views})" if views > 1 else ""
+            yield Progress((k + 0.1) / views, f"Inpainting: coarse pass{step}")
+            with torch.inference_mode():
+                state = net.coarse_pass(flip(rgb), flip(m))
+            if k == 0:
+                yield Preview(composite(rgb, state[2][..., :h, :w], m, binary=True).cpu(),
+                              0.5 / views, "Coarse fill")
+            if cancel is not None:
+                cancel.check()
+            yield Progress((k + 0.55) / views,
+                           f"Inpainting: refinement with contextual attention{step}")
+            with torch.inference_mode():
+                fill = flip(net.refine_pass(state)[..., :h, :w])
+                total = fill if total is None else total.add_(fill)
+            if cancel is not None:
+                cancel.check()
+        return (total / views if views > 1 else total).to(image.device)
 
     return (yield from run_with_fallback(job, device=choose_device(device), tile_sizes=(None,)))
 
@@ -473,7 +493,7 @@ def auto_network(device: Any = None) -> str:
     """The method ``auto`` uses for wide holes: the network on a GPU, the fast network on a
     CPU (the full one is 1.7x slower there for a few tenths of a dB), whichever is installed, else
     exemplar."""
-    order = tuple(NETWORK_WEIGHTS)
+    order = ("network", "network-fast")
     if choose_device(device).type == "cpu":
         order = order[::-1]
     return next((m for m in order if network_available(m)), "exemplar")
@@ -506,7 +526,8 @@ INPAINT_METHODS: dict[str, InpaintMethod] = {
     "ns": regionwise(_cv2_inpaint(cv2.INPAINT_NS), work_size=None),
     "harmonic": regionwise(_harmonic_core, work_size=None),
     "exemplar": regionwise(_exemplar_core),
-    **{method: regionwise(functools.partial(_network_core, weights=weights),
+    **{method: regionwise(functools.partial(_network_core, weights=weights,
+                                            views=NETWORK_VIEWS.get(method, 1)),
                           whole_side=NET_MAX_SIDE, scale_for=network_scale,
                           context=NET_CONTEXT)
        for method, weights in NETWORK_WEIGHTS.items()},

@@ -81,6 +81,31 @@ def test_network_method_composites_exactly_and_previews_coarse(tiny_network):
     assert not torch.equal(previews[0].image, out)  # coarse first, refined result differs
 
 
+def test_best_network_averages_the_mirrored_views_exactly(tiny_network):
+    img = _image(40, 56, seed=3)
+    mask = _box_mask(40, 56, 8, 30, 10, 35)
+    with torch.no_grad():
+        for p in tiny_network.decoder[-1].parameters():  # an output that is not mirror-even
+            p.normal_(0, 0.3, generator=torch.Generator().manual_seed(0))
+    views = []
+    for dims in ((), (-1,), (-2,), (-2, -1)):
+        def flip(x, dims=dims):
+            return x.flip(dims) if dims else x
+
+        with torch.inference_mode():
+            views.append(flip(tiny_network(flip(img), flip(mask))[1]))
+    assert not torch.allclose(views[0], views[1], atol=1e-3)  # the views do differ
+    expected = pi.composite(img, torch.stack(views).mean(0), mask, binary=True)
+    events = []
+    best = run_pipeline(pi.inpaint(img, mask, method="network-best"), on_preview=events.append)
+    assert torch.allclose(best, expected, atol=1e-6)
+    single = run_pipeline(pi.inpaint(img, mask, method="network"))
+    assert torch.equal(single, pi.composite(img, views[0], mask, binary=True))
+    keep = (mask == 0).expand_as(img)
+    assert torch.equal(best[keep], img[keep])
+    assert sum(isinstance(e, Preview) for e in events) == 1  # one coarse preview, then the fill
+
+
 def test_fast_network_method_loads_its_own_weights(monkeypatch, tiny_network):
     asked = []
     monkeypatch.setattr(pi, "load_inpainter",
@@ -93,7 +118,7 @@ def test_fast_network_method_loads_its_own_weights(monkeypatch, tiny_network):
 
 
 def test_auto_takes_the_fast_network_on_a_cpu_and_the_full_one_on_a_gpu(monkeypatch):
-    have = {"network": True, "network-fast": True}
+    have = {"network": True, "network-fast": True, "network-best": True}  # best: never auto
     monkeypatch.setattr(pi, "network_available", lambda method="network": have[method])
     assert pi.auto_network("cpu") == "network-fast"
     monkeypatch.setattr(pi, "choose_device", lambda device=None: torch.device("cuda"))
@@ -215,7 +240,7 @@ def _sample(name):
     return resize_long(to_tensor(load_image(f"resources/samples/{name}.jpg").rgb), 320)
 
 
-@pytest.mark.parametrize("method", ["network", "network-fast"])
+@pytest.mark.parametrize("method", ["network", "network-fast", "network-best"])
 def test_shipped_network_fills_sample_photos(method):
     if not pi.network_available(method):
         pytest.skip("inpainting weights not installed")
