@@ -12,7 +12,12 @@ import torch
 
 from benchmarks.common import measure, rows_with_ratios
 from neuron_desktop.core.progress import run_pipeline
-from neuron_desktop.pipelines.inpaint import NETWORK_WEIGHTS, inpaint, network_available
+from neuron_desktop.pipelines.inpaint import (
+    NETWORK_WEIGHTS,
+    SINGLE_PASS,
+    inpaint,
+    network_available,
+)
 from neuron_desktop.train.masks_gen import free_form_mask
 
 
@@ -44,11 +49,10 @@ def _regions_mask(h: int, w: int, count: int, fraction: float, seed: int = 3) ->
 NETWORK = tuple(m for m in NETWORK_WEIGHTS if network_available(m))
 
 
-def _target(row: dict, limits: dict[str, float]) -> dict:
+def _target(row: dict, method: str, limits: dict[str, float]) -> dict:
     """Attach the issue's target to the single-pass network rows."""
     limit = limits.get(row["device"].split(":")[0])
-    if (row["impl"].startswith("neuron network") and "network-best" not in row["impl"]
-            and limit is not None):
+    if method in SINGLE_PASS and limit is not None:
         row["target"] = f"< {limit * 1000:.0f} ms" if limit < 1 else f"< {limit:g} s"
         row["meets_target"] = row["seconds"] < limit
     return row
@@ -73,7 +77,7 @@ def bench_exemplar_512(devices: list[str], quick: bool) -> list[dict]:
             t = measure(lambda image=image, m=m, method=method, dev=dev: run_pipeline(
                 inpaint(image, m, method=method, device=dev)), device=dev, repeat=3)
             rows.append(_target({"benchmark": name, "impl": f"neuron {method}", "device": dev,
-                                 "seconds": t}, {"cpu": 1.5, "cuda": 0.05}))
+                                 "seconds": t}, method, {"cpu": 1.5, "cuda": 0.05}))
     return rows_with_ratios(rows, "neuron telea")
 
 
@@ -95,7 +99,7 @@ def bench_highres(devices: list[str], quick: bool) -> list[dict]:
             t = measure(lambda image=image, m=m, method=method, dev=dev: run_pipeline(
                 inpaint(image, m, method=method, device=dev)), device=dev, repeat=1)
             rows.append(_target({"benchmark": name, "impl": f"neuron {method} (high-res path)",
-                                 "device": dev, "seconds": t}, {"cpu": 5.0}))
+                                 "device": dev, "seconds": t}, method, {"cpu": 5.0}))
     return rows_with_ratios(rows, "OpenCV Telea, whole photo (8-bit)")
 
 

@@ -213,7 +213,8 @@ def cmd_eval_inpaint(args: argparse.Namespace) -> int:
         files = files[:args.limit]
     sheet = None if args.validation else Path(args.sheet)
     seed = ev.VALIDATION_SEED if args.validation else ev.EVAL_SEED
-    gen = ev.evaluate(files, methods=tuple(args.methods), seed_base=seed, sheet_path=sheet,
+    gen = ev.evaluate(files, methods=tuple(args.methods or ev.METHODS), seed_base=seed,
+                      sheet_path=sheet,
                       scratched=None if sheet is None else ev.default_scratched())
     report = run_with_bar(gen, "eval inpaint", args.quiet)
     report["data"] = args.data or ("train validation split" if args.validation
@@ -733,10 +734,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_eval_colorize)
     e = _eval_parser(esub, "inpaint", "classical fills and the network on seeded masks; "
                                       "scratch detector")
-    e.add_argument("--methods", nargs="+",
-                   default=["telea", "ns", "harmonic", "exemplar", "network", "network-fast",
-                            "network-best"],
-                   choices=sorted(INPAINT_METHODS))
+    e.add_argument("--methods", nargs="+", choices=sorted(INPAINT_METHODS),
+                   help="default: every method but auto")
     e.add_argument("--limit", type=_positive_int, help="only the first N photos")
     e.add_argument("--json-out", default="docs/eval/inpaint.json")
     e.add_argument("--sheet", default="docs/inpaint_contact_sheet.jpg")

@@ -16,26 +16,24 @@ import torch.nn.functional as F
 
 from neuron_desktop.core.imageio import load_image, to_tensor
 from neuron_desktop.core.metrics import psnr
+from neuron_desktop.core.progress import run_pipeline
 from neuron_desktop.evaluation.common import to_8bit
 from neuron_desktop.evaluation.inpaint import VALIDATION_SEED, default_files, masked_inputs
-from neuron_desktop.pipelines.inpaint import MIRRORS, composite, load_inpainter
+from neuron_desktop.pipelines.inpaint import _network_core, composite, load_inpainter
 
 
-def _flip(x: torch.Tensor, dims: tuple) -> torch.Tensor:
-    return x.flip(dims) if dims else x
-
-
-def variants(net) -> dict:
+def variants(weights: str) -> dict:
     def views(n):
-        def run(rgb, m):
-            return sum(_flip(net(_flip(rgb, d), _flip(m, d))[1], d) for d in MIRRORS[:n]) / n
-        return run
+        return lambda rgb, m: run_pipeline(_network_core(rgb, m, device="cpu", weights=weights,
+                                                         views=n))
 
     def refine_mirrored(rgb, m):
-        h, w = rgb.shape[-2:]
-        state = net.coarse_pass(rgb, m)
-        mirrored = tuple(x.flip(-1) for x in state)
-        return ((net.refine_pass(state) + net.refine_pass(mirrored).flip(-1)) / 2)[..., :h, :w]
+        net, (h, w) = load_inpainter("cpu", weights), rgb.shape[-2:]
+        with torch.inference_mode():
+            state = net.coarse_pass(rgb, m)
+            mirrored = tuple(x.flip(-1) for x in state)
+            both = net.refine_pass(state) + net.refine_pass(mirrored).flip(-1)
+        return (both / 2)[..., :h, :w]
 
     return {"1 view": views(1), "2 views": views(2), "refine mirrored": refine_mirrored,
             "4 views": views(4)}
@@ -48,8 +46,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=60)
     ap.add_argument("--weights", default="inpainter")
     args = ap.parse_args()
-    net = load_inpainter("cpu", args.weights)
-    runs = variants(net)
+    runs = variants(args.weights)
     scores = {k: [] for k in runs}
     seconds = dict.fromkeys(runs, 0.0)
     files = default_files(validation=True)[:args.limit]
@@ -63,8 +60,7 @@ def main() -> None:
         m = torch.from_numpy(hole.astype(np.float32))[None, None]
         for name, run in runs.items():
             start = time.perf_counter()
-            with torch.inference_mode():
-                pred = run(rgb, m)
+            pred = run(rgb, m)
             seconds[name] += time.perf_counter() - start
             scores[name].append(float(psnr(to_8bit(composite(rgb, pred, m, binary=True)), truth)))
     base = np.array(scores["1 view"])

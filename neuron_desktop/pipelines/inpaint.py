@@ -393,6 +393,7 @@ NET_FAST_WEIGHTS = "inpainter_fast"  # "network-fast": width 16, ~1.7x faster on
 NETWORK_WEIGHTS = {"network": NET_WEIGHTS, "network-fast": NET_FAST_WEIGHTS,
                    "network-best": NET_WEIGHTS}
 NETWORK_VIEWS = {"network-best": 4}
+SINGLE_PASS = tuple(m for m in NETWORK_WEIGHTS if m not in NETWORK_VIEWS)  # what auto picks
 NET_MAX_SIDE = 640  # network working size cap (contextual attention is quadratic)
 NET_BIG_WINDOW_SIDE = 320  # working size of windows over twice the cap (big photos)
 # network windows: twice the region's box per side (regions of 21 old photos, filled at
@@ -432,6 +433,11 @@ def network_scale(hole: np.ndarray) -> float:
 MIRRORS = ((), (-1,), (-2,), (-2, -1))  # the views of a mirror ensemble, in order
 
 
+def mirror(x: Tensor, dims: tuple[int, ...]) -> Tensor:
+    """``x`` flipped along ``dims`` (one of MIRRORS; () is ``x`` itself)."""
+    return x.flip(dims) if dims else x
+
+
 def _network_core(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any = None,
                   cancel: CancelToken | None = None, weights: str = NET_WEIGHTS,
                   views: int = 1) -> Pipeline[Tensor]:
@@ -444,13 +450,10 @@ def _network_core(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any =
         h, w = image.shape[-2:]
         total = None
         for k, dims in enumerate(MIRRORS[:views]):
-            def flip(x: Tensor, dims=dims) -> Tensor:
-                return x.flip(dims) if dims else x
-
             step = f" (view {k + 1} of {views})" if views > 1 else ""
             yield Progress((k + 0.1) / views, f"Inpainting: coarse pass{step}")
             with torch.inference_mode():
-                state = net.coarse_pass(flip(rgb), flip(m))
+                state = net.coarse_pass(mirror(rgb, dims), mirror(m, dims))
             if k == 0:
                 yield Preview(composite(rgb, state[2][..., :h, :w], m, binary=True).cpu(),
                               0.5 / views, "Coarse fill")
@@ -459,11 +462,11 @@ def _network_core(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any =
             yield Progress((k + 0.55) / views,
                            f"Inpainting: refinement with contextual attention{step}")
             with torch.inference_mode():
-                fill = flip(net.refine_pass(state)[..., :h, :w])
+                fill = mirror(net.refine_pass(state)[..., :h, :w], dims)
                 total = fill if total is None else total.add_(fill)
             if cancel is not None:
                 cancel.check()
-        return (total / views if views > 1 else total).to(image.device)
+        return (total / views).to(image.device)
 
     return (yield from run_with_fallback(job, device=choose_device(device), tile_sizes=(None,)))
 
@@ -493,7 +496,7 @@ def auto_network(device: Any = None) -> str:
     """The method ``auto`` uses for wide holes: the network on a GPU, the fast network on a
     CPU (the full one is 1.7x slower there for a few tenths of a dB), whichever is installed, else
     exemplar."""
-    order = ("network", "network-fast")
+    order = SINGLE_PASS
     if choose_device(device).type == "cpu":
         order = order[::-1]
     return next((m for m in order if network_available(m)), "exemplar")
