@@ -38,7 +38,15 @@ class Preview:
     message: str = ""
 
 
-Event = Progress | Preview
+@dataclass(frozen=True)
+class Extra:
+    """A named by-product of a pipeline (e.g. the colorizer's confidence map), a tensor."""
+
+    name: str
+    value: Any
+
+
+Event = Progress | Preview | Extra
 Pipeline = Generator[Event, None, T]
 
 
@@ -70,6 +78,8 @@ def wrap_progress(gen: Pipeline[T], start: float, end: float) -> Pipeline[T]:
     def scaled(event: Event) -> Event:
         if isinstance(event, Progress):
             return Progress(fmap(event.fraction), event.message)
+        if isinstance(event, Extra):
+            return event
         return Preview(event.image, fmap(event.fraction), event.message)
 
     result = yield from map_events(gen, scaled)
@@ -92,6 +102,7 @@ def run_pipeline(
     on_progress: Callable[[Progress], None] | None = None,
     on_preview: Callable[[Preview], None] | None = None,
     cancel: CancelToken | None = None,
+    on_extra: Callable[[Extra], None] | None = None,
 ) -> T:
     """Drive ``gen`` to completion, dispatching events; raise ``Cancelled`` on cancel.
 
@@ -111,6 +122,8 @@ def run_pipeline(
                 on_progress(event)
             elif isinstance(event, Preview) and on_preview is not None:
                 on_preview(event)
+            elif isinstance(event, Extra) and on_extra is not None:
+                on_extra(event)
     finally:
         gen.close()
 

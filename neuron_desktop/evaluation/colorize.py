@@ -22,6 +22,56 @@ from neuron_desktop.train.data import list_images
 from neuron_desktop.train.hints import uniform_hint_points
 
 HINT_COUNTS = (1, 5, 10, 20)
+AUC_MAX = 150  # Zhang et al.'s raw accuracy: ab error thresholds 0..150
+SEPIA_SHARE_BELOW = 0.3  # a result keeping < 30 % of its truth's colourfulness
+LOCAL_RADIUS = 0.15  # a hint's neighbourhood: this fraction of the long side around it
+
+
+class AbErrorCurves:
+    """Accumulates per-pixel ab errors for the AuC of the share of pixels within a threshold,
+    raw and class-rebalanced (each ground-truth ab bin weighted equally)."""
+
+    def __init__(self, bins: torch.Tensor) -> None:
+        self.bins = bins
+        self.raw = torch.zeros(AUC_MAX + 1, dtype=torch.float64)
+        self.per_bin = torch.zeros(len(bins), AUC_MAX + 1, dtype=torch.float64)
+
+    def add(self, ab_pred: torch.Tensor, ab_true: torch.Tensor) -> None:
+        from neuron_desktop.models.colorization import nearest_bin
+
+        err = (ab_pred - ab_true).norm(dim=1).flatten()
+        e = err.clamp(max=AUC_MAX + 1).ceil().long().clamp(max=AUC_MAX + 1)  # 0..151
+        keep = e <= AUC_MAX
+        self.raw += torch.bincount(e[keep], minlength=AUC_MAX + 1).double()[:AUC_MAX + 1]
+        q = nearest_bin(ab_true, self.bins).flatten()
+        self.per_bin.view(-1).index_add_(0, q[keep] * (AUC_MAX + 1) + e[keep],
+                                         torch.ones(int(keep.sum()), dtype=torch.float64))
+        self._n = getattr(self, "_n", 0) + err.numel()
+        self._n_bin = getattr(self, "_n_bin", torch.zeros(len(self.bins), dtype=torch.float64))
+        self._n_bin += torch.bincount(q, minlength=len(self.bins)).double()
+
+    def auc(self) -> dict[str, float]:
+        raw = (self.raw.cumsum(0) / self._n).mean()
+        seen = self._n_bin > 0
+        curves = self.per_bin[seen].cumsum(1) / self._n_bin[seen, None]
+        return {"auc_raw": float(raw), "auc_rebalanced": float(curves.mean())}
+
+
+def hint_locality(net, prep, lab: torch.Tensor, truth: torch.Tensor, auto: torch.Tensor,
+                  temperature: float, seed: int) -> dict[str, float]:
+    """One seeded truth hint: PSNR change (hinted − automatic) within the hint's
+    neighbourhood and over the rest of the photo, as mean squared errors there."""
+    hint = truth_hints(lab, 1, seed)[0]
+    out = to_8bit(finish(prep, work_ab(net, prep, [hint], temperature), True))
+    h, w = truth.shape[-2:]
+    ys = torch.arange(h)[:, None]
+    xs = torch.arange(w)[None, :]
+    near = ((ys - hint.y) ** 2 + (xs - hint.x) ** 2) <= (LOCAL_RADIUS * max(h, w)) ** 2
+    res = {}
+    for name, region in (("near", near), ("rest", ~near)):
+        for tag, img in (("auto", auto), ("hint", out)):
+            res[f"mse_{tag}_{name}"] = float(((img - truth) ** 2)[..., region].mean())
+    return res
 
 
 def configurations() -> list[str]:
@@ -46,7 +96,8 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
              historical: Path | None = None) -> Pipeline[dict]:
     """Run every configuration on every photo; returns {config: metrics, ...}."""
     per = {c: {"psnr": [], "ssim": [], "colorfulness": []} for c in configurations()}
-    truth_cf = []
+    truth_cf, sets, locality = [], [], []
+    curves = {c: AbErrorCurves(net.bins.cpu()) for c in ("gray", "auto")}
     sheet_rows = []
     for i, path in enumerate(files):
         rgb = to_tensor(load_image(path).rgb).clamp(0, 1)
@@ -69,6 +120,11 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
             per[name]["ssim"].append(float(ssim(out, truth)))
             per[name]["colorfulness"].append(float(colorfulness(out)))
         truth_cf.append(float(colorfulness(truth)))
+        sets.append(path.parent.name)
+        for c in curves:
+            curves[c].add(rgb_to_lab(to_8bit(outs[c]))[:, 1:], lab[:, 1:])
+        locality.append(hint_locality(net, prep, lab, truth, to_8bit(outs["auto"]),
+                                      temperature, seed=5000 + i))
         if sheet_path is not None and "kodak" in str(path) and len(sheet_rows) < sheet_images:
             sheet_rows.append([from_tensor(outs["gray"]), from_tensor(outs["auto"]),
                                from_tensor(outs["hints_10"]), from_tensor(truth)])
@@ -80,6 +136,27 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
             "ssim": float(np.mean(m["ssim"])),
             "colorfulness_ratio": float(np.mean(m["colorfulness"]) / np.mean(truth_cf)),
         }
+        ratios = np.array(m["colorfulness"]) / np.maximum(np.array(truth_cf), 1e-6)
+        results[name]["sepia_share"] = {
+            s_: float(np.mean(ratios[np.array(sets) == s_] < SEPIA_SHARE_BELOW))
+            for s_ in sorted(set(sets)) + ["all"]} if False else {
+            **{s_: float(np.mean([r < SEPIA_SHARE_BELOW for r, t in zip(ratios, sets,
+                                                                        strict=True) if t == s_]))
+               for s_ in sorted(set(sets))},
+            "all": float(np.mean(ratios < SEPIA_SHARE_BELOW))}
+    for c, acc in curves.items():
+        results[c].update(acc.auc())
+    loc = {k: float(np.mean([d[k] for d in locality])) for k in locality[0]} if locality else {}
+    if loc:
+        def db(a: float, b: float) -> float:
+            return float(10 * np.log10(a / b))  # PSNR gain of b over a
+        results["hint_locality"] = {
+            "psnr_change_near": db(loc["mse_auto_near"], loc["mse_hint_near"]),
+            "psnr_change_rest": db(loc["mse_auto_rest"], loc["mse_hint_rest"]),
+            "photos_rest_drop_over_0.1dB": float(np.mean(
+                [10 * np.log10(d["mse_hint_rest"] / d["mse_auto_rest"]) > 0.1
+                 for d in locality])),
+            "radius": LOCAL_RADIUS, **loc}
     if sheet_path is not None and sheet_rows:
         contact_sheet(sheet_rows, ["gray (input)", "ours, automatic", "ours, 10 hints",
                                    "ground truth"], sheet_path)

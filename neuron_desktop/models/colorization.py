@@ -219,10 +219,12 @@ def colorizer(*, weights: str | None = "default", device: str | torch.device = "
     from neuron_desktop.models.weights import get_entry, load_weights
 
     name = resolve_weights("colorizer", weights)
+    cls = ColorizationNet
     if name is not None:
         entry = get_entry(name)
         arch = {**entry.preprocessing.get("arch", {}), **arch}
-    net = ColorizationNet(**arch)
+        cls = ARCHITECTURES[entry.arch]
+    net = cls(**arch)
     if name is not None:
         state = load_weights(name)
         net.load_state_dict(state, strict=False)
@@ -232,3 +234,93 @@ def colorizer(*, weights: str | None = "default", device: str | torch.device = "
 
             raise WeightsError(f"weights '{name}' lack {sorted(missing)[:3]}")
     return net.to(device).eval()
+
+
+class SemanticColorizer(nn.Module):
+    """Colorizer whose encoder is the frozen ImageNet EfficientNet-Lite0 (on L replicated to
+    RGB), with a trained U-Net decoder that also takes the hints.
+
+    Encoder taps at strides 4, 8, 16, 32 (24, 40, 112, 320 channels) can be computed once per
+    photo (or once per training crop and cached). The decoder goes 32 -> 16 -> 8 -> 4 with the
+    hints pooled in at every level and a global-context vector, and predicts logits
+    ``(B, Q, H/4, W/4)`` over the Q gamut ab bins. Inputs: normalised ``l`` = (L - 50) / 100
+    ``(B, 1, H, W)``, hint ab / 110 ``(B, 2, H, W)``, hint mask ``(B, 1, H, W)``; H, W
+    multiples of 32.
+    """
+
+    out_stride = 4
+    taps = (2, 4, 10, 15)  # last Lite0 block at strides 4, 8, 16, 32
+    channels = (24, 40, 112, 320)
+
+    def __init__(self, widths: tuple[int, int, int] = (96, 128, 192), num_bins: int | None = None,
+                 pretrained_semantic: bool = True) -> None:
+        super().__init__()
+        w4, w8, w16 = widths
+        self.num_bins = num_bins or len(ab_bins())
+        self.register_buffer("bins", ab_bins(), persistent=False)
+        self.register_buffer("prior_log_weights", torch.zeros(self.num_bins))
+        from neuron_desktop.models.efficientnet_lite import efficientnet_lite0_features
+
+        self.semantic = efficientnet_lite0_features(pretrained=pretrained_semantic)
+        self.top = nn.Conv2d(320, w16, 1)
+        self.context = nn.Linear(320, w16)
+        self.dec16 = nn.Sequential(_conv(w16 + 112 + 3, w16), _conv(w16, w16, dilation=2),
+                                   _conv(w16, w16))
+        self.dec8 = nn.Sequential(_conv(w16 + 40 + 3, w8), _conv(w8, w8, dilation=2),
+                                  _conv(w8, w8))
+        self.dec4 = nn.Sequential(_conv(w8 + 24 + 1 + 3, w4), _conv(w4, w4))
+        self.head = nn.Conv2d(w4, self.num_bins, 1)
+
+    def train(self, mode: bool = True) -> SemanticColorizer:
+        super().train(mode)
+        self.semantic.eval()
+        return self
+
+    @staticmethod
+    def encoder_input(l: Tensor) -> Tensor:
+        return (l + 0.5).clamp(0, 1).expand(-1, 3, -1, -1)
+
+    def semantic_features(self, l: Tensor) -> list[Tensor]:
+        """Frozen encoder features of normalised ``l`` at strides 4, 8, 16, 32."""
+        x = self.encoder_input(l)
+        enc = self.semantic
+        with torch.no_grad():
+            x = F.relu6(enc._bn0(enc._conv_stem(x * 2 - 1)))
+            feats = []
+            for i, block in enumerate(enc._blocks):
+                x = block(x)
+                if i in self.taps:
+                    feats.append(x)
+        return feats
+
+    def forward(self, l: Tensor, hint_ab: Tensor, hint_mask: Tensor,
+                features: list[Tensor] | None = None) -> Tensor:
+        f4, f8, f16, f32 = features if features is not None else self.semantic_features(l)
+        return self.decode_features(f4, f8, f16, f32, l, hint_ab, hint_mask)
+
+    def decode_features(self, f4: Tensor, f8: Tensor, f16: Tensor, f32: Tensor, l: Tensor,
+                        hint_ab: Tensor, hint_mask: Tensor) -> Tensor:
+        """Logits from the encoder taps; ``l`` and hints may be at any size >= stride 4's."""
+        ctx = self.context(f32.float().mean((2, 3)))[..., None, None]
+        y = F.interpolate(self.top(f32.float()), size=f16.shape[-2:], mode="bilinear",
+                          align_corners=False) + ctx
+        y = self.dec16(torch.cat([y, f16.float(), _pooled_hints(hint_ab, hint_mask,
+                                                                f16.shape[-2:])], 1))
+        y = F.interpolate(y, size=f8.shape[-2:], mode="bilinear", align_corners=False)
+        y = self.dec8(torch.cat([y, f8.float(), _pooled_hints(hint_ab, hint_mask,
+                                                              f8.shape[-2:])], 1))
+        y = F.interpolate(y, size=f4.shape[-2:], mode="bilinear", align_corners=False)
+        l4 = F.adaptive_avg_pool2d(l, f4.shape[-2:])
+        y = self.dec4(torch.cat([y, f4.float(), l4,
+                                 _pooled_hints(hint_ab, hint_mask, f4.shape[-2:])], 1))
+        return self.head(y)
+
+    def decode(self, logits: Tensor, temperature: float, prior_correction: float = 0.0) -> Tensor:
+        return annealed_mean(logits, self.bins, temperature, self.prior_log_weights,
+                             prior_correction)
+
+    def trainable_state_dict(self) -> dict[str, Tensor]:
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("semantic.")}
+
+
+ARCHITECTURES = {"ColorizationNet": ColorizationNet, "SemanticColorizer": SemanticColorizer}

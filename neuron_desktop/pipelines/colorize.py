@@ -14,11 +14,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from neuron_desktop.core.color import lab_to_rgb, rgb_to_gray, rgb_to_lab
+from neuron_desktop.core.color import (
+    lab_to_rgb,
+    normalize_ab,
+    normalize_l,
+    rgb_to_gray,
+    rgb_to_lab,
+)
 from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.guided import guided_filter
 from neuron_desktop.core.masks import Hint, hint_box
-from neuron_desktop.core.progress import Pipeline, Preview, Progress
+from neuron_desktop.core.progress import Extra, Pipeline, Preview, Progress
 from neuron_desktop.models.colorization import ColorizationNet, distribution_modes
 
 DEFAULT_RENDER_SIZE = 256
@@ -50,6 +56,7 @@ class Prepared:
     l_work: Tensor  # (1, 1, h, w), h and w multiples of 8
     work_size: tuple[int, int]  # (h, w) before padding
     features: list[Tensor] | None
+    base_logits: Tensor | None = None  # logits without hints (cached for hint affinity)
 
 
 _MODEL_CACHE: dict[str, ColorizationNet] = {}
@@ -66,6 +73,18 @@ def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
     return _MODEL_CACHE[key]
 
 
+def pad_multiple(net) -> int:
+    """The working image's sides must be multiples of this (the network's deepest stride)."""
+    return 32 if getattr(net, "out_stride", 2) == 4 else 8
+
+
+def upsample_to_work(x: Tensor, prep: Prepared) -> Tensor:
+    """Network-resolution maps -> the working size (padding cropped)."""
+    x = F.interpolate(x, size=prep.l_work.shape[-2:], mode="bilinear", align_corners=False)
+    h, w = prep.work_size
+    return x[..., :h, :w]
+
+
 def working_size(h: int, w: int, render_size: int) -> tuple[int, int]:
     scale = min(1.0, render_size / max(h, w))
     return max(8, round(h * scale)), max(8, round(w * scale))
@@ -80,8 +99,9 @@ def prepare(net: ColorizationNet, image: Tensor, render_size: int = DEFAULT_REND
     l_full = gray * 100
     h, w = working_size(*l_full.shape[-2:], render_size)
     l_work = F.interpolate(l_full.to(device), size=(h, w), mode="area")
-    l_work = F.pad(l_work, (0, (-w) % 8, 0, (-h) % 8), mode="replicate")
-    features = net.semantic_features((l_work - 50) / 100)
+    m = pad_multiple(net)
+    l_work = F.pad(l_work, (0, (-w) % m, 0, (-h) % m), mode="replicate")
+    features = net.semantic_features(normalize_l(l_work))
     return Prepared(l_full, l_work, (h, w), features)
 
 
@@ -151,20 +171,34 @@ def hint_boxes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int]
 
 @dataclass(frozen=True)
 class Propagation:
-    """Edge-aware spreading of hint corrections (chosen on the validation split)."""
+    """Spreading of hint corrections over the hint's own region (chosen on validation)."""
 
     sigma_space: float = 0.15  # fraction of the working image's long side
     sigma_range: float = 5.0  # Lab L units
     damping: float = 0.01  # > 0: corrections fade back to the network's colours far away
+    affinity_power: float = 4.0  # sharpness of the same-region test (0: off)
 
 
 DEFAULT_PROPAGATION = Propagation()
 
 
+def region_affinity(probs: Tensor, points: list[tuple[int, int]], power: float) -> Tensor:
+    """How much each pixel belongs with each point ``(N, h, w)``: the Bhattacharyya
+    coefficient of their predicted colour distributions ``probs`` (1, Q, h, w), raised to
+    ``power``. Pixels the model expects to be coloured alike (one object) score near 1;
+    another object (sky vs skin, wall vs hair) scores near 0."""
+    root = probs[0].clamp(min=0).sqrt()  # (Q, h, w)
+    refs = torch.stack([root[:, y, x] for y, x in points])  # (N, Q)
+    bc = torch.einsum("nq,qhw->nhw", refs, root).clamp(0, 1)
+    return bc**power
+
+
 def propagate_hints(ab: Tensor, l_work: Tensor, hints: list, l_full: Tensor,
-                    params: Propagation | None = DEFAULT_PROPAGATION) -> Tensor:
+                    params: Propagation | None = DEFAULT_PROPAGATION,
+                    probs: Tensor | None = None) -> Tensor:
     """Spread each hint's correction (its colour minus the network's colour there) to pixels
-    that are near it and of similar lightness, as a normalised bilateral kernel sum:
+    that are near it, of similar lightness and (given ``probs``, the hint-free predicted
+    distributions at any resolution) of the same region:
     ``ab + Σ K_i δ_i / (Σ K_i + damping)``. ``ab`` and ``l_work`` are (1, C, h, w)."""
     if not hints or params is None:
         return ab
@@ -183,6 +217,12 @@ def propagate_hints(ab: Tensor, l_work: Tensor, hints: list, l_full: Tensor,
     sigma = params.sigma_space * max(h, w)
     dl = l_work[0, 0][None] - torch.stack(lights)[:, None, None]
     k = torch.exp(-d2 / (2 * sigma**2) - dl**2 / (2 * params.sigma_range**2))  # (N, h, w)
+    if probs is not None and params.affinity_power > 0:
+        ph, pw = probs.shape[-2:]
+        pts = [(min(int(cy * ph / h), ph - 1), min(int(cx * pw / w), pw - 1))
+               for cy, cx in centers]
+        aff = region_affinity(probs, pts, params.affinity_power)
+        k = k * F.interpolate(aff[None], size=(h, w), mode="bilinear", align_corners=False)[0]
     corr = torch.einsum("nhw,nc->chw", k, torch.stack(deltas)) / (k.sum(0) + params.damping)
     return ab + corr[None]
 
@@ -195,22 +235,54 @@ def predict_logits(net: ColorizationNet, prep: Prepared, hints: list | None) -> 
     ab = F.pad(ab, (0, pad[1] - ab.shape[-1], 0, pad[0] - ab.shape[-2])).to(device)
     mask = F.pad(mask, (0, pad[1] - mask.shape[-1], 0, pad[0] - mask.shape[-2])).to(device)
     with torch.no_grad():
-        return net((prep.l_work - 50) / 100, ab / 110, mask, prep.features)
+        return net(normalize_l(prep.l_work), normalize_ab(ab), mask, prep.features)
+
+
+def hint_free_logits(net, prep: Prepared) -> Tensor:
+    """The automatic prediction's logits (computed once per prepared photo)."""
+    if prep.base_logits is None:
+        prep.base_logits = predict_logits(net, prep, [])
+    return prep.base_logits
+
+
+CONFIDENCE_SPREAD = 45.0  # ab units of predicted spread that count as "no idea" (0)
+
+
+def confidence_map(net, prep: Prepared, hints: list | None = None) -> Tensor:
+    """How sure the model is of each pixel's colour ``(1, 1, H, W)`` in [0, 1] at the photo's
+    size: 1 − (standard deviation of the predicted ab distribution) / CONFIDENCE_SPREAD,
+    smoothed (guided by L, so it follows objects) — low where a hint would help most."""
+    logits = predict_logits(net, prep, hints) if hints else hint_free_logits(net, prep)
+    probs = torch.softmax(logits.float(), 1)
+    bins = net.bins.to(probs)
+    mean = torch.einsum("bqhw,qc->bchw", probs, bins)
+    sq = torch.einsum("bqhw,q->bhw", probs, (bins**2).sum(1))[:, None]
+    spread = (sq - (mean**2).sum(1, keepdim=True)).clamp(min=0).sqrt()
+    conf = (1 - spread / CONFIDENCE_SPREAD).clamp(0, 1)
+    conf = upsample_to_work(conf, prep)
+    l_full = prep.l_full
+    H, W = l_full.shape[-2:]
+    conf = F.interpolate(conf.to(l_full.device), size=(H, W), mode="bilinear",
+                         align_corners=False)
+    subsample = max(1, round(max(H, W) / 1024))
+    conf = guided_filter(l_full / 100, conf, refine_radius(H, W), 1e-2, subsample)
+    return conf.clamp(0, 1)
 
 
 def work_ab(net: ColorizationNet, prep: Prepared, hints: list | None,
             temperature: float, propagation: Propagation | None = DEFAULT_PROPAGATION,
             prior_correction: float | None = None) -> Tensor:
     """ab ``(1, 2, h, w)`` at the working size (the interactive part: ~tens of ms)."""
-    logits = predict_logits(net, prep, hints)
+    logits = predict_logits(net, prep, hints) if hints else hint_free_logits(net, prep)
     if prior_correction is None:
         prior_correction = HINTED_PRIOR_CORRECTION if hints else DEFAULT_PRIOR_CORRECTION
-    alpha = prior_correction
-    ab = net.decode(logits, temperature, alpha)
-    ab = F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
+    ab = upsample_to_work(net.decode(logits, temperature, prior_correction), prep)
+    if not hints or propagation is None:
+        return ab
     h, w = prep.work_size
-    ab = ab[..., :h, :w]
-    return propagate_hints(ab, prep.l_work[..., :h, :w], hints or [], prep.l_full, propagation)
+    probs = torch.softmax(hint_free_logits(net, prep).float(), 1)
+    return propagate_hints(ab, prep.l_work[..., :h, :w], hints, prep.l_full, propagation,
+                           probs)
 
 
 def refine_radius(h: int, w: int) -> int:
@@ -234,8 +306,12 @@ def colorize(image: Tensor, *, hints: list | None = None,
              temperature: float = DEFAULT_TEMPERATURE, render_size: int = DEFAULT_RENDER_SIZE,
              refine: bool = True, device: torch.device | str | None = None,
              model: ColorizationNet | None = None, weights: str = "default",
-             prior_correction: float | None = None) -> Pipeline[Tensor]:
+             prior_correction: float | None = None, confidence: bool = False
+             ) -> Pipeline[Tensor]:
     """Colorize ``image`` (1, 3, H, W) RGB in [0, 1] -> (1, 3, H, W) RGB.
+
+    With ``confidence`` it also yields ``Extra("confidence", (1, 1, H, W) in [0, 1])``: how
+    sure the model is of each pixel's colour (low: a hint there would help most).
 
     Yields a Preview at the working size, then refines at full size. ``hints`` are
     :class:`Hint` (RGB) or :class:`AbHint` at full-resolution pixel positions. On GPU
@@ -257,6 +333,8 @@ def colorize(image: Tensor, *, hints: list | None = None,
         yield Preview(preview, 0.5, "Preview")
         yield Progress(0.6, "Refining at full resolution" if refine else "Upsampling")
         out = finish(prep, ab, refine)
+        if confidence:
+            yield Extra("confidence", confidence_map(net, prep, hints).to(image.device))
         yield Progress(1.0, "Colorized")
         return out.to(image.device)
 
@@ -279,8 +357,9 @@ def suggest_colors(image: Tensor, hints: list | None, point: tuple[int, int], k:
         raise ValueError(f"point ({x}, {y}) lies outside the {W}×{H} photo")
     logits = predict_logits(net, prep, hints)
     h, w = prep.work_size
-    gy = min(int(y * h / H) // 2, logits.shape[-2] - 1)
-    gx = min(int(x * w / W) // 2, logits.shape[-1] - 1)
+    stride = getattr(net, "out_stride", 2)
+    gy = min(int(y * h / H) // stride, logits.shape[-2] - 1)
+    gx = min(int(x * w / W) // stride, logits.shape[-1] - 1)
     probs = torch.softmax(logits[0, :, gy, gx].float().cpu(), 0)
     l = float(prep.l_full[0, 0, y, x])
     out = []
@@ -289,3 +368,54 @@ def suggest_colors(image: Tensor, hints: list | None, point: tuple[int, int], k:
         rgb = lab_to_rgb(lab)[0, :, 0, 0]
         out.append((tuple(float(c) for c in rgb), p))
     return out
+
+
+DEFAULT_PREVIEW_SIZE = 1280  # long side of the live preview (about a screen's worth)
+
+
+class LiveColorizer:
+    """Interactive colorization of one photo for live hint editing.
+
+    Built once per photo (the encoder's features and the lightness at working and preview
+    size are kept); :meth:`preview` then costs the decoder plus a preview-sized guided
+    filter, whatever the photo's size, and :meth:`full` gives the full-resolution result
+    (what Apply and Export use)."""
+
+    def __init__(self, image: Tensor, model: ColorizationNet, *,
+                 render_size: int = DEFAULT_RENDER_SIZE,
+                 preview_size: int = DEFAULT_PREVIEW_SIZE,
+                 temperature: float = DEFAULT_TEMPERATURE,
+                 prior_correction: float | None = None) -> None:
+        self.net = model
+        self.temperature = temperature
+        self.prior_correction = prior_correction
+        self.prep = prepare(model, image, render_size)
+        H, W = self.prep.l_full.shape[-2:]
+        h, w = working_size(H, W, preview_size)
+        self.l_preview = F.interpolate(self.prep.l_full, size=(h, w), mode="area") \
+            if (h, w) != (H, W) else self.prep.l_full
+
+    @property
+    def photo_size(self) -> tuple[int, int]:
+        return tuple(self.prep.l_full.shape[-2:])
+
+    def ab(self, hints: list | None) -> Tensor:
+        return work_ab(self.net, self.prep, hints, self.temperature,
+                       prior_correction=self.prior_correction)
+
+    def preview(self, hints: list | None) -> Tensor:
+        """RGB ``(1, 3, h, w)`` at the preview size (≤ ``preview_size`` on the long side)."""
+        l = self.l_preview
+        h, w = l.shape[-2:]
+        ab = F.interpolate(self.ab(hints).to(l.device), size=(h, w), mode="bilinear",
+                           align_corners=False)
+        ab = guided_filter(l / 100, ab, refine_radius(h, w), REFINE_EPS,
+                           max(1, round(max(h, w) / 512)))
+        return lab_to_rgb(torch.cat([l, ab], 1))
+
+    def full(self, hints: list | None, refine: bool = True) -> Tensor:
+        """The full-resolution result ``(1, 3, H, W)``."""
+        return finish(self.prep, self.ab(hints), refine)
+
+    def confidence(self, hints: list | None = None) -> Tensor:
+        return confidence_map(self.net, self.prep, hints)

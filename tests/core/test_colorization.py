@@ -209,3 +209,107 @@ def test_prior_correction_undoes_the_rebalancing_tilt(bins):
     corrected = annealed_mean(logits, bins, 1.0, log_w, 1.0)[0, :, 0, 0]
     assert corrected.norm() < 0.2 * plain.norm()
     torch.testing.assert_close(annealed_mean(logits, bins, 1.0)[0, :, 0, 0], plain)
+
+
+def _semantic_net():
+    from neuron_desktop.models.colorization import SemanticColorizer
+
+    torch.manual_seed(0)
+    return SemanticColorizer(widths=(8, 8, 8), pretrained_semantic=False).eval()
+
+
+def test_semantic_colorizer_shapes_and_pipeline_sizes():
+    net = _semantic_net()
+    l = torch.rand(2, 1, 64, 96) - 0.5
+    feats = net.semantic_features(l)
+    assert [f.shape[-1] for f in feats] == [24, 12, 6, 3]
+    logits = net(l, torch.zeros(2, 2, 64, 96), torch.zeros(2, 1, 64, 96), feats)
+    assert logits.shape == (2, len(ab_bins()), 16, 24)
+    # any photo size: the pipeline pads to /32 and crops back
+    out = run_pipeline(colorize(torch.rand(1, 3, 45, 71), model=net, device="cpu"))
+    assert out.shape == (1, 3, 45, 71)
+
+
+def test_confidence_map_is_normalised_smooth_and_follows_the_spread():
+    from neuron_desktop.pipelines.colorize import confidence_map, prepare
+
+    net = _semantic_net()
+    image = torch.rand(1, 3, 60, 80)
+    prep = prepare(net, image, 64)
+    conf = confidence_map(net, prep)
+    assert conf.shape == (1, 1, 60, 80)
+    assert float(conf.min()) >= 0 and float(conf.max()) <= 1
+    # a peaked distribution is confident, a flat one is not
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias.zero_()
+    prep = prepare(net, image, 64)
+    flat = confidence_map(net, prep)
+    with torch.no_grad():
+        net.head.bias[0] = 50.0
+    prep = prepare(net, image, 64)
+    peaked = confidence_map(net, prep)
+    assert float(peaked.mean()) > 0.95 and float(flat.mean()) < 0.2
+
+
+def test_region_affinity_separates_unlike_distributions():
+    from neuron_desktop.pipelines.colorize import region_affinity
+
+    q = len(ab_bins())
+    probs = torch.zeros(1, q, 4, 8)
+    probs[0, 10, :, :4] = 1  # left region: one colour
+    probs[0, 200, :, 4:] = 1  # right region: another
+    aff = region_affinity(probs, [(1, 1)], power=4.0)
+    assert torch.allclose(aff[0, :, :4], torch.ones(4, 4))
+    assert float(aff[0, :, 4:].max()) < 1e-6
+
+
+def test_a_hint_on_one_region_leaves_the_other_regions_colour():
+    """Two regions of different lightness and texture: a strong hint on the left changes
+    the left and leaves the right's colour within a small tolerance."""
+    from neuron_desktop.pipelines.colorize import prepare, work_ab
+
+    torch.manual_seed(1)
+    img = torch.zeros(1, 3, 96, 128)
+    img[..., :64] = 0.25 + 0.05 * torch.rand(1, 1, 96, 64)
+    img[..., 64:] = 0.75 + 0.05 * torch.rand(1, 1, 96, 64)
+    for net in (_semantic_net(), ColorizationNet(width=4, semantic=False).eval()):
+        prep = prepare(net, img, 128)
+        before = work_ab(net, prep, [], 0.3)
+        after = work_ab(net, prep, [AbHint(20, 40, (60.0, 40.0), 5)], 0.3)
+        change = (after - before).norm(dim=1)[0]
+        assert float(change[:, :40].mean()) > 10  # the hinted side takes the colour
+        assert float(change[:, 72:].mean()) < 2.0  # the other side keeps its colour
+
+
+def test_colorize_yields_the_confidence_map_when_asked():
+    from neuron_desktop.core.progress import Extra
+
+    net = _semantic_net()
+    extras = []
+    out = run_pipeline(colorize(torch.rand(1, 3, 40, 56), model=net, device="cpu",
+                                confidence=True), on_extra=extras.append)
+    assert out.shape == (1, 3, 40, 56)
+    assert [e.name for e in extras] == ["confidence"]
+    assert extras[0].value.shape == (1, 1, 40, 56)
+    assert all(not isinstance(e, Extra) for e in colorize(torch.rand(1, 3, 40, 56), model=net,
+                                                          device="cpu"))
+
+
+def test_live_preview_is_screen_sized_and_matches_the_full_result():
+    from neuron_desktop.pipelines.colorize import LiveColorizer
+
+    net = _semantic_net()
+    image = torch.rand(1, 3, 300, 450)
+    live = LiveColorizer(image, net, render_size=128, preview_size=150)
+    hints = [AbHint(100, 80, (40.0, -20.0), 5)]
+    small = live.preview(hints)
+    assert small.shape == (1, 3, 100, 150)
+    full = live.full(hints)
+    assert full.shape == (1, 3, 300, 450)
+    # the preview is the full result seen at screen size
+    down = torch.nn.functional.interpolate(full, size=(100, 150), mode="area")
+    assert float((rgb_to_lab(down) - rgb_to_lab(small))[:, 1:].abs().mean()) < 2.0
+    # and the full result is the pipeline's
+    ref = run_pipeline(colorize(image, model=net, hints=hints, render_size=128, device="cpu"))
+    assert torch.allclose(full, ref, atol=1e-5)
