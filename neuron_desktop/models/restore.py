@@ -1,0 +1,55 @@
+"""The restorer: a small residual U-Net that removes grain, noise, blur, fading and JPEG
+damage from old scans (trained on :mod:`neuron_desktop.train.degrade`).
+
+Input and output are RGB ``(B, 3, H, W)`` in [0, 1] (H, W multiples of 8); the network
+works on 2x2 pixel-unshuffled planes (a quarter of the pixels, so a 1 MP scan costs ~25 k
+multiply-adds per pixel) and predicts a correction added to its input.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class ResBlock(nn.Module):
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.a = nn.Conv2d(c, c, 3, padding=1)
+        self.b = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.b(F.leaky_relu(self.a(x), 0.1))
+
+
+class Restorer(nn.Module):
+    """Three levels (2, 4, 8 px strides) of residual blocks with skips."""
+
+    pad_multiple = 8
+
+    def __init__(self, widths: tuple[int, int, int] = (32, 64, 128), blocks: int = 2) -> None:
+        super().__init__()
+        a, b, c = widths
+        self.inp = nn.Conv2d(12, a, 3, padding=1)
+        self.enc2 = nn.Sequential(*[ResBlock(a) for _ in range(1)])
+        self.down4 = nn.Conv2d(a, b, 2, 2)
+        self.enc4 = nn.Sequential(*[ResBlock(b) for _ in range(blocks)])
+        self.down8 = nn.Conv2d(b, c, 2, 2)
+        self.mid = nn.Sequential(*[ResBlock(c) for _ in range(blocks)])
+        self.up4 = nn.ConvTranspose2d(c, b, 2, 2)
+        self.dec4 = nn.Sequential(*[ResBlock(b) for _ in range(blocks)])
+        self.up2 = nn.ConvTranspose2d(b, a, 2, 2)
+        self.dec2 = ResBlock(a)
+        self.out = nn.Conv2d(a, 12, 3, padding=1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.pixel_unshuffle(x * 2 - 1, 2)
+        s2 = self.enc2(self.inp(y))
+        s4 = self.enc4(self.down4(s2))
+        m = self.mid(self.down8(s4))
+        d4 = self.dec4(self.up4(m) + s4)
+        d2 = self.dec2(self.up2(d4) + s2)
+        return x + F.pixel_shuffle(self.out(d2), 2) / 2

@@ -1,0 +1,81 @@
+"""Restore: the degradation model, tiling seams, tone keeping, the pipeline."""
+
+import numpy as np
+import pytest
+import torch
+
+from neuron_desktop.core.progress import run_pipeline
+from neuron_desktop.models.restore import Restorer
+from neuron_desktop.pipelines.restore import neutralise, restore, run_tiled, tiles
+from neuron_desktop.train.degrade import SEVERITIES, degrade
+
+
+def _photo(h=96, w=128, seed=0):
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    base = np.stack([0.3 + 0.5 * x, 0.2 + 0.6 * y, 0.5 + 0.3 * np.sin(6 * x)], -1)
+    return np.clip(base + 0.02 * rng.standard_normal((h, w, 3)), 0, 1).astype(np.float32)
+
+
+def test_degradation_is_seeded_and_reproducible():
+    img = _photo()
+    a, b = degrade(img, 7, 0.5), degrade(img, 7, 0.5)
+    assert np.array_equal(a.image, b.image) and a.params == b.params
+    assert not np.array_equal(a.image, degrade(img, 8, 0.5).image)
+
+
+def test_degradation_grows_with_severity():
+    img = _photo(128, 128)
+    err = {k: np.mean([np.mean((degrade(img, s, v).image - degrade(img, s, v).clean) ** 2)
+                       for s in range(6)]) for k, v in SEVERITIES.items()}
+    assert err["mild"] < err["medium"] < err["strong"]
+
+
+def test_toning_is_applied_to_the_target_too():
+    img = _photo()
+    for seed in range(40):
+        d = degrade(img, seed, 0.5, toning=1.0)
+        if d.params["tint"] != [1.0, 1.0, 1.0]:
+            # the clean target carries the tint: the restorer learns to keep a print's tone
+            assert np.mean(d.clean[..., 2]) < np.mean(d.clean[..., 0])
+            return
+    pytest.fail("toning never applied")
+
+
+def test_tiles_cover_the_photo_with_overlap():
+    assert tiles(100, 512, 32) == [0]
+    starts = tiles(1000, 256, 32)
+    assert starts[0] == 0 and starts[-1] == 1000 - 256
+    assert all(b - a <= 256 - 32 for a, b in zip(starts, starts[1:], strict=False))
+
+
+def test_tiling_leaves_no_seam_on_a_flat_gradient():
+    torch.manual_seed(0)
+    net = Restorer(widths=(8, 8, 8)).eval()
+    with torch.no_grad():  # a non-trivial network
+        for p in net.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    x = torch.linspace(0, 1, 300).view(1, 1, 1, 300).expand(1, 3, 200, 300).contiguous()
+    whole = run_pipeline(run_tiled(net, x, tile=1024))
+    tiled = run_pipeline(run_tiled(net, x, tile=96, overlap=32))
+    effect = float((whole - x).abs().mean())
+    assert effect > 1e-3  # the network does change the image
+    # tiles see less context near their borders, but the blend leaves no step: the
+    # tiled result stays close to the untiled one and its rows stay smooth
+    assert float((whole - tiled).abs().mean()) < 0.1 * effect
+    kink_tiled = float(tiled[0, :, 100].diff().diff().abs().max())
+    kink_whole = float(whole[0, :, 100].diff().diff().abs().max())
+    assert kink_tiled < 1.5 * kink_whole + 1e-3
+
+
+def test_strength_zero_is_the_input_and_neutralise_removes_a_tone():
+    net = Restorer(widths=(8, 8, 8)).eval()
+    x = torch.rand(1, 3, 40, 50)
+    out = run_pipeline(restore(x, strength=0.0, model=net, device="cpu"))
+    assert torch.allclose(out, x, atol=1e-6)
+    gray = torch.rand(1, 1, 40, 50).expand(1, 3, 40, 50)
+    sepia = (gray * torch.tensor([1.0, 0.85, 0.65]).view(1, 3, 1, 1)).contiguous()
+    kept = run_pipeline(restore(sepia, model=net, device="cpu"))
+    assert float((kept[:, 0] - kept[:, 2]).mean()) > 0.05  # tone kept by default
+    flat = neutralise(sepia)
+    assert float((flat[:, 0] - flat[:, 2]).abs().mean()) < 0.01
