@@ -546,8 +546,12 @@ def inpaint(
     radius: int = 3,
     device: torch.device | str | None = None,
     cancel: CancelToken | None = None,
+    grain: str = "auto",
 ) -> Pipeline[Tensor]:
     """Pipeline: fill ``mask`` (1, 1, H, W), 1 = fill, in ``image`` (1, 3, H, W) RGB [0, 1].
+
+    ``grain``: "auto" re-adds film grain matching the hole's surroundings when the photo has
+    grain (:mod:`neuron_desktop.core.grain`), "on" always, "off" never.
 
     Returns (1, 3, H, W) on the image's device; outside the mask it equals ``image`` bit for
     bit. Arguments are checked on call (NeuronError/MaskError), before the pipeline runs.
@@ -558,8 +562,40 @@ def inpaint(
         )
     if image.dim() != 4 or image.shape[:2] != (1, 3):
         raise NeuronError(f"expected an RGB image (1, 3, H, W), got {tuple(image.shape)}")
+    if grain not in GRAIN_MODES:
+        raise NeuronError(f"grain must be one of {', '.join(GRAIN_MODES)}, got {grain!r}")
     mask = validate_mask(image, mask)
-    return _run_inpaint(image, mask, method, radius, device, cancel)
+    return _run_inpaint(image, mask, method, radius, device, cancel, grain)
+
+
+GRAIN_MODES = ("auto", "on", "off")
+
+
+def match_grain(image: Tensor, prediction: Tensor, mask: Tensor, mode: str = "auto",
+                seed: int = 0) -> Tensor:
+    """``prediction`` with grain matching the ring around the hole added inside ``mask``
+    (work is limited to the hole's bounding box plus the ring)."""
+    from neuron_desktop.core.grain import add_matched_grain, estimate
+
+    if mode == "off":
+        return prediction
+    hole = mask[0, 0].bool().cpu().numpy()
+    if not hole.any():
+        return prediction
+    ys, xs = np.nonzero(hole)
+    pad = 24
+    y0, y1 = max(0, ys.min() - pad), min(hole.shape[0], ys.max() + pad + 1)
+    x0, x1 = max(0, xs.min() - pad), min(hole.shape[1], xs.max() + pad + 1)
+    img = image[0, :, y0:y1, x0:x1].permute(1, 2, 0).float().cpu().numpy()
+    fill = prediction[0, :, y0:y1, x0:x1].permute(1, 2, 0).float().cpu().numpy()
+    h = hole[y0:y1, x0:x1]
+    model = estimate(img, h)
+    if model is None or (mode == "auto" and not model.grainy):
+        return prediction
+    out = prediction.clone()
+    grained = add_matched_grain(img, fill, h, seed, model)
+    out[0, :, y0:y1, x0:x1] = torch.from_numpy(grained).permute(2, 0, 1).to(out)
+    return out
 
 
 def _run_inpaint(
@@ -569,12 +605,16 @@ def _run_inpaint(
     radius: int,
     device: torch.device | str | None,
     cancel: CancelToken | None,
+    grain: str = "auto",
 ) -> Pipeline[Tensor]:
     yield Progress(0.0, f"Inpainting ({method})")
     if cancel is not None:
         cancel.check()
     job = INPAINT_METHODS[method](image, mask, radius=radius, device=device, cancel=cancel)
-    prediction = yield from wrap_progress(job, 0.0, 0.99)
+    prediction = yield from wrap_progress(job, 0.0, 0.97)
+    if grain != "off":
+        yield Progress(0.97, "Matching the film grain")
+        prediction = match_grain(image, prediction, mask, grain)
     result = composite(image, prediction, mask, binary=True)  # validate_mask made it {0, 1}
     yield Progress(1.0, "Inpainting done")
     return result

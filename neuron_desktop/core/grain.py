@@ -1,0 +1,138 @@
+"""Film grain that matches a photo's own, for filled holes.
+
+A fill (any inpainting method) is smoother than the grainy scan around it. :func:`estimate`
+measures the grain in a ring of known pixels around the hole — its high-pass strength per
+brightness level and per channel, how the channels move together (silver grain is the same in
+R, G and B; dye clouds are not) and how coarse it is — and :func:`add_matched_grain` adds
+synthetic grain of those statistics inside the hole, minus the high-pass the fill already
+has, so the hole's high-pass energy matches the ring's. Seeded: the same call gives the same
+grain. Arrays are float32 (H, W, 3) RGB in [0, 1]; masks (H, W) bool, True = filled.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+HP_SIGMA = 1.0  # high-pass = x - Gaussian(x, HP_SIGMA): what "grain energy" means here
+SIZES = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0)  # grain sizes (blur sigma of white noise) tried
+LEVELS = 6  # brightness bins
+GRAINY_SIGMA = 1.5 / 255  # robust high-pass noise level above which a photo "has grain"
+_LUMA = np.float32([0.299, 0.587, 0.114])
+
+
+def highpass(x: np.ndarray, sigma: float = HP_SIGMA) -> np.ndarray:
+    return x - cv2.GaussianBlur(x, (0, 0), sigma)
+
+
+def level(x: np.ndarray) -> np.ndarray:
+    """Local brightness (H, W), smoothed so grain does not pick its own bin."""
+    return cv2.GaussianBlur(np.ascontiguousarray(x @ _LUMA), (0, 0), 3.0)
+
+
+@dataclass
+class GrainModel:
+    edges: np.ndarray  # (LEVELS + 1,) brightness bin edges
+    var: np.ndarray  # (LEVELS, 3) high-pass variance per bin and channel
+    mix: np.ndarray  # (3, 3) channel mixing (Cholesky factor of the correlation)
+    size: float  # blur sigma of the grain's white noise
+    noise_sigma: float  # robust high-pass noise level of the ring
+
+    @property
+    def grainy(self) -> bool:
+        return self.noise_sigma > GRAINY_SIGMA
+
+
+def ring(mask: np.ndarray, width: int = 16, gap: int = 3) -> np.ndarray:
+    """Known pixels between ``gap`` and ``gap + width`` px from the hole."""
+    m = mask.astype(np.uint8)
+
+    def grow(r: int) -> np.ndarray:
+        return cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)) > 0
+
+    return grow(gap + width) & ~grow(gap)
+
+
+@functools.lru_cache(maxsize=1)
+def _size_signatures() -> np.ndarray:
+    """var(high-pass at sigma 1) / var(high-pass at sigma 2) of unit grain of each size."""
+    rng = np.random.default_rng(0)
+    out = []
+    for s in SIZES:
+        n = _noise_field((256, 256), rng, s)
+        out.append(highpass(n, 1.0).var() / highpass(n, 2.0).var())
+    return np.array(out)
+
+
+def _noise_field(shape: tuple[int, int], rng: np.random.Generator, size: float) -> np.ndarray:
+    n = rng.standard_normal(shape).astype(np.float32)
+    if size > 0.3:
+        n = cv2.GaussianBlur(n, (0, 0), size)
+    return n / max(float(n.std()), 1e-8)
+
+
+def estimate(image: np.ndarray, mask: np.ndarray, width: int = 16) -> GrainModel | None:
+    """The grain statistics of the ring around ``mask`` (None when the ring is too small)."""
+    r = ring(mask, width)
+    if r.sum() < 64:
+        return None
+    hp = highpass(image)[r]  # (N, 3)
+    luma = level(image)[r]
+    edges = np.quantile(luma, np.linspace(0, 1, LEVELS + 1))
+    edges[0], edges[-1] = -np.inf, np.inf
+    idx = np.clip(np.searchsorted(edges, luma, side="right") - 1, 0, LEVELS - 1)
+    var = np.stack([hp[idx == b].var(0) if (idx == b).sum() > 8 else hp.var(0)
+                    for b in range(LEVELS)])
+    corr = np.corrcoef(hp.T) if hp.std(0).min() > 1e-6 else np.eye(3)
+    mix = np.linalg.cholesky(np.nan_to_num(corr, nan=0.0) + 1e-4 * np.eye(3))
+    y = image @ _LUMA
+    ratio = float(highpass(y, 1.0)[r].var() / max(highpass(y, 2.0)[r].var(), 1e-12))
+    size = SIZES[int(np.argmin(np.abs(_size_signatures() - ratio)))]
+    sigma = float(1.4826 * np.median(np.abs(hp @ _LUMA)))
+    return GrainModel(edges, var.astype(np.float32), mix.astype(np.float32), size, sigma)
+
+
+def synthesize(model: GrainModel, shape: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """Unit grain ``(H, W, 3)`` of the model's size and channel correlation, and the share
+    of its variance that the high-pass keeps (per channel)."""
+    rng = np.random.default_rng(seed)
+    white = np.stack([_noise_field(shape, rng, 0.0) for _ in range(3)], -1) @ model.mix.T
+    if model.size > 0.3:
+        white = cv2.GaussianBlur(white, (0, 0), model.size)
+    return white / np.maximum(white.reshape(-1, 3).std(0), 1e-8)
+
+
+def add_matched_grain(image: np.ndarray, fill: np.ndarray, mask: np.ndarray, seed: int = 0,
+                      model: GrainModel | None = None) -> np.ndarray:
+    """``fill`` with grain added inside ``mask`` so that the hole's high-pass energy per
+    brightness level and channel matches the ring's (the fill's own high-pass counted)."""
+    model = model or estimate(image, mask)
+    if model is None or not mask.any():
+        return fill
+    comp = np.where(mask[..., None], fill, image)
+    luma = level(comp)
+    idx = np.clip(np.searchsorted(model.edges, luma[mask], side="right") - 1, 0, LEVELS - 1)
+    own = _per_level(highpass(comp)[mask], idx)
+    ys, xs = np.nonzero(mask)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    grain = synthesize(model, (y1 - y0, x1 - x0), seed)
+    keep = np.maximum(highpass(grain).reshape(-1, 3).var(0), 1e-6)  # hp share of unit grain
+    want = np.maximum(model.var - own, 0)  # (LEVELS, 3) high-pass variance to add
+    gain = np.sqrt(want / keep)
+    g = grain[ys - y0, xs - x0]
+    for _ in range(2):  # the hole's edges add high-pass of their own: measure and correct
+        out = fill.copy()
+        out[ys, xs] = np.clip(fill[ys, xs] + gain[idx] * g, 0, 1)
+        got = _per_level(highpass(np.where(mask[..., None], out, image))[mask], idx) - own
+        gain = gain * np.clip(np.sqrt(want / np.maximum(got, 1e-10)), 0.5, 2.0)
+    out = fill.copy()
+    out[ys, xs] = np.clip(fill[ys, xs] + gain[idx] * g, 0, 1)
+    return out
+
+
+def _per_level(hp: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    return np.stack([hp[idx == b].var(0) if (idx == b).sum() > 8 else hp.var(0)
+                     for b in range(LEVELS)])

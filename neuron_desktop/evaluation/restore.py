@@ -1,0 +1,127 @@
+"""`neuron eval restore`: the restorer against classical tools on seeded old-print damage.
+
+Each eval photo is degraded by :func:`neuron_desktop.train.degrade.degrade` at three
+severities (seeded by the photo's name); every method's output is compared with the clean
+target (the photo with the same tone) in 8-bit sRGB. The classical tools run at the setting
+that scored best on the training set's validation split for that severity (``tune``): never
+tuned on eval/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from neuron_desktop.core.imageio import from_tensor, load_image, to_tensor
+from neuron_desktop.core.metrics import psnr, ssim
+from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
+from neuron_desktop.evaluation.common import contact_sheet, to_8bit
+from neuron_desktop.train.degrade import SEVERITIES, degrade
+
+
+def _u8(x: np.ndarray) -> np.ndarray:
+    return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def nlm(x: np.ndarray, h: float) -> np.ndarray:
+    """OpenCV's non-local means (colour), strength ``h`` (8-bit units)."""
+    out = cv2.fastNlMeansDenoisingColored(_u8(x), None, h, h, 7, 21)
+    return out.astype(np.float32) / 255
+
+
+def bilateral(x: np.ndarray, sigma_color: float, sigma_space: float) -> np.ndarray:
+    return cv2.bilateralFilter(x, -1, sigma_color, sigma_space)
+
+
+def unsharp(x: np.ndarray, sigma: float, amount: float) -> np.ndarray:
+    return np.clip(x + amount * (x - cv2.GaussianBlur(x, (0, 0), sigma)), 0, 1)
+
+
+CLASSICAL: dict[str, tuple[Callable, list[tuple]]] = {
+    "nlm": (nlm, [(h,) for h in (3, 5, 8, 12, 16, 22)]),
+    "bilateral": (bilateral, list(itertools.product((0.04, 0.08, 0.15, 0.3), (1.5, 3.0, 6.0)))),
+    "unsharp": (unsharp, list(itertools.product((1.0, 2.0), (0.3, 0.6, 1.0, 1.5)))),
+}
+
+
+def degraded_pair(path: Path, severity: float, salt: int = 0):
+    rgb = np.clip(load_image(path).rgb, 0, 1).astype(np.float32)
+    seed = int.from_bytes(hashlib.sha256(f"{path.name}/{severity}/{salt}".encode()).digest()[:4],
+                          "little")
+    d = degrade(rgb, seed, severity)
+    return d.image, d.clean
+
+
+def _score(out: np.ndarray, clean: np.ndarray) -> tuple[float, float]:
+    a, b = to_8bit(to_tensor(out)), to_8bit(to_tensor(clean))
+    return float(psnr(a, b)), float(ssim(a, b))
+
+
+def tune(files: list[Path]) -> dict[str, dict[str, list]]:
+    """Best setting of each classical tool per severity, by mean PSNR on ``files``."""
+    best: dict[str, dict[str, list]] = {}
+    pairs = {s: [degraded_pair(p, v, salt=1) for p in files] for s, v in SEVERITIES.items()}
+    for name, (fn, grid) in CLASSICAL.items():
+        best[name] = {}
+        for sev, items in pairs.items():
+            scores = [np.mean([_score(fn(x, *g), c)[0] for x, c in items]) for g in grid]
+            best[name][sev] = list(grid[int(np.argmax(scores))])
+    return best
+
+
+def evaluate(net, files: list[Path], settings: dict[str, dict[str, list]], *,
+             sheet_path: Path | None = None) -> Pipeline[dict]:
+    from neuron_desktop.pipelines.restore import restore
+
+    per: dict[str, dict[str, dict[str, list]]] = {}
+    sheet = []
+    n = len(files) * len(SEVERITIES)
+    k = 0
+    for sev, value in SEVERITIES.items():
+        for path in files:
+            x, clean = degraded_pair(path, value)
+            outs = {"degraded": x}
+            for name, (fn, _grid) in CLASSICAL.items():
+                outs[name] = fn(x, *settings[name][sev])
+            ours = run_pipeline(restore(to_tensor(x), model=net, device="cpu"))
+            outs["ours"] = from_tensor(ours)
+            for name, out in outs.items():
+                p, s = _score(out, clean)
+                m = per.setdefault(sev, {}).setdefault(name, {"psnr": [], "ssim": []})
+                m["psnr"].append(p)
+                m["ssim"].append(s)
+            if sheet_path is not None and "kodak" in str(path) and len(sheet) < 6 and \
+                    sev != "mild" and len(sheet) < (3 if sev == "medium" else 6):
+                sheet.append([x, outs["nlm"], outs["ours"], clean])
+            k += 1
+            yield Progress(k / n, f"{sev} {path.name}")
+    results = {sev: {name: {m: float(np.mean(v)) for m, v in ms.items()}
+                     for name, ms in methods.items()} for sev, methods in per.items()}
+    for sev, methods in results.items():
+        classical = max(methods[c]["psnr"] for c in CLASSICAL)
+        methods["ours_minus_best_classical_db"] = methods["ours"]["psnr"] - classical
+    if sheet_path is not None and sheet:
+        contact_sheet(sheet, ["degraded (medium / strong)", "best classical (NLM)", "ours",
+                              "clean"], sheet_path)
+    return {"images": len(files), "settings": settings, "results": results}
+
+
+def real_scans_sheet(net, folders: list[Path], path: Path, limit: int = 10) -> None:
+    """Input | restored on real old scans (no ground truth): kept out of git."""
+    from neuron_desktop.pipelines.restore import restore
+    from neuron_desktop.train.data import list_images
+
+    rows = []
+    for f in list_images(folders)[:limit]:
+        rgb = to_tensor(np.clip(load_image(f).rgb, 0, 1))
+        h, w = rgb.shape[-2:]
+        crop = rgb[..., h // 2 - min(h, 384) // 2:, w // 2 - min(w, 384) // 2:][..., :384, :384]
+        out = run_pipeline(restore(crop, model=net, device="cpu"))
+        rows.append([from_tensor(crop), from_tensor(out)])
+    contact_sheet(rows, ["real scan (crop, 100 %)", "restored"], path)
