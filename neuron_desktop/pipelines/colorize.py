@@ -248,10 +248,12 @@ def hint_free_logits(net, prep: Prepared) -> Tensor:
 CONFIDENCE_SPREAD = 45.0  # ab units of predicted spread that count as "no idea" (0)
 
 
-def confidence_map(net, prep: Prepared, hints: list | None = None) -> Tensor:
+def confidence_map(net, prep: Prepared, hints: list | None = None,
+                   l_target: Tensor | None = None) -> Tensor:
     """How sure the model is of each pixel's colour ``(1, 1, H, W)`` in [0, 1] at the photo's
     size: 1 − (standard deviation of the predicted ab distribution) / CONFIDENCE_SPREAD,
-    smoothed (guided by L, so it follows objects) — low where a hint would help most."""
+    smoothed (guided by L, so it follows objects) — low where a hint would help most.
+    ``l_target``: lightness ``(1, 1, h, w)`` at another size to produce it at (a preview)."""
     logits = predict_logits(net, prep, hints) if hints else hint_free_logits(net, prep)
     probs = torch.softmax(logits.float(), 1)
     bins = net.bins.to(probs)
@@ -260,7 +262,7 @@ def confidence_map(net, prep: Prepared, hints: list | None = None) -> Tensor:
     spread = (sq - (mean**2).sum(1, keepdim=True)).clamp(min=0).sqrt()
     conf = (1 - spread / CONFIDENCE_SPREAD).clamp(0, 1)
     conf = upsample_to_work(conf, prep)
-    l_full = prep.l_full
+    l_full = prep.l_full if l_target is None else l_target
     H, W = l_full.shape[-2:]
     conf = F.interpolate(conf.to(l_full.device), size=(H, W), mode="bilinear",
                          align_corners=False)
@@ -417,5 +419,6 @@ class LiveColorizer:
         """The full-resolution result ``(1, 3, H, W)``."""
         return finish(self.prep, self.ab(hints), refine)
 
-    def confidence(self, hints: list | None = None) -> Tensor:
-        return confidence_map(self.net, self.prep, hints)
+    def confidence(self, hints: list | None = None, full: bool = False) -> Tensor:
+        """The confidence map at the preview size (or the photo's, ``full``)."""
+        return confidence_map(self.net, self.prep, hints, None if full else self.l_preview)

@@ -84,6 +84,7 @@ class Canvas(QWidget):
         self._orig_pyr: Pyramid | None = None
         self._mask_pyr: Pyramid | None = None
         self._preview: QImage | None = None
+        self._overlay: QImage | None = None  # e.g. the colorizer's uncertain areas
         self._space = False
         self._drag: str | None = None  # "pan", "stroke", "hint", "split"
         self._last_pos = QPointF()
@@ -156,6 +157,18 @@ class Canvas(QWidget):
             image = qimage_view(rgb_to_bgra(image)).copy()
         self._preview = image
         self.update()
+
+    def set_overlay(self, image: QImage | np.ndarray | None) -> None:
+        """Draw ``image`` (QImage, or (h, w, 4) uint8 BGRA premultiplied) over the photo,
+        stretched to it; None hides it."""
+        if isinstance(image, np.ndarray):
+            image = qimage_view(image, QImage.Format.Format_ARGB32_Premultiplied).copy()
+        self._overlay = image
+        self.update()
+
+    @property
+    def has_overlay(self) -> bool:
+        return self._overlay is not None
 
     @property
     def has_preview(self) -> bool:
@@ -277,6 +290,9 @@ class Canvas(QWidget):
                 p.fillRect(QRectF(0, 0, x, self.height()), BACKGROUND)
                 self._draw_pyramid(p, self._original_pyramid(), vis)
                 p.restore()
+        if self._overlay is not None and not self.show_original:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            p.drawImage(self._widget_rect(self.doc.bounds), self._overlay)
         if self.show_mask and self._mask_pyr is not None and not self.show_original:
             self._draw_pyramid(p, self._mask_pyr, vis)
         if self.show_hints and not self.show_original:

@@ -44,6 +44,29 @@ def mask_to_bgra(mask: np.ndarray, color: tuple[int, int, int], opacity: float,
     return out
 
 
+UNCERTAIN_COLOR = (255, 120, 0)
+
+
+def uncertainty_to_bgra(confidence: np.ndarray, color: tuple[int, int, int] = UNCERTAIN_COLOR,
+                        sure: float = 0.7, unsure: float = 0.3, opacity: float = 0.7
+                        ) -> np.ndarray:
+    """A confidence map (h, w) in [0, 1] -> premultiplied BGRA: clear where the model is sure
+    (>= ``sure``), ``color`` at ``opacity`` where it is unsure (<= ``unsure``), graded
+    between, with a thin darker outline at the half-way level so regions read at a glance."""
+    c = np.asarray(confidence, np.float32)
+    a = np.clip((sure - c) / (sure - unsure), 0, 1) * opacity
+    edge = cv2.morphologyEx((c < (sure + unsure) / 2).astype(np.uint8), cv2.MORPH_GRADIENT,
+                            np.ones((3, 3), np.uint8)) > 0
+    a = np.where(edge, np.maximum(a, 0.9), a)
+    rgb = np.empty(c.shape + (3,), np.float32)
+    rgb[:] = np.float32(color) / 255
+    rgb[edge] *= 0.55
+    out = np.empty(c.shape + (4,), np.uint8)
+    out[..., 2::-1] = (rgb * a[..., None] * 255 + 0.5).astype(np.uint8)  # B, G, R
+    out[..., 3] = (a * 255 + 0.5).astype(np.uint8)
+    return out
+
+
 def qimage_view(arr: np.ndarray, fmt: QImage.Format = QImage.Format.Format_RGB32) -> QImage:
     """A QImage sharing ``arr``'s memory ((h, w, 4) uint8, C-contiguous); keep ``arr`` alive."""
     h, w = arr.shape[:2]

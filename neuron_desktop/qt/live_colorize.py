@@ -1,0 +1,98 @@
+"""Live colorization while hints are edited: a preview on screen within ~100 ms.
+
+:class:`LiveColorize` keeps one :class:`~neuron_desktop.pipelines.colorize.LiveColorizer`
+per photo revision on its own thread (the encoder runs once per photo; each hint edit costs
+the decoder and a screen-sized preview). Requests replace any pending one (latest wins);
+results come back as Qt signals with the time from the request. The full-resolution result
+(for Apply/Export) is the window's ordinary Colorize job.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QImage
+
+from neuron_desktop.qt.qimage import to_qimage, uncertainty_to_bgra
+
+log = logging.getLogger(__name__)
+
+
+class LiveColorize(QObject):
+    previewReady = Signal(QImage, tuple, float, int)  # preview, hints, seconds, revision
+    confidenceReady = Signal(object, int)  # BGRA overlay (h, w, 4) uint8, revision
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, preview_size: int = 1280) -> None:
+        super().__init__(parent)
+        self.preview_size = preview_size
+        self._cond = threading.Condition()
+        self._request: tuple | None = None
+        self._session = None
+        self._session_key: tuple | None = None
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="live-colorize", daemon=True)
+        self._thread.start()
+
+    def request(self, snapshot, revision: int, hints: tuple, params: dict,
+                confidence: bool = False) -> None:
+        """Preview ``hints`` on the photo of ``snapshot`` (document image, pinned until the
+        worker has read it) at ``revision``; ``params``: temperature, render_size."""
+        with self._cond:
+            old, self._request = self._request, (snapshot, revision, tuple(hints), dict(params),
+                                                 confidence, time.perf_counter())
+            if old is not None:
+                old[0].release()
+            self._cond.notify()
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while self._request is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                req, self._request = self._request, None
+            try:
+                self._serve(*req)
+            except Exception as exc:  # noqa: BLE001 - reported to the window, and logged
+                log.exception("live colorization failed")
+                self.failed.emit(str(exc))
+            finally:
+                req[0].release()
+
+    def _serve(self, snapshot, revision, hints, params, confidence, t0) -> None:
+        import torch
+
+        from neuron_desktop.core.imageio import to_tensor
+        from neuron_desktop.pipelines.colorize import LiveColorizer, load_colorizer
+
+        key = (id(snapshot.image), revision, params.get("render_size"),
+               params.get("temperature"))
+        if self._session_key != key:
+            with torch.no_grad():
+                self._session = LiveColorizer(
+                    to_tensor(snapshot.image), load_colorizer(), preview_size=self.preview_size,
+                    **{k: v for k, v in params.items() if k in ("render_size", "temperature")})
+            snapshot.release()
+            self._session_key = key
+        else:
+            snapshot.release()
+        with torch.no_grad():
+            rgb = self._session.preview(list(hints))[0].permute(1, 2, 0).numpy()
+        image = to_qimage(np.clip(rgb, 0, 1))
+        self.previewReady.emit(image, hints, time.perf_counter() - t0, revision)
+        if confidence:
+            with torch.no_grad():
+                conf = self._session.confidence(list(hints))[0, 0].numpy()
+            self.confidenceReady.emit(uncertainty_to_bgra(conf), revision)
