@@ -27,8 +27,9 @@ from neuron_desktop.core.metrics import colorfulness, psnr
 from neuron_desktop.evaluation.colorize import default_files, truth_hints
 from neuron_desktop.evaluation.common import print_table, to_8bit, write_json
 
-TEMPERATURES = (0.15, 0.2, 0.25, 0.3, 0.38, 0.5)
-PRIOR_CORRECTIONS = (0.0, 0.15, 0.3, 0.45, 0.6, 0.8)
+TEMPERATURES = (0.2, 0.3, 0.45, 0.7, 1.0)
+PRIOR_CORRECTIONS = (0.0, 0.25, 0.5, 0.75)
+CHROMA_BOOSTS = (0.0, 0.5, 1.0)
 HINTED_CORRECTIONS = (0.3, 0.6, 0.8, 1.0)
 MIN_COLORFULNESS, MIN_GAIN = 0.9, 0.6  # the floors are 0.85 and +0.5 dB
 PROPAGATIONS = [None] + [pc.Propagation(s, r, d, p) for s, r, d, p in itertools.product(
@@ -55,18 +56,19 @@ def main() -> None:
         truth_cf.append(float(colorfulness(truth)))
         logits = pc.hint_free_logits(net, prep)
         cache.append((truth, lab, prep))
-        for t, a in itertools.product(TEMPERATURES, PRIOR_CORRECTIONS):
-            ab = pc.upsample_to_work(net.decode(logits, t, a), prep)
+        for t, a, b in itertools.product(TEMPERATURES, PRIOR_CORRECTIONS, CHROMA_BOOSTS):
+            ab = pc.upsample_to_work(net.decode(logits, t, a, b), prep)
             out = to_8bit(pc.finish(prep, ab, refine=True))
-            s = auto.setdefault((t, a), {"psnr": [], "cf": []})
+            s = auto.setdefault((t, a, b), {"psnr": [], "cf": []})
             s["psnr"].append(float(psnr(out, truth)))
             s["cf"].append(float(colorfulness(out)))
     gray = float(np.mean(gray_psnr))
     tcf = np.array(truth_cf)
     rows = []
-    for (t, a), s in auto.items():
+    for (t, a, b), s in auto.items():
         ratios = np.array(s["cf"]) / np.maximum(tcf, 1e-6)
-        rows.append({"temperature": t, "prior_correction": a, "psnr": float(np.mean(s["psnr"])),
+        rows.append({"temperature": t, "prior_correction": a, "chroma_boost": b,
+                     "psnr": float(np.mean(s["psnr"])),
                      "psnr_minus_gray": float(np.mean(s["psnr"])) - gray,
                      "colorfulness_ratio": float(np.mean(s["cf"]) / np.mean(tcf)),
                      "sepia_share": float(np.mean(ratios < 0.3))})
@@ -75,15 +77,15 @@ def main() -> None:
     best = max(ok, key=lambda r: r["psnr"]) if ok else max(
         rows, key=lambda r: min(r["colorfulness_ratio"] / MIN_COLORFULNESS,
                                 r["psnr_minus_gray"] / MIN_GAIN))
-    t_best, a_best = best["temperature"], best["prior_correction"]
+    t_best, a_best, b_best = best["temperature"], best["prior_correction"], best["chroma_boost"]
 
     hint_rows = []
     pre = []  # per photo: working-size truth, automatic image, hinted logits (reused)
     for i, (truth, lab, prep) in enumerate(cache[:args.hint_photos]):
         h, w = prep.work_size
         small = F.interpolate(truth, size=(h, w), mode="area")
-        base = pc.upsample_to_work(net.decode(pc.hint_free_logits(net, prep), t_best, a_best),
-                                   prep)
+        base = pc.upsample_to_work(net.decode(pc.hint_free_logits(net, prep), t_best, a_best,
+                                              b_best), prep)
         auto_img = lab_to_rgb(torch.cat([prep.l_work[..., :h, :w], base], 1))
         probs = torch.softmax(pc.hint_free_logits(net, prep).float(), 1)
         hinted = {k: (hints, pc.predict_logits(net, prep, hints)) for k in (1, 10)
@@ -97,7 +99,7 @@ def main() -> None:
         for prep, small, auto_img, probs, hinted, near in pre:
             h, w = prep.work_size
             for k, (hints, logits) in hinted.items():
-                ab = pc.upsample_to_work(net.decode(logits, t_best, a_h), prep)
+                ab = pc.upsample_to_work(net.decode(logits, t_best, a_h, b_best), prep)
                 if prop is not None:
                     ab = pc.propagate_hints(ab, prep.l_work[..., :h, :w], hints, prep.l_full,
                                             prop, probs)
@@ -119,10 +121,11 @@ def main() -> None:
     hint_best = max(local or hint_rows, key=lambda r: r["psnr_hints10"])
     print(f"validation photos: {len(files)}; gray baseline PSNR {gray:.2f} dB")
     print_table(rows, [("temperature", "T", ".2f"), ("prior_correction", "alpha", ".2f"),
+                       ("chroma_boost", "boost", ".2f"),
                        ("psnr", "PSNR", ".2f"), ("psnr_minus_gray", "vs gray", "+.2f"),
                        ("colorfulness_ratio", "colorfulness", ".3f"),
                        ("sepia_share", "sepia share", ".3f")])
-    print(f"\nchosen: T {t_best}, alpha {a_best}")
+    print(f"\nchosen: T {t_best}, alpha {a_best}, chroma boost {b_best}")
     print("\nhints (working size), best 10 by 10-hint PSNR:")
     print_table(sorted(hint_rows, key=lambda r: -r["psnr_hints10"])[:10],
                 [("hinted_prior_correction", "alpha(h)", ".2f"),
@@ -134,6 +137,7 @@ def main() -> None:
                {"split": "train validation (5 %)", "images": len(files), "gray_psnr": gray,
                 "criterion": {"min_colorfulness": MIN_COLORFULNESS, "min_gain_db": MIN_GAIN},
                 "chosen": {"temperature": t_best, "prior_correction": a_best,
+                           "chroma_boost": b_best,
                            "hints": hint_best},
                 "automatic": rows, "hints": hint_rows})
 

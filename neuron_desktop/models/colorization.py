@@ -78,7 +78,8 @@ def rebalance_weights(prior: Tensor, bins: Tensor, lam: float = 0.5, sigma: floa
 
 
 def annealed_mean(logits: Tensor, bins: Tensor, temperature: float = 0.38,
-                  log_weights: Tensor | None = None, prior_correction: float = 0.0) -> Tensor:
+                  log_weights: Tensor | None = None, prior_correction: float = 0.0,
+                  chroma_boost: float = 0.0) -> Tensor:
     """Logits ``(B, Q, H, W)`` -> ab ``(B, 2, H, W)``: mean of softmax(logits / T).
 
     Lower T moves from the mean (T=1, desaturated) towards the mode (T->0, vivid).
@@ -90,7 +91,24 @@ def annealed_mean(logits: Tensor, bins: Tensor, temperature: float = 0.38,
     if log_weights is not None and prior_correction:
         logits = logits - prior_correction * log_weights.to(logits).view(1, -1, 1, 1)
     probs = torch.softmax(logits / max(temperature, 1e-3), dim=1)
-    return torch.einsum("bqhw,qc->bchw", probs, bins.to(probs))
+    mean = torch.einsum("bqhw,qc->bchw", probs, bins.to(probs))
+    if not chroma_boost:
+        return mean
+    return coherent_boost(mean, probs, bins, chroma_boost)
+
+
+def coherent_boost(mean: Tensor, probs: Tensor, bins: Tensor, beta: float) -> Tensor:
+    """Give back some of the chroma that averaging removes, where the hue is agreed on.
+
+    The mean ab is grayer than the colours the model expects (|E[ab]| <= E|ab|). With
+    coherence c = |E[ab]| / E|ab| (1 when every likely colour has the same hue, 0 when they
+    cancel out), the mean's chroma is raised by ``beta * c * (E|ab| - |E[ab]|)`` along its own
+    hue: sky and foliage regain saturation, an unsure red-or-green stays calm."""
+    expected_chroma = torch.einsum("bqhw,q->bhw", probs, bins.to(probs).norm(dim=1))[:, None]
+    chroma = mean.norm(dim=1, keepdim=True)
+    coherence = chroma / expected_chroma.clamp(min=1e-6)
+    gain = 1 + beta * coherence * (expected_chroma - chroma) / chroma.clamp(min=1e-6)
+    return mean * gain
 
 
 def distribution_modes(probs: Tensor, bins: Tensor, k: int) -> list[tuple[Tensor, float]]:
@@ -193,10 +211,11 @@ class ColorizationNet(nn.Module):
         y = self.dec2(torch.cat([up, x2], 1))
         return self.head(y)
 
-    def decode(self, logits: Tensor, temperature: float, prior_correction: float = 0.0) -> Tensor:
+    def decode(self, logits: Tensor, temperature: float, prior_correction: float = 0.0,
+               chroma_boost: float = 0.0) -> Tensor:
         """Annealed-mean ab ``(B, 2, h, w)`` from this network's logits."""
         return annealed_mean(logits, self.bins, temperature, self.prior_log_weights,
-                             prior_correction)
+                             prior_correction, chroma_boost)
 
     def trainable_state_dict(self) -> dict[str, Tensor]:
         """State without the frozen semantic branch (that ships in its own package)."""
@@ -315,9 +334,10 @@ class SemanticColorizer(nn.Module):
                                  _pooled_hints(hint_ab, hint_mask, f4.shape[-2:])], 1))
         return self.head(y)
 
-    def decode(self, logits: Tensor, temperature: float, prior_correction: float = 0.0) -> Tensor:
+    def decode(self, logits: Tensor, temperature: float, prior_correction: float = 0.0,
+               chroma_boost: float = 0.0) -> Tensor:
         return annealed_mean(logits, self.bins, temperature, self.prior_log_weights,
-                             prior_correction)
+                             prior_correction, chroma_boost)
 
     def trainable_state_dict(self) -> dict[str, Tensor]:
         return {k: v for k, v in self.state_dict().items() if not k.startswith("semantic.")}

@@ -34,6 +34,7 @@ DEFAULT_RENDER_SIZE = 256
 DEFAULT_TEMPERATURE = 0.2
 DEFAULT_PRIOR_CORRECTION = 0.43
 HINTED_PRIOR_CORRECTION = 0.8
+DEFAULT_CHROMA_BOOST = 0.0  # coherent chroma given back after averaging (models.colorization)
 REFINE_EPS = 1e-4
 REFINE_RADIUS_AT_512 = 40  # seed 004's radius, for a 512 px image; scaled with the size
 
@@ -278,7 +279,8 @@ def work_ab(net: ColorizationNet, prep: Prepared, hints: list | None,
     logits = predict_logits(net, prep, hints) if hints else hint_free_logits(net, prep)
     if prior_correction is None:
         prior_correction = HINTED_PRIOR_CORRECTION if hints else DEFAULT_PRIOR_CORRECTION
-    ab = upsample_to_work(net.decode(logits, temperature, prior_correction), prep)
+    ab = upsample_to_work(net.decode(logits, temperature, prior_correction,
+                                     DEFAULT_CHROMA_BOOST), prep)
     if not hints or propagation is None:
         return ab
     h, w = prep.work_size

@@ -313,3 +313,22 @@ def test_live_preview_is_screen_sized_and_matches_the_full_result():
     # and the full result is the pipeline's
     ref = run_pipeline(colorize(image, model=net, hints=hints, render_size=128, device="cpu"))
     assert torch.allclose(full, ref, atol=1e-5)
+
+
+def test_coherent_boost_restores_chroma_only_where_the_hue_is_agreed(bins):
+    from neuron_desktop.models.colorization import coherent_boost
+
+    q = len(bins)
+    probs = torch.zeros(1, q, 1, 2)
+    blue = [i for i in range(q) if bins[i, 1] < -30 and abs(bins[i, 0]) < 10][:2]
+    red = int(((bins - torch.tensor([60.0, 40.0])) ** 2).sum(1).argmin())
+    green = int(((bins - torch.tensor([-60.0, -40.0])) ** 2).sum(1).argmin())
+    probs[0, blue[0], 0, 0], probs[0, 0, 0, 0] = 0.5, 0.5  # blue or near-gray: one hue
+    probs[0, red, 0, 1], probs[0, green, 0, 1] = 0.5, 0.5  # opposite hues: no agreement
+    mean = torch.einsum("bqhw,qc->bchw", probs, bins)
+    out = coherent_boost(mean, probs, bins, 1.0)
+    assert float(out[0, :, 0, 0].norm()) > 1.3 * float(mean[0, :, 0, 0].norm())  # regained
+    assert float(out[0, :, 0, 1].norm()) < 12  # the disputed pixel stays near gray
+    # the hue itself never changes
+    cos = (out * mean).sum(1) / (out.norm(dim=1) * mean.norm(dim=1))
+    assert float(cos.min()) > 0.999
