@@ -321,8 +321,8 @@ def test_coherent_boost_restores_chroma_only_where_the_hue_is_agreed(bins):
     q = len(bins)
     probs = torch.zeros(1, q, 1, 2)
     blue = [i for i in range(q) if bins[i, 1] < -30 and abs(bins[i, 0]) < 10][:2]
-    red = int(((bins - torch.tensor([60.0, 40.0])) ** 2).sum(1).argmin())
-    green = int(((bins - torch.tensor([-60.0, -40.0])) ** 2).sum(1).argmin())
+    red = int(((bins - torch.tensor([40.0, 0.0])) ** 2).sum(1).argmin())
+    green = int(((bins - torch.tensor([-40.0, 0.0])) ** 2).sum(1).argmin())
     probs[0, blue[0], 0, 0], probs[0, 0, 0, 0] = 0.5, 0.5  # blue or near-gray: one hue
     probs[0, red, 0, 1], probs[0, green, 0, 1] = 0.5, 0.5  # opposite hues: no agreement
     mean = torch.einsum("bqhw,qc->bchw", probs, bins)
