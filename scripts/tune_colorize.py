@@ -29,11 +29,11 @@ from neuron_desktop.evaluation.common import print_table, to_8bit, write_json
 
 TEMPERATURES = (0.2, 0.3, 0.45, 0.7, 1.0)
 PRIOR_CORRECTIONS = (0.0, 0.25, 0.5, 0.75)
-CHROMA_BOOSTS = (0.0, 0.5, 1.0)
-HINTED_CORRECTIONS = (0.3, 0.6, 0.8, 1.0)
+CHROMA_BOOSTS = (0.0, 0.5, 1.0, 1.5)
+HINTED_CORRECTIONS = (0.5, 0.8)
 MIN_COLORFULNESS, MIN_GAIN = 0.9, 0.6  # the floors are 0.85 and +0.5 dB
 PROPAGATIONS = [None] + [pc.Propagation(s, r, d, p) for s, r, d, p in itertools.product(
-    (0.08, 0.15, 0.3), (5.0, 10.0), (0.01, 0.1), (0.0, 2.0, 4.0, 8.0))]
+    (0.08, 0.15), (5.0, 10.0), (0.01,), (0.0, 4.0, 8.0))]
 
 
 def main() -> None:
@@ -41,43 +41,72 @@ def main() -> None:
     parser.add_argument("--weights", default="default")
     parser.add_argument("--limit", type=int, default=None, help="first N photos (smoke test)")
     parser.add_argument("--hint-photos", type=int, default=80)
+    parser.add_argument("--finalists", type=int, default=6)
     parser.add_argument("--out", default="docs/eval/colorize_tuning.json")
     args = parser.parse_args()
     net = pc.load_colorizer(args.weights, "cpu")
     files = default_files(validation=True)[:args.limit]
     auto: dict[tuple, dict[str, list[float]]] = {}
     gray_psnr, truth_cf, cache = [], [], []
-    for path in files:
+    grid = list(itertools.product(TEMPERATURES, PRIOR_CORRECTIONS, CHROMA_BOOSTS))
+    for path in files:  # the whole grid at the working size (cheap)...
         truth = to_8bit(to_tensor(load_image(path).rgb))
         lab = rgb_to_lab(truth)
         prep = pc.prepare(net, truth, pc.DEFAULT_RENDER_SIZE)
+        h, w = prep.work_size
+        small = F.interpolate(truth, size=(h, w), mode="area")
         gray = lab_to_rgb(torch.cat([prep.l_full, torch.zeros_like(lab[:, 1:])], 1))
         gray_psnr.append(float(psnr(to_8bit(gray), truth)))
         truth_cf.append(float(colorfulness(truth)))
         logits = pc.hint_free_logits(net, prep)
         cache.append((truth, lab, prep))
-        for t, a, b in itertools.product(TEMPERATURES, PRIOR_CORRECTIONS, CHROMA_BOOSTS):
+        for t, a, b in grid:
             ab = pc.upsample_to_work(net.decode(logits, t, a, b), prep)
-            out = to_8bit(pc.finish(prep, ab, refine=True))
-            s = auto.setdefault((t, a, b), {"psnr": [], "cf": []})
-            s["psnr"].append(float(psnr(out, truth)))
+            out = lab_to_rgb(torch.cat([prep.l_work[..., :h, :w], ab], 1))
+            s = auto.setdefault((t, a, b), {"psnr": [], "cf": [], "gray": []})
+            s["psnr"].append(float(psnr(out, small)))
+            s["gray"].append(float(psnr(lab_to_rgb(torch.cat(
+                [prep.l_work[..., :h, :w], ab * 0], 1)), small)))
             s["cf"].append(float(colorfulness(out)))
     gray = float(np.mean(gray_psnr))
     tcf = np.array(truth_cf)
-    rows = []
-    for (t, a, b), s in auto.items():
+
+    def row(key, s, full):
         ratios = np.array(s["cf"]) / np.maximum(tcf, 1e-6)
-        rows.append({"temperature": t, "prior_correction": a, "chroma_boost": b,
-                     "psnr": float(np.mean(s["psnr"])),
-                     "psnr_minus_gray": float(np.mean(s["psnr"])) - gray,
-                     "colorfulness_ratio": float(np.mean(s["cf"]) / np.mean(tcf)),
-                     "sepia_share": float(np.mean(ratios < 0.3))})
+        base = gray if full else float(np.mean(s["gray"]))
+        return {"temperature": key[0], "prior_correction": key[1], "chroma_boost": key[2],
+                "size": "full, refined" if full else "working",
+                "psnr": float(np.mean(s["psnr"])),
+                "psnr_minus_gray": float(np.mean(s["psnr"])) - base,
+                "colorfulness_ratio": float(np.mean(s["cf"]) / np.mean(tcf)),
+                "sepia_share": float(np.mean(ratios < 0.3))}
+
+    proxy = [row(k, s, False) for k, s in auto.items()]
+
+    def score(r):
+        return min(r["colorfulness_ratio"] / MIN_COLORFULNESS, r["psnr_minus_gray"] / MIN_GAIN)
+
+    # ...then the most promising settings at full size, refined, as the pipeline runs them
+    top = sorted(proxy, key=score, reverse=True)[:args.finalists]
+    full = {}
+    for r in top:
+        for keep in (False, True):
+            key = (r["temperature"], r["prior_correction"], r["chroma_boost"], keep)
+            s = full.setdefault(key, {"psnr": [], "cf": []})
+            for truth, lab, prep in cache:
+                ab = pc.upsample_to_work(net.decode(pc.hint_free_logits(net, prep), *key[:3]),
+                                         prep)
+                out = to_8bit(pc.finish(prep, ab, refine=True, keep_chroma=keep))
+                s["psnr"].append(float(psnr(out, truth)))
+                s["cf"].append(float(colorfulness(out)))
+    rows = [{**row(k[:3], s, True), "keep_chroma": k[3]} for k, s in full.items()]
     ok = [r for r in rows if r["colorfulness_ratio"] >= MIN_COLORFULNESS
           and r["psnr_minus_gray"] >= MIN_GAIN]
-    best = max(ok, key=lambda r: r["psnr"]) if ok else max(
-        rows, key=lambda r: min(r["colorfulness_ratio"] / MIN_COLORFULNESS,
-                                r["psnr_minus_gray"] / MIN_GAIN))
+    best = max(ok, key=lambda r: r["psnr"]) if ok else max(rows, key=score)
     t_best, a_best, b_best = best["temperature"], best["prior_correction"], best["chroma_boost"]
+    keep_best = best["keep_chroma"]
+    pc.DEFAULT_KEEP_CHROMA = keep_best
+    rows = proxy + rows
 
     hint_rows = []
     pre = []  # per photo: working-size truth, automatic image, hinted logits (reused)
@@ -121,7 +150,8 @@ def main() -> None:
     hint_best = max(local or hint_rows, key=lambda r: r["psnr_hints10"])
     print(f"validation photos: {len(files)}; gray baseline PSNR {gray:.2f} dB")
     print_table(rows, [("temperature", "T", ".2f"), ("prior_correction", "alpha", ".2f"),
-                       ("chroma_boost", "boost", ".2f"),
+                       ("chroma_boost", "boost", ".2f"), ("size", "compared at", ""),
+                       ("keep_chroma", "keep chroma", ""),
                        ("psnr", "PSNR", ".2f"), ("psnr_minus_gray", "vs gray", "+.2f"),
                        ("colorfulness_ratio", "colorfulness", ".3f"),
                        ("sepia_share", "sepia share", ".3f")])
@@ -137,7 +167,7 @@ def main() -> None:
                {"split": "train validation (5 %)", "images": len(files), "gray_psnr": gray,
                 "criterion": {"min_colorfulness": MIN_COLORFULNESS, "min_gain_db": MIN_GAIN},
                 "chosen": {"temperature": t_best, "prior_correction": a_best,
-                           "chroma_boost": b_best,
+                           "chroma_boost": b_best, "keep_chroma": keep_best,
                            "hints": hint_best},
                 "automatic": rows, "hints": hint_rows})
 

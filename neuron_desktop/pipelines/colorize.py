@@ -35,6 +35,8 @@ DEFAULT_TEMPERATURE = 0.2
 DEFAULT_PRIOR_CORRECTION = 0.43
 HINTED_PRIOR_CORRECTION = 0.8
 DEFAULT_CHROMA_BOOST = 0.0  # coherent chroma given back after averaging (models.colorization)
+DEFAULT_KEEP_CHROMA = False  # refinement keeps each region's chroma (see finish)
+MAX_CHROMA_GAIN = 1.6
 REFINE_EPS = 1e-4
 REFINE_RADIUS_AT_512 = 40  # seed 004's radius, for a 512 px image; scaled with the size
 
@@ -293,16 +295,39 @@ def refine_radius(h: int, w: int) -> int:
     return max(1, round(REFINE_RADIUS_AT_512 * max(h, w) / 512))
 
 
-def finish(prep: Prepared, ab_small: Tensor, refine: bool = True) -> Tensor:
-    """Upsample working-size ab to the photo, guided-filter it with the full-resolution L as
-    guide, and recombine with that L -> RGB ``(1, 3, H, W)`` on the L's device."""
+def refine_ab(l: Tensor, ab_small: Tensor, keep_chroma: bool | None = None) -> Tensor:
+    """Working-size ab -> ab at the size of ``l`` (L in [0, 100], (1, 1, H, W)), upsampled and
+    guided-filtered with L as guide.
+
+    The filter snaps colour edges to the photo's edges but also averages colours, which
+    greys them; ``keep_chroma`` (default :data:`DEFAULT_KEEP_CHROMA`) gives each region its
+    chroma back: the filtered ab is scaled by the ratio of the chroma before and after
+    filtering, both averaged at the working size (so the edges stay where the filter put
+    them)."""
+    H, W = l.shape[-2:]
+    ab = F.interpolate(ab_small.to(l.device), size=(H, W), mode="bilinear", align_corners=False)
+    subsample = max(1, round(max(H, W) / 1024))
+    filtered = guided_filter(l / 100, ab, refine_radius(H, W), REFINE_EPS, subsample)
+    if DEFAULT_KEEP_CHROMA if keep_chroma is None else keep_chroma:
+        size = ab_small.shape[-2:]
+        before = F.adaptive_avg_pool2d(ab.norm(dim=1, keepdim=True), size)
+        after = F.adaptive_avg_pool2d(filtered.norm(dim=1, keepdim=True), size)
+        gain = (before / after.clamp(min=1e-3)).clamp(1.0, MAX_CHROMA_GAIN)
+        filtered = filtered * F.interpolate(gain, size=(H, W), mode="bilinear",
+                                            align_corners=False)
+    return filtered
+
+
+def finish(prep: Prepared, ab_small: Tensor, refine: bool = True,
+           keep_chroma: bool | None = None) -> Tensor:
+    """Working-size ab -> RGB ``(1, 3, H, W)`` at the photo's size with its own L (refined
+    by :func:`refine_ab`, or only upsampled), on the L's device."""
     l_full = prep.l_full
-    H, W = l_full.shape[-2:]
-    ab = F.interpolate(ab_small.to(l_full.device), size=(H, W), mode="bilinear",
-                       align_corners=False)
     if refine:
-        subsample = max(1, round(max(H, W) / 1024))
-        ab = guided_filter(l_full / 100, ab, refine_radius(H, W), REFINE_EPS, subsample)
+        ab = refine_ab(l_full, ab_small, keep_chroma)
+    else:
+        ab = F.interpolate(ab_small.to(l_full.device), size=l_full.shape[-2:], mode="bilinear",
+                           align_corners=False)
     return lab_to_rgb(torch.cat([l_full, ab], 1))
 
 
@@ -410,12 +435,7 @@ class LiveColorizer:
     def preview(self, hints: list | None) -> Tensor:
         """RGB ``(1, 3, h, w)`` at the preview size (≤ ``preview_size`` on the long side)."""
         l = self.l_preview
-        h, w = l.shape[-2:]
-        ab = F.interpolate(self.ab(hints).to(l.device), size=(h, w), mode="bilinear",
-                           align_corners=False)
-        ab = guided_filter(l / 100, ab, refine_radius(h, w), REFINE_EPS,
-                           max(1, round(max(h, w) / 512)))
-        return lab_to_rgb(torch.cat([l, ab], 1))
+        return lab_to_rgb(torch.cat([l, refine_ab(l, self.ab(hints))], 1))
 
     def full(self, hints: list | None, refine: bool = True) -> Tensor:
         """The full-resolution result ``(1, 3, H, W)``."""
