@@ -225,14 +225,9 @@ def _export_not_a_work_step(ctx: Any, work: Work, params: dict, device: Any) -> 
     raise AssertionError("export runs in Processor.encode")
 
 
-def _defaults() -> dict[str, float]:
-    from neuron_desktop.pipelines.colorize import (DEFAULT_PRIOR_CORRECTION,
-                                                   DEFAULT_RENDER_SIZE, DEFAULT_TEMPERATURE)
-    return dict(temperature=DEFAULT_TEMPERATURE, prior=DEFAULT_PRIOR_CORRECTION,
-                render=DEFAULT_RENDER_SIZE)
-
-
-_D = _defaults()
+# The pipelines' defaults, repeated so that parsing a recipe imports no model code
+# (tests/batch/test_recipe.py checks they match pipelines.colorize).
+COLORIZE_DEFAULTS = {"temperature": 0.2, "prior_correction": 0.43, "render_size": 256}
 _INPAINT_METHODS = ("auto", "harmonic", "telea", "ns", "exemplar", "network", "network-fast",
                     "network-best")
 
@@ -246,9 +241,9 @@ STEPS: dict[str, StepSpec] = {
          "radius": Param(int, 3, 1, 64, help="classical fill radius in px")},
         _load_inpaint, _run_inpaint, _inpaint_models),
     "colorize": StepSpec(
-        {"temperature": Param(float, _D["temperature"], 0.0, 2.0, lo_open=True),
-         "prior_correction": Param(float, _D["prior"], 0.0, 1.0),
-         "render_size": Param(int, int(_D["render"]), 64, 4096),
+        {"temperature": Param(float, COLORIZE_DEFAULTS["temperature"], 0.0, 2.0, lo_open=True),
+         "prior_correction": Param(float, COLORIZE_DEFAULTS["prior_correction"], 0.0, 1.0),
+         "render_size": Param(int, COLORIZE_DEFAULTS["render_size"], 64, 4096),
          "refine": Param(bool, True),
          "weights": Param(str, "default")},
         _load_colorize, _run_colorize, lambda p, d: [_colorizer_name(p)]),
@@ -326,7 +321,8 @@ class Processor:
             t = time.perf_counter()
             spec = STEPS[step.use]
             settings = dict(step.params) | spec.run(ctx, work, step.params, self.device)
-            models = tuple(_model_ref(m) for m in spec.models(step.params, self.device))
+            models = () if "skipped" in settings else tuple(
+                _model_ref(m) for m in spec.models(step.params, self.device))
             work.records.append(StepRecord(step.use, settings, models))
             work.seconds[step.use] = work.seconds.get(step.use, 0.0) + time.perf_counter() - t
         return work
