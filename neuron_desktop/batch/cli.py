@@ -91,9 +91,11 @@ def print_status(state, elapsed: float | None = None) -> int:
     if elapsed is not None:
         line += f" in {elapsed:.1f}s"
     print(line)
-    steps = state.step_seconds()
-    if steps:
-        print("mean seconds per photo: " + ", ".join(f"{k} {v:.3f}" for k, v in steps.items()))
+    for kind in ("wall", "cpu"):
+        steps = state.step_seconds(kind)
+        if steps:
+            print(f"mean {kind} seconds per photo: "
+                  + ", ".join(f"{k} {v:.3f}" for k, v in steps.items()))
     for path, error in state.failures():
         print(f"  failed: {path}: {error}")
     return EXIT_ERROR if c.failed else EXIT_OK

@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS photos (
     error    TEXT,
     started  REAL,                        -- unix time of the last attempt
     seconds  REAL,                        -- wall time of the last attempt
-    steps    TEXT                         -- JSON: seconds per step of the last attempt
+    steps    TEXT                         -- JSON {"wall": {step: s}, "cpu": {step: s}}
 );
 CREATE INDEX IF NOT EXISTS photos_status ON photos (status);
 CREATE TABLE IF NOT EXISTS files (        -- hash cache: a re-run does not re-read files
@@ -192,15 +192,16 @@ class JobState:
         return list(self.db.execute(
             "SELECT input, error FROM photos WHERE status = 'failed' ORDER BY input"))
 
-    def step_seconds(self) -> dict[str, float]:
-        """Mean seconds per step over the done rows."""
+    def step_seconds(self, kind: str = "wall") -> dict[str, float]:
+        """Mean seconds per photo and step over the done rows: ``wall`` time, or ``cpu``
+        (the worker's process CPU time, all threads: independent of other load)."""
         import json
 
         total: dict[str, float] = {}
         n = 0
         for (steps,) in self.db.execute("SELECT steps FROM photos WHERE status = 'done'"):
             n += 1
-            for k, v in json.loads(steps or "{}").items():
+            for k, v in json.loads(steps or "{}").get(kind, {}).items():
                 total[k] = total.get(k, 0.0) + v
         return {k: v / n for k, v in total.items()} if n else {}
 

@@ -60,7 +60,13 @@ class Work:
     image: Any
     mask: Any = None
     records: list = field(default_factory=list)
-    seconds: dict = field(default_factory=dict)
+    seconds: dict = field(default_factory=lambda: {"wall": {}, "cpu": {}})  # per step
+
+    def timed(self, name: str, wall: float, cpu: float) -> None:
+        """Add a step's wall time and process CPU time (from perf_counter/process_time)."""
+        for kind, start, now in (("wall", wall, time.perf_counter()),
+                                 ("cpu", cpu, time.process_time())):
+            self.seconds[kind][name] = self.seconds[kind].get(name, 0.0) + now - start
 
 
 @dataclass(frozen=True)
@@ -307,24 +313,24 @@ class Processor:
     def decode(job: dict) -> Work:
         from neuron_desktop.core.imageio import load_image, to_tensor
 
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         original = load_image(job["input"])
         image = to_tensor(original.rgb)  # a copy: the original's pixels are not needed again
         work = Work(job["key"], dataclasses.replace(original, rgb=original.rgb[:0, :0]), image)
-        work.seconds["decode"] = time.perf_counter() - t
+        work.timed("decode", t, c)
         return work
 
     def process(self, work: Work) -> Work:
         from neuron_desktop.core.record import StepRecord
 
         for step, ctx in zip(self.recipe.work_steps, self.contexts, strict=True):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             spec = STEPS[step.use]
             settings = dict(step.params) | spec.run(ctx, work, step.params, self.device)
             models = () if "skipped" in settings else tuple(
                 _model_ref(m) for m in spec.models(step.params, self.device))
             work.records.append(StepRecord(step.use, settings, models))
-            work.seconds[step.use] = work.seconds.get(step.use, 0.0) + time.perf_counter() - t
+            work.timed(step.use, t, c)
         return work
 
     def encode(self, job: dict, work: Work, start: float) -> dict:
@@ -340,7 +346,7 @@ def encode(recipe, job: dict, work: Work, start: float, tmp_dir: Path | None) ->
     from neuron_desktop.core.imageio import from_tensor, save_like
     from neuron_desktop.core.record import EditRecord, StepRecord, write_with_record
 
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     export = recipe.export.params
     out = Path(job["output"])
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -355,7 +361,7 @@ def encode(recipe, job: dict, work: Work, start: float, tmp_dir: Path | None) ->
     steps = (*work.records, StepRecord("export", dict(export)))
     record = EditRecord(steps, __version__, job["key"], recipe.name)
     write_with_record(out, data, record)
-    work.seconds["encode"] = time.perf_counter() - t
+    work.timed("encode", t, c)
     return {"key": job["key"], "status": "done", "output": str(out), "error": None,
             "seconds": time.perf_counter() - start, "steps": work.seconds}
 
