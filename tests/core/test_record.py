@@ -5,8 +5,16 @@ import pytest
 from PIL import Image
 
 from neuron_desktop.core.imageio import load_image, save_image
-from neuron_desktop.core.record import (EditRecord, ModelRef, RecordError, StepRecord,
-                                        add_record, from_xmp, read_record, sidecar_path)
+from neuron_desktop.core.record import (
+    EditRecord,
+    ModelRef,
+    RecordError,
+    StepRecord,
+    add_record,
+    from_xmp,
+    read_record,
+    sidecar_path,
+)
 
 RECORD = EditRecord(
     (StepRecord("detect-scratches", {"sensitivity": 0.5, "method": "network"},
