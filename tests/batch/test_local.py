@@ -94,3 +94,13 @@ def test_output_inside_input_is_not_reprocessed(tmp_path, cheap_recipe):
     counts = _run(cheap_recipe, [tmp_path / "in"], out)
     assert (counts.total, counts.done) == (2, 2)
     assert np.isfinite(load_image(out / "photo000.png").rgb).all()
+
+
+def test_help_and_usage(capsys):
+    import pytest
+
+    with pytest.raises(SystemExit):
+        main(["batch", "--help"])
+    assert "restore-scan" in capsys.readouterr().out
+    assert main(["batch", "restore-scan", "somewhere"]) == 1
+    assert "needs -o OUT" in capsys.readouterr().err

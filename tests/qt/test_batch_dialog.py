@@ -44,3 +44,14 @@ def test_cancel_then_resume(qtbot, tmp_path):
     dlg.start()  # the same folders: it resumes
     qtbot.waitUntil(lambda: not dlg.running, timeout=120000)
     assert dlg.status.text() == "Finished: 12 done, 0 failed, 0 to do"
+
+
+def test_file_menu_opens_the_dialog(window):
+    file_menu = window.menuBar().actions()[0].menu()
+    action = next(a for a in file_menu.actions() if a.text() == "&Batch…")
+    action.trigger()
+    dlg = window._batch_dialog
+    assert isinstance(dlg, BatchDialog) and dlg.isVisible()
+    action.trigger()
+    assert window._batch_dialog is dlg  # one dialog, raised again
+    dlg.close()
