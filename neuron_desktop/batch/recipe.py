@@ -149,6 +149,34 @@ def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
     return Recipe(str(name), tuple(steps), str(meta.get("description", "")), source, text)
 
 
+def dump_recipe(name: str, steps: list[tuple[str, dict]], description: str = "") -> str:
+    """TOML text of a recipe from (step name, parameters) pairs, an ``export`` last (added
+    with its defaults if missing). For the editor's "save steps as recipe"; the text is
+    validated by :func:`parse_recipe` before it is returned."""
+    if not steps or steps[-1][0] != "export":
+        steps = [*steps, ("export", {})]
+    lines = ["[recipe]", f"name = {_toml_value(name)}"]
+    if description:
+        lines.append(f"description = {_toml_value(description)}")
+    lines.append(f"format = {RECIPE_FORMAT}")
+    for use, params in steps:
+        lines += ["", "[[step]]", f"use = {_toml_value(use)}"]
+        lines += [f"{k} = {_toml_value(v)}" for k, v in params.items()]
+    text = "\n".join(lines) + "\n"
+    parse_recipe(text, source=f"{name}.toml")
+    return text
+
+
+def _toml_value(v: object) -> str:
+    import json
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int | float):
+        return repr(v)
+    return json.dumps(str(v), ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
 def _check_chain(steps: list[Step], fail) -> None:
     names = [s.use for s in steps]
     if names[-1] != "export":

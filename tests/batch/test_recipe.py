@@ -68,3 +68,17 @@ def test_errors_name_the_line(text, expected):
 def test_missing_recipe_lists_the_shipped_ones(tmp_path):
     with pytest.raises(RecipeError, match="restore-scan"):
         load_recipe(tmp_path / "nope.toml")
+
+
+def test_dump_recipe_round_trips():
+    from neuron_desktop.batch.recipe import dump_recipe
+
+    text = dump_recipe("from editor \"x\"", [("detect-scratches", {"sensitivity": 0.7}),
+                                             ("inpaint", {"method": "harmonic"}),
+                                             ("colorize", {"refine": False, "render_size": 320})])
+    r = parse_recipe(text)
+    assert r.name == 'from editor "x"'
+    assert [s.use for s in r.steps] == ["detect-scratches", "inpaint", "colorize", "export"]
+    assert r.steps[2].params["refine"] is False and r.steps[2].params["render_size"] == 320
+    with pytest.raises(RecipeError, match="temperature"):
+        dump_recipe("bad", [("colorize", {"temperature": 9.0})])
