@@ -360,7 +360,7 @@ def encode(recipe, job: dict, work: Work, start: float, tmp_dir: Path | None) ->
         tmp.unlink(missing_ok=True)
     steps = (*work.records, StepRecord("export", dict(export)))
     record = EditRecord(steps, __version__, job["key"], recipe.name)
-    write_with_record(out, data, record)
+    write_with_record(out, data, record, tmp_dir)  # tmp_dir: emptied when a job starts
     work.timed("encode", t, c)
     return {"key": job["key"], "status": "done", "output": str(out), "error": None,
             "seconds": time.perf_counter() - start, "steps": work.seconds}

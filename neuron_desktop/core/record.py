@@ -210,16 +210,18 @@ def sidecar_path(path: str | Path) -> Path:
     return path.with_name(path.name + ".xmp")
 
 
-def write_with_record(path: str | Path, data: bytes, record: EditRecord) -> Path:
+def write_with_record(path: str | Path, data: bytes, record: EditRecord,
+                      tmp_dir: Path | None = None) -> Path:
     """Write encoded image ``data`` to ``path`` atomically with ``record`` embedded (or a
-    ``.xmp`` sidecar, written first, for formats without a slot). Returns ``path``."""
+    ``.xmp`` sidecar, written first, for formats without a slot). Returns ``path``.
+    ``tmp_dir``: where the temp file is written (same filesystem; default beside ``path``)."""
     path = Path(path)
     packet = record.to_xmp()
     embedded = embed_xmp(data, packet)
     if embedded is None:
-        write_atomic(sidecar_path(path), packet)
+        write_atomic(sidecar_path(path), packet, tmp_dir)
         embedded = data
-    write_atomic(path, embedded)
+    write_atomic(path, embedded, tmp_dir)
     return path
 
 
@@ -244,9 +246,10 @@ def read_record(path: str | Path) -> EditRecord:
     return from_xmp(packet)
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, ``os.replace``: readers never see half a file."""
-    tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+def write_atomic(path: Path, data: bytes, tmp_dir: Path | None = None) -> None:
+    """Temp file (in ``tmp_dir`` or the same folder), fsync, ``os.replace``: readers never
+    see half a file."""
+    tmp = (tmp_dir or path.parent) / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
         with open(tmp, "xb") as f:
             f.write(data)
