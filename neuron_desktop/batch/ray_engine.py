@@ -97,7 +97,9 @@ def run_ray(recipe: Recipe, state: JobState, *, address: str | None = None,
     actors = actors or max(1, gpus or int(resources.get("CPU", 1)) // max(1, threads or 1))
     log.info("ray engine: %d photos, %d actors, %d GPUs in the cluster", len(jobs), actors, gpus)
     ds = ray.data.from_items(jobs)
-    ds = ds.map(_decode_row, num_cpus=1)
+    # decoding asks for less CPU than the actors: different resources keep Ray Data from
+    # fusing it into the actor stage, so decoding runs in its own tasks, beside the models
+    ds = ds.map(_decode_row, num_cpus=0.5)
     ds = ds.map(_StepActor, fn_constructor_args=(recipe, "cuda" if gpus else device, threads),
                 concurrency=actors, num_gpus=1 if gpus else 0, num_cpus=threads or 1)
     ds = ds.map(_encode_row, fn_kwargs={"recipe": recipe, "tmp": str(tmp_dir(state.path.parent))},
