@@ -50,3 +50,13 @@ def cheap_recipe(tmp_path) -> Path:
     path = tmp_path / "cheap.toml"
     path.write_text(CHEAP)
     return path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow batch tests (a local Ray start) run only when asked for with ``-m slow``."""
+    if "slow" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="slow (starts a local Ray): run with -m slow")
+    for item in items:
+        if "slow" in item.keywords and "tests/batch" in str(item.fspath).replace("\\", "/"):
+            item.add_marker(skip)
