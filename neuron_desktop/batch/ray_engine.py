@@ -94,7 +94,8 @@ def run_ray(recipe: Recipe, state: JobState, *, address: str | None = None,
                  include_dashboard=False, log_to_driver=False)
     resources = ray.cluster_resources()
     gpus = int(resources.get("GPU", 0)) if device != "cpu" else 0
-    actors = actors or max(1, gpus or int(resources.get("CPU", 1)) // max(1, threads or 1))
+    if not actors:  # on CPUs, leave one CPU to the decode and encode tasks (else they starve)
+        actors = gpus or max(1, (int(resources.get("CPU", 1)) - 1) // max(1, threads or 1))
     log.info("ray engine: %d photos, %d actors, %d GPUs in the cluster", len(jobs), actors, gpus)
     ds = ray.data.from_items(jobs)
     # decoding asks for less CPU than the actors: different resources keep Ray Data from
