@@ -87,8 +87,12 @@ def _run_pool(recipe, state, jobs, workers, device, threads, tmp, cancel, on_res
                 cancelled = cancel is not None and cancel.cancelled
                 while jobs and len(inflight) < 2 * workers and not cancelled:
                     job = jobs.pop()
+                    try:
+                        inflight[pool.submit(_run_one, job)] = job
+                    except BrokenProcessPool:
+                        jobs.append(job)  # not started: the next pool takes it
+                        raise
                     state.start([job["key"]])
-                    inflight[pool.submit(_run_one, job)] = job
                 if cancelled:
                     for fut in [f for f in inflight if f.cancel()]:
                         state.release([inflight.pop(fut)["key"]])
