@@ -107,7 +107,7 @@ def bench_cli(photos: list[Path], out: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--small", type=int, default=200)
+    ap.add_argument("--small", type=int, default=200, help="0: only the CLI baseline's")
     ap.add_argument("--large", type=int, default=20, help="12 MP photos (20 in the issue)")
     ap.add_argument("--cli", type=int, default=10, help="small photos for the CLI baseline")
     ap.add_argument("--workers", type=int, default=None, help="local workers (CPU cores)")
@@ -118,8 +118,8 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as tmp:
         tmp = Path(tmp)
-        small = make_scans(tmp / "small", args.small, (320, 240), 0)
-        sets = [("small 320x240", tmp / "small")]
+        small = make_scans(tmp / "small", max(args.small, args.cli), (320, 240), 0)
+        sets = [("small 320x240", tmp / "small")] if args.small else []
         if args.large:
             make_scans(tmp / "large", args.large, (4000, 3000), 1)
             sets.append(("12 MP", tmp / "large"))
