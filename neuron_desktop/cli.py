@@ -820,6 +820,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default=None, help="where to write JSON (benchmarks/results)")
     p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     p.set_defaults(func=cmd_bench)
+
+    from neuron_desktop.batch.cli import add_parser as add_batch_parser
+    add_batch_parser(sub)  # `neuron batch RECIPE IN... -o OUT`, `neuron batch status OUT`
     return parser
 
 

@@ -322,6 +322,13 @@ class MainWindow(QMainWindow):
                              lambda: self.offer_recovery(force=True))
         self.act_about = A("&About", None, None, self._about)
 
+    def _open_batch(self) -> None:
+        from neuron_desktop.qt.batch_dialog import BatchDialog
+
+        self._batch_dialog = getattr(self, "_batch_dialog", None) or BatchDialog(self)
+        self._batch_dialog.show()
+        self._batch_dialog.raise_()
+
     def _build_menus(self) -> None:
         mb = self.menuBar()
         f = mb.addMenu("&File")
@@ -332,6 +339,7 @@ class MainWindow(QMainWindow):
         f.addActions([self.act_import_mask, self.act_export_mask])
         f.addSeparator()
         f.addAction(self.act_restore)
+        f.addAction("&Batch…", self._open_batch)  # neuron_desktop/qt/batch_dialog.py
         f.addSeparator()
         f.addAction(self.act_quit)
         e = mb.addMenu("&Edit")
