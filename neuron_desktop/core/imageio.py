@@ -8,9 +8,14 @@ which Pillow truncates to 8 bits, is decoded and encoded with OpenCV instead.
 from __future__ import annotations
 
 import io
+import logging
+import math
 import os
+import re
 import secrets
+import stat
 import struct
+import time
 import threading
 import warnings
 import zlib
@@ -24,9 +29,17 @@ import numpy as np
 import torch
 from PIL import Image, ImageCms, ImageFile, TiffImagePlugin, TiffTags
 
-from neuron_desktop.core.errors import ImageLoadError, ImageSaveError, MaskError
+from neuron_desktop.core.errors import (ImageLoadError, ImageSaveError, ImageTooLargeError,
+                                       MaskError)
 
-DEFAULT_MAX_PIXELS = 200_000_000
+log = logging.getLogger(__name__)
+
+# Images over this many pixels are refused from their header, before decoding (each pixel
+# costs about 30-100 bytes while a pipeline runs); `--max-megapixels` or the environment
+# variable NEURON_MAX_MEGAPIXELS raises it.
+DEFAULT_MAX_MEGAPIXELS = 50
+ENV_MAX_MEGAPIXELS = "NEURON_MAX_MEGAPIXELS"
+_max_pixels_override: int | None = None
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
 
 _SAVE_FORMATS = {
@@ -64,6 +77,7 @@ class LoadedImage:
     icc_profile: bytes | None
     format: str  # "JPEG", "PNG", "TIFF", "WEBP", "BMP", ...
     source_mode: str  # Pillow mode of the file: "RGB", "L", "P", "CMYK", "I;16", ...
+    notes: tuple[str, ...] = ()  # repairs made while loading (NaN pixels...), for the user
 
     @property
     def size(self) -> tuple[int, int]:
@@ -74,12 +88,53 @@ class LoadedImage:
 # ----------------------------------------------------------------------------------- loading
 
 
-def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Decode an image file fully; every failure raises ``ImageLoadError`` naming the file."""
-    path = Path(path)
-    data = _read_bytes(path)
+def set_max_megapixels(megapixels: float | None) -> None:
+    """Set the process-wide pixel limit (None: back to the environment / default)."""
+    global _max_pixels_override
+    if megapixels is not None and not (math.isfinite(megapixels) and megapixels > 0):
+        raise ValueError(f"the megapixel limit must be a positive number, got {megapixels}")
+    _max_pixels_override = None if megapixels is None else int(megapixels * 1e6)
+
+
+def max_pixels() -> int:
+    """The pixel limit in force: set_max_megapixels(), else $NEURON_MAX_MEGAPIXELS, else
+    DEFAULT_MAX_MEGAPIXELS million."""
+    if _max_pixels_override is not None:
+        return _max_pixels_override
+    env = os.environ.get(ENV_MAX_MEGAPIXELS, "").strip()
     try:
-        return _decode(data, path, max_pixels)
+        if env and math.isfinite(float(env)) and float(env) > 0:
+            return int(float(env) * 1e6)
+    except ValueError:
+        log.warning("ignoring %s=%r (not a number)", ENV_MAX_MEGAPIXELS, env)
+    return DEFAULT_MAX_MEGAPIXELS * 1_000_000
+
+
+def _megapixels(n: float) -> str:
+    mp = n / 1e6
+    return f"{mp:.0f} MP" if mp >= 10 else f"{mp:.2g} MP"
+
+
+def too_large_message(path: Path, w: int, h: int, limit: int) -> str:
+    """The one message for an image over the pixel limit: its size, the limit, what to do."""
+    need = w * h * 40 / 2**30  # decoded + float copies while a pipeline runs, roughly
+    return (f"cannot open '{path}': the image is too large: {w}×{h} ({_megapixels(w * h)}), over the "
+            f"limit of {_megapixels(limit)}; processing it needs about {need:.0f} GB of "
+            f"memory. Downscale it, or pass --max-megapixels {math.ceil(w * h / 1e6)} "
+            f"(or set {ENV_MAX_MEGAPIXELS}) if this computer has the memory")
+
+
+def load_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImage:
+    """Decode an image file fully; every failure raises ``ImageLoadError`` naming the file.
+
+    Non-regular files (FIFOs, devices, folders) are refused before anything is read, and
+    images over ``max_pixels`` (default: :func:`max_pixels`) from their header, before
+    decoding. NaN/inf pixels (float TIFF) are replaced by 0 and reported in ``notes``."""
+    path = Path(path)
+    limit = globals()["max_pixels"]() if max_pixels is None else max_pixels
+    data = _read_bytes(path, limit)
+    try:
+        return _decode(data, path, limit)
     except ImageLoadError:
         raise
     except MemoryError as exc:
@@ -88,11 +143,40 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
         raise ImageLoadError(f"cannot open '{path}': corrupt or truncated image ({exc})") from exc
 
 
-def _read_bytes(path: Path) -> bytes:
-    if path.is_dir():
-        raise ImageLoadError(f"cannot open '{path}': it is a directory, not an image file")
+def check_regular_file(path: Path) -> os.stat_result:
+    """stat() ``path`` and refuse anything but a regular file (a FIFO would block forever,
+    /dev/zero never ends), without opening it. Returns the stat result."""
     try:
-        data = path.read_bytes()
+        st = os.stat(path)
+    except FileNotFoundError as exc:
+        raise ImageLoadError(f"cannot open '{path}': file not found") from exc
+    except OSError as exc:
+        raise ImageLoadError(f"cannot open '{path}': {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageLoadError(f"cannot open '{path}': it is a directory, not an image file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise ImageLoadError(f"cannot open '{path}': it is {kind}, not an image file")
+    return st
+
+
+def _read_bytes(path: Path, limit: int | None = None) -> bytes:
+    st = check_regular_file(path)
+    # No image format needs more than 8 bytes a pixel (16-bit RGBA) plus its metadata.
+    cap = 8 * (max_pixels() if limit is None else limit) + (64 << 20)
+    if st.st_size > cap:
+        raise ImageTooLargeError(f"cannot open '{path}': the file is {st.st_size / 2**20:,.0f} "
+                                 f"MB, more than any image within the limit of "
+                                 f"{_megapixels(cap // 8)} could be; pass --max-megapixels "
+                                 "to allow bigger images")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped since the stat
+                raise ImageLoadError(f"cannot open '{path}': not a regular file")
+            data = f.read(cap + 1)
     except FileNotFoundError as exc:
         raise ImageLoadError(f"cannot open '{path}': file not found") from exc
     except OSError as exc:
@@ -108,7 +192,9 @@ def _pillow_pixel_limit(max_pixels: int) -> Iterator[None]:
     with _PIL_LIMIT_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         old_limit = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = max_pixels
+        # Our own check (one limit, one message) runs on the header; Pillow's would quote
+        # twice the limit, so it is only kept as a backstop far above ours.
+        Image.MAX_IMAGE_PIXELS = 2 * max_pixels + 1
         try:
             yield
         finally:
@@ -125,7 +211,7 @@ def _open_header(data: bytes, path: Path, max_pixels: int) -> Image.Image:
         ) from exc
     w, h = im.size
     if w * h > max_pixels:
-        raise Image.DecompressionBombError(f"{w}×{h}")
+        raise ImageTooLargeError(too_large_message(path, w, h, max_pixels))
     if w < 1 or h < 1:
         raise ImageLoadError(f"cannot open '{path}': image has no pixels ({w}×{h})")
     return im
@@ -138,10 +224,10 @@ def _decode(data: bytes, path: Path, max_pixels: int) -> LoadedImage:
             deep = _is_16bit_colour(im)
             header_orientation = im.getexif().get(_ORIENTATION, 1)
             im.load()  # full decode: truncated or corrupt data fails here
-    except Image.DecompressionBombError as exc:
-        raise ImageLoadError(
-            f"cannot open '{path}': image is too large ({exc}; limit {max_pixels:,} pixels)"
-        ) from exc
+    except Image.DecompressionBombError as exc:  # a later frame or tile bigger than the header
+        raise ImageTooLargeError(
+            f"cannot open '{path}': the image is too large ({exc}); the limit is "
+            f"{_megapixels(max_pixels)} (--max-megapixels raises it)") from exc
     fmt = "JPEG" if im.format == "MPO" else (im.format or "")
     source_mode = im.mode
     tags = im.getexif()  # after load(): PNG may store eXIf after the pixels
@@ -159,8 +245,26 @@ def _decode(data: bytes, path: Path, max_pixels: int) -> LoadedImage:
         if full is not None:
             (rgb, alpha), bit_depth = full, 16
     alpha = None if alpha is None else np.ascontiguousarray(alpha)
+    rgb, notes = repair_non_finite(rgb, f"'{path}'")
+    if alpha is not None:
+        alpha, more = repair_non_finite(alpha, f"the alpha channel of '{path}'")
+        notes += more
     return LoadedImage(np.ascontiguousarray(rgb), alpha, path, bit_depth, exif, icc, fmt,
-                       source_mode)
+                       source_mode, notes)
+
+
+def repair_non_finite(x: np.ndarray, what: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``x`` with NaN -> 0, +inf -> 1, -inf -> 0 (and a logged note), or ``x`` unchanged."""
+    if x.dtype.kind != "f":
+        return x, ()
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return x, ()
+    n = int(bad.any(axis=-1).sum()) if x.ndim == 3 else int(bad.sum())
+    note = (f"{what} has {n:,} pixel(s) that are not numbers (NaN/inf); they were replaced "
+            "by black (NaN, -inf) or white (+inf)")
+    log.warning("%s", note)
+    return np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=0.0), (note,)
 
 
 def _is_16bit_colour(im: Image.Image) -> bool:
@@ -205,7 +309,8 @@ def _pil_arrays(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, int]:
     mode = im.mode
     if mode.startswith("I;16") or mode in ("I", "F"):
         x = np.asarray(im).astype(np.float32)
-        x = np.clip(x if mode == "F" else x / 65535.0, 0.0, 1.0)
+        x = x if mode == "F" else x / 65535.0
+        x = np.where(np.isfinite(x), np.clip(x, 0.0, 1.0), x)  # NaN/inf: repaired later
         return np.repeat(x[..., None], 3, axis=2), None, 16
     if mode in ("P", "PA"):
         has_alpha = mode == "PA" or "transparency" in im.info
@@ -467,19 +572,91 @@ def _tiff_add_metadata(data: bytes, exif: bytes | None, icc: bytes | None) -> by
     return header + ifd.tobytes(8) + strips
 
 
+_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{12}\.tmp$")
+_TEMP_MIN_AGE_S = 2.0  # younger temp files may be between creation and their lock
+_TEMP_MIN_AGE_NO_LOCKS_S = 3600.0  # where advisory locks do not exist (Windows)
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def sweep_temp_files(folder: str | Path, *, now: float | None = None) -> list[Path]:
+    """Remove leftovers ``.NAME.<12 hex>.tmp`` of interrupted atomic writes in ``folder``.
+
+    Safe against writers still running: a writer holds an exclusive advisory lock on its
+    temp file until it is renamed, so only files whose lock can be taken (their writer
+    died: the kernel drops the locks of a killed process) and that are over 2 s old are
+    removed; symlinks and anything but regular files are left alone. Without advisory
+    locks (Windows) only files over an hour old are removed. Returns the removed paths."""
+    folder = Path(folder)
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not _TEMP_RE.match(entry.name):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            age = now - st.st_mtime
+            if fcntl is None:
+                if age > _TEMP_MIN_AGE_NO_LOCKS_S:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+                continue
+            if age < _TEMP_MIN_AGE_S:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                same = os.fstat(fd).st_ino == st.st_ino
+                if same and _try_lock(fd):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+    for p in removed:
+        log.info("removed '%s', left over by an interrupted save", p)
+    return removed
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then ``os.replace`` onto ``path``."""
+    """Write to a temp file in the same folder, fsync, then ``os.replace`` onto ``path``.
+
+    The temp file is locked (flock) while it exists, so that :func:`sweep_temp_files` (run
+    here first) only removes the leftovers of writers that were killed."""
     if not path.parent.is_dir():
         raise ImageSaveError(f"cannot save '{path}': folder '{path.parent}' does not exist")
     if path.is_dir():
         raise ImageSaveError(f"cannot save '{path}': it is a directory")
+    sweep_temp_files(path.parent)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
         with open(tmp, "xb") as f:
+            if fcntl is not None:
+                _try_lock(f.fileno())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+            if fcntl is not None:
+                os.replace(tmp, path)  # still locked: a sweep never sees it unlocked
+        if fcntl is None:
+            os.replace(tmp, path)  # Windows cannot rename an open file
     except BaseException as exc:
         with suppress(OSError):
             tmp.unlink()
