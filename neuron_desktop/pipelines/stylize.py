@@ -16,6 +16,7 @@ Images are (1, 3, H, W) RGB float in [0, 1].
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ DEFAULT_SIZE = 512
 DEFAULT_ITERATIONS = 300
 FAST_WEIGHTS = "style_fast"
 FAST_MAX_PIXELS = 12_600_000  # 12 MP photos run at full resolution
+FAST_MIN_SIDE = 16  # smaller inputs are edge-extended to this (reflect padding needs room)
 
 
 def user_styles_dir() -> Path:
@@ -210,11 +212,14 @@ class StyleBank:
                               f"{', '.join(self.names)})")
         w = torch.zeros(1, len(self.names))
         for name, value in wanted.items():
-            if value < 0:
-                raise NeuronError(f"style weight for {name!r} must be >= 0, got {value}")
+            if not math.isfinite(value) or value < 0:
+                raise NeuronError(f"style weight for {name!r} must be a finite number >= 0, "
+                                  f"got {value}")
             w[0, self.names.index(name)] = value
         if float(w.sum()) <= 0:
             raise NeuronError("style weights must not all be zero")
+        if not math.isfinite(float(w.sum())):
+            raise NeuronError("style weights are too large (their sum is not finite)")
         return w / w.sum()
 
 
@@ -258,16 +263,25 @@ def gallery_styles() -> list[str]:
 def fast(image: Tensor, style: str | dict[str, float], *, size: int | None = None,
          strength: float = 1.0, preserve_color: bool = False, bank: StyleBank | None = None,
          device: Any = None, cancel: CancelToken | None = None) -> Pipeline[Tensor]:
-    """Feed-forward stylisation at full resolution (or long side ``size``).
+    """Feed-forward stylisation, worked at full resolution (or long side ``size``); the
+    result always has the photo's size.
 
     Photos over FAST_MAX_PIXELS are stylised at that many pixels and upsampled (the network's
     activations at 24 MP would need several GB); the strength blend and preserve-colour use
     the full-resolution photo. On GPU out-of-memory the job is retried on the CPU."""
     dev = choose_device(device)
-    photo = resize_long(image.to(torch.float32), size)
+    photo = image.to(torch.float32)  # the result comes back at the photo's own size
     h, w = photo.shape[-2:]
-    s = min(1.0, (FAST_MAX_PIXELS / (h * w)) ** 0.5)
-    work = resize_long(photo, int(max(h, w) * s)) if s < 1 else photo
+    work = resize_long(photo, size)
+    s = min(1.0, (FAST_MAX_PIXELS / (work.shape[-2] * work.shape[-1])) ** 0.5)
+    if s < 1:
+        work = resize_long(work, int(max(work.shape[-2:]) * s))
+    # Tiny photos (1x1, 2x3, --size 1): edge-extend to the network's smallest input (its
+    # reflect padding needs room), crop back after.
+    wh, ww = work.shape[-2:]
+    if min(wh, ww) < FAST_MIN_SIDE:
+        work = F.pad(work, (0, max(0, FAST_MIN_SIDE - ww), 0, max(0, FAST_MIN_SIDE - wh)),
+                     mode="replicate")
 
     def job(d: torch.device, _tile: int | None) -> Pipeline[Tensor]:
         b = bank if bank is not None and d == dev else _cached_bank(str(d))
@@ -278,7 +292,7 @@ def fast(image: Tensor, style: str | dict[str, float], *, size: int | None = Non
         with torch.inference_mode():
             x = work.to(d).contiguous(memory_format=torch.channels_last)
             out = b.net.to(d)(x, weights).contiguous()
-        return out
+        return out[..., :wh, :ww]
 
     out = yield from run_with_fallback(job, device=dev, tile_sizes=(None,))
     if out.shape[-2:] != (h, w):
