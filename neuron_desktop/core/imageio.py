@@ -193,8 +193,8 @@ def _pillow_pixel_limit(max_pixels: int) -> Iterator[None]:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         old_limit = Image.MAX_IMAGE_PIXELS
         # Our own check (one limit, one message) runs on the header; Pillow's would quote
-        # twice the limit, so it is only kept as a backstop far above ours.
-        Image.MAX_IMAGE_PIXELS = 2 * max_pixels + 1
+        # other numbers, so it is off while we decode (only the first frame is decoded).
+        Image.MAX_IMAGE_PIXELS = None
         try:
             yield
         finally:
@@ -206,9 +206,20 @@ def _open_header(data: bytes, path: Path, max_pixels: int) -> Image.Image:
     try:
         im = Image.open(io.BytesIO(data), formats=_OPEN_FORMATS)
     except Image.UnidentifiedImageError as exc:
-        raise ImageLoadError(
-            f"cannot open '{path}': not a supported image (JPEG, PNG, TIFF, WebP, BMP)"
-        ) from exc
+        kind = _sniff(data)
+        if kind is None:
+            raise ImageLoadError(
+                f"cannot open '{path}': not a supported image (JPEG, PNG, TIFF, WebP, BMP)"
+                + (", it looks like a text file" if _looks_like_text(data) else "")
+            ) from exc
+        raise ImageLoadError(f"cannot open '{path}': a corrupt {kind} file, or a {kind} "
+                             "variant this program cannot read") from exc
+    except ValueError as exc:
+        if "too large" in str(exc):  # Pillow's metadata bomb guard (iCCP, zTXt, ...)
+            raise ImageLoadError(
+                f"cannot open '{path}': its metadata (an ICC profile or text) inflates to "
+                "over 1 MB, which no photo needs (a decompression bomb?)") from exc
+        raise
     w, h = im.size
     if w * h > max_pixels:
         raise ImageTooLargeError(too_large_message(path, w, h, max_pixels))
@@ -217,7 +228,76 @@ def _open_header(data: bytes, path: Path, max_pixels: int) -> Image.Image:
     return im
 
 
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8", "JPEG"), (b"II*\x00", "TIFF"),
+          (b"MM\x00*", "TIFF"), (b"GIF8", "GIF"), (b"BM", "BMP"))
+
+
+def _sniff(data: bytes) -> str | None:
+    """The image format ``data`` starts like, or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for magic, name in _MAGIC if data.startswith(magic)), None)
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:512]
+    return bool(head) and all(32 <= c < 127 or c in (9, 10, 13) for c in head)
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a TIFF's first IFD, or None."""
+    try:
+        ifd = TiffImagePlugin.ImageFileDirectory_v2(ifh=data[:8])
+        fp = io.BytesIO(data)
+        fp.seek(ifd.next)
+        ifd.load(fp)
+        return int(ifd[256]), int(ifd[257])
+    except Exception:
+        return None
+
+
+def _decode_cv2_tiff(data: bytes, path: Path, max_pixels: int) -> LoadedImage | None:
+    """TIFF variants Pillow cannot open (float RGB, ...) through OpenCV, size-checked from
+    the header first; None when OpenCV cannot either."""
+    size = _tiff_size(data)
+    if size is None:
+        return None
+    if size[0] * size[1] > max_pixels:
+        raise ImageTooLargeError(too_large_message(path, *size, max_pixels))
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.ndim not in (2, 3):
+        return None
+    x = arr.astype(np.float32)
+    if arr.dtype == np.uint8:
+        x /= 255.0
+    elif arr.dtype == np.uint16:
+        x /= 65535.0
+    elif arr.dtype.kind in "iu":
+        x /= float(np.iinfo(arr.dtype).max)
+    if x.ndim == 2:
+        x = x[..., None]
+    rgb = np.repeat(x[..., :1], 3, axis=2) if x.shape[2] <= 2 else x[..., 2::-1]
+    alpha = x[..., 3] if x.shape[2] == 4 else (x[..., 1] if x.shape[2] == 2 else None)
+    rgb = np.where(np.isfinite(rgb), np.clip(rgb, 0.0, 1.0), rgb)
+    rgb, notes = repair_non_finite(np.ascontiguousarray(rgb), f"'{path}'")
+    if alpha is not None:
+        alpha, more = repair_non_finite(np.clip(alpha, 0.0, 1.0), f"the alpha of '{path}'")
+        notes += more
+    depth = 8 if arr.dtype == np.uint8 else 16
+    return LoadedImage(rgb, alpha, path, depth, None, None, "TIFF", f"cv2:{arr.dtype}", notes)
+
+
 def _decode(data: bytes, path: Path, max_pixels: int) -> LoadedImage:
+    if _sniff(data) == "TIFF":
+        try:
+            with _pillow_pixel_limit(max_pixels):
+                Image.open(io.BytesIO(data), formats=("TIFF",))
+        except Image.UnidentifiedImageError:
+            fallback = _decode_cv2_tiff(data, path, max_pixels)
+            if fallback is not None:
+                return fallback
+        except Exception:  # noqa: BLE001 - Pillow reports it below, as for any file
+            pass
     try:
         with _pillow_pixel_limit(max_pixels):
             im = _open_header(data, path, max_pixels)
