@@ -56,14 +56,24 @@ def add_image_options(subparsers: argparse._SubParsersAction) -> None:
                                 f"or ${ENV_MAX_MEGAPIXELS})")
 
 
+class _StderrHandler(logging.Handler):
+    """Writes to whatever sys.stderr is at the time (tests swap it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+
 def start(args: argparse.Namespace) -> None:
     """At the start of a command: warnings to stderr as ``neuron: warning: ...`` and
     ``--max-megapixels`` in force for this process."""
     from neuron_desktop.core.imageio import set_max_megapixels
 
     root = logging.getLogger("neuron_desktop")
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _StderrHandler) for h in root.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("neuron: %(levelname)s: %(message)s"))
         root.addHandler(handler)
         root.setLevel(logging.DEBUG if os.environ.get("NEURON_DEBUG") else logging.WARNING)

@@ -191,6 +191,7 @@ def _pillow_pixel_limit(max_pixels: int) -> Iterator[None]:
     """Raise Pillow's global bomb limit to ours for a while (under a lock; we check sizes)."""
     with _PIL_LIMIT_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", UserWarning)  # Pillow on bad metadata (EXIF...)
         old_limit = Image.MAX_IMAGE_PIXELS
         # Our own check (one limit, one message) runs on the header; Pillow's would quote
         # other numbers, so it is off while we decode (only the first frame is decoded).
@@ -769,7 +770,14 @@ def load_mask(path: str | Path, size: tuple[int, int]) -> np.ndarray:
                         f"{size[0]}×{size[1]}")
     if img.alpha is not None and float(img.alpha.min()) < 1.0:
         return img.alpha
-    return (img.rgb @ np.array([0.299, 0.587, 0.114], np.float32)).clip(0.0, 1.0)
+    mask = (img.rgb @ np.array([0.299, 0.587, 0.114], np.float32)).clip(0.0, 1.0)
+    if not (mask > 0.5).any():
+        strokes = img.rgb.max(axis=2)  # strokes in a pure colour (red...) are dark in L
+        if (strokes > 0.5).any():
+            log.warning("mask '%s' has no white; its coloured strokes are used as the area "
+                        "to fill", path)
+            return strokes
+    return mask
 
 
 def save_mask(path: str | Path, mask: np.ndarray, *, overwrite: bool = True) -> Path:

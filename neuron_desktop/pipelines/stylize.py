@@ -46,6 +46,7 @@ DEFAULT_SIZE = 512
 DEFAULT_ITERATIONS = 300
 FAST_WEIGHTS = "style_fast"
 FAST_MAX_PIXELS = 12_600_000  # 12 MP photos run at full resolution
+GATYS_MIN_SIDE = 32  # the loss network's pooling needs this much
 FAST_MIN_SIDE = 16  # smaller inputs are edge-extended to this (reflect padding needs room)
 
 
@@ -128,8 +129,30 @@ def gatys(image: Tensor, style_image: Tensor, *, size: int | None = DEFAULT_SIZE
     """Gatys optimisation at ``size`` (long side); returns the result at that size, or
     (``full_resolution``) upsampled to the photo's size and blended with the full photo.
 
-    Yields Progress every iteration and a Preview every ``settings.preview_every``."""
+    Yields Progress every iteration and a Preview every ``settings.preview_every``. On GPU
+    out-of-memory the whole optimisation is restarted on the CPU."""
     dev = choose_device(device)
+    work = resize_long(image, size or DEFAULT_SIZE)
+    style_work = resize_to_long(style_image, max(work.shape[-2:]))
+    for what, t in (("photo", work), ("style image", style_work)):
+        if min(t.shape[-2:]) < GATYS_MIN_SIDE:
+            raise NeuronError(
+                f"the {what} is {t.shape[-1]}×{t.shape[-2]} px at the working size; the "
+                f"Gatys method needs at least {GATYS_MIN_SIDE}×{GATYS_MIN_SIDE} (use a larger "
+                "--size, or --method fast with a gallery style)")
+
+    def job(d: torch.device, _tile: int | None) -> Pipeline[Tensor]:
+        return _gatys_job(image, style_image, size=size, iterations=iterations,
+                          strength=strength, preserve_color=preserve_color, settings=settings,
+                          full_resolution=full_resolution, dev=d, cancel=cancel)
+
+    return (yield from run_with_fallback(job, device=dev, tile_sizes=(None,)))
+
+
+def _gatys_job(image: Tensor, style_image: Tensor, *, size: int | None, iterations: int,
+               strength: float, preserve_color: bool, settings: GatysSettings,
+               full_resolution: bool, dev: torch.device, cancel: CancelToken | None
+               ) -> Pipeline[Tensor]:
     net = loss_network(str(dev))
     photo = resize_long(image.to(dev, torch.float32), size or DEFAULT_SIZE)
     style = resize_to_long(style_image.to(dev, torch.float32), max(photo.shape[-2:]))
@@ -210,16 +233,18 @@ class StyleBank:
         if unknown:
             raise NeuronError(f"unknown style {unknown[0]!r} (available: "
                               f"{', '.join(self.names)})")
-        w = torch.zeros(1, len(self.names))
         for name, value in wanted.items():
             if not math.isfinite(value) or value < 0:
                 raise NeuronError(f"style weight for {name!r} must be a finite number >= 0, "
                                   f"got {value}")
-            w[0, self.names.index(name)] = value
-        if float(w.sum()) <= 0:
+        total = math.fsum(wanted.values())
+        if total <= 0:
             raise NeuronError("style weights must not all be zero")
-        if not math.isfinite(float(w.sum())):
+        if not math.isfinite(total):
             raise NeuronError("style weights are too large (their sum is not finite)")
+        w = torch.zeros(1, len(self.names))
+        for name, value in wanted.items():
+            w[0, self.names.index(name)] = value / total
         return w / w.sum()
 
 
