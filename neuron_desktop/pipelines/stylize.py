@@ -237,7 +237,7 @@ class StyleBank:
             if not math.isfinite(value) or value < 0:
                 raise NeuronError(f"style weight for {name!r} must be a finite number >= 0, "
                                   f"got {value}")
-        total = math.fsum(wanted.values())
+        total = sum(float(v) for v in wanted.values())
         if total <= 0:
             raise NeuronError("style weights must not all be zero")
         if not math.isfinite(total):
