@@ -59,7 +59,7 @@ def test_gatys_on_a_tiny_image_is_a_clear_error(tmp_path, capsys):
     assert main(["stylize", str(photo), "--style", str(style), "-o",
                  str(tmp_path / "o.png"), "-q"]) == 1
     err = capsys.readouterr().err
-    assert "at least 32×32" in err and "Traceback" not in err
+    assert "at least 16×16" in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize("w,h", [(1, 1), (5, 7), (10, 40)])

@@ -46,7 +46,7 @@ DEFAULT_SIZE = 512
 DEFAULT_ITERATIONS = 300
 FAST_WEIGHTS = "style_fast"
 FAST_MAX_PIXELS = 12_600_000  # 12 MP photos run at full resolution
-GATYS_MIN_SIDE = 32  # the loss network's pooling needs this much
+GATYS_MIN_SIDE = 16  # the loss network (3 poolings after a 16 px edge pad) needs this
 FAST_MIN_SIDE = 16  # smaller inputs are edge-extended to this (reflect padding needs room)
 
 
