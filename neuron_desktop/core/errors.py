@@ -72,6 +72,10 @@ def describe_failure(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, MemoryError) or is_out_of_memory(exc):
         return ("out of memory on every device and tile size tried; close other programs, "
                 "use a smaller image or lower --max-megapixels"), EXIT_TOO_LARGE
+    if type(exc).__name__ == "UnpicklingError":  # torch.load(weights_only=True) refused
+        return ("refused to load a checkpoint: it holds Python objects other than tensors, "
+                "which could run arbitrary code; re-save it as a plain state dict or as "
+                ".safetensors"), EXIT_ERROR
     if isinstance(exc, OSError):
         where = f" '{exc.filename}'" if exc.filename else ""
         if exc.errno == errno.ENAMETOOLONG:
