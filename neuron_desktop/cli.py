@@ -320,7 +320,7 @@ def _run_batch(pairs: list[tuple[Path, Path]], process, label: str, args) -> int
             raise
         except Exception as exc:  # one bad file never aborts a folder
             failures += 1
-            code = guard.report(exc)
+            code = guard.report(exc, source=src)
     if failures and len(pairs) > 1:
         print(f"neuron: {failures} of {len(pairs)} files failed", file=sys.stderr)
     return (code if len(pairs) == 1 else EXIT_ERROR) if failures else EXIT_OK

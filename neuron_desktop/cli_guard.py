@@ -115,9 +115,13 @@ def plan(pairs: Sequence[tuple[Path, Path]], args: argparse.Namespace, *,
                         extensions=(".png",) if suffix else SUPPORTED_EXTENSIONS)
 
 
-def report(exc: BaseException, *, prefix: str = "neuron: error: ") -> int:
-    """Print one line for ``exc`` on stderr; return its exit code (docs/reliability.md)."""
+def report(exc: BaseException, *, prefix: str = "neuron: error: ",
+           source: Path | None = None) -> int:
+    """Print one line for ``exc`` on stderr; return its exit code (docs/reliability.md).
+    ``source``: the file being processed, named in the line when the message does not."""
     message, code = describe_failure(exc)
+    if source is not None and str(source) not in message:
+        message = f"'{source}': {message}"
     if os.environ.get("NEURON_DEBUG") or not isinstance(exc, (NeuronError, OSError)):
         log.debug("failure", exc_info=exc)
     if os.environ.get("NEURON_DEBUG"):

@@ -15,8 +15,8 @@ import re
 import secrets
 import stat
 import struct
-import time
 import threading
+import time
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -29,8 +29,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageCms, ImageFile, TiffImagePlugin, TiffTags
 
-from neuron_desktop.core.errors import (ImageLoadError, ImageSaveError, ImageTooLargeError,
-                                       MaskError)
+from neuron_desktop.core.errors import ImageLoadError, ImageSaveError, ImageTooLargeError, MaskError
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +117,10 @@ def _megapixels(n: float) -> str:
 def too_large_message(path: Path, w: int, h: int, limit: int) -> str:
     """The one message for an image over the pixel limit: its size, the limit, what to do."""
     need = w * h * 40 / 2**30  # decoded + float copies while a pipeline runs, roughly
-    return (f"cannot open '{path}': the image is too large: {w}×{h} ({_megapixels(w * h)}), over the "
-            f"limit of {_megapixels(limit)}; processing it needs about {need:.0f} GB of "
-            f"memory. Downscale it, or pass --max-megapixels {math.ceil(w * h / 1e6)} "
+    return (f"cannot open '{path}': the image is too large: {w}×{h} "
+            f"({_megapixels(w * h)}), over the limit of {_megapixels(limit)}; processing it "
+            f"needs about {need:.0f} GB of memory. Downscale it, or pass --max-megapixels "
+            f"{math.ceil(w * h / 1e6)} "
             f"(or set {ENV_MAX_MEGAPIXELS}) if this computer has the memory")
 
 

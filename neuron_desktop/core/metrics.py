@@ -7,7 +7,6 @@ per-image results are ``(B,)`` tensors in the input's dtype and device.
 from __future__ import annotations
 
 import logging
-
 import math
 
 import torch
