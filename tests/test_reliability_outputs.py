@@ -196,3 +196,18 @@ def test_plan_outputs_unit(tmp_path):
     out = plan_outputs([(a, tmp_path / "o.png"), (b, tmp_path / "o.png"),
                         (tmp_path / "o-2.png", tmp_path / "x" / "o-2.png")])
     assert [d.name for _, d in out][:2] == ["o.png", "o-3.png"]
+
+
+def test_colorize_second_input_in_the_output_folder(tmp_path, capsys):
+    """`neuron colorize d1/photo.jpg out/photo.jpg -o out/`: refused before the first result
+    could be written over the second input; same-named inputs elsewhere get distinct names."""
+    a = _img(tmp_path / "d1" / "photo.jpg")
+    b = _img(tmp_path / "out" / "photo.jpg", 1)
+    snap = _snapshot(a, b)
+    assert main(["colorize", str(a), str(b), "-o", str(tmp_path / "out"), "-q",
+                 "--render-size", "64"]) == EXIT_REFUSED
+    assert _unchanged(snap)
+    c = _img(tmp_path / "d2" / "photo.jpg", 2)
+    assert main(["colorize", str(a), str(c), "-o", str(tmp_path / "res"), "-q",
+                 "--render-size", "64"]) == EXIT_OK
+    assert sorted(p.name for p in (tmp_path / "res").iterdir()) == ["photo-2.jpg", "photo.jpg"]
