@@ -81,6 +81,32 @@ def start(args: argparse.Namespace) -> None:
 
     if getattr(args, "max_megapixels", None) is not None:
         set_max_megapixels(args.max_megapixels)
+    check_side_inputs(args)
+
+
+MAX_HINTS_BYTES = 16 << 20
+
+
+def check_side_inputs(args: argparse.Namespace) -> None:
+    """The files a command reads besides its photos (--hints, --guide, --mask) must be
+    regular files (a FIFO would block, /dev/zero never ends), checked before anything is
+    read; a hints file over 16 MB is refused (it is a short JSON list)."""
+    from neuron_desktop.core.imageio import check_regular_file
+
+    for name in ("hints", "guide", "mask"):
+        value = getattr(args, name, None)
+        if not isinstance(value, str) or not value:
+            continue
+        path = Path(value)
+        if name == "mask" and path.is_dir():
+            continue
+        try:
+            st = check_regular_file(path)
+        except NeuronError as exc:
+            raise NeuronError(f"--{name}: {exc}") from exc
+        if name == "hints" and st.st_size > MAX_HINTS_BYTES:
+            raise NeuronError(f"--hints '{path}' is {st.st_size / 2**20:,.0f} MB; a hints "
+                              "file is a short JSON list")
 
 
 def plan(pairs: Sequence[tuple[Path, Path]], args: argparse.Namespace, *,

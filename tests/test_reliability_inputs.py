@@ -151,3 +151,17 @@ def test_max_megapixels_option(tmp_path, capsys):
     from neuron_desktop.core import imageio
 
     imageio.set_max_megapixels(None)
+
+
+def test_side_inputs_that_are_not_regular_files(tmp_path, capsys):
+    import os
+
+    photo = _img(tmp_path / "p.png", gray=True)
+    fifo = tmp_path / "hints.json"
+    os.mkfifo(fifo)
+    for argv in (["colorize", str(photo), "--hints", str(fifo)],
+                 ["refine", str(photo), "--guide", "/dev/zero"],
+                 ["inpaint", str(photo), "--mask", str(fifo)]):
+        assert main([*argv, "-o", str(tmp_path / "o.png"), "-q"]) == 1
+        err = capsys.readouterr().err
+        assert ("FIFO" in err or "device" in err) and "Traceback" not in err
