@@ -98,8 +98,8 @@ def check_side_inputs(args: argparse.Namespace) -> None:
         if not isinstance(value, str) or not value:
             continue
         path = Path(value)
-        if name == "mask" and path.is_dir():
-            continue
+        if not os.path.lexists(path) or (name == "mask" and path.is_dir()):
+            continue  # the command says what is missing
         try:
             st = check_regular_file(path)
         except NeuronError as exc:
