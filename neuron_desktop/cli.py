@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from neuron_desktop import __version__
+from neuron_desktop import cli_guard as guard
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.progress import Cancelled, Pipeline, Progress, run_pipeline
 
@@ -135,6 +136,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
     from neuron_desktop.pipelines.refine import refine_colors
 
     device = choose_device(args.device)
+    [(_, out)] = guard.plan([(args.input, args.output)], args, extra=[(args.guide, "guide")])
     original, image = _load_rgb_tensor(args.input)
     guide = None
     if args.guide:
@@ -144,7 +146,7 @@ def cmd_refine(args: argparse.Namespace) -> int:
         image.to(device), guide=guide, radius=args.radius, eps=args.eps, subsample=args.subsample
     )
     result = run_with_bar(gen, "refine", args.quiet)
-    path = _save_result(args.output, result.cpu(), original, args.overwrite)
+    path = _save_result(str(out), result.cpu(), original, args.overwrite)
     print(f"wrote {path}")
     return EXIT_OK
 
@@ -182,7 +184,9 @@ def cmd_inpaint(args: argparse.Namespace) -> int:
         result = run_with_bar(gen, f"{tag} ({args.method})", args.quiet)
         return _save_result(str(dst), result.cpu(), original, args.overwrite)
 
-    return _run_batch(_inputs_and_outputs([args.input], args.output), process, "inpaint", args)
+    pairs = guard.plan(_inputs_and_outputs([args.input], args.output), args,
+                       extra=[(masks, "mask")], batch=Path(args.input).is_dir() or None)
+    return _run_batch(pairs, process, "inpaint", args)
 
 
 def cmd_detect_scratches(args: argparse.Namespace) -> int:
@@ -199,7 +203,8 @@ def cmd_detect_scratches(args: argparse.Namespace) -> int:
             raise NeuronError(f"refusing to overwrite the photo '{src}' with its mask")
         return save_mask(dst, from_tensor(mask))
 
-    pairs = _inputs_and_outputs(args.inputs, args.output)
+    pairs = guard.plan(_inputs_and_outputs(args.inputs, args.output), args, suffix=".png",
+                       batch=_is_batch(args.inputs))
     return _run_batch(pairs, process, "detect-scratches", args)
 
 
@@ -298,6 +303,11 @@ def _inputs_and_outputs(inputs: list[str], output: str) -> list[tuple[Path, Path
     return [(files[0], out)]
 
 
+def _is_batch(inputs: list[str]) -> bool | None:
+    """Folder mode when several inputs or a folder are given (None: decide by count)."""
+    return (len(inputs) > 1 or any(Path(i).is_dir() for i in inputs)) or None
+
+
 def _run_batch(pairs: list[tuple[Path, Path]], process, label: str, args) -> int:
     """Run ``process(src, dst)`` per pair; one bad file is reported, the rest go on."""
     failures = 0
@@ -306,12 +316,14 @@ def _run_batch(pairs: list[tuple[Path, Path]], process, label: str, args) -> int
         try:
             path = process(src, dst, tag)
             print(f"wrote {path}")
-        except NeuronError as exc:
+        except (KeyboardInterrupt, Cancelled):
+            raise
+        except Exception as exc:  # one bad file never aborts a folder
             failures += 1
-            print(f"neuron: error: {exc}", file=sys.stderr)
+            code = guard.report(exc, source=src)
     if failures and len(pairs) > 1:
         print(f"neuron: {failures} of {len(pairs)} files failed", file=sys.stderr)
-    return EXIT_ERROR if failures else EXIT_OK
+    return (code if len(pairs) == 1 else EXIT_ERROR) if failures else EXIT_OK
 
 
 def load_hints_file(path: str) -> list:
@@ -344,11 +356,12 @@ def cmd_colorize(args: argparse.Namespace) -> int:
     from neuron_desktop.pipelines.colorize import colorize, load_colorizer
 
     device = choose_device(args.device)
-    hints = load_hints_file(args.hints) if args.hints else None
+    hints = guard.finite_hints(load_hints_file(args.hints), args.hints) if args.hints else None
     net = load_colorizer(args.weights, device)  # once for all files
 
     def process(src: Path, dst: Path, tag: str) -> Path:
         original, image = _load_rgb_tensor(str(src))
+        guard.warn_if_colour(original, src)
         try:
             gen = colorize(image, hints=hints, temperature=args.temperature,
                            render_size=args.render_size, refine=not args.no_refine,
@@ -358,7 +371,9 @@ def cmd_colorize(args: argparse.Namespace) -> int:
             raise NeuronError(f"'{src}': {exc}") from exc
         return _save_result(str(dst), result, original, args.overwrite)
 
-    return _run_batch(_inputs_and_outputs(args.inputs, args.output), process, "colorize", args)
+    pairs = guard.plan(_inputs_and_outputs(args.inputs, args.output), args,
+                       extra=[(args.hints, "hints file")], batch=_is_batch(args.inputs))
+    return _run_batch(pairs, process, "colorize", args)
 
 
 def cmd_eval_colorize(args: argparse.Namespace) -> int:
@@ -471,6 +486,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     if method == "arbitrary":
         raise NeuronError("no feed-forward arbitrary-style network ships (it did not hold up; "
                           "see docs/style.md): use --method gatys with a style image")
+    guard.check_style_argument(args.style)
     if Path(args.style).is_file():
         style = _load_rgb_tensor(args.style)[1]
         method = method or "gatys"
@@ -500,7 +516,10 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         result = run_with_bar(gen, f"{tag} ({method})", args.quiet)
         return _save_result(str(dst), result.cpu(), original, args.overwrite)
 
-    return _run_batch(_inputs_and_outputs(args.inputs, args.output), process, "stylize", args)
+    pairs = guard.plan(_inputs_and_outputs(args.inputs, args.output), args,
+                       extra=[(args.style if Path(args.style).is_file() else None,
+                               "style image")], batch=_is_batch(args.inputs))
+    return _run_batch(pairs, process, "stylize", args)
 
 
 def _style_blend(text: str) -> dict[str, float]:
@@ -820,6 +839,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", default=None, help="where to write JSON (benchmarks/results)")
     p.add_argument("--quick", action="store_true", help="smaller sizes, fewer repeats")
     p.set_defaults(func=cmd_bench)
+    guard.add_image_options(sub)
 
     from neuron_desktop.batch.cli import add_parser as add_batch_parser
     add_batch_parser(sub)  # `neuron batch RECIPE IN... -o OUT`, `neuron batch status OUT`
@@ -881,6 +901,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
+        guard.start(args)
         return func(args)
     except Cancelled:
         print("neuron: cancelled", file=sys.stderr)
@@ -888,9 +909,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nneuron: interrupted", file=sys.stderr)
         return EXIT_CANCELLED
-    except NeuronError as exc:
-        print(f"neuron: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+    except Exception as exc:  # NeuronError and anything else: one line, a documented code
+        return guard.report(exc)
 
 
 if __name__ == "__main__":

@@ -104,7 +104,9 @@ def test_inpaint_wrong_mask_size(photo, tmp_path, capsys):
 
 def test_never_overwrites_the_input_unless_asked(photo, mask, capsys):
     before = photo.read_bytes()
-    assert main(["inpaint", str(photo), "--mask", str(mask), "-o", str(photo), "-q"]) == 1
+    # exit code 3: refused before any work (docs/reliability.md)
+    assert main(["inpaint", str(photo), "--mask", str(mask), "-o", str(photo), "-q"]) == 3
+    assert "--overwrite" in capsys.readouterr().err
     assert photo.read_bytes() == before
     assert main(["inpaint", str(photo), "--mask", str(mask), "-o", str(photo), "-q",
                  "--overwrite"]) == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import threading
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -15,7 +16,9 @@ from neuron_desktop.core.progress import Pipeline, Progress
 T = TypeVar("T")
 
 ENV_DEVICE = "NEURON_DEVICE"
-_OOM_MARKERS = ("out of memory", "cudnn_status_alloc_failed", "cublas_status_alloc_failed")
+_OOM_MARKERS = ("out of memory", "cudnn_status_alloc_failed", "cublas_status_alloc_failed",
+                "can't allocate memory", "cannot allocate memory")  # the last two: CPU
+_ATTEMPT = threading.local()  # the fallback attempt now running on this thread
 
 
 def _mps_available() -> bool:
@@ -72,10 +75,17 @@ def choose_device(preference: str | torch.device | None = None) -> torch.device:
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
-    """True for torch.OutOfMemoryError or a RuntimeError reporting CUDA/MPS out-of-memory."""
-    if isinstance(exc, torch.OutOfMemoryError):
+    """True for torch.OutOfMemoryError, MemoryError, or a RuntimeError reporting CUDA/MPS
+    out-of-memory or a failed CPU allocation ("DefaultCPUAllocator: can't allocate memory")."""
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
         return True
     return isinstance(exc, RuntimeError) and any(m in str(exc).lower() for m in _OOM_MARKERS)
+
+
+def current_attempt() -> tuple[int, torch.device, int | None] | None:
+    """(index, device, tile) of the ``run_with_fallback`` attempt running on this thread (the
+    innermost one), or None outside any: lets logs and fault-injection tests see the ladder."""
+    return getattr(_ATTEMPT, "value", None)
 
 
 def describe_device(device: torch.device | str) -> str:
@@ -134,7 +144,7 @@ def run_with_fallback(
         raise ValueError("tile_sizes must not be empty")
     for i, (dev, tile) in enumerate(attempts):
         try:
-            result = yield from make_job(dev, tile)
+            result = yield from _scoped(make_job(dev, tile), (i, dev, tile))
             return result
         except Exception as exc:
             if not is_out_of_memory(exc) or i == len(attempts) - 1:
@@ -149,3 +159,26 @@ def run_with_fallback(
             on_fallback(message)
         yield Progress(0.0, message)
     raise AssertionError("unreachable")
+
+
+def _scoped(gen: Pipeline[T], attempt: tuple) -> Pipeline[T]:
+    """Run ``gen`` with ``current_attempt()`` == ``attempt`` while its own code runs; the
+    caller's value is put back around every yield. send/throw/close reach ``gen``."""
+    outer = current_attempt()
+    sent, thrown = None, None
+    while True:
+        _ATTEMPT.value = attempt
+        try:
+            event = gen.send(sent) if thrown is None else gen.throw(thrown)
+        except StopIteration as stop:
+            return stop.value
+        finally:
+            _ATTEMPT.value = outer
+        sent, thrown = None, None
+        try:
+            sent = yield event
+        except GeneratorExit:
+            gen.close()
+            raise
+        except BaseException as exc:  # noqa: BLE001 - handed to the job, as yield from does
+            thrown = exc

@@ -8,10 +8,15 @@ which Pillow truncates to 8 bits, is decoded and encoded with OpenCV instead.
 from __future__ import annotations
 
 import io
+import logging
+import math
 import os
+import re
 import secrets
+import stat
 import struct
 import threading
+import time
 import warnings
 import zlib
 from collections.abc import Iterator
@@ -24,9 +29,16 @@ import numpy as np
 import torch
 from PIL import Image, ImageCms, ImageFile, TiffImagePlugin, TiffTags
 
-from neuron_desktop.core.errors import ImageLoadError, ImageSaveError, MaskError
+from neuron_desktop.core.errors import ImageLoadError, ImageSaveError, ImageTooLargeError, MaskError
 
-DEFAULT_MAX_PIXELS = 200_000_000
+log = logging.getLogger(__name__)
+
+# Images over this many pixels are refused from their header, before decoding (each pixel
+# costs about 30-100 bytes while a pipeline runs); `--max-megapixels` or the environment
+# variable NEURON_MAX_MEGAPIXELS raises it.
+DEFAULT_MAX_MEGAPIXELS = 50
+ENV_MAX_MEGAPIXELS = "NEURON_MAX_MEGAPIXELS"
+_max_pixels_override: int | None = None
 SUPPORTED_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp")
 
 _SAVE_FORMATS = {
@@ -64,6 +76,7 @@ class LoadedImage:
     icc_profile: bytes | None
     format: str  # "JPEG", "PNG", "TIFF", "WEBP", "BMP", ...
     source_mode: str  # Pillow mode of the file: "RGB", "L", "P", "CMYK", "I;16", ...
+    notes: tuple[str, ...] = ()  # repairs made while loading (NaN pixels...), for the user
 
     @property
     def size(self) -> tuple[int, int]:
@@ -74,12 +87,54 @@ class LoadedImage:
 # ----------------------------------------------------------------------------------- loading
 
 
-def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> LoadedImage:
-    """Decode an image file fully; every failure raises ``ImageLoadError`` naming the file."""
-    path = Path(path)
-    data = _read_bytes(path)
+def set_max_megapixels(megapixels: float | None) -> None:
+    """Set the process-wide pixel limit (None: back to the environment / default)."""
+    global _max_pixels_override
+    if megapixels is not None and not (math.isfinite(megapixels) and megapixels > 0):
+        raise ValueError(f"the megapixel limit must be a positive number, got {megapixels}")
+    _max_pixels_override = None if megapixels is None else int(megapixels * 1e6)
+
+
+def max_pixels() -> int:
+    """The pixel limit in force: set_max_megapixels(), else $NEURON_MAX_MEGAPIXELS, else
+    DEFAULT_MAX_MEGAPIXELS million."""
+    if _max_pixels_override is not None:
+        return _max_pixels_override
+    env = os.environ.get(ENV_MAX_MEGAPIXELS, "").strip()
     try:
-        return _decode(data, path, max_pixels)
+        if env and math.isfinite(float(env)) and float(env) > 0:
+            return int(float(env) * 1e6)
+    except ValueError:
+        log.warning("ignoring %s=%r (not a number)", ENV_MAX_MEGAPIXELS, env)
+    return DEFAULT_MAX_MEGAPIXELS * 1_000_000
+
+
+def _megapixels(n: float) -> str:
+    mp = n / 1e6
+    return f"{mp:.0f} MP" if mp >= 10 else f"{mp:.2g} MP"
+
+
+def too_large_message(path: Path, w: int, h: int, limit: int) -> str:
+    """The one message for an image over the pixel limit: its size, the limit, what to do."""
+    need = w * h * 40 / 2**30  # decoded + float copies while a pipeline runs, roughly
+    return (f"cannot open '{path}': the image is too large: {w}×{h} "
+            f"({_megapixels(w * h)}), over the limit of {_megapixels(limit)}; processing it "
+            f"needs about {need:.0f} GB of memory. Downscale it, or pass --max-megapixels "
+            f"{math.ceil(w * h / 1e6)} "
+            f"(or set {ENV_MAX_MEGAPIXELS}) if this computer has the memory")
+
+
+def load_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImage:
+    """Decode an image file fully; every failure raises ``ImageLoadError`` naming the file.
+
+    Non-regular files (FIFOs, devices, folders) are refused before anything is read, and
+    images over ``max_pixels`` (default: :func:`max_pixels`) from their header, before
+    decoding. NaN/inf pixels (float TIFF) are replaced by 0 and reported in ``notes``."""
+    path = Path(path)
+    limit = globals()["max_pixels"]() if max_pixels is None else max_pixels
+    data = _read_bytes(path, limit)
+    try:
+        return _decode(data, path, limit)
     except ImageLoadError:
         raise
     except MemoryError as exc:
@@ -88,11 +143,40 @@ def load_image(path: str | Path, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Loa
         raise ImageLoadError(f"cannot open '{path}': corrupt or truncated image ({exc})") from exc
 
 
-def _read_bytes(path: Path) -> bytes:
-    if path.is_dir():
-        raise ImageLoadError(f"cannot open '{path}': it is a directory, not an image file")
+def check_regular_file(path: Path) -> os.stat_result:
+    """stat() ``path`` and refuse anything but a regular file (a FIFO would block forever,
+    /dev/zero never ends), without opening it. Returns the stat result."""
     try:
-        data = path.read_bytes()
+        st = os.stat(path)
+    except FileNotFoundError as exc:
+        raise ImageLoadError(f"cannot open '{path}': file not found") from exc
+    except OSError as exc:
+        raise ImageLoadError(f"cannot open '{path}': {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(st.st_mode):
+        raise ImageLoadError(f"cannot open '{path}': it is a directory, not an image file")
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+        raise ImageLoadError(f"cannot open '{path}': it is {kind}, not an image file")
+    return st
+
+
+def _read_bytes(path: Path, limit: int | None = None) -> bytes:
+    st = check_regular_file(path)
+    # No image format needs more than 8 bytes a pixel (16-bit RGBA) plus its metadata.
+    cap = 8 * (max_pixels() if limit is None else limit) + (64 << 20)
+    if st.st_size > cap:
+        raise ImageTooLargeError(f"cannot open '{path}': the file is {st.st_size / 2**20:,.0f} "
+                                 f"MB, more than any image within the limit of "
+                                 f"{_megapixels(cap // 8)} could be; pass --max-megapixels "
+                                 "to allow bigger images")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # swapped since the stat
+                raise ImageLoadError(f"cannot open '{path}': not a regular file")
+            data = f.read(cap + 1)
     except FileNotFoundError as exc:
         raise ImageLoadError(f"cannot open '{path}': file not found") from exc
     except OSError as exc:
@@ -107,8 +191,11 @@ def _pillow_pixel_limit(max_pixels: int) -> Iterator[None]:
     """Raise Pillow's global bomb limit to ours for a while (under a lock; we check sizes)."""
     with _PIL_LIMIT_LOCK, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        warnings.simplefilter("ignore", UserWarning)  # Pillow on bad metadata (EXIF...)
         old_limit = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = max_pixels
+        # Our own check (one limit, one message) runs on the header; Pillow's would quote
+        # other numbers, so it is off while we decode (only the first frame is decoded).
+        Image.MAX_IMAGE_PIXELS = None
         try:
             yield
         finally:
@@ -120,28 +207,108 @@ def _open_header(data: bytes, path: Path, max_pixels: int) -> Image.Image:
     try:
         im = Image.open(io.BytesIO(data), formats=_OPEN_FORMATS)
     except Image.UnidentifiedImageError as exc:
-        raise ImageLoadError(
-            f"cannot open '{path}': not a supported image (JPEG, PNG, TIFF, WebP, BMP)"
-        ) from exc
+        kind = _sniff(data)
+        if kind is None:
+            raise ImageLoadError(
+                f"cannot open '{path}': not a supported image (JPEG, PNG, TIFF, WebP, BMP)"
+                + (", it looks like a text file" if _looks_like_text(data) else "")
+            ) from exc
+        raise ImageLoadError(f"cannot open '{path}': a corrupt {kind} file, or a {kind} "
+                             "variant this program cannot read") from exc
+    except ValueError as exc:
+        if "too large" in str(exc):  # Pillow's metadata bomb guard (iCCP, zTXt, ...)
+            raise ImageLoadError(
+                f"cannot open '{path}': its metadata (an ICC profile or text) inflates to "
+                "over 1 MB, which no photo needs (a decompression bomb?)") from exc
+        raise
     w, h = im.size
     if w * h > max_pixels:
-        raise Image.DecompressionBombError(f"{w}×{h}")
+        raise ImageTooLargeError(too_large_message(path, w, h, max_pixels))
     if w < 1 or h < 1:
         raise ImageLoadError(f"cannot open '{path}': image has no pixels ({w}×{h})")
     return im
 
 
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8", "JPEG"), (b"II*\x00", "TIFF"),
+          (b"MM\x00*", "TIFF"), (b"GIF8", "GIF"), (b"BM", "BMP"))
+
+
+def _sniff(data: bytes) -> str | None:
+    """The image format ``data`` starts like, or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((name for magic, name in _MAGIC if data.startswith(magic)), None)
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:512]
+    return bool(head) and all(32 <= c < 127 or c in (9, 10, 13) for c in head)
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a TIFF's first IFD, or None."""
+    try:
+        ifd = TiffImagePlugin.ImageFileDirectory_v2(ifh=data[:8])
+        fp = io.BytesIO(data)
+        fp.seek(ifd.next)
+        ifd.load(fp)
+        return int(ifd[256]), int(ifd[257])
+    except Exception:
+        return None
+
+
+def _decode_cv2_tiff(data: bytes, path: Path, max_pixels: int) -> LoadedImage | None:
+    """TIFF variants Pillow cannot open (float RGB, ...) through OpenCV, size-checked from
+    the header first; None when OpenCV cannot either."""
+    size = _tiff_size(data)
+    if size is None:
+        return None
+    if size[0] * size[1] > max_pixels:
+        raise ImageTooLargeError(too_large_message(path, *size, max_pixels))
+    arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.ndim not in (2, 3):
+        return None
+    x = arr.astype(np.float32)
+    if arr.dtype == np.uint8:
+        x /= 255.0
+    elif arr.dtype == np.uint16:
+        x /= 65535.0
+    elif arr.dtype.kind in "iu":
+        x /= float(np.iinfo(arr.dtype).max)
+    if x.ndim == 2:
+        x = x[..., None]
+    rgb = np.repeat(x[..., :1], 3, axis=2) if x.shape[2] <= 2 else x[..., 2::-1]
+    alpha = x[..., 3] if x.shape[2] == 4 else (x[..., 1] if x.shape[2] == 2 else None)
+    rgb = np.where(np.isfinite(rgb), np.clip(rgb, 0.0, 1.0), rgb)
+    rgb, notes = repair_non_finite(np.ascontiguousarray(rgb), f"'{path}'")
+    if alpha is not None:
+        alpha, more = repair_non_finite(np.clip(alpha, 0.0, 1.0), f"the alpha of '{path}'")
+        notes += more
+    depth = 8 if arr.dtype == np.uint8 else 16
+    return LoadedImage(rgb, alpha, path, depth, None, None, "TIFF", f"cv2:{arr.dtype}", notes)
+
+
 def _decode(data: bytes, path: Path, max_pixels: int) -> LoadedImage:
+    if _sniff(data) == "TIFF":
+        try:
+            with _pillow_pixel_limit(max_pixels):
+                Image.open(io.BytesIO(data), formats=("TIFF",))
+        except Image.UnidentifiedImageError:
+            fallback = _decode_cv2_tiff(data, path, max_pixels)
+            if fallback is not None:
+                return fallback
+        except Exception:  # noqa: BLE001 - Pillow reports it below, as for any file
+            pass
     try:
         with _pillow_pixel_limit(max_pixels):
             im = _open_header(data, path, max_pixels)
             deep = _is_16bit_colour(im)
             header_orientation = im.getexif().get(_ORIENTATION, 1)
             im.load()  # full decode: truncated or corrupt data fails here
-    except Image.DecompressionBombError as exc:
-        raise ImageLoadError(
-            f"cannot open '{path}': image is too large ({exc}; limit {max_pixels:,} pixels)"
-        ) from exc
+    except Image.DecompressionBombError as exc:  # a later frame or tile bigger than the header
+        raise ImageTooLargeError(
+            f"cannot open '{path}': the image is too large ({exc}); the limit is "
+            f"{_megapixels(max_pixels)} (--max-megapixels raises it)") from exc
     fmt = "JPEG" if im.format == "MPO" else (im.format or "")
     source_mode = im.mode
     tags = im.getexif()  # after load(): PNG may store eXIf after the pixels
@@ -159,8 +326,26 @@ def _decode(data: bytes, path: Path, max_pixels: int) -> LoadedImage:
         if full is not None:
             (rgb, alpha), bit_depth = full, 16
     alpha = None if alpha is None else np.ascontiguousarray(alpha)
+    rgb, notes = repair_non_finite(rgb, f"'{path}'")
+    if alpha is not None:
+        alpha, more = repair_non_finite(alpha, f"the alpha channel of '{path}'")
+        notes += more
     return LoadedImage(np.ascontiguousarray(rgb), alpha, path, bit_depth, exif, icc, fmt,
-                       source_mode)
+                       source_mode, notes)
+
+
+def repair_non_finite(x: np.ndarray, what: str) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``x`` with NaN -> 0, +inf -> 1, -inf -> 0 (and a logged note), or ``x`` unchanged."""
+    if x.dtype.kind != "f":
+        return x, ()
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return x, ()
+    n = int(bad.any(axis=-1).sum()) if x.ndim == 3 else int(bad.sum())
+    note = (f"{what} has {n:,} pixel(s) that are not numbers (NaN/inf); they were replaced "
+            "by black (NaN, -inf) or white (+inf)")
+    log.warning("%s", note)
+    return np.nan_to_num(x, nan=0.0, posinf=1.0, neginf=0.0), (note,)
 
 
 def _is_16bit_colour(im: Image.Image) -> bool:
@@ -205,7 +390,8 @@ def _pil_arrays(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, int]:
     mode = im.mode
     if mode.startswith("I;16") or mode in ("I", "F"):
         x = np.asarray(im).astype(np.float32)
-        x = np.clip(x if mode == "F" else x / 65535.0, 0.0, 1.0)
+        x = x if mode == "F" else x / 65535.0
+        x = np.where(np.isfinite(x), np.clip(x, 0.0, 1.0), x)  # NaN/inf: repaired later
         return np.repeat(x[..., None], 3, axis=2), None, 16
     if mode in ("P", "PA"):
         has_alpha = mode == "PA" or "transparency" in im.info
@@ -467,19 +653,91 @@ def _tiff_add_metadata(data: bytes, exif: bytes | None, icc: bytes | None) -> by
     return header + ifd.tobytes(8) + strips
 
 
+_TEMP_RE = re.compile(r"^\.(?P<name>.+)\.[0-9a-f]{12}\.tmp$")
+_TEMP_MIN_AGE_S = 2.0  # younger temp files may be between creation and their lock
+_TEMP_MIN_AGE_NO_LOCKS_S = 3600.0  # where advisory locks do not exist (Windows)
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
+
+
+def _try_lock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError:
+        return False
+
+
+def sweep_temp_files(folder: str | Path, *, now: float | None = None) -> list[Path]:
+    """Remove leftovers ``.NAME.<12 hex>.tmp`` of interrupted atomic writes in ``folder``.
+
+    Safe against writers still running: a writer holds an exclusive advisory lock on its
+    temp file until it is renamed, so only files whose lock can be taken (their writer
+    died: the kernel drops the locks of a killed process) and that are over 2 s old are
+    removed; symlinks and anything but regular files are left alone. Without advisory
+    locks (Windows) only files over an hour old are removed. Returns the removed paths."""
+    folder = Path(folder)
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        if not _TEMP_RE.match(entry.name):
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            age = now - st.st_mtime
+            if fcntl is None:
+                if age > _TEMP_MIN_AGE_NO_LOCKS_S:
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+                continue
+            if age < _TEMP_MIN_AGE_S:
+                continue
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            try:
+                same = os.fstat(fd).st_ino == st.st_ino
+                if same and _try_lock(fd):
+                    os.unlink(entry.path)
+                    removed.append(Path(entry.path))
+            finally:
+                os.close(fd)
+        except OSError:
+            continue
+    for p in removed:
+        log.info("removed '%s', left over by an interrupted save", p)
+    return removed
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then ``os.replace`` onto ``path``."""
+    """Write to a temp file in the same folder, fsync, then ``os.replace`` onto ``path``.
+
+    The temp file is locked (flock) while it exists, so that :func:`sweep_temp_files` (run
+    here first) only removes the leftovers of writers that were killed."""
     if not path.parent.is_dir():
         raise ImageSaveError(f"cannot save '{path}': folder '{path.parent}' does not exist")
     if path.is_dir():
         raise ImageSaveError(f"cannot save '{path}': it is a directory")
+    sweep_temp_files(path.parent)
     tmp = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
         with open(tmp, "xb") as f:
+            if fcntl is not None:
+                _try_lock(f.fileno())
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+            if fcntl is not None:
+                os.replace(tmp, path)  # still locked: a sweep never sees it unlocked
+        if fcntl is None:
+            os.replace(tmp, path)  # Windows cannot rename an open file
     except BaseException as exc:
         with suppress(OSError):
             tmp.unlink()
@@ -512,7 +770,14 @@ def load_mask(path: str | Path, size: tuple[int, int]) -> np.ndarray:
                         f"{size[0]}×{size[1]}")
     if img.alpha is not None and float(img.alpha.min()) < 1.0:
         return img.alpha
-    return (img.rgb @ np.array([0.299, 0.587, 0.114], np.float32)).clip(0.0, 1.0)
+    mask = (img.rgb @ np.array([0.299, 0.587, 0.114], np.float32)).clip(0.0, 1.0)
+    if not (mask > 0.5).any():
+        strokes = img.rgb.max(axis=2)  # strokes in a pure colour (red...) are dark in L
+        if (strokes > 0.5).any():
+            log.warning("mask '%s' has no white; its coloured strokes are used as the area "
+                        "to fill", path)
+            return strokes
+    return mask
 
 
 def save_mask(path: str | Path, mask: np.ndarray, *, overwrite: bool = True) -> Path:

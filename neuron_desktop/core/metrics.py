@@ -6,6 +6,7 @@ per-image results are ``(B,)`` tensors in the input's dtype and device.
 
 from __future__ import annotations
 
+import logging
 import math
 
 import torch
@@ -143,13 +144,23 @@ def delta_e(rgb_a: Tensor, rgb_b: Tensor) -> Tensor:
 
 def image_metrics(a: Tensor, b: Tensor) -> dict[str, float]:
     """All metrics for one pair of sRGB images ``(1, 3, H, W)``; ``a`` is the result, ``b`` the
-    reference. Keys: psnr, ssim, delta_e, colorfulness_a, colorfulness_b."""
+    reference. Keys: psnr, ssim, delta_e, colorfulness_a, colorfulness_b.
+
+    SSIM is NaN (JSON: null) for images under its 11x11 window, with a logged warning."""
     _check_pair(a, b)
     if a.shape[0] != 1 or a.shape[1] != 3:
         raise ValueError(f"need a single RGB pair (1, 3, H, W), got {tuple(a.shape)}")
+    size = 2 * _SSIM_RADIUS + 1
+    if min(a.shape[-2:]) < size:
+        logging.getLogger(__name__).warning(
+            "SSIM needs images of at least %d×%d pixels; these are %d×%d, so SSIM is not "
+            "reported", size, size, a.shape[-1], a.shape[-2])
+        s = float("nan")
+    else:
+        s = ssim(a, b).item()
     return {
         "psnr": psnr(a, b).item(),
-        "ssim": ssim(a, b).item(),
+        "ssim": s,
         "delta_e": delta_e(a, b).item(),
         "colorfulness_a": colorfulness(a).item(),
         "colorfulness_b": colorfulness(b).item(),

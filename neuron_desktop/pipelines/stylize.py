@@ -16,6 +16,7 @@ Images are (1, 3, H, W) RGB float in [0, 1].
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,8 @@ DEFAULT_SIZE = 512
 DEFAULT_ITERATIONS = 300
 FAST_WEIGHTS = "style_fast"
 FAST_MAX_PIXELS = 12_600_000  # 12 MP photos run at full resolution
+GATYS_MIN_SIDE = 16  # the loss network (3 poolings after a 16 px edge pad) needs this
+FAST_MIN_SIDE = 16  # smaller inputs are edge-extended to this (reflect padding needs room)
 
 
 def user_styles_dir() -> Path:
@@ -126,8 +129,30 @@ def gatys(image: Tensor, style_image: Tensor, *, size: int | None = DEFAULT_SIZE
     """Gatys optimisation at ``size`` (long side); returns the result at that size, or
     (``full_resolution``) upsampled to the photo's size and blended with the full photo.
 
-    Yields Progress every iteration and a Preview every ``settings.preview_every``."""
+    Yields Progress every iteration and a Preview every ``settings.preview_every``. On GPU
+    out-of-memory the whole optimisation is restarted on the CPU."""
     dev = choose_device(device)
+    work = resize_long(image, size or DEFAULT_SIZE)
+    style_work = resize_to_long(style_image, max(work.shape[-2:]))
+    for what, t in (("photo", work), ("style image", style_work)):
+        if min(t.shape[-2:]) < GATYS_MIN_SIDE:
+            raise NeuronError(
+                f"the {what} is {t.shape[-1]}×{t.shape[-2]} px at the working size; the "
+                f"Gatys method needs at least {GATYS_MIN_SIDE}×{GATYS_MIN_SIDE} (use a larger "
+                "--size, or --method fast with a gallery style)")
+
+    def job(d: torch.device, _tile: int | None) -> Pipeline[Tensor]:
+        return _gatys_job(image, style_image, size=size, iterations=iterations,
+                          strength=strength, preserve_color=preserve_color, settings=settings,
+                          full_resolution=full_resolution, dev=d, cancel=cancel)
+
+    return (yield from run_with_fallback(job, device=dev, tile_sizes=(None,)))
+
+
+def _gatys_job(image: Tensor, style_image: Tensor, *, size: int | None, iterations: int,
+               strength: float, preserve_color: bool, settings: GatysSettings,
+               full_resolution: bool, dev: torch.device, cancel: CancelToken | None
+               ) -> Pipeline[Tensor]:
     net = loss_network(str(dev))
     photo = resize_long(image.to(dev, torch.float32), size or DEFAULT_SIZE)
     style = resize_to_long(style_image.to(dev, torch.float32), max(photo.shape[-2:]))
@@ -208,13 +233,18 @@ class StyleBank:
         if unknown:
             raise NeuronError(f"unknown style {unknown[0]!r} (available: "
                               f"{', '.join(self.names)})")
+        for name, value in wanted.items():
+            if not math.isfinite(value) or value < 0:
+                raise NeuronError(f"style weight for {name!r} must be a finite number >= 0, "
+                                  f"got {value}")
+        total = sum(float(v) for v in wanted.values())
+        if total <= 0:
+            raise NeuronError("style weights must not all be zero")
+        if not math.isfinite(total):
+            raise NeuronError("style weights are too large (their sum is not finite)")
         w = torch.zeros(1, len(self.names))
         for name, value in wanted.items():
-            if value < 0:
-                raise NeuronError(f"style weight for {name!r} must be >= 0, got {value}")
-            w[0, self.names.index(name)] = value
-        if float(w.sum()) <= 0:
-            raise NeuronError("style weights must not all be zero")
+            w[0, self.names.index(name)] = value / total
         return w / w.sum()
 
 
@@ -258,16 +288,25 @@ def gallery_styles() -> list[str]:
 def fast(image: Tensor, style: str | dict[str, float], *, size: int | None = None,
          strength: float = 1.0, preserve_color: bool = False, bank: StyleBank | None = None,
          device: Any = None, cancel: CancelToken | None = None) -> Pipeline[Tensor]:
-    """Feed-forward stylisation at full resolution (or long side ``size``).
+    """Feed-forward stylisation, worked at full resolution (or long side ``size``); the
+    result always has the photo's size.
 
     Photos over FAST_MAX_PIXELS are stylised at that many pixels and upsampled (the network's
     activations at 24 MP would need several GB); the strength blend and preserve-colour use
     the full-resolution photo. On GPU out-of-memory the job is retried on the CPU."""
     dev = choose_device(device)
-    photo = resize_long(image.to(torch.float32), size)
+    photo = image.to(torch.float32)  # the result comes back at the photo's own size
     h, w = photo.shape[-2:]
-    s = min(1.0, (FAST_MAX_PIXELS / (h * w)) ** 0.5)
-    work = resize_long(photo, int(max(h, w) * s)) if s < 1 else photo
+    work = resize_long(photo, size)
+    s = min(1.0, (FAST_MAX_PIXELS / (work.shape[-2] * work.shape[-1])) ** 0.5)
+    if s < 1:
+        work = resize_long(work, int(max(work.shape[-2:]) * s))
+    # Tiny photos (1x1, 2x3, --size 1): edge-extend to the network's smallest input (its
+    # reflect padding needs room), crop back after.
+    wh, ww = work.shape[-2:]
+    if min(wh, ww) < FAST_MIN_SIDE:
+        work = F.pad(work, (0, max(0, FAST_MIN_SIDE - ww), 0, max(0, FAST_MIN_SIDE - wh)),
+                     mode="replicate")
 
     def job(d: torch.device, _tile: int | None) -> Pipeline[Tensor]:
         b = bank if bank is not None and d == dev else _cached_bank(str(d))
@@ -278,7 +317,7 @@ def fast(image: Tensor, style: str | dict[str, float], *, size: int | None = Non
         with torch.inference_mode():
             x = work.to(d).contiguous(memory_format=torch.channels_last)
             out = b.net.to(d)(x, weights).contiguous()
-        return out
+        return out[..., :wh, :ww]
 
     out = yield from run_with_fallback(job, device=dev, tile_sizes=(None,))
     if out.shape[-2:] != (h, w):

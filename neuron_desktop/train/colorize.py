@@ -215,7 +215,9 @@ def _initial_net(recipe: ColorizeRecipe) -> ColorizationNet:
         from neuron_desktop.models.weights import load_user_checkpoint
 
         net = ColorizationNet(width=recipe.width, semantic=recipe.semantic)
-        net.load_state_dict(load_user_checkpoint(recipe.init), strict=False)
+        from neuron_desktop.train.runs import load_init
+
+        load_init(net, load_user_checkpoint(recipe.init), recipe.init)  # refuses a misfit
         return net
     if recipe.init:
         from neuron_desktop.models.colorization import colorizer

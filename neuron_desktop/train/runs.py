@@ -105,3 +105,27 @@ def init_from(net: torch.nn.Module, path: str, log=print) -> None:
 
     net.load_state_dict(load_file(path))
     log(f"initialised from {path}")
+
+
+def load_init(net: torch.nn.Module, state: dict, source: str | Path,
+              min_share: float = 0.5) -> None:
+    """Start ``net`` from ``state`` (a ``--init`` checkpoint), refusing one that does not
+    fit: any tensor of another shape, or fewer than ``min_share`` of the network's
+    trainable tensors found (a checkpoint of another network would otherwise be skipped
+    silently by ``strict=False`` and training would start from scratch)."""
+    own = net.state_dict()
+    trainable = (set(net.trainable_state_dict()) if hasattr(net, "trainable_state_dict")
+                 else {k for k, p in net.named_parameters() if p.requires_grad})
+    wrong = [f"{k} {tuple(v.shape)} (network: {tuple(own[k].shape)})" for k, v in state.items()
+             if k in own and tuple(v.shape) != tuple(own[k].shape)]
+    if wrong:
+        raise NeuronError(f"--init '{source}' does not fit this network: {len(wrong)} "
+                          f"tensor(s) have another shape, e.g. {wrong[0]}; was it made with "
+                          "another --width or network?")
+    found = sum(1 for k in trainable if k in state)
+    if trainable and found < min_share * len(trainable):
+        raise NeuronError(f"--init '{source}' holds {found} of the network's "
+                          f"{len(trainable)} trainable tensors; it is a checkpoint of another "
+                          "network")
+    net.load_state_dict(state, strict=False)
+

@@ -1,0 +1,167 @@
+"""Issue 25: odd inputs give a result or one clear message, never silent garbage
+(tiny images, --size, NaN pixels / hints / blend weights, a colour photo to colorize,
+a missing style file). In-process, no display."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from neuron_desktop.cli import main
+from neuron_desktop.core.imageio import load_image
+
+
+def _img(path, w=40, h=30, seed=0, gray=False):
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    if gray:
+        arr = np.repeat(arr[..., :1], 3, axis=2)
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def _style_name():
+    from neuron_desktop.pipelines.stylize import gallery_styles
+
+    return gallery_styles()[0]
+
+
+@pytest.mark.parametrize("w,h", [(1, 1), (2, 3), (300, 1)])
+def test_fast_stylize_on_tiny_images(tmp_path, w, h):
+    photo = _img(tmp_path / "p.png", w, h)
+    out = tmp_path / "o.png"
+    assert main(["stylize", str(photo), "--style", _style_name(), "-o", str(out), "-q"]) == 0
+    assert Image.open(out).size == (w, h)
+
+
+def test_fast_stylize_size_is_the_working_size(tmp_path):
+    photo = _img(tmp_path / "p.png", 80, 60)
+    for size in ("1", "16"):
+        out = tmp_path / f"o{size}.png"
+        assert main(["stylize", str(photo), "--style", _style_name(), "--size", size,
+                     "-o", str(out), "-q"]) == 0
+        assert Image.open(out).size == (80, 60)  # the photo's size, whatever --size
+
+
+def test_tiny_image_in_a_folder_does_not_abort_it(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    for i, (w, h) in enumerate([(40, 30), (2, 3), (40, 30)]):
+        _img(d / f"{i}.png", w, h, seed=i)
+    out = tmp_path / "out"
+    assert main(["stylize", str(d), "--style", _style_name(), "-o", str(out), "-q"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["0.png", "1.png", "2.png"]
+
+
+def test_gatys_on_a_tiny_image_is_a_clear_error(tmp_path, capsys):
+    photo, style = _img(tmp_path / "p.png", 2, 3), _img(tmp_path / "s.png", 40, 40, 1)
+    assert main(["stylize", str(photo), "--style", str(style), "-o",
+                 str(tmp_path / "o.png"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "at least 16×16" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("w,h", [(1, 1), (5, 7), (10, 40)])
+def test_metrics_below_the_ssim_window(tmp_path, capsys, w, h):
+    a, b = _img(tmp_path / "a.png", w, h), _img(tmp_path / "b.png", w, h, 1)
+    assert main(["metrics", str(a), str(b), "--json"]) == 0
+    captured = capsys.readouterr()
+    m = json.loads(captured.out)
+    assert m["ssim"] is None and m["psnr"] is not None
+    assert "SSIM needs" in captured.err
+
+
+@pytest.mark.parametrize("blend", ["a=nan", "a=inf", "a=1,b=-inf", "a=1e308,b=1e308"])
+def test_non_finite_style_weights_are_refused(tmp_path, capsys, blend):
+    from neuron_desktop.pipelines.stylize import gallery_styles
+
+    a, b = gallery_styles()[:2]
+    photo = _img(tmp_path / "p.png")
+    text = blend.replace("a=", f"{a}=").replace("b=", f"{b}=")
+    assert main(["stylize", str(photo), "--style", text, "-o", str(tmp_path / "o.png"),
+                 "-q"]) == 1
+    assert "style weight" in capsys.readouterr().err
+    assert not (tmp_path / "o.png").exists()
+
+
+@pytest.mark.parametrize("hint", [{"x": 1, "y": 1, "ab": ["NaN", 5]},
+                                  {"x": 1, "y": 1, "ab": [1e400, 5]},
+                                  {"x": 1, "y": 1, "color": [float("nan"), 0, 0]}])
+def test_non_finite_hints_are_refused(tmp_path, capsys, hint):
+    photo = _img(tmp_path / "p.png", gray=True)
+    hints = tmp_path / "h.json"
+    hints.write_text(json.dumps([hint]).replace('"NaN"', "NaN"))
+    assert main(["colorize", str(photo), "--hints", str(hints), "-o",
+                 str(tmp_path / "o.png"), "-q"]) == 1
+    assert "not a finite number" in capsys.readouterr().err
+
+
+def test_nan_pixels_are_repaired_with_a_message(tmp_path, capsys):
+    x = np.full((30, 40), 0.5, np.float32)
+    x[::3, ::5] = np.nan
+    x[0, 0] = np.inf
+    path = tmp_path / "nan.tif"
+    Image.fromarray(x, "F").save(path)
+    img = load_image(path)
+    assert np.isfinite(img.rgb).all() and img.notes
+    out = tmp_path / "o.png"
+    assert main(["refine", str(path), "-o", str(out), "-q", "--radius", "2"]) == 0
+    assert "not numbers" in capsys.readouterr().err
+    result = np.asarray(Image.open(out).convert("L"), np.float32)
+    assert result.mean() > 40  # not the all-black result of NaN arithmetic
+
+
+def test_colour_photo_to_colorize_warns(tmp_path, capsys):
+    photo = _img(tmp_path / "c.png")
+    gray = _img(tmp_path / "g.png", gray=True)
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "o.png"), "-q",
+                 "--render-size", "64"]) == 0
+    assert "already a colour photo" in capsys.readouterr().err
+    assert main(["colorize", str(gray), "-o", str(tmp_path / "o2.png"), "-q",
+                 "--render-size", "64"]) == 0
+    assert "already a colour photo" not in capsys.readouterr().err
+
+
+def test_missing_style_file_is_named_as_such(tmp_path, capsys):
+    photo = _img(tmp_path / "p.png")
+    assert main(["stylize", str(photo), "--style", str(tmp_path / "my_style.jpg"), "-o",
+                 str(tmp_path / "o.png"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "style image" in err and "not found" in err and "unknown style" not in err
+
+
+def test_red_mask_is_not_empty(tmp_path, capsys):
+    photo = _img(tmp_path / "p.png")
+    m = np.zeros((30, 40, 3), np.uint8)
+    m[10:20, 10:30] = (255, 0, 0)
+    Image.fromarray(m).save(tmp_path / "m.png")
+    assert main(["inpaint", str(photo), "--mask", str(tmp_path / "m.png"), "-o",
+                 str(tmp_path / "o.png"), "-q", "--method", "telea"]) == 0
+
+
+def test_max_megapixels_option(tmp_path, capsys):
+    photo = _img(tmp_path / "p.png", 100, 100)
+    assert main(["refine", str(photo), "-o", str(tmp_path / "o.png"), "-q",
+                 "--max-megapixels", "0.005"]) == 4
+    err = capsys.readouterr().err
+    assert "too large" in err and "--max-megapixels" in err
+    assert main(["refine", str(photo), "-o", str(tmp_path / "o.png"), "-q",
+                 "--max-megapixels", "0.01"]) == 0
+    from neuron_desktop.core import imageio
+
+    imageio.set_max_megapixels(None)
+
+
+def test_side_inputs_that_are_not_regular_files(tmp_path, capsys):
+    import os
+
+    photo = _img(tmp_path / "p.png", gray=True)
+    fifo = tmp_path / "hints.json"
+    os.mkfifo(fifo)
+    for argv in (["colorize", str(photo), "--hints", str(fifo)],
+                 ["refine", str(photo), "--guide", "/dev/zero"],
+                 ["inpaint", str(photo), "--mask", str(fifo)]):
+        assert main([*argv, "-o", str(tmp_path / "o.png"), "-q"]) == 1
+        err = capsys.readouterr().err
+        assert ("FIFO" in err or "device" in err) and "Traceback" not in err
