@@ -15,6 +15,7 @@ import torch
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
 from neuron_desktop.core.imageio import from_tensor, load_image, to_tensor
 from neuron_desktop.core.metrics import colorfulness, psnr, ssim
+from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import Pipeline, Progress
 from neuron_desktop.evaluation.common import SHARED_DATA, contact_sheet, to_8bit
 from neuron_desktop.pipelines.colorize import AbHint, finish, prepare, work_ab
@@ -110,7 +111,7 @@ def default_historical() -> Path:
     return SHARED_DATA / "old_photos" / "historical_bw"
 
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = samples_dir()
 
 
 def samples_sheet(net, path: Path, *, temperature: float, render_size: int) -> None:

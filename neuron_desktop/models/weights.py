@@ -1,4 +1,4 @@
-"""Weights registry: safetensors files in ``weights/`` described by ``weights/manifest.json``.
+"""Weights registry: safetensors files described by a ``manifest.json`` in one folder.
 
 Manifest layout::
 
@@ -26,8 +26,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-import neuron_desktop
 from neuron_desktop.core.errors import WeightsError
+from neuron_desktop.core.paths import package_data
 
 ENV_WEIGHTS_DIR = "NEURON_WEIGHTS_DIR"
 MANIFEST = "manifest.json"
@@ -64,11 +64,11 @@ _REQUIRED = ("file", "sha256", "bytes", "task", "arch")
 
 
 def weights_dir() -> Path:
-    """The weights folder: env ``NEURON_WEIGHTS_DIR`` or ``<repo>/weights``."""
+    """The weights folder: env ``NEURON_WEIGHTS_DIR`` or the package's ``weights/``."""
     env = os.environ.get(ENV_WEIGHTS_DIR)
     if env:
         return Path(env).expanduser()
-    return Path(neuron_desktop.__file__).resolve().parent.parent / "weights"
+    return package_data("weights")
 
 
 def _dir(directory: Path | str | None) -> Path:

@@ -12,9 +12,10 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from neuron_desktop import __version__
+from neuron_desktop.core.paths import package_data
 
 ORG, APP = "Neuron Desktop", "Neuron Desktop"
-ICON = Path(__file__).resolve().parent.parent.parent / "packaging" / "neuron-desktop.svg"
+ICON = package_data("resources", "neuron-desktop.svg")
 
 STYLE_SHEET = """
 QToolBar { border: none; spacing: 2px; padding: 2px; }

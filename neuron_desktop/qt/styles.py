@@ -42,12 +42,12 @@ from PySide6.QtWidgets import (
 )
 
 from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS
-from neuron_desktop.core.paths import user_cache_dir
+from neuron_desktop.core.paths import samples_dir, user_cache_dir
 from neuron_desktop.core.progress import Cancelled, CancelToken
 from neuron_desktop.qt.qimage import to_qimage
 from neuron_desktop.qt.workers import lower_thread_priority, tensor_preview
 
-SAMPLE = Path(__file__).resolve().parent.parent.parent / "resources" / "samples" / "coffee.jpg"
+SAMPLE = samples_dir() / "coffee.jpg"
 RENDER_SIDE = 256  # the network sees the sample at this size (strokes at a photo's scale)
 THUMB_SIDE = 128  # stored size; shown at ICON_SIDE (sharp on HiDPI screens)
 ICON_SIDE = 80

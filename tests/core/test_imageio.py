@@ -28,9 +28,10 @@ from neuron_desktop.core.imageio import (
     save_mask,
     to_tensor,
 )
+from neuron_desktop.core.paths import samples_dir
 
 RNG = np.random.default_rng(1234)
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = samples_dir()
 
 
 def gradient(h: int = 24, w: int = 32) -> np.ndarray:

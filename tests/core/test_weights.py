@@ -29,7 +29,7 @@ def _state():
 def test_weights_dir_default_and_env(monkeypatch, tmp_path):
     monkeypatch.delenv("NEURON_WEIGHTS_DIR", raising=False)
     default = weights_dir()
-    assert default.name == "weights" and (default.parent / "neuron_desktop").is_dir()
+    assert default.name == "weights" and (default / "manifest.json").is_file()
     monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(tmp_path))
     assert weights_dir() == tmp_path
 

@@ -5,16 +5,16 @@ to a pipeline's output updates them in the same commit, saying why.
 """
 
 import hashlib
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from neuron_desktop.core.imageio import load_image, load_mask, to_tensor
+from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import run_pipeline
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = samples_dir()
 
 EXPECTED = {
     "colorize": "cdea7caf2d0fd54f99fae08efd7c4d4e42a71c3e2d75d725308b833ee8f77fea",

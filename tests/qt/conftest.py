@@ -7,16 +7,16 @@ os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
 
 import sys  # noqa: E402
 import types  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from PySide6.QtCore import QSettings, QThreadPool, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from neuron_desktop.core.paths import samples_dir  # noqa: E402
 from neuron_desktop.core.progress import Preview, Progress  # noqa: E402
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = samples_dir()
 
 
 @pytest.fixture(scope="session")
