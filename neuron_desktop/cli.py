@@ -836,7 +836,8 @@ def _train_parser(tsub, name: str, help_text: str,
     t.add_argument("--seed", type=int)
     t.add_argument("--run-dir", help="checkpoint/log folder (default runs/NAME)")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
-    t.add_argument("--weights-dir", help="where to write weights (default: the package weights folder)")
+    t.add_argument("--weights-dir",
+                   help="where to write weights (default: the package weights folder)")
     t.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
     t.add_argument("--device", default=None)
     t.add_argument("-q", "--quiet", action="store_true")

@@ -10,7 +10,6 @@ Manifest layout::
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import os
@@ -152,24 +151,6 @@ def installed(name: str, directory: Path | str | None = None) -> bool:
         return get_entry(name, directory).path(_dir(directory)).is_file()
     except WeightsError:
         return False
-
-
-def load_model(name: str, build: Callable[[WeightEntry], torch.nn.Module],
-               device: torch.device | str = "cpu",
-               directory: Path | str | None = None) -> torch.nn.Module:
-    """``build(entry)`` with the verified weights of ``name``: eval mode, frozen, on
-    ``device``; cached per weights folder, file checksum and device (a retrained file is
-    reloaded). ``build`` must be a module-level function (it is part of the cache key)."""
-    d = str(_dir(directory))
-    return _cached_model(name, d, get_entry(name, d).sha256, str(device), build)
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_model(name: str, directory: str, sha256: str, device: str,
-                  build: Callable[[WeightEntry], torch.nn.Module]) -> torch.nn.Module:
-    net = build(get_entry(name, directory))
-    net.load_state_dict(load_weights(name, directory=directory))
-    return net.eval().requires_grad_(False).to(device)
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
