@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,12 @@ DEFAULT_SIZE = 512
 DEFAULT_ITERATIONS = 300
 FAST_WEIGHTS = "style_fast"
 FAST_MAX_PIXELS = 12_600_000  # 12 MP photos run at full resolution
+
+
+def style_title(name: str) -> str:
+    """'van_gogh_starry_night_1889' -> 'Van Gogh Starry Night 1889'."""
+    return " ".join(w if w[:1].isdigit() or re.fullmatch(r"c\d+", w) else w.capitalize()
+                    for w in name.replace("-", "_").split("_") if w)
 
 
 def user_styles_dir() -> Path:

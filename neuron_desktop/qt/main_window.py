@@ -63,7 +63,8 @@ from neuron_desktop.qt.panels import (
     rgb_to_lab_px,
 )
 from neuron_desktop.qt.qimage import Pyramid, to_qimage
-from neuron_desktop.qt.styles import StylesPanel, style_title
+from neuron_desktop.pipelines.stylize import style_title
+from neuron_desktop.qt.styles import StylesPanel
 from neuron_desktop.qt.tools import BrushTool, HintTool
 from neuron_desktop.qt.workers import JobManager, JobSpec, tensor_preview
 

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuron_desktop.core.color import lab_to_rgb
-from neuron_desktop.qt.styles import style_title
+from neuron_desktop.pipelines.stylize import style_title
 
 AB_RANGE = 110.0
 
