@@ -49,6 +49,7 @@ from neuron_desktop.core.document import Document, Snapshot, TileDiff
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS, load_mask, save_mask
 from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
+from neuron_desktop.pipelines.stylize import style_title
 from neuron_desktop.qt import panels
 from neuron_desktop.qt.canvas import Canvas, build_pyramids
 from neuron_desktop.qt.commands import EditCommand, History
@@ -63,7 +64,6 @@ from neuron_desktop.qt.panels import (
     rgb_to_lab_px,
 )
 from neuron_desktop.qt.qimage import Pyramid, to_qimage
-from neuron_desktop.pipelines.stylize import style_title
 from neuron_desktop.qt.styles import StylesPanel
 from neuron_desktop.qt.tools import BrushTool, HintTool
 from neuron_desktop.qt.workers import JobManager, JobSpec, tensor_preview
