@@ -94,11 +94,12 @@ class Param:
         """``value`` converted to ``kind`` and checked against the range and choices."""
         if value is None and not self.required:
             return None
-        try:
-            value = self.kind(value)
-        except (TypeError, ValueError) as exc:
-            raise NeuronError(f"{self.name}: expected {self.kind.__name__}, got {value!r}") \
-                from exc
+        if self.kind in (int, float) or isinstance(value, str):  # str: a blend dict passes
+            try:
+                value = self.kind(value)
+            except (TypeError, ValueError) as exc:
+                raise NeuronError(f"{self.name}: expected {self.kind.__name__}, got "
+                                  f"{value!r}") from exc
         if self.choices and value not in [c.value for c in self.choices]:
             names = ", ".join(c.value for c in self.choices)
             raise NeuronError(f"{self.name}: {value!r} is not one of {names}")

@@ -45,7 +45,7 @@ from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS
 from neuron_desktop.core.paths import samples_dir, user_cache_dir
 from neuron_desktop.core.progress import Cancelled, CancelToken
 from neuron_desktop.pipelines.stylize import style_title
-from neuron_desktop.qt.qimage import to_qimage
+from neuron_desktop.qt.qimage import IMAGE_FILTER, to_qimage
 from neuron_desktop.qt.workers import lower_thread_priority, tensor_preview
 
 SAMPLE = samples_dir() / "coffee.jpg"
@@ -383,8 +383,6 @@ class StylesPanel(QWidget):
         return bool(added)
 
     def add_dialog(self) -> None:
-        from neuron_desktop.qt.main_window import IMAGE_FILTER
-
         paths, _ = QFileDialog.getOpenFileNames(self, "Add style images", "", IMAGE_FILTER)
         self.add_files(paths)
 
