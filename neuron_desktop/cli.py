@@ -14,6 +14,7 @@ from pathlib import Path
 from neuron_desktop import __version__
 from neuron_desktop.capabilities import Capability, Inputs, all_capabilities
 from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.logs import setup_console_logging
 from neuron_desktop.core.progress import Cancelled, Pipeline, Progress, run_pipeline
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -534,6 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="neuron", description="Neuron Desktop: photo restoration from the command line."
     )
     parser.add_argument("--version", action="version", version=f"neuron {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (stderr)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -737,6 +739,7 @@ def _positive_float(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    setup_console_logging(args.verbose)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -8,6 +8,7 @@ revisions before they become one undoable step.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import qtawesome as qta
@@ -18,9 +19,10 @@ from PySide6.QtCore import (
     Qt,
     QThreadPool,
     QTimer,
+    QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -39,6 +41,7 @@ from PySide6.QtWidgets import (
 from neuron_desktop import __version__, capabilities
 from neuron_desktop.core.device import available_devices, describe_device
 from neuron_desktop.core.document import Document, Snapshot
+from neuron_desktop.core.logs import log_dir
 from neuron_desktop.qt.canvas import Canvas
 from neuron_desktop.qt.commands import History
 from neuron_desktop.qt.documents import DocumentsMixin
@@ -51,6 +54,8 @@ from neuron_desktop.qt.styles import StylesPanel
 from neuron_desktop.qt.stylize_panel import StylizePanel
 from neuron_desktop.qt.tools import BrushTool, HintTool
 from neuron_desktop.qt.workers import JobManager
+
+log = logging.getLogger(__name__)
 
 CUSTOM_PANELS = {"stylize": StylizePanel}  # tabs that add to their generated form
 DEFAULT_AUTOSAVE_MIN = 3.0
@@ -190,6 +195,8 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self.act_restore = A("Restore last session…", None, None,
                              lambda: self.offer_recovery(force=True))
         self.act_about = A("&About", None, None, self._about)
+        self.act_logs = A("Open &log folder", "mdi6.text-box-outline", None, self.open_log_folder,
+                          "Show the editor's log files (attach them to a bug report)")
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -225,7 +232,8 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
             j.addAction(a)
         j.addSeparator()
         j.addAction(self.act_cancel)
-        mb.addMenu("&Help").addAction(self.act_about)
+        h = mb.addMenu("&Help")
+        h.addActions([self.act_logs, self.act_about])
 
     def _build_toolbar(self) -> None:
         tb = self.addToolBar("Main")
@@ -538,6 +546,11 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self.statusBar().showMessage(f"{title}: {text.splitlines()[0]}", 10000)
         return box
 
+    def open_log_folder(self) -> bool:
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        return QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
     def _about(self) -> None:
         QMessageBox.about(self, "About Neuron Desktop",
                           f"<b>Neuron Desktop {__version__}</b><br>Photo restoration: "
@@ -562,8 +575,8 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         if self.doc is not None:
             try:
                 self.autosave(clean_exit=True, wait=True)
-            except Exception as exc:  # closing must not fail
-                print(f"neuron-desktop: autosave on close failed: {exc}")
+            except Exception:  # closing must not fail
+                log.exception("autosave on close failed")
         if self._instance_lock is not None:
             self._instance_lock.unlock()
         event.accept()
