@@ -18,7 +18,7 @@ from neuron_desktop.pipelines.inpaint import (
     inpaint,
     network_available,
 )
-from neuron_desktop.train.masks_gen import free_form_mask
+from neuron_desktop.data.masks import free_form_mask
 
 
 def _photo(h: int, w: int, seed: int = 7) -> np.ndarray:

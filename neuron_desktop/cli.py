@@ -149,9 +149,9 @@ def _mask_for(image: Path, masks: Path) -> Path:
 
 
 def cmd_eval_inpaint(args: argparse.Namespace) -> int:
+    from neuron_desktop.data.photos import list_images
     from neuron_desktop.evaluation import inpaint as ev
     from neuron_desktop.evaluation.common import print_table, write_json
-    from neuron_desktop.train.data import list_images
 
     files = list_images(args.data) if args.data else ev.default_files(args.validation)
     if args.limit:
@@ -189,9 +189,9 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 
 def cmd_eval_style(args: argparse.Namespace) -> int:
+    from neuron_desktop.data.photos import list_images
     from neuron_desktop.evaluation import style as ev
     from neuron_desktop.evaluation.common import print_table, write_json
-    from neuron_desktop.train.data import list_images
 
     methods = tuple(_names(args.methods))
     if bad := [m for m in methods if m not in ev.METHODS]:
@@ -325,7 +325,7 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
 
     device = choose_device(args.device)
     net = load_colorizer(args.weights, device)
-    from neuron_desktop.train.data import list_images
+    from neuron_desktop.data.photos import list_images
 
     files = list_images(args.data) if args.data else ev.default_files(args.validation)
     sheet = None if args.validation else Path(args.sheet)

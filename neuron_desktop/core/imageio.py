@@ -1,4 +1,4 @@
-"""Image and mask I/O: safe loading, atomic saving, tensor conversion, monochrome detection.
+"""Image and mask I/O: safe loading, atomic saving, tensor conversion.
 
 Images travel through the app as float32 RGB arrays of shape (H, W, 3) in [0, 1] with any
 alpha channel kept aside as (H, W) in [0, 1]. Pillow decodes everything; 16-bit colour data,
@@ -557,77 +557,3 @@ def from_tensor(t: torch.Tensor) -> np.ndarray:
         raise ValueError(f"expected (1, C, H, W) or (C, H, W), got {tuple(t.shape)}")
     x = t.detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
     return np.ascontiguousarray(x[..., 0] if x.shape[2] == 1 else x)
-
-
-# -------------------------------------------------------------------------------- monochrome
-
-
-@dataclass(frozen=True)
-class MonochromeInfo:
-    """Result of ``detect_monochrome``; chroma in CIELAB units, hue spread in degrees."""
-
-    kind: str  # "color", "grayscale" or "toned"
-    needs_colorization: bool
-    mean_chroma: float
-    hue_spread: float
-
-
-_GRAY_P95_CHROMA = 3.0  # 95th-percentile chroma below this: grayscale
-_TONED_MAX_HUE_SPREAD = 30.0  # degrees, circular std of hue weighted by chroma
-_TONED_RESIDUAL_FLOOR = 1.5  # colour scatter at equal lightness (Lab units) ...
-_TONED_RESIDUAL_RATIO = 0.15  # ... or this fraction of the mean chroma, whichever is larger
-_ANALYSIS_SIDE = 256
-
-
-def _srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """(..., 3) sRGB in [0, 1] -> (..., 3) CIELAB (D65): L in [0, 100], a/b roughly ±128."""
-    c = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    m = np.array([[0.4124564, 0.3575761, 0.1804375],
-                  [0.2126729, 0.7151522, 0.0721750],
-                  [0.0193339, 0.1191920, 0.9503041]], np.float32)
-    xyz = c @ m.T / np.array([0.95047, 1.0, 1.08883], np.float32)
-    d = 6.0 / 29.0
-    f = np.where(xyz > d**3, np.cbrt(xyz), xyz / (3 * d * d) + 4.0 / 29.0)
-    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
-                     200 * (f[..., 1] - f[..., 2])], axis=-1)
-
-
-def detect_monochrome(rgb: np.ndarray) -> MonochromeInfo:
-    """Classify (H, W, 3) RGB in [0, 1] as grayscale, toned (sepia, cyanotype...) or color.
-
-    Works on a strided, then area-downscaled copy (<= 256 px; averaging removes grain). Toned
-    means the colour is (nearly) a function of lightness — little a/b scatter among pixels
-    of equal L — with one dominant hue.
-    """
-    rgb = np.asarray(rgb)
-    if rgb.ndim == 2 or rgb.shape[2] == 1:
-        return MonochromeInfo("grayscale", True, 0.0, 0.0)
-    step = max(1, max(rgb.shape[:2]) // (4 * _ANALYSIS_SIDE))  # cheap stride first
-    x = _unit_array(rgb[::step, ::step, :3])
-    h, w = x.shape[:2]
-    scale = _ANALYSIS_SIDE / max(h, w)
-    if scale < 1:
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        x = cv2.resize(x, size, interpolation=cv2.INTER_AREA)
-    lab = _srgb_to_lab(x.reshape(-1, 3).astype(np.float64))
-    L, a, b = lab[:, 0], lab[:, 1], lab[:, 2]
-    chroma = np.hypot(a, b)
-    mean_chroma = float(chroma.mean())
-    weight = chroma.sum()
-    resultant = abs((chroma * np.exp(1j * np.arctan2(b, a))).sum()) / weight if weight > 1e-9 else 1
-    hue_spread = float(np.degrees(np.sqrt(-2.0 * np.log(np.clip(resultant, 1e-12, 1.0)))))
-    if np.percentile(chroma, 95) < _GRAY_P95_CHROMA:
-        return MonochromeInfo("grayscale", True, mean_chroma, hue_spread)
-    # a/b scatter around their per-lightness mean (32 L bins)
-    bins = np.clip((L * 0.32).astype(int), 0, 31)
-    counts = np.bincount(bins, minlength=32)
-    used = counts > 0
-    scatter = 0.0
-    for ch in (a, b):
-        sums = np.bincount(bins, ch, minlength=32)[used]
-        scatter += float((ch**2).sum() - (sums**2 / counts[used]).sum())
-    residual = np.sqrt(max(scatter, 0.0) / len(L))
-    toned = bool(hue_spread < _TONED_MAX_HUE_SPREAD
-             and residual < max(_TONED_RESIDUAL_FLOOR, _TONED_RESIDUAL_RATIO * mean_chroma))
-    kind = "toned" if toned else "color"
-    return MonochromeInfo(kind, toned, mean_chroma, hue_spread)

@@ -13,7 +13,7 @@
 5. Dilate by 1 px. Photos are analysed at a long side of at most WORK_SIDE px; sizes above
    are for ~1000 px and scale with the working size.
 
-Thresholds were tuned on synthetic damage (``train.damage``) of the training set's validation
+Thresholds were tuned on synthetic damage (``data.damage``) of the training set's validation
 split; ``sensitivity`` in [0, 1] scales them (higher finds more).
 
 Optional learned detector (``method="network"``): :class:`models.scratch_net.ScratchNet`

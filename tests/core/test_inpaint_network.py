@@ -9,16 +9,16 @@ from PIL import Image
 from neuron_desktop.core.metrics import psnr
 from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import Preview, run_pipeline
+from neuron_desktop.data.masks import free_form_mask
+from neuron_desktop.data.photos import PhotoBank, list_images
 from neuron_desktop.models.inpainting import InpaintNet, PatchCritic, push_pull
 from neuron_desktop.pipelines import inpaint as pi
-from neuron_desktop.train.data import PhotoBank, list_images
 from neuron_desktop.train.inpaint import (
     InpaintRecipe,
     batches,
     train_inpainter,
     training_mask,
 )
-from neuron_desktop.train.masks_gen import free_form_mask
 
 
 def _image(h=64, w=80, seed=0):

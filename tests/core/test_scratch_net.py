@@ -237,9 +237,9 @@ def test_evaluation_scores_the_network_when_installed(tiny_weights, tmp_path):
 @pytest.mark.skipif(not ps.network_available(), reason="scratch detector weights not installed")
 def test_shipped_detector_finds_synthetic_damage_on_sample_photos():
     from neuron_desktop.core.imageio import load_image, to_tensor
-    from neuron_desktop.evaluation.inpaint import DetectorScore
+    from neuron_desktop.core.metrics import DetectorScore
+    from neuron_desktop.data.damage import damage, old_photo_damage
     from neuron_desktop.pipelines.stylize import resize_long
-    from neuron_desktop.train.damage import damage, old_photo_damage
 
     makers = {"plain": damage, "old print": old_photo_damage}
     net = {k: DetectorScore() for k in makers}
@@ -263,7 +263,7 @@ def test_shipped_detector_finds_synthetic_damage_on_sample_photos():
 @pytest.mark.skipif(not ps.network_available(), reason="scratch detector weights not installed")
 def test_shipped_detector_finds_the_marks_of_the_bundled_old_photo():
     from neuron_desktop.core.imageio import load_image, to_tensor
-    from neuron_desktop.evaluation.inpaint import DetectorScore
+    from neuron_desktop.core.metrics import DetectorScore
 
     photo = to_tensor(load_image(str(samples_dir() / "old_photo.jpg")).rgb)
     truth = cv2.imread(str(samples_dir() / "old_photo_mask.png"), cv2.IMREAD_GRAYSCALE) > 127
