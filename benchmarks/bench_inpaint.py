@@ -12,13 +12,13 @@ import torch
 
 from benchmarks.common import measure, rows_with_ratios
 from neuron_desktop.core.progress import run_pipeline
+from neuron_desktop.data.masks import free_form_mask
 from neuron_desktop.pipelines.inpaint import (
     NETWORK_WEIGHTS,
     SINGLE_PASS,
     inpaint,
     network_available,
 )
-from neuron_desktop.train.masks_gen import free_form_mask
 
 
 def _photo(h: int, w: int, seed: int = 7) -> np.ndarray:

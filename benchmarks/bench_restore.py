@@ -6,9 +6,7 @@ medium-severity settings the evaluation chose on validation (NLM h=8, bilateral 
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
-import torch
 
 from benchmarks.common import measure
 from neuron_desktop.core.progress import run_pipeline
@@ -50,5 +48,5 @@ def run(devices: list[str], quick: bool = False) -> list[dict]:
             rows.append({"benchmark": f"restore {label}", "impl": "opencv-bilateral",
                          "device": "cpu", "seconds": measure(
                              lambda rgb=rgb: bilateral(rgb, 0.08, 3.0), repeat=reps)})
-    del torch, cv2
+
     return rows

@@ -1,3 +1,3 @@
 """Neuron Desktop: photo restoration (colorization, inpainting, style transfer)."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

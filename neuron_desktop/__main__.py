@@ -10,10 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-import neuron_desktop
+from neuron_desktop.core.paths import samples_dir
 
-# next to the package (a frozen app runs this file as its entry script, from elsewhere)
-SAMPLES = Path(neuron_desktop.__file__).resolve().parent.parent / "resources" / "samples"
+SAMPLES = samples_dir()
 
 
 def demo(photo: Path, out_dir: Path) -> int:

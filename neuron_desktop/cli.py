@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -12,7 +13,9 @@ from pathlib import Path
 
 from neuron_desktop import __version__
 from neuron_desktop import cli_guard as guard
+from neuron_desktop.capabilities import Capability, Inputs, all_capabilities
 from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.logs import setup_console_logging
 from neuron_desktop.core.progress import Cancelled, Pipeline, Progress, run_pipeline
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CANCELLED = 0, 1, 2, 130
@@ -131,26 +134,6 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_refine(args: argparse.Namespace) -> int:
-    from neuron_desktop.core.device import choose_device
-    from neuron_desktop.pipelines.refine import refine_colors
-
-    device = choose_device(args.device)
-    [(_, out)] = guard.plan([(args.input, args.output)], args, extra=[(args.guide, "guide")])
-    original, image = _load_rgb_tensor(args.input)
-    guide = None
-    if args.guide:
-        _, guide = _load_rgb_tensor(args.guide)
-        guide = guide.to(device)
-    gen = refine_colors(
-        image.to(device), guide=guide, radius=args.radius, eps=args.eps, subsample=args.subsample
-    )
-    result = run_with_bar(gen, "refine", args.quiet)
-    path = _save_result(str(out), result.cpu(), original, args.overwrite)
-    print(f"wrote {path}")
-    return EXIT_OK
-
-
 def _mask_for(image: Path, masks: Path) -> Path:
     """The mask of ``image``: ``masks`` itself, or in a folder the file of the same name
     (else the same stem with any image extension)."""
@@ -166,52 +149,10 @@ def _mask_for(image: Path, masks: Path) -> Path:
     raise NeuronError(f"no mask for '{image}' in '{masks}' (expected '{image.name}')")
 
 
-def cmd_inpaint(args: argparse.Namespace) -> int:
-    from neuron_desktop.core.device import choose_device
-    from neuron_desktop.core.imageio import load_mask, to_tensor
-    from neuron_desktop.pipelines.inpaint import inpaint
-
-    device = choose_device(args.device)
-    masks = Path(args.mask)  # a file, or a folder of masks named like the photos
-    if not masks.exists():
-        raise NeuronError(f"mask '{masks}' does not exist")
-
-    def process(src: Path, dst: Path, tag: str) -> Path:
-        original, image = _load_rgb_tensor(str(src))
-        mask = to_tensor(load_mask(_mask_for(src, masks), original.size))
-        gen = inpaint(image.to(device), mask.to(device), method=args.method,
-                      radius=args.radius, device=device)
-        result = run_with_bar(gen, f"{tag} ({args.method})", args.quiet)
-        return _save_result(str(dst), result.cpu(), original, args.overwrite)
-
-    pairs = guard.plan(_inputs_and_outputs([args.input], args.output), args,
-                       extra=[(masks, "mask")], batch=Path(args.input).is_dir() or None)
-    return _run_batch(pairs, process, "inpaint", args)
-
-
-def cmd_detect_scratches(args: argparse.Namespace) -> int:
-    from neuron_desktop.core.imageio import from_tensor, save_mask
-    from neuron_desktop.pipelines.inpaint import detect_scratches
-
-    def process(src: Path, dst: Path, tag: str) -> Path:
-        _, image = _load_rgb_tensor(str(src))
-        gen = detect_scratches(image, sensitivity=args.sensitivity, method=args.method,
-                               device=args.device)
-        mask = run_with_bar(gen, f"{tag} ({args.method})", args.quiet)
-        dst = dst.with_suffix(".png")
-        if dst.resolve() == src.resolve() and not args.overwrite:
-            raise NeuronError(f"refusing to overwrite the photo '{src}' with its mask")
-        return save_mask(dst, from_tensor(mask))
-
-    pairs = guard.plan(_inputs_and_outputs(args.inputs, args.output), args, suffix=".png",
-                       batch=_is_batch(args.inputs))
-    return _run_batch(pairs, process, "detect-scratches", args)
-
-
 def cmd_eval_inpaint(args: argparse.Namespace) -> int:
+    from neuron_desktop.data.photos import list_images
     from neuron_desktop.evaluation import inpaint as ev
     from neuron_desktop.evaluation.common import print_table, write_json
-    from neuron_desktop.train.data import list_images
 
     files = list_images(args.data) if args.data else ev.default_files(args.validation)
     if args.limit:
@@ -249,9 +190,9 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 
 def cmd_eval_style(args: argparse.Namespace) -> int:
+    from neuron_desktop.data.photos import list_images
     from neuron_desktop.evaluation import style as ev
     from neuron_desktop.evaluation.common import print_table, write_json
-    from neuron_desktop.train.data import list_images
 
     methods = tuple(_names(args.methods))
     if bad := [m for m in methods if m not in ev.METHODS]:
@@ -310,7 +251,7 @@ def _is_batch(inputs: list[str]) -> bool | None:
 
 def _run_batch(pairs: list[tuple[Path, Path]], process, label: str, args) -> int:
     """Run ``process(src, dst)`` per pair; one bad file is reported, the rest go on."""
-    failures = 0
+    failures, code = 0, EXIT_OK
     for i, (src, dst) in enumerate(pairs):
         tag = f"{label} {i + 1}/{len(pairs)}" if len(pairs) > 1 else label
         try:
@@ -351,29 +292,50 @@ def load_hints_file(path: str) -> list:
         raise NeuronError(f"cannot read hints '{path}': {exc}") from exc
 
 
-def cmd_colorize(args: argparse.Namespace) -> int:
+def cmd_capability(cap: Capability, args: argparse.Namespace) -> int:
+    """Run capability ``cap`` over the inputs with the options its declaration generated."""
     from neuron_desktop.core.device import choose_device
-    from neuron_desktop.pipelines.colorize import colorize, load_colorizer
+    from neuron_desktop.core.imageio import from_tensor, load_mask, save_mask, to_tensor
 
     device = choose_device(args.device)
-    hints = guard.finite_hints(load_hints_file(args.hints), args.hints) if args.hints else None
-    net = load_colorizer(args.weights, device)  # once for all files
+    raw = {p.name: getattr(args, p.name) for p in cap.params if p.in_cli}
+    style = raw.get("style")
+    if cap.name == "stylize" and isinstance(style, str):
+        guard.check_style_argument(style)
+    hints = guard.finite_hints(load_hints_file(args.hints), args.hints) \
+        if "hints" in cap.needs and args.hints else []
+    masks = Path(args.mask) if "mask" in cap.needs else None  # a file or a folder of masks
+    if masks is not None and not masks.exists():
+        raise NeuronError(f"mask '{masks}' does not exist")
+    extra = [(masks, "mask"), (getattr(args, "hints", None), "hints file"),
+             (raw.get("guide"), "guide"), (raw.get("confidence"), "confidence map output")]
+    if isinstance(style, str) and Path(style).is_file():
+        extra.append((style, "style image"))
+    pairs = guard.plan(_inputs_and_outputs(args.inputs, args.output), args, extra=extra,
+                       suffix=".png" if cap.target == "mask" else None,
+                       batch=_is_batch(args.inputs))
+    params = cap.resolve(raw, device)  # once for the batch: styles, guides, checks
 
     def process(src: Path, dst: Path, tag: str) -> Path:
         original, image = _load_rgb_tensor(str(src))
-        guard.warn_if_colour(original, src)
+        if cap.name == "colorize":
+            guard.warn_if_colour(original, src)
+        mask = None if masks is None else to_tensor(load_mask(_mask_for(src, masks),
+                                                              original.size))
+        inputs = Inputs(image, mask, hints).to(device)
         try:
-            gen = colorize(image, hints=hints, temperature=args.temperature,
-                           render_size=args.render_size, refine=not args.no_refine,
-                           device=device, model=net, prior_correction=args.prior_correction)
-            result = run_with_bar(gen, tag, args.quiet)
+            gen = cap.pipeline(inputs, params, device=device, prepared=True)
+            result = run_with_bar(gen, f"{tag} ({cap.describe(raw)})", args.quiet)
         except ValueError as exc:
             raise NeuronError(f"'{src}': {exc}") from exc
-        return _save_result(str(dst), result, original, args.overwrite)
+        if cap.target == "mask":
+            dst = dst.with_suffix(".png")
+            if dst.resolve() == src.resolve() and not args.overwrite:
+                raise NeuronError(f"refusing to overwrite the photo '{src}' with its mask")
+            return save_mask(dst, from_tensor(result.cpu()))
+        return _save_result(str(dst), result.cpu(), original, args.overwrite)
 
-    pairs = guard.plan(_inputs_and_outputs(args.inputs, args.output), args,
-                       extra=[(args.hints, "hints file")], batch=_is_batch(args.inputs))
-    return _run_batch(pairs, process, "colorize", args)
+    return _run_batch(pairs, process, cap.name, args)
 
 
 def cmd_eval_colorize(args: argparse.Namespace) -> int:
@@ -384,7 +346,7 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
 
     device = choose_device(args.device)
     net = load_colorizer(args.weights, device)
-    from neuron_desktop.train.data import list_images
+    from neuron_desktop.data.photos import list_images
 
     files = list_images(args.data) if args.data else ev.default_files(args.validation)
     sheet = None if args.validation else Path(args.sheet)
@@ -474,64 +436,6 @@ def cmd_train_colorize(args: argparse.Namespace) -> int:
                                  "render_size": 256,
                                  "input": "Lab L, hints ab; 262 ab bins, grid 10"})
     return EXIT_OK
-
-
-def cmd_stylize(args: argparse.Namespace) -> int:
-    from neuron_desktop.core.device import choose_device
-    from neuron_desktop.pipelines import stylize as st
-
-    device = choose_device(args.device)
-    style: object = args.style
-    method = args.method
-    if method == "arbitrary":
-        raise NeuronError("no feed-forward arbitrary-style network ships (it did not hold up; "
-                          "see docs/style.md): use --method gatys with a style image")
-    guard.check_style_argument(args.style)
-    if Path(args.style).is_file():
-        style = _load_rgb_tensor(args.style)[1]
-        method = method or "gatys"
-        if method == "fast":
-            raise NeuronError("--method fast takes a gallery style name "
-                              f"({', '.join(st.gallery_styles())}); use gatys for image files")
-    else:
-        method = method or "fast"
-        if method == "gatys":
-            raise NeuronError(f"style image '{args.style}' not found (gatys needs a file)")
-        if "=" in args.style or "," in args.style:  # a blend: name=weight,name=weight
-            style = _style_blend(args.style)
-    if method == "fast":
-        bank = st.load_style_bank(args.weights, device=device)  # loaded once for a batch
-        bank.weights(style)  # validates the names before any file is read
-
-    def process(src: Path, dst: Path, tag: str) -> Path:
-        original, image = _load_rgb_tensor(str(src))
-        if method == "fast":
-            gen = st.fast(image.to(device), style, size=args.size, strength=args.strength,
-                          preserve_color=args.preserve_color, bank=bank, device=device)
-        else:
-            gen = st.stylize(image.to(device), style=style, method="gatys", size=args.size,
-                             iterations=args.iterations, strength=args.strength,
-                             preserve_color=args.preserve_color, full_resolution=True,
-                             style_weight=args.style_weight, device=device)
-        result = run_with_bar(gen, f"{tag} ({method})", args.quiet)
-        return _save_result(str(dst), result.cpu(), original, args.overwrite)
-
-    pairs = guard.plan(_inputs_and_outputs(args.inputs, args.output), args,
-                       extra=[(args.style if Path(args.style).is_file() else None,
-                               "style image")], batch=_is_batch(args.inputs))
-    return _run_batch(pairs, process, "stylize", args)
-
-
-def _style_blend(text: str) -> dict[str, float]:
-    """'a=0.7,b=0.3' (a bare name counts 1) -> {name: weight}."""
-    out = {}
-    for part in filter(None, text.split(",")):
-        name, _, value = part.partition("=")
-        try:
-            out[name.strip()] = float(value) if value else 1.0
-        except ValueError as exc:
-            raise NeuronError(f"bad style weight in '{part}'") from exc
-    return out
 
 
 def cmd_train_style(args: argparse.Namespace) -> int:
@@ -645,14 +549,14 @@ def _add_io(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from neuron_desktop.pipelines.colorize import DEFAULT_PRIOR_CORRECTION, DEFAULT_TEMPERATURE
+    from neuron_desktop.pipelines.colorize import DEFAULT_TEMPERATURE
     from neuron_desktop.pipelines.inpaint import INPAINT_METHODS
-    from neuron_desktop.pipelines.scratches import METHODS as SCRATCH_METHODS
 
     parser = argparse.ArgumentParser(
         prog="neuron", description="Neuron Desktop: photo restoration from the command line."
     )
     parser.add_argument("--version", action="version", version=f"neuron {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (stderr)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -666,78 +570,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_metrics)
 
-    p = sub.add_parser(
-        "refine",
-        help="guided-filter refinement of colours (ab) with full-resolution lightness as guide",
-    )
-    p.add_argument("input", help="image whose colours to refine (e.g. a colorized photo)")
-    p.add_argument("--guide", help="full-res original whose lightness guides (default: input)")
-    p.add_argument("--radius", type=_positive_int, default=40, help="window radius in px (40)")
-    p.add_argument("--eps", type=_positive_float, default=1e-4, help="regularisation (1e-4)")
-    p.add_argument("--subsample", type=_positive_int, default=1, help="fast guided filter factor")
-    p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
-    _add_io(p)
-    p.set_defaults(func=cmd_refine)
-
-    p = sub.add_parser("inpaint", help="fill the white area of a mask")
-    p.add_argument("input", help="image to repair, or a folder of images")
-    p.add_argument("--mask", required=True,
-                   help="mask image, white = fill, same size as input; for a folder IN, a "
-                        "folder of masks with the same file names")
-    p.add_argument("--method", default="auto", choices=sorted(INPAINT_METHODS),
-                   help="auto (default): harmonic for thin regions, the network for the "
-                        "others")
-    p.add_argument("--radius", type=_positive_int, default=3, help="classical fill radius (3)")
-    p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
-    _add_io(p)
-    p.set_defaults(func=cmd_inpaint)
-
-    p = sub.add_parser("detect-scratches",
-                       help="find scratches and dust in old photos; writes a mask PNG")
-    p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders")
-    p.add_argument("--sensitivity", type=_unit_float, default=0.5,
-                   help="0..1, higher finds more (and more false marks) (0.5)")
-    p.add_argument("--method", default="auto", choices=SCRATCH_METHODS,
-                   help="classical (morphology), network (learned; needs its weights) or "
-                        "auto (default)")
-    p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
-    _add_io(p)
-    p.set_defaults(func=cmd_detect_scratches)
-
-    p = sub.add_parser("colorize", help="colorize black-and-white (or sepia) photos")
-    p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders")
-    p.add_argument("--hints", help="JSON list of {x, y, color, size} colour hints")
-    p.add_argument("--temperature", type=_positive_float, default=DEFAULT_TEMPERATURE,
-                   help=f"annealed-mean temperature: lower = more vivid ({DEFAULT_TEMPERATURE})")
-    p.add_argument("--prior-correction", type=float, default=None,
-                   help="0..1: undo the training's push towards rare colours "
-                        f"(default {DEFAULT_PRIOR_CORRECTION}; higher = calmer colours)")
-    p.add_argument("--render-size", type=_positive_int, default=256,
-                   help="working resolution of the network, long side in px (256)")
-    p.add_argument("--no-refine", action="store_true", help="skip guided-filter refinement")
-    p.add_argument("--weights", default="default", help="colorizer weights name (default)")
-    p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
-    _add_io(p)
-    p.set_defaults(func=cmd_colorize)
-
-    p = sub.add_parser("stylize", help="neural style transfer (gallery styles or any image)")
-    p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders")
-    p.add_argument("--style", required=True,
-                   help="gallery style name, a blend 'a=0.7,b=0.3', or a style image file")
-    p.add_argument("--method", choices=["gatys", "fast", "arbitrary"], default=None,
-                   help="fast for gallery names, gatys for image files (default)")
-    p.add_argument("--strength", type=_unit_float, default=1.0, help="0..1 (1)")
-    p.add_argument("--preserve-color", action="store_true",
-                   help="keep the photo's colours (transfer on luminance only)")
-    p.add_argument("--size", type=_positive_int, default=None,
-                   help="working long side in px (gatys 512; fast: full resolution)")
-    p.add_argument("--iterations", type=_positive_int, default=300, help="gatys steps (300)")
-    p.add_argument("--style-weight", type=_positive_float, default=None,
-                   help="gatys content/style balance: higher = more style (100)")
-    p.add_argument("--weights", default="default", help="fast network weights name")
-    p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
-    _add_io(p)
-    p.set_defaults(func=cmd_stylize)
+    for cap in all_capabilities():
+        _capability_parser(sub, cap)
 
     p = sub.add_parser("eval", help="evaluate a model on the held-out set (JSON + table)")
     esub = p.add_subparsers(dest="what", metavar="MODEL")
@@ -846,6 +680,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _capability_parser(sub, cap: Capability) -> argparse.ArgumentParser:
+    """The subcommand of ``cap``: its inputs, one option per parameter, device and output."""
+    p = sub.add_parser(cap.name, help=cap.help)
+    p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders")
+    if "mask" in cap.needs:
+        p.add_argument("--mask", required=True,
+                       help="mask image, white = selected, same size as the photo; for a "
+                            "folder IN, a folder of masks with the same file names")
+    if "hints" in cap.needs:
+        p.add_argument("--hints", help="JSON list of {x, y, color, size} colour hints")
+    for param in cap.params:
+        if not param.in_cli:
+            continue
+        text = param.help + ("" if param.default is None else f" ({param.default})")
+        if param.kind is bool:
+            flag = param.flag if not param.default else "--no-" + param.flag[2:]
+            p.add_argument(flag, dest=param.name, action="store_false" if param.default
+                           else "store_true", help=text)
+        elif param.choices:
+            p.add_argument(param.flag, dest=param.name, default=param.default,
+                           choices=[c.value for c in param.choices], help=text)
+        else:
+            p.add_argument(param.flag, dest=param.name, type=param.parse,
+                           default=param.default, required=param.required, help=text)
+    p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
+    _add_io(p)
+    p.set_defaults(func=functools.partial(cmd_capability, cap))
+    return p
+
+
 def _train_parser(tsub, name: str, help_text: str,
                   data_help: str = "folders of photos (default: shared train)"
                   ) -> argparse.ArgumentParser:
@@ -859,7 +723,8 @@ def _train_parser(tsub, name: str, help_text: str,
     t.add_argument("--seed", type=int)
     t.add_argument("--run-dir", help="checkpoint/log folder (default runs/NAME)")
     t.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
-    t.add_argument("--weights-dir", help="where to write weights (default: weights/)")
+    t.add_argument("--weights-dir",
+                   help="where to write weights (default: the package weights folder)")
     t.add_argument("--threads", type=_positive_int, help="CPU threads for torch")
     t.add_argument("--device", default=None)
     t.add_argument("-q", "--quiet", action="store_true")
@@ -899,6 +764,7 @@ def _positive_float(text: str) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    setup_console_logging(args.verbose)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         guard.start(args)

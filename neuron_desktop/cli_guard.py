@@ -30,7 +30,8 @@ from neuron_desktop.core.errors import NeuronError, describe_failure
 log = logging.getLogger("neuron_desktop.cli")
 
 # Commands whose inputs are images (they take --max-megapixels).
-IMAGE_COMMANDS = ("metrics", "refine", "inpaint", "detect-scratches", "colorize", "stylize")
+IMAGE_COMMANDS = ("metrics", "refine", "inpaint", "detect-scratches", "colorize", "stylize",
+                  "denoise", "restore")
 
 
 def _positive_float(text: str) -> float:

@@ -26,10 +26,10 @@ from torch import nn
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from neuron_desktop.data.photos import PhotoBank, list_images, split  # noqa: E402
 from neuron_desktop.evaluation import style as ev  # noqa: E402
 from neuron_desktop.models.style import StyleFeatures  # noqa: E402
 from neuron_desktop.pipelines.stylize import resize_long  # noqa: E402
-from neuron_desktop.train.data import PhotoBank, list_images, split  # noqa: E402
 from neuron_desktop.train.style import DEFAULT_DATA, load_styles  # noqa: E402
 
 HELD_OUT = ("hokusai_great_wave_1831", "matisse_woman_with_a_hat_1905")

@@ -10,10 +10,10 @@ import argparse
 
 import torch
 
+from neuron_desktop.data.photos import PhotoBank, list_images, split
 from neuron_desktop.models.colorization import ColorizationNet, rebalance_weights
 from neuron_desktop.models.weights import get_entry, load_weights, save_weights
 from neuron_desktop.train.colorize import ColorizeRecipe, bin_prior
-from neuron_desktop.train.data import PhotoBank, list_images, split
 
 
 def main() -> None:

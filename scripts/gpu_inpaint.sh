@@ -7,7 +7,7 @@
 #   finish WATCH_S              wait for the end; GPU benchmark of the new weights
 # Each call leaves the log and a snapshot of the weights in $OUT. DATA: a part made by
 # scripts/gpu_pack.py (.gpu/N/data, carried as .gpu/N), e.g. for a fine-tuning run:
-#   start .gpu/1/data 1250 400 weights/inpainter.safetensors; more .gpu/2/data 300;
+#   start .gpu/1/data 1250 400 neuron_desktop/weights/inpainter.safetensors; more .gpu/2/data 300;
 #   more .gpu/3/data 560; finish 300   (~24 of a session's 30 device minutes)
 set -uo pipefail
 W=/root/nd
@@ -102,12 +102,12 @@ finish)
     watch "$2"; snapshot
     running && { echo "run not finished"; exit 1; }
     cp "$W/weights/"* "$OUT/"
-    python3 - "$W/weights/manifest.json" weights/manifest.json <<'EOF'
+    python3 - "$W/weights/manifest.json" neuron_desktop/weights/manifest.json <<'EOF'
 import json, sys
 new, old = (json.load(open(p)) for p in sys.argv[1:])
 old["models"]["inpainter"] = new["models"]["inpainter"]
 json.dump(old, open(sys.argv[2], "w"), indent=2)
 EOF
-    cp "$W/weights/inpainter.safetensors" weights/
+    cp "$W/weights/inpainter.safetensors" neuron_desktop/weights/
     python3 -m neuron_desktop.cli bench --only inpaint --device cuda --out-dir "$OUT/new" ;;
 esac

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from neuron_desktop.train.data import list_images, split
+from neuron_desktop.data.photos import list_images, split
 from neuron_desktop.train.inpaint import InpaintRecipe
 
 LIMIT = 64 * 2**20

@@ -1,8 +1,8 @@
-"""Create the bundled sample photos in resources/samples/ from scikit-image's data set.
+"""Create the bundled sample photos (neuron_desktop/resources/samples/) from scikit-image.
 
     python scripts/make_samples.py
 
-Sources (licences in resources/samples/LICENSES.md): ``skimage.data.coffee()`` (CC0),
+Sources (licences in neuron_desktop/resources/samples/LICENSES.md): ``skimage.data.coffee()`` (CC0),
 ``skimage.data.astronaut()`` (NASA, public domain) and ``skimage.data.chelsea()`` (CC0),
 which is turned into a damaged sepia "old photo". Seeded, so reruns give the same pixels.
 """
@@ -17,7 +17,7 @@ from skimage import data
 
 from neuron_desktop.core.imageio import save_image, save_mask
 
-OUT = Path(__file__).resolve().parents[1] / "resources" / "samples"
+OUT = Path(__file__).resolve().parents[1] / "neuron_desktop" / "resources" / "samples"
 QUALITY = 92
 SEED = 1907
 

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/neuron-desktop "${@:-resources/samples/old_photo.jpg}"
+exec .venv/bin/neuron-desktop "${@:-neuron_desktop/resources/samples/old_photo.jpg}"

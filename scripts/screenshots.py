@@ -19,7 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-SAMPLES = ROOT / "resources" / "samples"
+SAMPLES = ROOT / "neuron_desktop" / "resources" / "samples"
 
 
 def main(out_dir: str | None = None) -> int:

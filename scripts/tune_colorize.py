@@ -93,7 +93,7 @@ def main() -> None:
         for keep in (False, True):
             key = (r["temperature"], r["prior_correction"], r["chroma_boost"], keep)
             s = full.setdefault(key, {"psnr": [], "cf": []})
-            for truth, lab, prep in cache:
+            for truth, _lab, prep in cache:
                 ab = pc.upsample_to_work(net.decode(pc.hint_free_logits(net, prep), *key[:3]),
                                          prep)
                 out = to_8bit(pc.finish(prep, ab, refine=True, keep_chroma=keep))

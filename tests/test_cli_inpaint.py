@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from neuron_desktop.cli import main
-from neuron_desktop.train.damage import damage
+from neuron_desktop.data.damage import damage
 
 
 def _photo(path, seed=0, h=96, w=128):

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from neuron_desktop.train.data import is_validation
+from neuron_desktop.data.photos import is_validation
 
 ROOT = Path(__file__).resolve().parents[1]
 

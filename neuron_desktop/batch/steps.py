@@ -378,7 +378,11 @@ _REFS: dict[str, Any] = {}
 
 
 def _model_ref(name: str):
-    from neuron_desktop.core.record import model_ref
+    from neuron_desktop.core.record import ModelRef
+    from neuron_desktop.models.weights import get_entry
+
+    def model_ref(n: str) -> ModelRef:  # sha256 from the manifest
+        return ModelRef(n, get_entry(n).sha256)
 
     if name not in _REFS:
         _REFS[name] = model_ref(name)

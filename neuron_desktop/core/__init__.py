@@ -1,1 +1,1 @@
-"""Qt-free imaging core: I/O, colour, guided filter, metrics, tiling, devices, progress."""
+"""Qt-free imaging core: I/O, colour, guided filter, metrics, devices, progress."""

@@ -119,19 +119,6 @@ def _lab_to_rgb(lab: Tensor, clip: bool) -> Tensor:
     return rgb.clamp(0, 1) if clip else rgb
 
 
-def rgb_to_yuv(rgb: Tensor) -> Tensor:
-    """sRGB ``(B, 3, H, W)`` -> YUV (BT.601, as ``skimage.color.rgb2yuv``); Y in [0, 1]."""
-    _check_rgb(rgb, "rgb")
-    return _apply_matrix(_matrix(_YUV_FROM_RGB, rgb), rgb)
-
-
-def yuv_to_rgb(yuv: Tensor) -> Tensor:
-    """YUV ``(B, 3, H, W)`` (BT.601) -> sRGB ``(B, 3, H, W)``, not clipped."""
-    _check_rgb(yuv, "yuv")
-    rgb_from_yuv = torch.linalg.inv(_matrix(_YUV_FROM_RGB, yuv).double()).to(yuv.dtype)
-    return _apply_matrix(rgb_from_yuv, yuv)
-
-
 def rgb_to_gray(rgb: Tensor) -> Tensor:
     """sRGB ``(B, 3, H, W)`` -> luminance ``(B, 1, H, W)`` in [0, 1], equal to Lab L / 100."""
     _check_rgb(rgb, "rgb")
@@ -149,16 +136,8 @@ def normalize_l(l: Tensor) -> Tensor:
     return (l - L_CENT) / L_NORM
 
 
-def denormalize_l(l: Tensor) -> Tensor:
-    """Inverse of :func:`normalize_l`."""
-    return l * L_NORM + L_CENT
-
-
 def normalize_ab(ab: Tensor) -> Tensor:
     """Lab ab in about [-110, 110] -> network range ``ab / 110`` (about [-1, 1])."""
     return ab / AB_NORM
 
 
-def denormalize_ab(ab: Tensor) -> Tensor:
-    """Inverse of :func:`normalize_ab`."""
-    return ab * AB_NORM

@@ -10,14 +10,12 @@ from typing import TypeVar
 
 import torch
 
-from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.errors import NeuronError, is_out_of_memory  # noqa: F401 (re-export)
 from neuron_desktop.core.progress import Pipeline, Progress
 
 T = TypeVar("T")
 
 ENV_DEVICE = "NEURON_DEVICE"
-_OOM_MARKERS = ("out of memory", "cudnn_status_alloc_failed", "cublas_status_alloc_failed",
-                "can't allocate memory", "cannot allocate memory")  # the last two: CPU
 _ATTEMPT = threading.local()  # the fallback attempt now running on this thread
 
 
@@ -72,14 +70,6 @@ def choose_device(preference: str | torch.device | None = None) -> torch.device:
             raise NeuronError(f"device {preference!r} requested but MPS is not available")
         return device
     raise NeuronError(f"unsupported device {preference!r}; use auto, cpu, cuda, cuda:N or mps")
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """True for torch.OutOfMemoryError, MemoryError, or a RuntimeError reporting CUDA/MPS
-    out-of-memory or a failed CPU allocation ("DefaultCPUAllocator: can't allocate memory")."""
-    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
-        return True
-    return isinstance(exc, RuntimeError) and any(m in str(exc).lower() for m in _OOM_MARKERS)
 
 
 def current_attempt() -> tuple[int, torch.device, int | None] | None:

@@ -58,6 +58,20 @@ class WeightsError(NeuronError):
     """Model weights are missing, unknown, corrupt (sha256 mismatch) or in an unsafe format."""
 
 
+_OOM_MARKERS = ("out of memory", "cudnn_status_alloc_failed", "cublas_status_alloc_failed",
+                "can't allocate memory", "cannot allocate memory")  # the last two: CPU
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """True for torch.OutOfMemoryError, MemoryError, or a RuntimeError reporting CUDA/MPS
+    out-of-memory or a failed CPU allocation ("DefaultCPUAllocator: can't allocate memory")."""
+    import torch
+
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    return isinstance(exc, RuntimeError) and any(m in str(exc).lower() for m in _OOM_MARKERS)
+
+
 def describe_failure(exc: BaseException) -> tuple[str, int]:
     """(one-line message, exit code) for any exception raised while running a command.
 
@@ -65,8 +79,6 @@ def describe_failure(exc: BaseException) -> tuple[str, int]:
     allocation) and OS errors get a plain sentence; anything else is reported as an internal
     error (a bug) without a traceback.
     """
-    from neuron_desktop.core.device import is_out_of_memory
-
     if isinstance(exc, NeuronError):
         return str(exc), exc.exit_code
     if isinstance(exc, MemoryError) or is_out_of_memory(exc):

@@ -1,4 +1,4 @@
-"""Image and mask I/O: safe loading, atomic saving, tensor conversion, monochrome detection.
+"""Image and mask I/O: safe loading, atomic saving, tensor conversion.
 
 Images travel through the app as float32 RGB arrays of shape (H, W, 3) in [0, 1] with any
 alpha channel kept aside as (H, W) in [0, 1]. Pillow decodes everything; 16-bit colour data,
@@ -822,9 +822,6 @@ def from_tensor(t: torch.Tensor) -> np.ndarray:
         raise ValueError(f"expected (1, C, H, W) or (C, H, W), got {tuple(t.shape)}")
     x = t.detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
     return np.ascontiguousarray(x[..., 0] if x.shape[2] == 1 else x)
-
-
-# -------------------------------------------------------------------------------- monochrome
 
 
 @dataclass(frozen=True)

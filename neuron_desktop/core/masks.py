@@ -1,4 +1,4 @@
-"""Masks and colour hints without Qt: brush strokes, feathering, hints -> (ab, mask) planes.
+"""Masks and colour hints without Qt: brush strokes with soft edges, hint patches.
 
 Masks are float32 (H, W) arrays in [0, 1] (1 = fill). A brush segment is rasterised as a
 capsule (all pixels within ``radius`` of the segment p0-p1) with a soft edge, so a drag of
@@ -6,20 +6,14 @@ any speed leaves a continuous stroke without dab spacing artefacts.
 
 A colour hint is a user-chosen colour at a point (ideepcolor style): :class:`Hint` carries the
 point (x, y) in full-resolution pixels, the colour as sRGB in [0, 1] and the side of the square
-patch it covers. :func:`hints_to_planes` turns hints into the (ab, mask) planes a guided
-colorization network consumes.
+patch it covers (``hint_box``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
-import torch
-
-from neuron_desktop.core.color import rgb_to_lab
 
 
 @dataclass
@@ -115,20 +109,6 @@ def paint_segment(
     return box
 
 
-def feather(mask: np.ndarray, radius: float) -> np.ndarray:
-    """Gaussian-feathered copy of a (H, W) mask (sigma = radius / 2); radius 0 copies."""
-    m = np.asarray(mask, dtype=np.float32)
-    if radius <= 0:
-        return m.copy()
-    k = int(2 * np.ceil(radius) + 1)
-    return cv2.GaussianBlur(m, (k, k), radius / 2.0)
-
-
-def invert(mask: np.ndarray) -> np.ndarray:
-    """1 - mask, as float32."""
-    return (1.0 - np.asarray(mask, dtype=np.float32)).astype(np.float32)
-
-
 def hint_box(hint: Hint, shape: tuple[int, int], scale: float = 1.0) -> tuple[int, int, int, int]:
     """The hint's square patch (x0, y0, x1, y1) at ``scale``, clipped to ``shape`` = (H, W)."""
     h, w = shape
@@ -138,50 +118,3 @@ def hint_box(hint: Hint, shape: tuple[int, int], scale: float = 1.0) -> tuple[in
     return max(x0, 0), max(y0, 0), min(x0 + size, w), min(y0 + size, h)
 
 
-def hint_ab(rgb: tuple[float, float, float]) -> tuple[float, float]:
-    """CIE a, b of an sRGB colour in [0, 1].
-
-    The ab pair does not depend on the lightness the colour is later rendered at: a hint
-    "converted to Lab at the pixel's own lightness" keeps the photo's L and takes this ab.
-    """
-    t = torch.tensor(rgb, dtype=torch.float32).clamp(0, 1).view(1, 3, 1, 1)
-    lab = rgb_to_lab(t)[0, :, 0, 0]
-    return float(lab[1]), float(lab[2])
-
-
-def hints_to_planes(
-    hints: Sequence[Hint],
-    lab_image_or_L: torch.Tensor | np.ndarray,
-    size: tuple[int, int] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rasterise hints into ``(ab (2, h, w), mask (1, h, w))`` float32 tensors.
-
-    ``lab_image_or_L`` is the photo at full resolution: Lab (1, 3, H, W) / (3, H, W), or its
-    L (1, 1, H, W) / (1, H, W) / (H, W), tensor or array; only its size (and device) is used,
-    because a hint's colour at the pixel's own lightness has the photo's L and the hint's ab.
-    ``size`` = (h, w) renders the planes at another resolution (the network's), scaling the
-    hint positions and patch sizes; default (H, W). Each hint paints its ab into its
-    size x size square and sets mask = 1 there; later hints win where squares overlap.
-    Outside the hints ab = 0 and mask = 0. ab is in CIE units (about [-110, 110]).
-    """
-    ref = lab_image_or_L
-    full = tuple(int(s) for s in ref.shape[-2:])
-    device = ref.device if isinstance(ref, torch.Tensor) else torch.device("cpu")
-    out = full if size is None else (int(size[0]), int(size[1]))
-    scale_y, scale_x = out[0] / full[0], out[1] / full[1]
-    ab = torch.zeros((2, *out), dtype=torch.float32)
-    mask = torch.zeros((1, *out), dtype=torch.float32)
-    for hint in hints:
-        scaled = Hint(hint.x, hint.y, hint.rgb, hint.size)
-        # Anisotropic scaling: place the centre per axis, size by the mean scale.
-        scaled.x = int(np.floor(hint.x * scale_x))
-        scaled.y = int(np.floor(hint.y * scale_y))
-        scaled.size = max(1, int(round(hint.size * (scale_x + scale_y) / 2)))
-        x0, y0, x1, y1 = hint_box(scaled, out)
-        if x0 >= x1 or y0 >= y1:
-            continue
-        a, b = hint_ab(hint.rgb)
-        ab[0, y0:y1, x0:x1] = a
-        ab[1, y0:y1, x0:x1] = b
-        mask[0, y0:y1, x0:x1] = 1.0
-    return ab.to(device), mask.to(device)

@@ -17,3 +17,16 @@ def user_data_dir() -> Path:
     """$XDG_DATA_HOME/neuron-desktop (default ~/.local/share/neuron-desktop): the user's own
     files, e.g. styles added with `neuron train style --style`."""
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / APP
+
+
+def package_data(*parts: str) -> Path:
+    """A file or folder shipped inside the package (weights, sample photos, the icon), found
+    through importlib.resources so it works from a wheel as from a checkout."""
+    from importlib.resources import files
+
+    return Path(str(files("neuron_desktop").joinpath(*parts)))
+
+
+def samples_dir() -> Path:
+    """The bundled sample photos."""
+    return package_data("resources", "samples")

@@ -128,7 +128,3 @@ def run_pipeline(
         gen.close()
 
 
-def as_pipeline(value: T) -> Pipeline[T]:
-    """A trivial pipeline that returns ``value`` (handy for tests and adapters)."""
-    yield Progress(1.0)
-    return value

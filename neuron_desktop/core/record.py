@@ -68,13 +68,6 @@ class EditRecord:
         return to_xmp(self)
 
 
-def model_ref(name: str, weights_directory: str | Path | None = None) -> ModelRef:
-    """The weights entry ``name`` of the manifest as a ModelRef (sha256 from the manifest)."""
-    from neuron_desktop.models.weights import get_entry
-
-    return ModelRef(name, get_entry(name, weights_directory).sha256)
-
-
 # ------------------------------------------------------------------------------ XMP text
 
 

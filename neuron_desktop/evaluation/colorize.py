@@ -15,11 +15,12 @@ import torch
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
 from neuron_desktop.core.imageio import from_tensor, load_image, to_tensor
 from neuron_desktop.core.metrics import colorfulness, psnr, ssim
+from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import Pipeline, Progress
+from neuron_desktop.data.hints import uniform_hint_points
+from neuron_desktop.data.photos import list_images
 from neuron_desktop.evaluation.common import SHARED_DATA, contact_sheet, to_8bit
 from neuron_desktop.pipelines.colorize import AbHint, finish, prepare, work_ab
-from neuron_desktop.train.data import list_images
-from neuron_desktop.train.hints import uniform_hint_points
 
 HINT_COUNTS = (1, 5, 10, 20)
 AUC_MAX = 150  # Zhang et al.'s raw accuracy: ab error thresholds 0..150
@@ -177,7 +178,7 @@ def default_files(validation: bool = False) -> list[Path]:
     """The held-out eval photos, or (``validation``) the training set's validation split,
     which is what parameters such as the temperature may be tuned on."""
     if validation:
-        from neuron_desktop.train.data import split
+        from neuron_desktop.data.photos import split
 
         return split(list_images([SHARED_DATA / "train"]), 0.05)[1]
     return list_images([SHARED_DATA / "eval"])
@@ -187,7 +188,7 @@ def default_historical() -> Path:
     return SHARED_DATA / "old_photos" / "historical_bw"
 
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = samples_dir()
 
 
 def samples_sheet(net, path: Path, *, temperature: float, render_size: int) -> None:

@@ -1,6 +1,6 @@
 """`neuron eval grain`: do filled holes match the film grain around them?
 
-Eval photos get film grain (:func:`neuron_desktop.train.degrade.grain`, signal dependent,
+Eval photos get film grain (:func:`neuron_desktop.data.degrade.grain`, signal dependent,
 fine to coarse, seeded per photo), then the inpainting eval's masks (20-30 % free-form and
 thin scratches) are filled with grain matching off and on. Reported per method: the hole's
 high-pass energy over the surrounding ring's (1.0 = matched; the issue asks 0.8-1.2) and the
@@ -18,10 +18,10 @@ from neuron_desktop.core.grain import highpass, ring
 from neuron_desktop.core.imageio import load_image, to_tensor
 from neuron_desktop.core.metrics import psnr
 from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
+from neuron_desktop.data.degrade import grain
+from neuron_desktop.data.masks import mask_set
 from neuron_desktop.evaluation.common import to_8bit
 from neuron_desktop.pipelines.inpaint import inpaint
-from neuron_desktop.train.degrade import grain
-from neuron_desktop.train.masks_gen import mask_set
 
 METHODS = ("telea", "harmonic", "network-fast")
 SEED = 30_000
@@ -50,7 +50,7 @@ def evaluate(files: list[Path], methods=METHODS) -> Pipeline[dict]:
         rgb = grainy(np.clip(load_image(path).rgb, 0, 1).astype(np.float32), SEED + i)
         h, w = rgb.shape[:2]
         masks = mask_set(h, w, SEED + i)
-        from neuron_desktop.train.damage import damage
+        from neuron_desktop.data.damage import damage
 
         masks = {"20-30%": masks["20-30%"] > 0, "scratches": damage(rgb, SEED + i)[1] > 0}
         truth = to_8bit(to_tensor(rgb))

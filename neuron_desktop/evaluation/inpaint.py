@@ -2,15 +2,15 @@
 
 Mask sets, fixed and seeded per photo (index i in the sorted file list):
 
-- ``10-20%``, ``20-30%``, ``30-40%``: DeepFill v2 free-form masks (``train.masks_gen``),
+- ``10-20%``, ``20-30%``, ``30-40%``: DeepFill v2 free-form masks (``data.masks``),
   holes in the clean photo;
-- ``scratches``: synthetic damage (``train.damage``, seed ``seed_base + i``): the damaged
+- ``scratches``: synthetic damage (``data.damage``, seed ``seed_base + i``): the damaged
   photo with its true mask.
 
 Every method fills every mask; results are compared with the clean photo in 8-bit sRGB:
 PSNR and SSIM over the whole image, mean absolute error (L1, [0, 1] scale) inside the hole.
 The scratch detectors are scored on the damaged photos and on old-print versions of them
-(``train.damage.old_photo_damage``: toned, faded, duller cream cracks and craquelure, scan
+(``data.damage.old_photo_damage``: toned, faded, duller cream cracks and craquelure, scan
 softness): pixel precision/recall, strict and with a 1 px tolerance (a detected pixel within
 1 px of a true one counts, and vice versa).
 """
@@ -20,19 +20,18 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
 from neuron_desktop.core.imageio import load_image, to_tensor
-from neuron_desktop.core.metrics import psnr, ssim
+from neuron_desktop.core.metrics import DetectorScore, psnr, ssim
 from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
+from neuron_desktop.data.damage import damage, old_photo_damage
+from neuron_desktop.data.masks import mask_set
+from neuron_desktop.data.photos import list_images
 from neuron_desktop.evaluation.common import SHARED_DATA, contact_sheet, to_8bit
 from neuron_desktop.pipelines.inpaint import inpaint
 from neuron_desktop.pipelines.scratches import detect_scratches, network_available, scratch_mask
-from neuron_desktop.train.damage import damage, old_photo_damage
-from neuron_desktop.train.data import list_images
-from neuron_desktop.train.masks_gen import mask_set
 
 METHODS = ("telea", "ns", "harmonic", "exemplar", "network", "network-fast", "network-best")
 SETS = ("10-20%", "20-30%", "30-40%", "scratches")
@@ -47,44 +46,6 @@ def masked_inputs(rgb: np.ndarray, index: int, seed_base: int
     damaged, m = damage(rgb, seed_base + index)
     out["scratches"] = (damaged, m > 0)
     return out
-
-
-class DetectorScore:
-    """Pooled pixel counts for precision/recall, strict and with a 1 px tolerance, and mark
-    counts: a true mark (8-connected component) is found when a predicted pixel lies within
-    1 px of it; a predicted mark is right when it lies within 1 px of true damage. Marks
-    weigh a dust speck as much as a long scratch, as a user counting them would."""
-
-    def __init__(self) -> None:
-        self.n = {k: 0 for k in ("tp", "pred", "true", "tp_p1", "tp_r1",
-                                 "marks_true", "marks_found", "marks_pred", "marks_right")}
-
-    def add(self, pred: np.ndarray, true: np.ndarray) -> None:
-        k = np.ones((3, 3), np.uint8)
-        near_true = cv2.dilate(true.astype(np.uint8), k) > 0
-        near_pred = cv2.dilate(pred.astype(np.uint8), k) > 0
-        self.n["tp"] += int((pred & true).sum())
-        self.n["pred"] += int(pred.sum())
-        self.n["true"] += int(true.sum())
-        self.n["tp_p1"] += int((pred & near_true).sum())
-        self.n["tp_r1"] += int((true & near_pred).sum())
-        for mask, near, total, hit in ((true, near_pred, "marks_true", "marks_found"),
-                                       (pred, near_true, "marks_pred", "marks_right")):
-            count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-            self.n[total] += count - 1
-            self.n[hit] += len(np.unique(labels[near & mask]))
-
-    def result(self) -> dict[str, float]:
-        n, eps = self.n, 1e-9
-        out = {"precision": n["tp"] / max(n["pred"], 1), "recall": n["tp"] / max(n["true"], 1),
-               "precision_1px": n["tp_p1"] / max(n["pred"], 1),
-               "recall_1px": n["tp_r1"] / max(n["true"], 1),
-               "marks_precision": n["marks_right"] / max(n["marks_pred"], 1),
-               "marks_recall": n["marks_found"] / max(n["marks_true"], 1)}
-        for prefix, suffix in (("", ""), ("", "_1px"), ("marks_", "")):
-            p, r = out[f"{prefix}precision{suffix}"], out[f"{prefix}recall{suffix}"]
-            out[f"{prefix}f1{suffix}"] = 2 * p * r / max(p + r, eps)
-        return out
 
 
 def _overlay(rgb: np.ndarray, hole: np.ndarray, colour=(1.0, 0.15, 0.1)) -> np.ndarray:
@@ -179,7 +140,7 @@ def default_files(validation: bool = False) -> list[Path]:
     """The held-out eval photos, or (``validation``) the training set's validation split,
     the only images detector thresholds may be tuned on."""
     if validation:
-        from neuron_desktop.train.data import split
+        from neuron_desktop.data.photos import split
 
         return split(list_images([SHARED_DATA / "train"]), 0.05)[1]
     return list_images([SHARED_DATA / "eval"])

@@ -1,6 +1,6 @@
 """`neuron eval restore`: the restorer against classical tools on seeded old-print damage.
 
-Each eval photo is degraded by :func:`neuron_desktop.train.degrade.degrade` at three
+Each eval photo is degraded by :func:`neuron_desktop.data.degrade.degrade` at three
 severities (seeded by the photo's name); every method's output is compared with the clean
 target (the photo with the same tone) in 8-bit sRGB. The classical tools run at the setting
 that scored best on the training set's validation split for that severity (``tune``): never
@@ -16,13 +16,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from neuron_desktop.core.imageio import from_tensor, load_image, to_tensor
 from neuron_desktop.core.metrics import psnr, ssim
 from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
+from neuron_desktop.data.degrade import SEVERITIES, degrade
 from neuron_desktop.evaluation.common import contact_sheet, to_8bit
-from neuron_desktop.train.degrade import SEVERITIES, degrade
 
 
 def _u8(x: np.ndarray) -> np.ndarray:
@@ -103,7 +102,7 @@ def evaluate(net, files: list[Path], settings: dict[str, dict[str, list]], *,
             yield Progress(k / n, f"{sev} {path.name}")
     results = {sev: {name: {m: float(np.mean(v)) for m, v in ms.items()}
                      for name, ms in methods.items()} for sev, methods in per.items()}
-    for sev, methods in results.items():
+    for methods in results.values():
         classical = max(methods[c]["psnr"] for c in CLASSICAL)
         methods["ours_minus_best_classical_db"] = methods["ours"]["psnr"] - classical
     if sheet_path is not None and sheet:
@@ -114,8 +113,8 @@ def evaluate(net, files: list[Path], settings: dict[str, dict[str, list]], *,
 
 def real_scans_sheet(net, folders: list[Path], path: Path, limit: int = 10) -> None:
     """Input | restored on real old scans (no ground truth): kept out of git."""
+    from neuron_desktop.data.photos import list_images
     from neuron_desktop.pipelines.restore import restore
-    from neuron_desktop.train.data import list_images
 
     rows = []
     for f in list_images(folders)[:limit]:

@@ -37,13 +37,14 @@ from torch.nn import functional as F
 
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import from_tensor, load_image, to_tensor
+from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import Pipeline, Progress, wrap_progress
+from neuron_desktop.data.photos import list_images
 from neuron_desktop.evaluation.common import SHARED_DATA, contact_sheet, to_8bit
 from neuron_desktop.evaluation.vgg_reference import LAYERS, ReferenceVGG16
-from neuron_desktop.train.data import list_images
 
 METHODS = ("gatys", "fast", "peer")
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = samples_dir()
 CONTENT_LAYER = "relu3_3"
 
 # ------------------------------------------------------------------------------- metrics
@@ -253,7 +254,7 @@ def spread(files: list[Path], n: int | None) -> list[Path]:
 def default_photos(validation: bool = False) -> list[Path]:
     """The held-out eval photos, or the training set's validation split (for tuning)."""
     if validation:
-        from neuron_desktop.train.data import split
+        from neuron_desktop.data.photos import split
 
         return split(list_images([SHARED_DATA / "train"]), 0.05)[1]
     return list_images([SHARED_DATA / "eval"])

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from neuron_desktop.core.color import rgb_to_lab
-from neuron_desktop.models.registry import register_model, resolve_weights
+from neuron_desktop.core.color import normalize_ab, normalize_l, rgb_to_lab
+from neuron_desktop.models.registry import build, load_state, register_arch
 
 GRID = 10
 AB_MAX = 110
@@ -183,6 +183,10 @@ class ColorizationNet(nn.Module):
             self.semantic.eval()  # frozen: BatchNorm statistics stay ImageNet's
         return self
 
+    # the network owns its input scaling: training and inference both call these
+    normalize_l = staticmethod(normalize_l)  # Lab L -> (L - 50) / 100
+    normalize_ab = staticmethod(normalize_ab)  # Lab ab -> ab / 110
+
     def semantic_features(self, l: Tensor) -> list[Tensor] | None:
         """Frozen features of the gray image (computed once per photo in interactive use)."""
         if self.semantic is None:
@@ -229,29 +233,29 @@ def _pooled_hints(ab: Tensor, mask: Tensor, size: tuple[int, int]) -> Tensor:
     return torch.cat([ab / cover.clamp(min=1e-3), (cover > 0).to(ab.dtype)], 1)
 
 
-@register_model("colorizer", task="colorization", default_weights="colorizer")
+DEFAULT_WEIGHTS = "colorizer"
+
+
+@register_arch("ColorizationNet")
+def build_colorizer(entry) -> ColorizationNet:
+    """The layout recorded with the weights (``preprocessing.arch``)."""
+    return ColorizationNet(**entry.preprocessing.get("arch", {}))
+
+
 def colorizer(*, weights: str | None = "default", device: str | torch.device = "cpu",
               strict: bool = True, **arch) -> ColorizationNet:
-    """Build the colorizer; ``weights`` names a manifest entry (None: random init).
-    ``strict=False`` lets training start from weights of an earlier layout (new layers keep
-    their initialisation)."""
+    """A trainable colorizer (inference uses ``models.registry.load``); ``weights`` names a
+    manifest entry (None: random init). ``strict=False`` lets training start from weights of
+    an earlier layout (new layers keep their initialisation)."""
     from neuron_desktop.models.weights import get_entry, load_weights
 
-    name = resolve_weights("colorizer", weights)
-    cls = ColorizationNet
-    if name is not None:
-        entry = get_entry(name)
-        arch = {**entry.preprocessing.get("arch", {}), **arch}
-        cls = ARCHITECTURES[entry.arch]
-    net = cls(**arch)
-    if name is not None:
-        state = load_weights(name)
-        net.load_state_dict(state, strict=False)
-        missing = set(net.trainable_state_dict()) - set(state)
-        if missing and strict:
-            from neuron_desktop.core.errors import WeightsError
-
-            raise WeightsError(f"weights '{name}' lack {sorted(missing)[:3]}")
+    name = DEFAULT_WEIGHTS if weights == "default" else weights
+    if name is None:
+        return ColorizationNet(**arch).to(device).eval()
+    entry = get_entry(name)
+    net = build(entry) if not arch else ColorizationNet(
+        **{**entry.preprocessing.get("arch", {}), **arch})
+    load_state(net, load_weights(name), name, strict=strict)
     return net.to(device).eval()
 
 
@@ -269,6 +273,8 @@ class SemanticColorizer(nn.Module):
 
     out_stride = 4
     taps = (2, 4, 10, 15)  # last Lite0 block at strides 4, 8, 16, 32
+    normalize_l = staticmethod(normalize_l)  # Lab L -> (L - 50) / 100
+    normalize_ab = staticmethod(normalize_ab)  # Lab ab -> ab / 110
     channels = (24, 40, 112, 320)
 
     def __init__(self, widths: tuple[int, int, int] = (96, 128, 192), num_bins: int | None = None,
@@ -343,4 +349,9 @@ class SemanticColorizer(nn.Module):
         return {k: v for k, v in self.state_dict().items() if not k.startswith("semantic.")}
 
 
-ARCHITECTURES = {"ColorizationNet": ColorizationNet, "SemanticColorizer": SemanticColorizer}
+@register_arch("SemanticColorizer")
+def build_semantic_colorizer(entry) -> SemanticColorizer:
+    """The decoder layout recorded with the weights; the frozen encoder comes from the
+    efficientnet-lite0 package."""
+    arch = entry.preprocessing.get("arch", {})
+    return SemanticColorizer(widths=tuple(arch.get("widths", (96, 128, 192))))

@@ -19,6 +19,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from neuron_desktop.core.fill import harmonic_fill, push_pull
 from neuron_desktop.models.blocks import ContextualAttention
+from neuron_desktop.models.registry import register_arch
 
 __all__ = ["InpaintNet", "PatchCritic", "harmonic_fill", "hinge_d_loss", "hinge_g_loss",
            "push_pull"]
@@ -130,3 +131,8 @@ def hinge_d_loss(real: Tensor, fake: Tensor) -> Tensor:
 
 def hinge_g_loss(fake: Tensor) -> Tensor:
     return -fake.mean()
+
+
+@register_arch("InpaintNet")
+def build_inpaintnet(entry) -> InpaintNet:
+    return InpaintNet(int(entry.recipe.get("width", 16)))

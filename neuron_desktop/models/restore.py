@@ -1,5 +1,5 @@
 """The restorer: a small residual U-Net that removes grain, noise, blur, fading and JPEG
-damage from old scans (trained on :mod:`neuron_desktop.train.degrade`).
+damage from old scans (trained on :mod:`neuron_desktop.data.degrade`).
 
 Input and output are RGB ``(B, 3, H, W)`` in [0, 1] (H, W multiples of 8); the network
 works on 2x2 pixel-unshuffled planes (a quarter of the pixels, so a 1 MP scan costs ~25 k
@@ -8,7 +8,6 @@ multiply-adds per pixel) and predicts a correction added to its input.
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 

@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from neuron_desktop.models.registry import register_arch
+
 MULTIPLE = 4  # two stride-2 levels
 
 
@@ -45,3 +47,8 @@ class ScratchNet(nn.Module):
         d2 = self.dec2(torch.cat([self.up2(F.interpolate(m, scale_factor=2.0)), e2], 1))
         d1 = self.dec1(torch.cat([self.up1(F.interpolate(d2, scale_factor=2.0)), e1], 1))
         return self.head(d1)[..., :h, :w]
+
+
+@register_arch("ScratchNet")
+def build_scratchnet(entry) -> ScratchNet:
+    return ScratchNet(int(entry.recipe.get("width", 16)))

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuron_desktop.models.efficientnet_lite import efficientnet_lite0_features
+from neuron_desktop.models.registry import register_arch
 
 STYLE_TAPS = (-1, 0, 2, 4, 10)  # -1 = the stem
 CONTENT_TAP = 4  # stride 8, 40 channels
@@ -187,3 +188,9 @@ class FastStyleNet(nn.Module):
             if isinstance(m, CondInstanceNorm):
                 m.gamma.data[index] = params[f"{name}.gamma"]
                 m.beta.data[index] = params[f"{name}.beta"]
+
+
+@register_arch("FastStyleNet")
+def build_faststylenet(entry) -> FastStyleNet:
+    return FastStyleNet(len(entry.recipe.get("style_names", [])),
+                        width=entry.recipe.get("width", 16), blocks=entry.recipe.get("blocks", 4))

@@ -1,4 +1,4 @@
-"""Weights registry: safetensors files in ``weights/`` described by ``weights/manifest.json``.
+"""Weights registry: safetensors files described by a ``manifest.json`` in one folder.
 
 Manifest layout::
 
@@ -10,7 +10,6 @@ Manifest layout::
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import os
@@ -26,8 +25,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-import neuron_desktop
 from neuron_desktop.core.errors import WeightsError
+from neuron_desktop.core.paths import package_data
 
 ENV_WEIGHTS_DIR = "NEURON_WEIGHTS_DIR"
 MANIFEST = "manifest.json"
@@ -64,11 +63,11 @@ _REQUIRED = ("file", "sha256", "bytes", "task", "arch")
 
 
 def weights_dir() -> Path:
-    """The weights folder: env ``NEURON_WEIGHTS_DIR`` or ``<repo>/weights``."""
+    """The weights folder: env ``NEURON_WEIGHTS_DIR`` or the package's ``weights/``."""
     env = os.environ.get(ENV_WEIGHTS_DIR)
     if env:
         return Path(env).expanduser()
-    return Path(neuron_desktop.__file__).resolve().parent.parent / "weights"
+    return package_data("weights")
 
 
 def _dir(directory: Path | str | None) -> Path:
@@ -152,24 +151,6 @@ def installed(name: str, directory: Path | str | None = None) -> bool:
         return get_entry(name, directory).path(_dir(directory)).is_file()
     except WeightsError:
         return False
-
-
-def load_model(name: str, build: Callable[[WeightEntry], torch.nn.Module],
-               device: torch.device | str = "cpu",
-               directory: Path | str | None = None) -> torch.nn.Module:
-    """``build(entry)`` with the verified weights of ``name``: eval mode, frozen, on
-    ``device``; cached per weights folder, file checksum and device (a retrained file is
-    reloaded). ``build`` must be a module-level function (it is part of the cache key)."""
-    d = str(_dir(directory))
-    return _cached_model(name, d, get_entry(name, d).sha256, str(device), build)
-
-
-@functools.lru_cache(maxsize=8)
-def _cached_model(name: str, directory: str, sha256: str, device: str,
-                  build: Callable[[WeightEntry], torch.nn.Module]) -> torch.nn.Module:
-    net = build(get_entry(name, directory))
-    net.load_state_dict(load_weights(name, directory=directory))
-    return net.eval().requires_grad_(False).to(device)
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:

@@ -16,8 +16,6 @@ from torch import Tensor
 
 from neuron_desktop.core.color import (
     lab_to_rgb,
-    normalize_ab,
-    normalize_l,
     rgb_to_gray,
     rgb_to_lab,
 )
@@ -25,7 +23,12 @@ from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.guided import guided_filter
 from neuron_desktop.core.masks import Hint, hint_box
 from neuron_desktop.core.progress import Extra, Pipeline, Preview, Progress
-from neuron_desktop.models.colorization import ColorizationNet, distribution_modes
+from neuron_desktop.models.colorization import (
+    DEFAULT_WEIGHTS,
+    ColorizationNet,
+    distribution_modes,
+)
+from neuron_desktop.models.registry import load
 
 DEFAULT_RENDER_SIZE = 256
 # Decoding chosen on the training set's validation split (scripts/tune_colorize.py, see
@@ -62,18 +65,11 @@ class Prepared:
     base_logits: Tensor | None = None  # logits without hints (cached for hint affinity)
 
 
-_MODEL_CACHE: dict[str, ColorizationNet] = {}
-
-
 def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
                    ) -> ColorizationNet:
-    """The shipped colorizer on ``device`` (loaded once per process)."""
-    from neuron_desktop.models.colorization import colorizer
-
-    key = f"{weights}@{device}"
-    if key not in _MODEL_CACHE:
-        _MODEL_CACHE[key] = colorizer(weights=weights, device=device)
-    return _MODEL_CACHE[key]
+    """The shipped colorizer on ``device`` (``models.registry.load``: verified, cached)."""
+    name = DEFAULT_WEIGHTS if weights == "default" else weights
+    return load(name, device)  # type: ignore[return-value]
 
 
 def pad_multiple(net) -> int:
@@ -104,7 +100,7 @@ def prepare(net: ColorizationNet, image: Tensor, render_size: int = DEFAULT_REND
     l_work = F.interpolate(l_full.to(device), size=(h, w), mode="area")
     m = pad_multiple(net)
     l_work = F.pad(l_work, (0, (-w) % m, 0, (-h) % m), mode="replicate")
-    features = net.semantic_features(normalize_l(l_work))
+    features = net.semantic_features(net.normalize_l(l_work))
     return Prepared(l_full, l_work, (h, w), features)
 
 
@@ -238,7 +234,7 @@ def predict_logits(net: ColorizationNet, prep: Prepared, hints: list | None) -> 
     ab = F.pad(ab, (0, pad[1] - ab.shape[-1], 0, pad[0] - ab.shape[-2])).to(device)
     mask = F.pad(mask, (0, pad[1] - mask.shape[-1], 0, pad[0] - mask.shape[-2])).to(device)
     with torch.no_grad():
-        return net(normalize_l(prep.l_work), normalize_ab(ab), mask, prep.features)
+        return net(net.normalize_l(prep.l_work), net.normalize_ab(ab), mask, prep.features)
 
 
 def hint_free_logits(net, prep: Prepared) -> Tensor:

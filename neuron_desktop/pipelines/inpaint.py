@@ -44,7 +44,8 @@ from neuron_desktop.core.progress import (
     map_events,
     wrap_progress,
 )
-from neuron_desktop.models.weights import installed, load_model
+from neuron_desktop.models.registry import load
+from neuron_desktop.models.weights import installed
 from neuron_desktop.pipelines.exemplar import exemplar_fill
 from neuron_desktop.pipelines.scratches import detect_scratches
 
@@ -401,16 +402,10 @@ NET_BIG_WINDOW_SIDE = 320  # working size of windows over twice the cap (big pho
 NET_CONTEXT = 2.0
 
 
-def _build_inpainter(entry):
-    from neuron_desktop.models.inpainting import InpaintNet
-
-    return InpaintNet(int(entry.recipe.get("width", 16)))
-
-
 def load_inpainter(device: str = "cpu", weights: str = NET_WEIGHTS):
     """The shipped inpainting network (sha256-checked), cached per device; channels-last on
     a CPU (oneDNN's faster layout: ~12 % at 512 px, the same output to 2e-7)."""
-    net = load_model(weights, _build_inpainter, device)
+    net = load(weights, device)
     if torch.device(device).type == "cpu":
         net.to(memory_format=torch.channels_last)  # in place; a no-op once converted
     return net

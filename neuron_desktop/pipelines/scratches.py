@@ -13,7 +13,7 @@
 5. Dilate by 1 px. Photos are analysed at a long side of at most WORK_SIDE px; sizes above
    are for ~1000 px and scale with the working size.
 
-Thresholds were tuned on synthetic damage (``train.damage``) of the training set's validation
+Thresholds were tuned on synthetic damage (``data.damage``) of the training set's validation
 split; ``sensitivity`` in [0, 1] scales them (higher finds more).
 
 Optional learned detector (``method="network"``): :class:`models.scratch_net.ScratchNet`
@@ -37,7 +37,8 @@ from torch import Tensor
 from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.errors import NeuronError, WeightsError
 from neuron_desktop.core.progress import CancelToken, Pipeline, Progress, wrap_progress
-from neuron_desktop.models.weights import get_entry, installed, load_model, weights_dir
+from neuron_desktop.models.registry import load
+from neuron_desktop.models.weights import get_entry, installed, weights_dir
 
 WORK_SIDE = 2048
 METHODS = ("auto", "classical", "network")
@@ -198,16 +199,10 @@ def dilate_1px(mask: np.ndarray) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), _kernel(cv2.MORPH_ELLIPSE, 3)) > 0
 
 
-def _build_scratch_net(entry):
-    from neuron_desktop.models.scratch_net import ScratchNet
-
-    return ScratchNet(int(entry.recipe.get("width", 16)))
-
-
 def load_scratch_net(device: str = "cpu", weights: str = NET_WEIGHTS):
     """(network, preprocessing dict) of the installed detector (sha256-checked); the network
     is cached per device, weights folder and file checksum (a retrained one is reloaded)."""
-    return load_model(weights, _build_scratch_net, device), dict(get_entry(weights).preprocessing)
+    return load(weights, device), dict(get_entry(weights).preprocessing)
 
 
 def network_available() -> bool:

@@ -15,8 +15,10 @@ Images are (1, 3, H, W) RGB float in [0, 1].
 
 from __future__ import annotations
 
+import copy
 import functools
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.errors import NeuronError, WeightsError
 from neuron_desktop.core.paths import user_data_dir
 from neuron_desktop.core.progress import CancelToken, Pipeline, Preview, Progress
+from neuron_desktop.models.registry import load
 from neuron_desktop.models.style import (
     CONTENT_TAP,
     STYLE_TAPS,
@@ -48,6 +51,12 @@ FAST_WEIGHTS = "style_fast"
 FAST_MAX_PIXELS = 12_600_000  # 12 MP photos run at full resolution
 GATYS_MIN_SIDE = 16  # the loss network (3 poolings after a 16 px edge pad) needs this
 FAST_MIN_SIDE = 16  # smaller inputs are edge-extended to this (reflect padding needs room)
+
+
+def style_title(name: str) -> str:
+    """'van_gogh_starry_night_1889' -> 'Van Gogh Starry Night 1889'."""
+    return " ".join(w if w[:1].isdigit() or re.fullmatch(r"c\d+", w) else w.capitalize()
+                    for w in name.replace("-", "_").split("_") if w)
 
 
 def user_styles_dir() -> Path:
@@ -250,18 +259,15 @@ class StyleBank:
 
 def load_style_bank(weights: str = "default", user_dir: Path | None = None,
                     device: torch.device | str = "cpu") -> StyleBank:
-    """The shipped fast network plus user styles (``<user_dir>/*.safetensors``)."""
+    """The shipped fast network plus user styles (``<user_dir>/*.safetensors``): a copy of
+    the cached network (``models.registry.load``) so user styles never touch the shared one."""
     from safetensors.torch import load_file
 
-    from neuron_desktop.models.weights import get_entry, load_weights
+    from neuron_desktop.models.weights import get_entry
 
     name = FAST_WEIGHTS if weights == "default" else weights
-    entry = get_entry(name)
-    names = list(entry.recipe.get("style_names", []))
-    state = load_weights(name)
-    net = FastStyleNet(len(names), width=entry.recipe.get("width", 16),
-                       blocks=entry.recipe.get("blocks", 4))
-    net.load_state_dict(state)
+    names = list(get_entry(name).recipe.get("style_names", []))
+    net = copy.deepcopy(load(name, "cpu"))
     folder = user_styles_dir() if user_dir is None else user_dir
     for path in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
         try:

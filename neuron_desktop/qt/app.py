@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import sys
 from pathlib import Path
@@ -12,9 +13,11 @@ from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from neuron_desktop import __version__
+from neuron_desktop.core.logs import setup_file_logging
+from neuron_desktop.core.paths import package_data
 
 ORG, APP = "Neuron Desktop", "Neuron Desktop"
-ICON = Path(__file__).resolve().parent.parent.parent / "packaging" / "neuron-desktop.svg"
+ICON = package_data("resources", "neuron-desktop.svg")
 
 STYLE_SHEET = """
 QToolBar { border: none; spacing: 2px; padding: 2px; }
@@ -110,6 +113,9 @@ def run(file: str | None = None, screenshot_to: str | None = None) -> int:
     if screenshot_to and "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = create_app()
+    if not screenshot_to:
+        logging.getLogger(__name__).info("Neuron Desktop %s, log at %s", __version__,
+                                         setup_file_logging())
     from neuron_desktop.qt.main_window import MainWindow
 
     if screenshot_to:  # never touch the user's settings or recovery data for a screenshot

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-import sys
-import traceback
+import logging
 
 import numpy as np
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -20,13 +19,15 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 from neuron_desktop.core.document import Document, Rect, TileDiff
 from neuron_desktop.core.masks import Hint, paint_segment, segment_bounds
 
+log = logging.getLogger(__name__)
+
 STROKE_ID, HINT_ID = 1001, 1002
 _ids = itertools.count(1)
 
 
 def _guarded(method):
     """Qt calls redo()/undo(); a Python exception escaping into Qt would abort the app, so
-    it is printed and recorded on the command (``error``) instead."""
+    it is logged and recorded on the command (``error``) instead."""
 
     @functools.wraps(method)
     def wrapper(self, *args):
@@ -34,7 +35,7 @@ def _guarded(method):
             return method(self, *args)
         except Exception as exc:
             self.error = exc
-            traceback.print_exc(file=sys.stderr)
+            log.exception("%s of %r failed", method.__name__, getattr(self, "text", lambda: "")())
 
     return wrapper
 

@@ -1,12 +1,10 @@
-"""Dock panels: tool parameters, the ab-gamut colour picker, operations, styles, layers.
+"""Dock panels: tool parameters, the ab-gamut colour picker, layers (operation forms are
+generated in ``qt/forms.py``).
 
 Panels hold widget state only and emit requests; the main window acts on them.
 """
 
 from __future__ import annotations
-
-import importlib
-from pathlib import Path
 
 import numpy as np
 import qtawesome as qta
@@ -16,8 +14,6 @@ from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
-    QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QGroupBox,
@@ -25,25 +21,17 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QSlider,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from neuron_desktop import capabilities
 from neuron_desktop.core.color import lab_to_rgb
-from neuron_desktop.qt.styles import style_title
+from neuron_desktop.qt.forms import ParamForm, slider
 
 AB_RANGE = 110.0
-
-
-def _slider(lo: int, hi: int, value: int, tip: str) -> QSlider:
-    s = QSlider(Qt.Orientation.Horizontal)
-    s.setRange(lo, hi)
-    s.setValue(value)
-    s.setToolTip(tip)
-    return s
 
 
 def _swatch_icon(rgb: tuple[float, float, float], side: int = 18) -> QIcon:
@@ -217,12 +205,12 @@ class BrushPanel(QGroupBox):
         self.size.setValue(40)
         self.size.setSuffix(" px")
         self.size.setToolTip("Brush diameter in image pixels ( [ and ] change it)")
-        self.hardness = _slider(0, 100, 70, "Edge hardness: low values give a feathered edge")
+        self.hardness = slider(0, 100, 70, "Edge hardness: low values give a feathered edge")
         self.eraser = QCheckBox("Eraser")
         self.eraser.setToolTip("Erase the mask (E); the right mouse button always erases")
         self.color = QPushButton()
         self.color.setToolTip("Mask overlay colour")
-        self.opacity = _slider(5, 100, 50, "Mask overlay opacity")
+        self.opacity = slider(5, 100, 50, "Mask overlay opacity")
         self._overlay_rgb = (255, 64, 64)
         self._set_color_button()
         form.addRow("Size", self.size)
@@ -245,26 +233,13 @@ class BrushPanel(QGroupBox):
             b.clicked.connect(lambda _=False, s=signal: s.emit())
             grid.addWidget(b, i // 2, i % 2)
         self.detect = QPushButton(qta.icon("mdi6.magnify-scan", color="#ddd"), "Detect scratches")
+        self.detect.setToolTip("Add what the detector finds to the painted mask")
         self.detect.clicked.connect(lambda: self.detectRequested.emit())
-        self.detector = QComboBox()
-        for text, name, tip in (
-                ("Auto", "auto", "The learned detector when installed, else the classical one"),
-                ("Learned", "network", "Small network trained on synthetic scratches, dust, "
-                                       "folds and craquelure, on modern photos and toned old "
-                                       "prints: the more precise and the default"),
-                ("Classical", "classical", "Morphological line and speck detector: needs no "
-                                           "weights; sees bright and dark lines anywhere")):
-            self.detector.addItem(text, name)
-            self.detector.setItemData(self.detector.count() - 1, tip,
-                                      Qt.ItemDataRole.ToolTipRole)
-        self.detector.setToolTip("Which scratch detector Detect scratches uses; what it finds "
-                                 "is added to the painted mask")
-        grid.addWidget(self.detect, 2, 0)
-        grid.addWidget(self.detector, 2, 1)
+        grid.addWidget(self.detect, 2, 0, 1, 2)
         form.addRow(grid)
-        self.sensitivity = _slider(0, 100, 50, "Scratch detection sensitivity: higher finds "
-                                               "fainter marks (and more false ones)")
-        form.addRow("Sensitivity", self.sensitivity)
+        # the detector's options come from its capability declaration
+        self.detection = ParamForm(capabilities.get("detect-scratches"), form, self)
+        self.detector = self.detection.widgets["method"]
         for w in (self.size, self.hardness):
             w.valueChanged.connect(lambda _v: self.settingsChanged.emit())
         self.eraser.toggled.connect(lambda _on: self.settingsChanged.emit())
@@ -343,319 +318,6 @@ class HintPanel(QGroupBox):
         r, g, b = (round(c * 255) for c in rgb)
         self.current.setText(f"<span style='background: rgb({r},{g},{b})'>&nbsp;&nbsp;&nbsp;"
                              f"&nbsp;&nbsp;</span>&nbsp; rgb({r}, {g}, {b})")
-
-
-# ----------------------------------------------------------------------------- operations
-
-
-class OperationPanel(QWidget):
-    """Base for Colorize / Inpaint / Refine / Stylize: a form plus an Apply button."""
-
-    applyRequested = Signal()
-
-    def __init__(self, title: str, icon: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.title = title
-        self.v = QVBoxLayout(self)
-        self.form = QFormLayout()
-        self.v.addLayout(self.form)
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        self.status.setStyleSheet("color: #e0a050")
-        self.status.hide()
-        self.v.addWidget(self.status)
-        self.apply = QPushButton(qta.icon(icon, color="#fff"), f"Apply {title.lower()}")
-        self.apply.setObjectName("primary")
-        self.apply.clicked.connect(lambda: self.applyRequested.emit())
-        self.v.addWidget(self.apply)
-        self.v.addStretch(1)
-
-    def set_unavailable(self, text: str) -> None:
-        self.status.setText(text)
-        self.status.show()
-        self.apply.setEnabled(False)
-        self.apply.setToolTip(text)
-
-    def params(self) -> dict:
-        return {}
-
-
-INPAINT_TIPS = {
-    "telea": "Fast marching (Telea 2004): quick and smooth; best for thin scratches and dust",
-    "ns": "Navier-Stokes based fill (Bertalmio et al. 2001): smooth; for thin scratches",
-    "harmonic": "Smooth membrane fill from the hole's border: fast, the best classical fill "
-                "for thin scratches and plain areas",
-    "exemplar": "Copies real texture from around each hole (multi-scale PatchMatch); slower, "
-                "for larger damaged areas",
-    "network": "Inpainting network (coarse-to-fine with contextual attention): shows a coarse "
-               "fill, then the refined one; the best fill for larger holes",
-    "network-fast": "The inpainting network's narrower version: about 1.7x faster on a CPU, "
-                    "slightly softer fills",
-    "network-best": "The inpainting network run on four mirrored copies of the photo, fills "
-                    "averaged: about 0.1 dB closer to the truth, 4x the time",
-    "auto": "Harmonic fill for thin scratches, a network for larger areas (network on a GPU, "
-            "network-fast on a CPU; exemplar when neither is installed)",
-}
-
-
-class InpaintPanel(OperationPanel):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Inpaint", "mdi6.auto-fix", parent)
-        from neuron_desktop.pipelines import inpaint
-
-        self.method = QComboBox()
-        tips = []
-        for name in inpaint.INPAINT_METHODS:
-            tip = INPAINT_TIPS.get(name, "Inpainting method")
-            text = name
-            if name in inpaint.NETWORK_WEIGHTS and not inpaint.network_available(name):
-                text, tip = f"{name} (not installed)", f"{tip}. Its weights are not installed."
-            self.method.addItem(text, name)
-            self.method.setItemData(self.method.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-            tips.append(f"<b>{text}</b>: {tip}")
-        self.method.setToolTip("<br>".join(tips))
-        self.set_method("auto")
-        self.radius = QSpinBox()
-        self.radius.setRange(1, 50)
-        self.radius.setValue(3)
-        self.radius.setToolTip("Neighbourhood radius (px) the telea and ns fills sample from")
-        self.clear_mask = QCheckBox("Clear the mask after inpainting")
-        self.clear_mask.setChecked(True)
-        self.clear_mask.setToolTip("Clear the mask in the same undoable step as the result")
-        self.form.addRow("Method", self.method)
-        self.form.addRow("Radius", self.radius)
-        self.form.addRow(self.clear_mask)
-
-    def set_method(self, name: str) -> None:
-        i = self.method.findData(name)
-        if i >= 0:
-            self.method.setCurrentIndex(i)
-
-    def params(self) -> dict:
-        return {"method": self.method.currentData(), "radius": self.radius.value()}
-
-
-class RefinePanel(OperationPanel):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Refine", "mdi6.blur", parent)
-        self.radius = QSpinBox()
-        self.radius.setRange(1, 400)
-        self.radius.setValue(40)
-        self.radius.setToolTip("Guided-filter radius in pixels: larger smooths colour more")
-        self.eps = QDoubleSpinBox()
-        self.eps.setDecimals(5)
-        self.eps.setRange(1e-5, 1.0)
-        self.eps.setSingleStep(1e-4)
-        self.eps.setValue(1e-4)
-        self.eps.setToolTip("Regularisation: smaller keeps colour edges on luminance edges")
-        self.subsample = QSpinBox()
-        self.subsample.setRange(1, 16)
-        self.subsample.setValue(1)
-        self.subsample.setToolTip("Fast guided filter subsampling (1 = exact)")
-        self.form.addRow("Radius", self.radius)
-        self.form.addRow("ε", self.eps)
-        self.form.addRow("Subsample", self.subsample)
-
-    def params(self) -> dict:
-        return {"radius": self.radius.value(), "eps": self.eps.value(),
-                "subsample": self.subsample.value()}
-
-
-def load_colorize_module():
-    """The colorization pipeline module, or None when it is not installed yet."""
-    try:
-        return importlib.import_module("neuron_desktop.pipelines.colorize")
-    except ImportError:
-        return None
-
-
-def colorize_model():
-    """The network passed as ``model=`` to ``colorize`` / ``suggest_colors``; None lets the
-    pipeline load its shipped weights. Called on the worker thread; tests monkeypatch it."""
-    return None
-
-
-class ColorizePanel(OperationPanel):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Colorize", "mdi6.palette", parent)
-        self.temperature = QDoubleSpinBox()
-        self.temperature.setRange(0.01, 1.0)
-        self.temperature.setSingleStep(0.02)
-        self.module = load_colorize_module()
-        default_t = getattr(self.module, "DEFAULT_TEMPERATURE", 0.38)
-        self.temperature.setValue(default_t)
-        self.temperature.setToolTip("Annealed-mean temperature: lower is more vivid, higher "
-                                    f"is more conservative (default {default_t})")
-        self.render_size = QComboBox()
-        for s in (256, 384, 512):
-            self.render_size.addItem(f"{s} px", s)
-        self.render_size.setToolTip("Resolution the network sees; colour is upsampled and "
-                                    "refined at full resolution")
-        self.refine = QCheckBox("Refine with the guided filter")
-        self.refine.setChecked(True)
-        self.live = QCheckBox("Live update as hints change")
-        self.live.setChecked(True)
-        self.live.setToolTip("Re-run colorization after every hint edit (latest edit wins); "
-                             "Apply commits the result to the history")
-        self.form.addRow("Temperature", self.temperature)
-        self.form.addRow("Render size", self.render_size)
-        self.form.addRow(self.refine)
-        self.form.addRow(self.live)
-        if self.module is None:
-            self.set_unavailable("Colorization model not installed yet")
-
-    @property
-    def available(self) -> bool:
-        return self.module is not None
-
-    def params(self) -> dict:
-        return {"temperature": self.temperature.value(),
-                "render_size": int(self.render_size.currentData()),
-                "refine": self.refine.isChecked()}
-
-
-class StylizePanel(OperationPanel):
-    """Style transfer: the fast network (gallery styles, blendable) or Gatys (any image).
-    Styles are chosen in the Styles dock (``set_fast_styles`` / ``set_image_style``)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Stylize", "mdi6.brush-variant", parent)
-        self.method = QComboBox()
-        self.method.addItem("Fast — gallery styles", "fast")
-        self.method.addItem("Gatys — any style image", "gatys")
-        self.method.setItemData(0, "Feed-forward network: the built-in styles, blendable; one "
-                                "quick pass at full resolution", Qt.ItemDataRole.ToolTipRole)
-        self.method.setItemData(1, "Optimises the picture to match any style image (Gatys et "
-                                "al.): slower, shows the picture forming",
-                                Qt.ItemDataRole.ToolTipRole)
-        self.method.setToolTip("Fast: the gallery's built-in styles (Ctrl+click several in the "
-                               "Styles dock to blend them). Gatys: any image dropped on the "
-                               "Styles dock; slower, the picture forms live.")
-        self.style_label = QLabel()
-        self.style_label.setWordWrap(True)
-        self.style_label.setToolTip("Choose styles in the Styles dock")
-        self.weights_box = QWidget()
-        self.weights_form = QFormLayout(self.weights_box)
-        self.weights_form.setContentsMargins(0, 0, 0, 0)
-        self.weights: dict[str, QSlider] = {}
-        self.strength = _slider(0, 100, 100, "Blend of the stylised result with the photo "
-                                "(100 %: fully stylised)")
-        self.strength_label = QLabel()
-        self.strength.valueChanged.connect(lambda v: self.strength_label.setText(f"{v} %"))
-        self.strength_label.setMinimumWidth(36)
-        strength = QHBoxLayout()
-        strength.addWidget(self.strength, 1)
-        strength.addWidget(self.strength_label)
-        self.preserve_color = QCheckBox("Preserve the photo's colours")
-        self.preserve_color.setToolTip("Transfer the style's brushwork and texture only: the "
-                                       "result keeps the photo's colours")
-        self.size = QSpinBox()
-        self.size.setRange(64, 4096)
-        self.size.setSingleStep(64)
-        self.size.setValue(512)
-        self.size.setSuffix(" px")
-        self.size.setToolTip("Gatys working size (long side): larger gives finer brushwork "
-                             "but is much slower; the result is upsampled to the photo's size")
-        self.iterations = QSpinBox()
-        self.iterations.setRange(1, 5000)
-        self.iterations.setSingleStep(50)
-        self.iterations.setValue(300)
-        self.iterations.setSuffix(" iterations")
-        self.iterations.setToolTip("Gatys optimisation steps: more gives a stronger, cleaner "
-                                   "style (a preview every 10 steps)")
-        self.balance = _slider(0, 100, 50, "Gatys balance between keeping the photo's "
-                               "content (left) and matching the style (right)")
-        self.form.addRow("Method", self.method)
-        self.form.addRow("Style", self.style_label)
-        self.form.addRow(self.weights_box)
-        self.form.addRow("Strength", strength)
-        self.form.addRow(self.preserve_color)
-        self.gatys_row = QHBoxLayout()
-        self.gatys_row.addWidget(self.size)
-        self.gatys_row.addWidget(self.iterations)
-        self.form.addRow("Gatys", self.gatys_row)
-        self.form.addRow("Content ↔ style", self.balance)
-        self.fast_styles: list[str] = []
-        self.image_style: str | None = None
-        self.fast_error: str | None = None
-        self.strength.valueChanged.emit(self.strength.value())
-        self.method.currentIndexChanged.connect(lambda _i: self._refresh())
-        try:
-            self.module = importlib.import_module("neuron_desktop.pipelines.stylize")
-        except ImportError:
-            self.module = None
-            self.set_unavailable("Style transfer not installed yet")
-        self._refresh()
-
-    @property
-    def current_method(self) -> str:
-        return self.method.currentData()
-
-    def set_method(self, method: str) -> None:
-        self.method.setCurrentIndex(max(0, self.method.findData(method)))
-
-    def set_fast_styles(self, names: list[str]) -> None:
-        """The gallery styles to use (several: a blend with a weight slider each)."""
-        old = {n: s.value() for n, s in self.weights.items()}
-        while self.weights_form.rowCount():
-            self.weights_form.removeRow(0)
-        self.weights = {}
-        self.fast_styles = list(names)
-        if len(names) > 1:
-            for name in names:
-                s = _slider(1, 100, old.get(name, 100), f"Weight of {style_title(name)} in "
-                            "the blend (weights are relative to each other)")
-                self.weights[name] = s
-                self.weights_form.addRow(style_title(name), s)
-        self._refresh()
-
-    def set_image_style(self, path: str | None) -> None:
-        self.image_style = path
-        self._refresh()
-
-    def set_fast_unavailable(self, reason: str | None) -> None:
-        self.fast_error = reason
-        self._refresh()
-
-    def _refresh(self) -> None:
-        gatys = self.current_method == "gatys"
-        self.form.setRowVisible(self.gatys_row, gatys)
-        self.form.setRowVisible(self.balance, gatys)
-        blend = not gatys and len(self.weights) > 1
-        self.weights_box.setVisible(blend)
-        self.form.setRowVisible(self.style_label, not blend)  # the sliders name the styles
-        if gatys:
-            text = Path(self.image_style).name if self.image_style else None
-            missing = "Drop a style image on the Styles dock (or Add style image…)"
-        else:
-            text = (f"Blend of {len(self.fast_styles)} styles" if len(self.fast_styles) > 1
-                    else style_title(self.fast_styles[0]) if self.fast_styles else None)
-            missing = (f"Fast styles unavailable: {self.fast_error}" if self.fast_error
-                       else "Pick a style in the Styles dock")
-        self.style_label.setText(text or "—")
-        if self.module is None:
-            return
-        self.status.setText("" if text else missing)
-        self.status.setVisible(not text)
-        self.apply.setEnabled(bool(text))
-        self.apply.setToolTip("Stylize the photo (one undoable step)" if text else missing)
-
-    @property
-    def style_weight(self) -> float:
-        """Gatys style weight from the balance slider: 1 .. 10,000, 100 in the middle."""
-        return 100.0 * 10 ** ((self.balance.value() - 50) / 25)
-
-    def params(self) -> dict:
-        """method, style (gallery name, {name: weight} or a style image path), strength,
-        preserve_color, and for Gatys size, iterations and style_weight."""
-        p = {"method": self.current_method, "strength": self.strength.value() / 100,
-             "preserve_color": self.preserve_color.isChecked()}
-        if p["method"] == "gatys":
-            return {**p, "style": self.image_style, "size": self.size.value(),
-                    "iterations": self.iterations.value(), "style_weight": self.style_weight}
-        style = ({n: s.value() / 100 for n, s in self.weights.items()} if self.weights
-                 else self.fast_styles[0] if self.fast_styles else None)
-        return {**p, "style": style}
 
 
 # ------------------------------------------------------------------------------- layers

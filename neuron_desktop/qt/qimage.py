@@ -16,8 +16,10 @@ import numpy as np
 from PySide6.QtGui import QImage
 
 from neuron_desktop.core.document import Rect
+from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS
 
 MIN_LEVEL_SIDE = 64
+IMAGE_FILTER = "Images ({})".format(" ".join(f"*{e}" for e in SUPPORTED_EXTENSIONS))
 
 
 def rgb_to_bgra(rgb: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

@@ -42,22 +42,17 @@ from PySide6.QtWidgets import (
 )
 
 from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS
-from neuron_desktop.core.paths import user_cache_dir
+from neuron_desktop.core.paths import samples_dir, user_cache_dir
 from neuron_desktop.core.progress import Cancelled, CancelToken
-from neuron_desktop.qt.qimage import to_qimage
+from neuron_desktop.pipelines.stylize import style_title
+from neuron_desktop.qt.qimage import IMAGE_FILTER, to_qimage
 from neuron_desktop.qt.workers import lower_thread_priority, tensor_preview
 
-SAMPLE = Path(__file__).resolve().parent.parent.parent / "resources" / "samples" / "coffee.jpg"
+SAMPLE = samples_dir() / "coffee.jpg"
 RENDER_SIDE = 256  # the network sees the sample at this size (strokes at a photo's scale)
 THUMB_SIDE = 128  # stored size; shown at ICON_SIDE (sharp on HiDPI screens)
 ICON_SIDE = 80
 KIND, VALUE = Qt.ItemDataRole.UserRole, Qt.ItemDataRole.UserRole + 1  # "fast"/"image", name
-
-
-def style_title(name: str) -> str:
-    """'van_gogh_starry_night_1889' -> 'Van Gogh Starry Night 1889'."""
-    return " ".join(w if w[:1].isdigit() or re.fullmatch(r"c\d+", w) else w.capitalize()
-                    for w in name.replace("-", "_").split("_") if w)
 
 
 def thumbnail_cache_dir() -> Path:
@@ -388,8 +383,6 @@ class StylesPanel(QWidget):
         return bool(added)
 
     def add_dialog(self) -> None:
-        from neuron_desktop.qt.main_window import IMAGE_FILTER
-
         paths, _ = QFileDialog.getOpenFileNames(self, "Add style images", "", IMAGE_FILTER)
         self.add_files(paths)
 

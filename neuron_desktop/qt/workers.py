@@ -14,6 +14,7 @@ downscaled on the worker) and progress is throttled to about 30 signals a second
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import threading
 import time
@@ -27,6 +28,8 @@ from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.progress import Cancelled, CancelToken, Preview, Progress, run_pipeline
 from neuron_desktop.qt.qimage import to_qimage
+
+log = logging.getLogger(__name__)
 
 _job_ids = itertools.count(1)
 WORKER_NICENESS = 10
@@ -136,6 +139,7 @@ class _Runnable(QRunnable):
         except Cancelled:
             sig.cancelled.emit(jid)
         except BaseException as exc:  # reported to the GUI, never raised into Qt
+            log.error("job %r failed", spec.name, exc_info=True)
             sig.error.emit(jid, exc)
         else:
             sig.finished.emit(jid, result)

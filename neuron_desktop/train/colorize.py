@@ -18,13 +18,13 @@ import torch.nn.functional as F
 
 from neuron_desktop.core.color import (
     lab_to_rgb,
-    normalize_ab,
-    normalize_l,
     rgb_to_lab,
 )
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.metrics import colorfulness, psnr
 from neuron_desktop.core.progress import Pipeline, Progress
+from neuron_desktop.data.hints import hints_from_truth, random_hint_points, uniform_hint_points
+from neuron_desktop.data.photos import PhotoBank, list_images, split
 from neuron_desktop.models.colorization import (
     ColorizationNet,
     annealed_mean,
@@ -32,8 +32,6 @@ from neuron_desktop.models.colorization import (
     rebalance_weights,
     soft_encode,
 )
-from neuron_desktop.train.data import PhotoBank, list_images, split
-from neuron_desktop.train.hints import hints_from_truth, random_hint_points, uniform_hint_points
 from neuron_desktop.train.runs import cosine_lr, log_entry
 
 DEFAULT_DATA = str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "train")
@@ -75,7 +73,7 @@ def training_loss(net: ColorizationNet, rgb: torch.Tensor, weights: torch.Tensor
     lab = rgb_to_lab(rgb)
     l, ab = lab[:, :1], lab[:, 1:]
     hint_ab, hint_mask = hints_from_truth(ab, points)
-    logits = net(normalize_l(l), normalize_ab(hint_ab), hint_mask)
+    logits = net(net.normalize_l(l), net.normalize_ab(hint_ab), hint_mask)
     target_ab = F.adaptive_avg_pool2d(ab, logits.shape[-2:])
     target = soft_encode(target_ab, net.bins)
     w = weights.to(rgb.device)[target.argmax(1)]  # (B, h, w)
@@ -90,7 +88,7 @@ def predict_ab(net: ColorizationNet, l: torch.Tensor, hint_ab: torch.Tensor,
     h, w = l.shape[-2:]
     pad_h, pad_w = (-h) % 8, (-w) % 8
     args = [F.pad(t, (0, pad_w, 0, pad_h), mode="replicate") for t in (l, hint_ab, hint_mask)]
-    logits = net(normalize_l(args[0]), normalize_ab(args[1]), args[2])
+    logits = net(net.normalize_l(args[0]), net.normalize_ab(args[1]), args[2])
     ab = annealed_mean(logits, net.bins, temperature)
     ab = F.interpolate(ab, scale_factor=2, mode="bilinear", align_corners=False)
     return ab[..., :h, :w]

@@ -23,6 +23,8 @@ import torch.nn.functional as F
 
 from neuron_desktop.core.color import lab_to_rgb, normalize_ab, normalize_l
 from neuron_desktop.core.metrics import colorfulness, psnr
+from neuron_desktop.data.hints import hints_from_truth, random_hint_points, uniform_hint_points
+from neuron_desktop.data.photos import list_images, split
 from neuron_desktop.models.colorization import (
     SemanticColorizer,
     nearest_bin,
@@ -30,8 +32,6 @@ from neuron_desktop.models.colorization import (
     soft_encode,
 )
 from neuron_desktop.train.colorize_cache import FeatureCache, build_cache
-from neuron_desktop.train.data import list_images, split
-from neuron_desktop.train.hints import hints_from_truth, random_hint_points, uniform_hint_points
 from neuron_desktop.train.runs import stop_requests
 
 log = logging.getLogger("neuron.train.colorize")

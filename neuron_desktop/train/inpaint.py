@@ -3,7 +3,7 @@
 Random crops and flips of the training photos; holes generated on the fly: DeepFill v2
 free-form strokes and boxes covering 5-50 % of the crop (stroke widths drawn so that they
 match the hole widths the pipeline feeds the network, see ``pipelines.inpaint``), and thin
-scratch/dust masks (``train.damage``). Loss: L1 inside the hole for the coarse and the
+scratch/dust masks (``data.damage``). Loss: L1 inside the hole for the coarse and the
 refined output (optionally plus ``mse_weight`` times their squared error), plus (from
 ``gan_start``) a small SN-PatchGAN hinge loss on the refined composite. Validation: PSNR on
 held-out photos with seeded 20-30 % masks, against Telea and against the network's own
@@ -23,6 +23,9 @@ import torch
 
 from neuron_desktop.core.metrics import psnr
 from neuron_desktop.core.progress import Cancelled, Pipeline, Progress
+from neuron_desktop.data.damage import DamageSpec, damage
+from neuron_desktop.data.masks import free_form_mask
+from neuron_desktop.data.photos import PhotoBank, list_images, split
 from neuron_desktop.models.inpainting import (
     PREFILL_ITERS,
     InpaintNet,
@@ -32,9 +35,6 @@ from neuron_desktop.models.inpainting import (
     hinge_g_loss,
 )
 from neuron_desktop.train.colorize import DEFAULT_DATA
-from neuron_desktop.train.damage import DamageSpec, damage
-from neuron_desktop.train.data import PhotoBank, list_images, split
-from neuron_desktop.train.masks_gen import free_form_mask
 from neuron_desktop.train.runs import (
     cosine_lr,
     fixed_fields,

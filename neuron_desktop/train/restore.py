@@ -1,4 +1,4 @@
-"""Training of the restorer on photos degraded by :mod:`neuron_desktop.train.degrade`.
+"""Training of the restorer on photos degraded by :mod:`neuron_desktop.data.degrade`.
 
 ``python -m neuron_desktop.train.restore train RUN --data DIR...`` trains (resumable: a
 checkpoint every few minutes in ``RUN/checkpoint.pt``; run the same command again to
@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neuron_desktop.data.degrade import degrade
+from neuron_desktop.data.photos import PhotoBank, list_images, split
 from neuron_desktop.models.restore import Restorer
-from neuron_desktop.train.data import PhotoBank, list_images, split
-from neuron_desktop.train.degrade import degrade
 from neuron_desktop.train.runs import stop_requests
 
 log = logging.getLogger("neuron.train.restore")

@@ -2,10 +2,10 @@
 logged.
 
 Random crops and flips of the training photos (some turned gray), damaged on the fly by
-``train.damage`` as parts of a virtual photo of ``photo_side`` px, so that scratch widths,
+``data.damage`` as parts of a virtual photo of ``photo_side`` px, so that scratch widths,
 lengths and dust sizes are those of whole photos; ``p_clean`` of the crops stay clean;
 ``p_old`` of them get the old-print look (toned, faded, duller cream cracks and craquelure,
-scan blur/grain/JPEG: ``train.damage.old_photo_damage``).
+scan blur/grain/JPEG: ``data.damage.old_photo_damage``).
 Loss: BCE with logits (``pos_weight`` for the rare damaged pixels) plus soft Dice.
 Validation: the validation split's photos with damage seeded per photo, once as plain damage
 and once as old-print damage; the threshold (and whether to dilate by 1 px) that maximises
@@ -24,12 +24,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from neuron_desktop.core.metrics import DetectorScore
 from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
-from neuron_desktop.evaluation.inpaint import DetectorScore
-from neuron_desktop.models.scratch_net import ScratchNet
-from neuron_desktop.pipelines.scratches import dilate_1px, network_logits, scratch_mask
-from neuron_desktop.train.colorize import DEFAULT_DATA
-from neuron_desktop.train.damage import (
+from neuron_desktop.data.damage import (
     OLD_SPEC,
     DamageSpec,
     damage,
@@ -37,7 +34,10 @@ from neuron_desktop.train.damage import (
     old_photo_damage,
     scan,
 )
-from neuron_desktop.train.data import PhotoBank, list_images, split
+from neuron_desktop.data.photos import PhotoBank, list_images, split
+from neuron_desktop.models.scratch_net import ScratchNet
+from neuron_desktop.pipelines.scratches import dilate_1px, network_logits, scratch_mask
+from neuron_desktop.train.colorize import DEFAULT_DATA
 from neuron_desktop.train.runs import (
     cosine_lr,
     fixed_fields,
@@ -67,10 +67,10 @@ class ScratchRecipe:
     p_clean: float = 0.15
     p_gray: float = 0.25
     photo_side: tuple[int, int] = (384, 1024)  # virtual photo the damage is drawn on
-    webs: tuple[int, int] = (0, 2)  # craquelure webs per virtual photo (train.damage)
-    dust: tuple[int, int] = (5, 40)  # dust specks per virtual photo (train.damage)
+    webs: tuple[int, int] = (0, 2)  # craquelure webs per virtual photo (data.damage)
+    dust: tuple[int, int] = (5, 40)  # dust specks per virtual photo (data.damage)
     dust_p_bright: float | None = None  # bright share of the specks (None: as the scratches)
-    p_old: float = 0.5  # crops given the old-print look and its damage (train.damage)
+    p_old: float = 0.5  # crops given the old-print look and its damage (data.damage)
     seed: int = 0
     init: str = ""  # safetensors file to start from (fine-tuning), "" = random
     val_every: int = 250

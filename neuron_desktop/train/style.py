@@ -18,6 +18,7 @@ import torch
 
 from neuron_desktop.core.imageio import load_image, to_tensor
 from neuron_desktop.core.progress import Pipeline, Progress
+from neuron_desktop.data.photos import PhotoBank, list_images, split
 from neuron_desktop.models.style import (
     CONTENT_TAP,
     STYLE_TAPS,
@@ -30,7 +31,6 @@ from neuron_desktop.models.style import (
 )
 from neuron_desktop.pipelines.stylize import GatysSettings, resize_to_long
 from neuron_desktop.train.colorize import DEFAULT_DATA
-from neuron_desktop.train.data import PhotoBank, list_images, split
 from neuron_desktop.train.runs import cosine_lr, fixed_fields, log_entry, resume, save_run
 
 DEFAULT_STYLES = str(Path(DEFAULT_DATA).parent / "styles")

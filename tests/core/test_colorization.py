@@ -7,6 +7,7 @@ import torch
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
 from neuron_desktop.core.masks import Hint
 from neuron_desktop.core.progress import Preview, Progress, run_pipeline
+from neuron_desktop.data.hints import hints_from_truth
 from neuron_desktop.models.colorization import (
     ColorizationNet,
     ab_bins,
@@ -23,7 +24,6 @@ from neuron_desktop.pipelines.colorize import (
     snap_to_gamut,
     suggest_colors,
 )
-from neuron_desktop.train.hints import hints_from_truth
 
 
 @pytest.fixture(scope="module")

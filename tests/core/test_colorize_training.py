@@ -8,11 +8,11 @@ import torch
 from PIL import Image
 
 from neuron_desktop.core.progress import run_pipeline
+from neuron_desktop.data.hints import random_hint_points
+from neuron_desktop.data.photos import PhotoBank, list_images, split
 from neuron_desktop.models.colorization import ColorizationNet, colorizer
 from neuron_desktop.models.weights import save_weights
 from neuron_desktop.train.colorize import ColorizeRecipe, arch_of, train_colorizer, training_loss
-from neuron_desktop.train.data import PhotoBank, list_images, split
-from neuron_desktop.train.hints import random_hint_points
 
 
 def _palette_photos(folder, n=12, size=96, seed=0):

@@ -1,6 +1,5 @@
 """The shipped colorizer weights on photos it never saw (the bundled CC0/PD samples)."""
 
-from pathlib import Path
 
 import pytest
 import torch
@@ -8,12 +7,13 @@ import torch
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
 from neuron_desktop.core.imageio import load_image, to_tensor
 from neuron_desktop.core.metrics import colorfulness, psnr
+from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import run_pipeline
 from neuron_desktop.evaluation.colorize import truth_hints
 from neuron_desktop.models.weights import read_manifest
 from neuron_desktop.pipelines.colorize import colorize, load_colorizer
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = samples_dir()
 pytestmark = pytest.mark.skipif("colorizer" not in read_manifest(),
                                 reason="no shipped colorizer weights")
 

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from neuron_desktop.train.damage import OLD_SPEC, DamageSpec, damage, old_look, old_photo_damage
+from neuron_desktop.data.damage import OLD_SPEC, DamageSpec, damage, old_look, old_photo_damage
 
 
 def _photo(h=200, w=300):

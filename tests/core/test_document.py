@@ -1,11 +1,9 @@
 """Document model and mask/hint helpers (no Qt)."""
 
 import numpy as np
-import torch
 
-from neuron_desktop.core.color import rgb_to_lab
 from neuron_desktop.core.document import Document, Rect, TileDiff, changed_tiles
-from neuron_desktop.core.masks import Hint, brush_alpha, hints_to_planes, paint_segment
+from neuron_desktop.core.masks import Hint, brush_alpha, paint_segment
 
 
 def _doc(h=100, w=150):
@@ -74,20 +72,6 @@ def test_brush_is_soft_and_continuous():
     assert m[25, 50] < 0.01
     a = brush_alpha((5, 5), (5, 5), 3, 1.0, (0, 0, 11, 11))
     assert a[5, 5] == 1 and a[0, 0] == 0
-
-
-def test_hints_to_planes():
-    hints = [Hint(10, 20, (1.0, 0.0, 0.0), 5), Hint(40, 30, (0.0, 0.0, 1.0), 3)]
-    L = torch.rand(1, 1, 50, 60) * 100
-    ab, mask = hints_to_planes(hints, L)
-    assert ab.shape == (2, 50, 60) and mask.shape == (1, 50, 60)
-    red_ab = rgb_to_lab(torch.tensor([1.0, 0, 0]).view(1, 3, 1, 1))[0, 1:, 0, 0]
-    assert torch.allclose(ab[:, 20, 10], red_ab, atol=1e-4)
-    assert mask[0, 18:23, 8:13].all() and mask.sum() == 25 + 9
-    assert ab[:, 0, 0].abs().sum() == 0
-    # at the network's resolution: positions and sizes scale
-    ab2, mask2 = hints_to_planes(hints, np.zeros((50, 60), np.float32), size=(25, 30))
-    assert ab2.shape == (2, 25, 30) and mask2[0, 10, 5] == 1
 
 
 def test_recovery_roundtrip(tmp_path):

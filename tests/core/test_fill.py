@@ -7,7 +7,7 @@ import scipy.sparse.linalg as spl
 import torch
 
 from neuron_desktop.core.fill import harmonic_fill
-from neuron_desktop.train.masks_gen import free_form_mask
+from neuron_desktop.data.masks import free_form_mask
 
 
 def _exact_harmonic(img: np.ndarray, hole: np.ndarray) -> np.ndarray:

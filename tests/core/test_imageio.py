@@ -19,7 +19,6 @@ from neuron_desktop.core.errors import ImageLoadError, ImageSaveError, MaskError
 from neuron_desktop.core.imageio import (
     SUPPORTED_EXTENSIONS,
     LoadedImage,
-    detect_monochrome,
     from_tensor,
     load_image,
     load_mask,
@@ -28,9 +27,10 @@ from neuron_desktop.core.imageio import (
     save_mask,
     to_tensor,
 )
+from neuron_desktop.core.paths import samples_dir
 
 RNG = np.random.default_rng(1234)
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = samples_dir()
 
 
 def gradient(h: int = 24, w: int = 32) -> np.ndarray:
@@ -156,7 +156,6 @@ def test_one_pixel_image(tmp_path: Path) -> None:
     img = load_image(path)
     assert img.size == (1, 1)
     assert np.rint(img.rgb[0, 0] * 255).tolist() == [10, 20, 30]
-    assert detect_monochrome(img.rgb).kind in ("color", "grayscale", "toned")
 
 
 # --------------------------------------------------------------------------------- orientation
@@ -459,80 +458,6 @@ def test_tensor_gray_and_other_dtypes() -> None:
     assert from_tensor(t[0]).shape == (3, 4)
     with pytest.raises(ValueError):
         from_tensor(torch.zeros(2, 3, 4, 4))
-
-
-# --------------------------------------------------------------------------------- monochrome
-
-
-def camera_gray() -> np.ndarray:
-    skdata = pytest.importorskip("skimage.data")
-    g = skdata.camera().astype(np.float32) / 255.0
-    return np.repeat(g[..., None], 3, axis=2)
-
-
-def tint(gray: np.ndarray, dark: tuple, light: tuple) -> np.ndarray:
-    """Map a gray (H, W, 3) image through a two-colour ramp (toning)."""
-    dark_c, light_c = np.array(dark, np.float32), np.array(light, np.float32)
-    return np.clip(dark_c + gray[..., :1] * (light_c - dark_c), 0, 1)
-
-
-def test_monochrome_gray() -> None:
-    info = detect_monochrome(camera_gray())
-    assert info.kind == "grayscale" and info.needs_colorization is True
-    assert info.mean_chroma < 1
-    assert detect_monochrome(camera_gray()[..., 0]).kind == "grayscale"  # (H, W) input
-
-
-def test_monochrome_jpeg_gray_saved_as_rgb(tmp_path: Path) -> None:
-    path = save_image(tmp_path / "g.jpg", camera_gray(), quality=75)
-    img = load_image(path)
-    assert img.source_mode in ("RGB", "L")
-    info = detect_monochrome(img.rgb)
-    assert info.kind == "grayscale" and info.needs_colorization
-
-
-@pytest.mark.parametrize("name,dark,light", [
-    ("sepia", (0.12, 0.06, 0.02), (1.0, 0.94, 0.82)),
-    ("sepia-strong", (0.0, 0.0, 0.0), (1.0, 0.85, 0.65)),
-    ("cyanotype", (0.0, 0.12, 0.3), (0.85, 0.95, 1.0)),
-])
-def test_monochrome_toned(tmp_path: Path, name: str, dark: tuple, light: tuple) -> None:
-    toned = tint(camera_gray(), dark, light)
-    info = detect_monochrome(toned)
-    assert info.kind == "toned" and info.needs_colorization is True, (name, info)
-    assert info.hue_spread < 20
-    # still toned after JPEG compression
-    img = load_image(save_image(tmp_path / "t.jpg", toned, quality=80))
-    assert detect_monochrome(img.rgb).kind == "toned"
-
-
-@pytest.mark.parametrize("name", ["astronaut", "coffee", "chelsea"])
-def test_monochrome_color_photos(name: str) -> None:
-    skdata = pytest.importorskip("skimage.data")
-    rgb = getattr(skdata, name)().astype(np.float32) / 255.0
-    info = detect_monochrome(rgb)
-    assert info.kind == "color" and info.needs_colorization is False, info
-    # a faded colour print is still colour
-    faded = 0.3 * rgb + 0.7 * rgb.mean(axis=2, keepdims=True)
-    assert detect_monochrome(faded).kind == "color"
-
-
-def test_monochrome_grainy_toned_large_image() -> None:
-    big = cv2.resize(tint(camera_gray(), (0.1, 0.05, 0.0), (1.0, 0.95, 0.85)), (1536, 1536))
-    noisy = np.clip(big + np.random.default_rng(0).normal(0, 0.04, big.shape), 0, 1)
-    start = time.perf_counter()
-    info = detect_monochrome(noisy.astype(np.float32))
-    assert info.kind == "toned"
-    assert time.perf_counter() - start < 2.0
-
-
-def test_sample_old_photo_needs_colorization() -> None:
-    path = SAMPLES / "old_photo.jpg"
-    if not path.exists():
-        pytest.skip("samples not generated")
-    assert detect_monochrome(load_image(path).rgb).needs_colorization
-    for name in ("astronaut.jpg", "coffee.jpg"):
-        assert not detect_monochrome(load_image(SAMPLES / name).rgb).needs_colorization
 
 
 # ---------------------------------------------------------------------------------- bad input

@@ -7,17 +7,18 @@ import torch
 from PIL import Image
 
 from neuron_desktop.core.metrics import psnr
+from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import Preview, run_pipeline
+from neuron_desktop.data.masks import free_form_mask
+from neuron_desktop.data.photos import PhotoBank, list_images
 from neuron_desktop.models.inpainting import InpaintNet, PatchCritic, push_pull
 from neuron_desktop.pipelines import inpaint as pi
-from neuron_desktop.train.data import PhotoBank, list_images
 from neuron_desktop.train.inpaint import (
     InpaintRecipe,
     batches,
     train_inpainter,
     training_mask,
 )
-from neuron_desktop.train.masks_gen import free_form_mask
 
 
 def _image(h=64, w=80, seed=0):
@@ -237,7 +238,7 @@ def _sample(name):
     from neuron_desktop.core.imageio import load_image, to_tensor
     from neuron_desktop.pipelines.stylize import resize_long
 
-    return resize_long(to_tensor(load_image(f"resources/samples/{name}.jpg").rgb), 320)
+    return resize_long(to_tensor(load_image(samples_dir() / f"{name}.jpg").rgb), 320)
 
 
 @pytest.mark.parametrize("method", ["network", "network-fast", "network-best"])

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from neuron_desktop.train.masks_gen import AREA_BANDS, free_form_mask, mask_set
+from neuron_desktop.data.masks import AREA_BANDS, free_form_mask, mask_set
 
 
 @pytest.mark.parametrize("band", AREA_BANDS)

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from neuron_desktop.core.progress import run_pipeline
+from neuron_desktop.data.degrade import SEVERITIES, degrade
 from neuron_desktop.models.restore import Restorer
 from neuron_desktop.pipelines.restore import neutralise, restore, run_tiled, tiles
-from neuron_desktop.train.degrade import SEVERITIES, degrade
 
 
 def _photo(h=96, w=128, seed=0):

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from neuron_desktop.core.errors import WeightsError
+from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import run_pipeline
 from neuron_desktop.models.scratch_net import ScratchNet
 from neuron_desktop.models.weights import save_weights
@@ -236,15 +237,15 @@ def test_evaluation_scores_the_network_when_installed(tiny_weights, tmp_path):
 @pytest.mark.skipif(not ps.network_available(), reason="scratch detector weights not installed")
 def test_shipped_detector_finds_synthetic_damage_on_sample_photos():
     from neuron_desktop.core.imageio import load_image, to_tensor
-    from neuron_desktop.evaluation.inpaint import DetectorScore
+    from neuron_desktop.core.metrics import DetectorScore
+    from neuron_desktop.data.damage import damage, old_photo_damage
     from neuron_desktop.pipelines.stylize import resize_long
-    from neuron_desktop.train.damage import damage, old_photo_damage
 
     makers = {"plain": damage, "old print": old_photo_damage}
     net = {k: DetectorScore() for k in makers}
     classical = {k: DetectorScore() for k in makers}
     for i, name in enumerate(("astronaut", "coffee")):
-        photo = resize_long(to_tensor(load_image(f"resources/samples/{name}.jpg").rgb), 384)
+        photo = resize_long(to_tensor(load_image(samples_dir() / f"{name}.jpg").rgb), 384)
         rgb = photo[0].permute(1, 2, 0).numpy()
         for kind, make in makers.items():
             damaged, truth = make(rgb, 100 + i)
@@ -262,10 +263,10 @@ def test_shipped_detector_finds_synthetic_damage_on_sample_photos():
 @pytest.mark.skipif(not ps.network_available(), reason="scratch detector weights not installed")
 def test_shipped_detector_finds_the_marks_of_the_bundled_old_photo():
     from neuron_desktop.core.imageio import load_image, to_tensor
-    from neuron_desktop.evaluation.inpaint import DetectorScore
+    from neuron_desktop.core.metrics import DetectorScore
 
-    photo = to_tensor(load_image("resources/samples/old_photo.jpg").rgb)
-    truth = cv2.imread("resources/samples/old_photo_mask.png", cv2.IMREAD_GRAYSCALE) > 127
+    photo = to_tensor(load_image(str(samples_dir() / "old_photo.jpg")).rgb)
+    truth = cv2.imread(str(samples_dir() / "old_photo_mask.png"), cv2.IMREAD_GRAYSCALE) > 127
     found = run_pipeline(ps.detect_scratches(photo, method="network"))[0, 0].numpy() > 0.5
     score = DetectorScore()
     score.add(found, truth)

@@ -7,10 +7,10 @@ import torch
 
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.progress import Cancelled, CancelToken, run_pipeline
+from neuron_desktop.data.damage import damage
 from neuron_desktop.evaluation.inpaint import DetectorScore
 from neuron_desktop.pipelines import inpaint as inpaint_mod
 from neuron_desktop.pipelines.scratches import detect_scratches, scratch_mask
-from neuron_desktop.train.damage import damage
 
 
 def _photo(seed, h=256, w=320):

@@ -10,6 +10,7 @@ from PIL import Image
 
 from neuron_desktop.core.color import rgb_to_lab
 from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import Cancelled, CancelToken, Preview, Progress, run_pipeline
 from neuron_desktop.models.style import (
     CondInstanceNorm,
@@ -210,7 +211,7 @@ def _sample(name, size=192):
     from neuron_desktop.core.imageio import load_image, to_tensor
     from neuron_desktop.pipelines.stylize import resize_long
 
-    return resize_long(to_tensor(load_image(f"resources/samples/{name}.jpg").rgb), size)
+    return resize_long(to_tensor(load_image(samples_dir() / f"{name}.jpg").rgb), size)
 
 
 def test_shipped_fast_network_stylizes_samples():

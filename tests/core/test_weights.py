@@ -6,7 +6,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from neuron_desktop.core.errors import NeuronError, WeightsError
+from neuron_desktop.core.errors import WeightsError
 from neuron_desktop.models import registry
 from neuron_desktop.models.weights import (
     get_entry,
@@ -29,7 +29,7 @@ def _state():
 def test_weights_dir_default_and_env(monkeypatch, tmp_path):
     monkeypatch.delenv("NEURON_WEIGHTS_DIR", raising=False)
     default = weights_dir()
-    assert default.name == "weights" and (default.parent / "neuron_desktop").is_dir()
+    assert default.name == "weights" and (default / "manifest.json").is_file()
     monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(tmp_path))
     assert weights_dir() == tmp_path
 
@@ -187,51 +187,46 @@ def test_user_checkpoint_not_a_state_dict(tmp_path):
         load_user_checkpoint(tmp_path / "missing.pt")
 
 
-@pytest.fixture
-def clean_registry(monkeypatch):
-    monkeypatch.setattr(registry, "_MODELS", {})
+class _Tiny(torch.nn.Module):
+    def __init__(self, width: int = 4) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, width, 3)
 
 
-def test_registry_register_list_get(clean_registry, monkeypatch, tmp_path):
-    monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(tmp_path))
-
-    @registry.register_model("tiny_color", task="colorization", default_weights="tiny_color_v1")
-    def build_color(*, weights: str | None = "default", width: int = 8):
-        return {"weights": weights, "width": width}
-
-    @registry.register_model("tiny_inpaint", task="inpainting")
-    def build_inpaint(*, weights: str | None = "default"):
-        return {"weights": weights}
-
-    assert registry.list_models() == ["tiny_color", "tiny_inpaint"]
-    assert registry.list_models(task="inpainting") == ["tiny_inpaint"]
-    assert registry.list_models(task="style") == []
-    assert registry.get_model("tiny_color") == {"weights": "tiny_color_v1", "width": 8}
-    assert registry.get_model("tiny_color", weights=None, width=4) == {"weights": None, "width": 4}
-    assert registry.get_model("tiny_inpaint") == {"weights": None}
-    assert registry.resolve_weights("tiny_color", "default") == "tiny_color_v1"
-
-    info = registry.model_info("tiny_color")
-    assert info["task"] == "colorization" and info["weights"] is None
-    save_weights("tiny_color_v1", _state(), task="colorization", arch="conv")
-    assert registry.model_info("tiny_color")["weights"]["arch"] == "conv"
+@registry.register_arch("TinyNet")
+def _build_tiny(entry):
+    return _Tiny(entry.recipe.get("width", 4))
 
 
-def test_registry_unknown_lists_known(clean_registry):
-    @registry.register_model("only_model", task="t")
-    def build(*, weights=None):
-        return weights
+def test_load_builds_from_manifest_arch_checks_and_caches(tmp_path):
+    save_weights("tiny", _state(), directory=tmp_path, task="t", arch="TinyNet",
+                 recipe={"width": 4})
+    net = registry.load("tiny", directory=tmp_path)
+    assert isinstance(net, _Tiny) and not net.training
+    assert not any(p.requires_grad for p in net.parameters())
+    assert torch.equal(net.conv.bias, _state()["conv.bias"])
+    assert registry.load("tiny", directory=tmp_path) is net  # one copy per process
+    assert "TinyNet" in registry.list_archs() and "ColorizationNet" in registry.list_archs()
 
-    with pytest.raises(NeuronError, match="only_model"):
-        registry.get_model("missing")
-    with pytest.raises(WeightsError, match="unknown model"):
-        registry.model_info("missing")
+
+def test_load_rejects_unknown_arch_and_mismatched_state(tmp_path):
+    save_weights("odd", _state(), directory=tmp_path, task="t", arch="NoSuchNet")
+    with pytest.raises(WeightsError, match="unknown arch 'NoSuchNet'"):
+        registry.load("odd", directory=tmp_path)
+    save_weights("wide", _state(), directory=tmp_path, task="t", arch="TinyNet",
+                 recipe={"width": 8})
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        registry.load("wide", directory=tmp_path)
 
 
-def test_registry_duplicate_name_rejected(clean_registry):
-    registry.register_model("dup", task="t")(lambda *, weights=None: 1)
+def test_every_shipped_entry_has_a_registered_arch():
+    for entry in read_manifest().values():
+        assert entry.arch in registry.list_archs(), entry.name
+
+
+def test_registry_duplicate_arch_rejected():
     with pytest.raises(ValueError, match="already registered"):
 
-        @registry.register_model("dup", task="t")
-        def other(*, weights=None):
-            return 2
+        @registry.register_arch("TinyNet")
+        def other(entry):
+            return _Tiny()

@@ -5,18 +5,17 @@ import os
 
 os.environ["QT_QPA_PLATFORM"] = "offscreen"  # before any Qt import
 
-import sys  # noqa: E402
 import types  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from PySide6.QtCore import QSettings, QThreadPool, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from neuron_desktop.core.paths import samples_dir  # noqa: E402
 from neuron_desktop.core.progress import Preview, Progress  # noqa: E402
 
-SAMPLES = Path(__file__).resolve().parents[2] / "resources" / "samples"
+SAMPLES = samples_dir()
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +35,12 @@ def _isolated(tmp_path, monkeypatch):
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope,
                       str(tmp_path / "qsettings"))
     torch.set_num_threads(1)
-    # Deterministic editor tests: the real colorization pipeline (when installed) is hidden;
-    # tests that need one install a tiny fake with the same interface (fake_colorize).
-    monkeypatch.setitem(sys.modules, "neuron_desktop.pipelines.colorize", None)
+    # Deterministic editor tests: the real colorization model is hidden (the capability
+    # reports it unavailable); tests that need one install a tiny fake (fake_colorize).
+    from neuron_desktop import capabilities
+
+    monkeypatch.setattr(capabilities.get("colorize"), "available",
+                        lambda: "Colorization model not installed")
     yield
 
 
@@ -101,6 +103,16 @@ def photo_window(window, qtbot):
     return open_photo(qtbot, window)
 
 
+def install_colorize(monkeypatch, mod) -> None:
+    """Make the colorize capability available, running ``mod``'s colorize/suggest_colors."""
+    from neuron_desktop import capabilities
+    from neuron_desktop.pipelines import colorize
+
+    monkeypatch.setattr(capabilities.get("colorize"), "available", lambda: None)
+    monkeypatch.setattr(colorize, "colorize", mod.colorize)
+    monkeypatch.setattr(colorize, "suggest_colors", mod.suggest_colors)
+
+
 def fake_colorize_module(delay: float = 0.0, steps: int = 3) -> types.ModuleType:
     """A stand-in for neuron_desktop.pipelines.colorize with the agreed interface."""
     import time
@@ -132,7 +144,7 @@ def fake_colorize_module(delay: float = 0.0, steps: int = 3) -> types.ModuleType
 @pytest.fixture
 def fake_colorize(monkeypatch):
     mod = fake_colorize_module()
-    monkeypatch.setitem(sys.modules, "neuron_desktop.pipelines.colorize", mod)
+    install_colorize(monkeypatch, mod)
     return mod
 
 

@@ -1,35 +1,31 @@
 """The real colorization pipeline through the editor's workers, with a tiny random network
-injected through ``panels.colorize_model`` (weights do not matter here, only the plumbing)."""
+in place of the shipped one (weights do not matter here, only the plumbing)."""
 
-import importlib
-import sys
 
 import numpy as np
 import pytest
 import torch
 from PySide6.QtGui import QImage
 
-from neuron_desktop.qt import panels
 from tests.qt.conftest import open_photo
-
-NAME = "neuron_desktop.pipelines.colorize"
 
 
 @pytest.fixture
 def real_colorize(monkeypatch):
-    monkeypatch.delitem(sys.modules, NAME)  # conftest hides it; import the real one
-    module = importlib.import_module(NAME)
+    from neuron_desktop import capabilities
     from neuron_desktop.models.colorization import ColorizationNet
+    from neuron_desktop.pipelines import colorize as module
 
     torch.manual_seed(0)
     net = ColorizationNet(width=4, semantic=False).eval()
-    monkeypatch.setattr(panels, "colorize_model", lambda: net)
+    monkeypatch.setattr(capabilities.get("colorize"), "available", lambda: None)
+    monkeypatch.setattr(module, "load_colorizer", lambda weights="default", device="cpu": net)
     return module
 
 
 def test_real_colorize_preview_final_apply_and_suggestions(real_colorize, make_window, qtbot):
     w = open_photo(qtbot, make_window())
-    assert w.colorize_panel.module is real_colorize and w.colorize_panel.apply.isEnabled()
+    assert w.colorize_panel.available and w.colorize_panel.apply.isEnabled()
     w.colorize_panel.live.setChecked(False)
     previews, progress = [], []
     w.jobs.preview.connect(previews.append)

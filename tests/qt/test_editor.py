@@ -198,7 +198,7 @@ def test_refine_through_worker(photo_window, qtbot):
 
 def test_colorize_unavailable_without_model(window):
     panel = window.colorize_panel  # conftest hides any installed colorization pipeline
-    assert panel.module is None and not panel.apply.isEnabled()
+    assert not panel.available and not panel.apply.isEnabled()
     assert "not installed" in panel.status.text()
 
 
@@ -234,12 +234,10 @@ def test_colorize_preview_final_and_live_hints(make_window, fake_colorize, qtbot
 
 
 def test_cancel_really_stops(make_window, monkeypatch, qtbot):
-    import sys
-
-    from tests.qt.conftest import fake_colorize_module
+    from tests.qt.conftest import fake_colorize_module, install_colorize
 
     mod = fake_colorize_module(delay=0.05, steps=200)
-    monkeypatch.setitem(sys.modules, "neuron_desktop.pipelines.colorize", mod)
+    install_colorize(monkeypatch, mod)
     w = open_photo(qtbot, make_window())
     w.colorize_panel.live.setChecked(False)
     with qtbot.waitSignal(w.jobs.progress, timeout=10000):

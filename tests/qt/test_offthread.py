@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtWidgets import QApplication
 
 from neuron_desktop.core import document as document_mod
-from neuron_desktop.qt import main_window as main_window_mod
+from neuron_desktop.qt import documents as documents_mod
 from neuron_desktop.qt.commands import EditCommand, StrokeCommand
 from tests.qt.conftest import SAMPLES
 
@@ -20,14 +20,14 @@ def test_open_large_photo_returns_to_the_event_loop(window, qtbot, tmp_path, mon
     small = rng.integers(0, 255, (30, 40, 3), np.uint8)
     cv2.imwrite(str(path), cv2.resize(small, (2400, 1800), interpolation=cv2.INTER_CUBIC))
     threads, gate = [], threading.Event()
-    real = main_window_mod.build_pyramids
+    real = documents_mod.build_pyramids
 
     def slow_build(*args, **kw):  # records its thread, then waits for the test
         threads.append(threading.current_thread())
         assert gate.wait(20)
         return real(*args, **kw)
 
-    monkeypatch.setattr(main_window_mod, "build_pyramids", slow_build)
+    monkeypatch.setattr(documents_mod, "build_pyramids", slow_build)
     assert window.open_file(path)  # returns at once: decoding runs on the pool
     qtbot.waitUntil(lambda: bool(threads), timeout=20000)
     for _ in range(5):  # the event loop keeps running while the photo loads

@@ -113,7 +113,7 @@ def test_dropped_style_image_selects_gatys(window, qtbot):
     assert [i.data(KIND) for i in panel.list.selectedItems()] == ["image"]
     sp = window.stylize_panel
     assert sp.current_method == "gatys" and sp.image_style == path
-    assert sp.form.isRowVisible(sp.gatys_row)
+    assert sp.form.isRowVisible(sp.iterations) and sp.form.isRowVisible(sp.size)
     assert window.current_operation == "Stylize"
     item = panel.item("image", path)
     placeholder = panel.placeholder.pixmap(ICON_SIDE, ICON_SIDE).toImage()

@@ -1,0 +1,45 @@
+"""Colorize: black-and-white (or sepia) photo + optional colour hints -> colour photo."""
+
+from __future__ import annotations
+
+from neuron_desktop.capabilities import Capability, Inputs, Param
+from neuron_desktop.pipelines import colorize as pc
+
+
+def _run(inputs: Inputs, p: dict, device, cancel):
+    extra = {} if p["prior_correction"] is None else {"prior_correction": p["prior_correction"]}
+    if p["weights"] != "default":
+        extra["weights"] = p["weights"]
+    return pc.colorize(inputs.image, hints=list(inputs.hints), temperature=p["temperature"],
+                       render_size=p["render_size"], refine=p["refine"], device=device,
+                       **extra)
+
+
+CAPABILITY = Capability(
+    name="colorize",
+    title="Colorize",
+    help="colorize black-and-white (or sepia) photos",
+    icon="mdi6.palette",
+    needs=("hints",),
+    weights=(pc.DEFAULT_WEIGHTS,),
+    order=10,
+    run=_run,
+    params=(
+        Param("temperature", float, pc.DEFAULT_TEMPERATURE, min=0.01, max=2.0, step=0.02,
+              help="Annealed-mean temperature: lower is more vivid, higher is more "
+                   "conservative"),
+        Param("prior_correction", float, None, min=0.0, max=1.0, scope="cli",
+              help="0..1: undo the training's push towards rare colours; higher = calmer "
+                   f"colours (default {pc.DEFAULT_PRIOR_CORRECTION}, "
+                   f"{pc.HINTED_PRIOR_CORRECTION} with hints)"),
+        Param("render_size", int, pc.DEFAULT_RENDER_SIZE, min=64, max=2048, step=64,
+              suffix=" px", help="Resolution the network sees (long side); colour is "
+                                 "upsampled and refined at full resolution"),
+        Param("refine", bool, True, label="Refine with the guided filter",
+              help="Refine the colours at full resolution with the guided filter"),
+        Param("weights", str, "default", scope="cli", help="colorizer weights name"),
+        Param("live", bool, True, scope="editor", label="Live update as hints change",
+              help="Re-run colorization after every hint edit (latest edit wins); Apply "
+                   "commits the result to the history"),
+    ),
+)

@@ -1,0 +1,42 @@
+"""Refine: guided-filter the colours (ab) with the full-resolution lightness as guide."""
+
+from __future__ import annotations
+
+from neuron_desktop.capabilities import Capability, Inputs, Param
+from neuron_desktop.pipelines.refine import refine_colors
+
+
+def _prepare(p: dict, device) -> dict:
+    if p["guide"] is not None and not hasattr(p["guide"], "shape"):
+        from neuron_desktop.core.imageio import load_image, to_tensor
+
+        p = {**p, "guide": to_tensor(load_image(p["guide"]).rgb)}
+    return p
+
+
+def _run(inputs: Inputs, p: dict, device, cancel):
+    guide = None if p["guide"] is None else p["guide"].to(inputs.image.device)
+    return refine_colors(inputs.image, guide=guide, radius=p["radius"], eps=p["eps"],
+                         subsample=p["subsample"], cancel=cancel)
+
+
+CAPABILITY = Capability(
+    name="refine",
+    title="Refine",
+    help="guided-filter refinement of colours (ab) with full-resolution lightness as guide",
+    icon="mdi6.blur",
+    order=40,
+    run=_run,
+    prepare=_prepare,
+    job_title=lambda p: "Refine colours",
+    params=(
+        Param("radius", int, 40, min=1, max=400,
+              help="Guided-filter radius in pixels: larger smooths colour more"),
+        Param("eps", float, 1e-4, min=1e-5, max=1.0, step=1e-4, decimals=5, label="ε",
+              help="Regularisation: smaller keeps colour edges on luminance edges"),
+        Param("subsample", int, 1, min=1, max=16,
+              help="Fast guided filter subsampling (1 = exact)"),
+        Param("guide", str, None, scope="cli",
+              help="full-resolution original whose lightness guides (default: the input)"),
+    ),
+)

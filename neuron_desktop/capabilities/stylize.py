@@ -1,0 +1,112 @@
+"""Stylize: neural style transfer with a gallery style (fast network) or any image (Gatys).
+
+``style`` is a gallery name, a blend (``{name: weight}`` or the CLI's ``a=0.7,b=0.3``) or a
+style image path; ``method`` None picks fast for names and gatys for image files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from neuron_desktop.capabilities import Capability, Choice, Inputs, Param
+from neuron_desktop.core.device import choose_device
+from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.pipelines import stylize as st
+
+
+def style_blend(text: str) -> dict[str, float]:
+    """'a=0.7,b=0.3' (a bare name counts 1) -> {name: weight}."""
+    out = {}
+    for part in filter(None, text.split(",")):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value) if value else 1.0
+        except ValueError as exc:
+            raise NeuronError(f"bad style weight in '{part}'") from exc
+    return out
+
+
+def _prepare(p: dict, device) -> dict:
+    """Resolve the method, read a style image once, check gallery names before any photo."""
+    from neuron_desktop.core.imageio import load_image, to_tensor
+
+    style, method = p["style"], p["method"]
+    if isinstance(style, str) and Path(style).is_file():
+        method = method or "gatys"
+        if method == "fast":
+            raise NeuronError("--method fast takes a gallery style name "
+                              f"({', '.join(st.gallery_styles())}); use gatys for image files")
+        style = to_tensor(load_image(style).rgb)
+    else:
+        method = method or "fast"
+        if method == "gatys":
+            raise NeuronError(f"style image '{style}' not found (gatys needs a file)")
+        if isinstance(style, str) and ("=" in style or "," in style):
+            style = style_blend(style)
+    bank = None
+    if method == "fast":
+        dev = choose_device(device)
+        bank = (st._cached_bank(str(dev)) if p["weights"] == "default"
+                else st.load_style_bank(p["weights"], device=dev))
+        bank.weights(style)  # unknown names fail here, before any photo is read
+    return {**p, "style": style, "method": method, "bank": bank}
+
+
+def _run(inputs: Inputs, p: dict, device, cancel):
+    if p["method"] == "fast":
+        return st.fast(inputs.image, p["style"], size=p["size"], strength=p["strength"],
+                       preserve_color=p["preserve_color"], bank=p.get("bank"), device=device,
+                       cancel=cancel)
+    return st.stylize(inputs.image, style=p["style"], method="gatys", size=p["size"],
+                      iterations=p["iterations"], strength=p["strength"],
+                      preserve_color=p["preserve_color"], full_resolution=True,
+                      style_weight=p["style_weight"], device=device, cancel=cancel)
+
+
+def _title(p: dict) -> str:
+    style = p["style"]
+    if p["method"] == "gatys":
+        return f"Stylize ({Path(style).stem})" if isinstance(style, str) else "Stylize"
+    if isinstance(style, dict):
+        return f"Stylize (blend of {len(style)} styles)"
+    return f"Stylize ({st.style_title(str(style))})"
+
+
+CAPABILITY = Capability(
+    name="stylize",
+    title="Stylize",
+    help="neural style transfer (gallery styles or any image)",
+    icon="mdi6.brush-variant",
+    order=50,
+    run=_run,
+    prepare=_prepare,
+    job_title=_title,
+    params=(
+        Param("style", str, None, required=True, scope="cli",
+              help="gallery style name, a blend 'a=0.7,b=0.3', or a style image file"),
+        Param("method", str, None, initial="fast",
+              help="fast for gallery names, gatys for image files (default)",
+              choices=(Choice("fast", "Fast — gallery styles", "Feed-forward network: the "
+                              "built-in styles, blendable; one quick pass at full resolution",
+                              st.FAST_WEIGHTS),
+                       Choice("gatys", "Gatys — any style image", "Optimises the picture to "
+                              "match any style image (Gatys et al.): slower, shows the "
+                              "picture forming"))),
+        Param("strength", float, 1.0, min=0.0, max=1.0, percent=True,
+              help="Blend of the stylised result with the photo (100 %: fully stylised)"),
+        Param("preserve_color", bool, False, label="Preserve the photo's colours",
+              help="Transfer the style's brushwork and texture only: the result keeps the "
+                   "photo's colours"),
+        Param("size", int, None, initial=st.DEFAULT_SIZE, min=16, max=4096, step=64,
+              suffix=" px", shown_when=("method", "gatys"),
+              help=f"Working long side (gatys {st.DEFAULT_SIZE}; fast: full resolution): "
+                   "larger gives finer brushwork but is much slower"),
+        Param("iterations", int, st.DEFAULT_ITERATIONS, min=1, max=5000, step=50,
+              suffix=" iterations", shown_when=("method", "gatys"),
+              help="Gatys optimisation steps: more gives a stronger, cleaner style (a preview "
+                   "every 10 steps)"),
+        Param("style_weight", float, None, min=1e-6, max=1e9, scope="cli",
+              help="gatys content/style balance: higher = more style (100)"),
+        Param("weights", str, "default", scope="cli", help="fast network weights name"),
+    ),
+)

@@ -1,0 +1,178 @@
+"""Documents in the editor: open (decoded on a worker), export, recent files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtWidgets import QFileDialog
+
+from neuron_desktop.core.document import Document, TileDiff
+from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
+from neuron_desktop.qt.canvas import build_pyramids
+from neuron_desktop.qt.commands import EditCommand
+from neuron_desktop.qt.qimage import IMAGE_FILTER, Pyramid
+from neuron_desktop.qt.settings import as_list
+from neuron_desktop.qt.workers import JobManager, JobSpec
+
+MAX_RECENT = 10
+
+
+@dataclass
+class Opened:
+    """A loaded photo with its display pyramids; ``restore`` diffs (original -> recovered
+    state, already applied) and hints when it comes from the recovery folder."""
+
+    doc: Document
+    pyramids: dict[str, Pyramid]
+    restore: list[TileDiff] = field(default_factory=list)
+    hints: tuple = ()
+
+
+def load_document(path: str | Path, mask_style, recovery: bool = False) -> Pipeline[Opened]:
+    """Decode ``path`` (or the recovery folder ``path``) and build its display pyramids:
+    a pipeline, run on a worker when a photo is opened."""
+    yield Progress(0.0, f"Reading {Path(path).name}")
+    doc = Document.from_recovery(path) if recovery else Document.open(path)
+    restore = []
+    if recovery:
+        restore = [d for d in (TileDiff.from_arrays("image", doc.original, doc.image),
+                               TileDiff.from_arrays("mask", np.zeros_like(doc.mask), doc.mask))
+                   if not d.empty]
+    yield Progress(0.5, "Preparing the display")
+    return Opened(doc, build_pyramids(doc, mask_style), restore, doc.hints)
+
+
+class DocumentsMixin:
+    """MainWindow's document handling (``self`` is the MainWindow)."""
+
+    # ------------------------------------------------------------------------- documents
+
+    def open_file(self, path: str | Path | None = None, *, wait: bool = False) -> bool:
+        """Open a photo: decoded and prepared on a worker (the window stays responsive and
+        shows progress); ``documentOpened`` or an error dialog follows. ``wait`` loads on
+        the calling thread instead (scripts). Returns False when nothing was started or,
+        with ``wait``, the file could not be opened."""
+        if path is None:
+            start = self.settings.value("paths/last_dir", str(Path.home()))
+            path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, IMAGE_FILTER)
+            if not path:
+                return False
+        return self._load(str(path), recovery=False, wait=wait)
+
+    def _load(self, path: str, *, recovery: bool, wait: bool) -> bool:
+        style = (self.canvas.mask_color, self.canvas.mask_opacity)
+        name = "Restoring the session" if recovery else f"Opening {Path(path).name}"
+        spec = JobSpec(name, lambda _d, _t, _c: load_document(path, style, recovery),
+                       device="cpu", payload={"path": path, "recovery": recovery})
+        return self._run_or_submit(self.load_jobs, spec, self._opened, self._open_failed, wait)
+
+    def _run_or_submit(self, jobs: JobManager, spec: JobSpec, done, failed, wait: bool) -> bool:
+        """Submit ``spec`` to ``jobs`` (its signals call ``done``/``failed``), or with
+        ``wait`` run it here on the CPU and call them directly (scripts and tests). Returns
+        False only when a waited-for job failed."""
+        if not wait:
+            jobs.submit(spec)
+            return True
+        try:
+            result = run_pipeline(spec.make(None, None, None))
+            if spec.postprocess is not None:
+                result = spec.postprocess(result)
+        except Exception as exc:  # noqa: BLE001 - shown like a worker's error
+            failed(spec.name, exc, spec)
+            return False
+        done(spec.name, result, spec)
+        return True
+
+    def _opened(self, name: str, opened: Opened, spec: JobSpec) -> None:
+        doc = opened.doc
+        self.set_document(doc, opened.pyramids)
+        if spec.payload["recovery"]:
+            # already applied on the worker: pushed without re-applying, one undoable step
+            cmd = EditCommand(doc, "Restored session", diffs=opened.restore, hints=opened.hints)
+            cmd.old_hints = ()
+            if not cmd.changes_nothing:
+                cmd.silent = True
+                self.history.push(cmd)
+                cmd.silent = False
+            self.statusBar().showMessage("Session restored", 5000)
+        else:
+            path = Path(spec.payload["path"]).resolve()
+            self.add_recent(str(path))
+            self.settings.setValue("paths/last_dir", str(path.parent))
+            self.statusBar().showMessage(f"Opened {path} ({doc.width}×{doc.height})", 5000)
+        self.documentOpened.emit(doc)
+
+    def _open_failed(self, name: str, exc, spec: JobSpec) -> None:
+        text = str(exc) if isinstance(exc, NeuronError) else f"{type(exc).__name__}: {exc}"
+        title = "Cannot restore" if spec.payload["recovery"] else "Cannot open the photo"
+        self.show_error(title, text)
+
+    def set_document(self, doc: Document | None,
+                     pyramids: dict[str, Pyramid] | None = None) -> None:
+        self.jobs.cancel()
+        self.suggest_jobs.cancel()
+        self.live_timer.stop()
+        self._pending_live = None
+        self.history.clear()
+        self.history._sync()
+        self.doc = doc
+        self.canvas.set_document(doc, pyramids)
+        self.act_before.setChecked(False)
+        self._update_title()
+        self._update_actions()
+
+    def _update_title(self) -> None:
+        name = self.doc.path.name if self.doc is not None and self.doc.path else None
+        dirty = "" if self.history.isClean() else " •"
+        self.setWindowTitle(f"{name}{dirty} — Neuron Desktop" if name else "Neuron Desktop")
+
+    def _update_actions(self) -> None:
+        has = self.doc is not None
+        for a in (self.act_save, self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out,
+                  self.act_clear_mask, self.act_invert_mask, self.act_import_mask,
+                  self.act_export_mask, self.act_before, self.act_split):
+            a.setEnabled(has)
+        self.act_cancel.setEnabled(self.jobs.busy)
+        self._update_title()
+
+    def save_as(self, path: str | Path | None = None, *, overwrite: bool = False) -> bool:
+        if self.doc is None:
+            return False
+        if path is None:
+            src = self.doc.path or Path.home() / "photo.png"
+            default = src.with_name(f"{src.stem}_restored.png")
+            path, _ = QFileDialog.getSaveFileName(
+                self, "Export result", str(default),
+                "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff)")
+            if not path:
+                return False
+        try:
+            out = self.doc.save(path, overwrite=overwrite)
+        except NeuronError as exc:
+            self.show_error("Cannot export", str(exc))
+            return False
+        self.history.setClean()
+        self.statusBar().showMessage(f"Exported {out}", 5000)
+        return True
+
+    # ------------------------------------------------------------------------- recent files
+
+    def recent_files(self) -> list[str]:
+        return as_list(self.settings.value("recent", []))
+
+    def add_recent(self, path: str) -> None:
+        files = [path, *[p for p in self.recent_files() if p != path]][:MAX_RECENT]
+        self.settings.setValue("recent", files)
+        self._rebuild_recent()
+
+    def _rebuild_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent_files()
+        for p in files:
+            a = self.recent_menu.addAction(Path(p).name)
+            a.setToolTip(p)
+            a.triggered.connect(lambda _=False, p=p: self.open_file(p))
+        self.recent_menu.setEnabled(bool(files))
