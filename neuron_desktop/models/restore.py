@@ -11,6 +11,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from neuron_desktop.models.registry import register_arch
+
 
 class ResBlock(nn.Module):
     def __init__(self, c: int) -> None:
@@ -52,3 +54,10 @@ class Restorer(nn.Module):
         d4 = self.dec4(self.up4(m) + s4)
         d2 = self.dec2(self.up2(d4) + s2)
         return x + F.pixel_shuffle(self.out(d2), 2) / 2
+
+
+@register_arch("Restorer")
+def build_restorer(entry) -> Restorer:
+    """The layout recorded with the weights (``preprocessing.arch``)."""
+    arch = entry.preprocessing.get("arch", {})
+    return Restorer(widths=tuple(arch.get("widths", (32, 64, 128))))

@@ -15,26 +15,19 @@ from torch import Tensor
 
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
 from neuron_desktop.core.device import choose_device, run_with_fallback
-from neuron_desktop.core.progress import Pipeline, Preview, Progress
+from neuron_desktop.core.progress import CancelToken, Pipeline, Preview, Progress
 from neuron_desktop.models.restore import Restorer
 
 DEFAULT_TILE = 512
 OVERLAP = 32
-_MODEL_CACHE: dict[str, Restorer] = {}
+DEFAULT_WEIGHTS = "restorer"
 
 
 def load_restorer(weights: str = "default", device: torch.device | str = "cpu") -> Restorer:
-    """The shipped restorer on ``device`` (loaded once per process, sha256-checked)."""
-    from neuron_desktop.models.weights import get_entry, load_weights
+    """The shipped restorer on ``device`` (``models.registry.load``: verified, cached)."""
+    from neuron_desktop.models.registry import load
 
-    name = "restorer" if weights == "default" else weights
-    key = f"{name}@{device}"
-    if key not in _MODEL_CACHE:
-        entry = get_entry(name)
-        net = Restorer(**{k: tuple(v) for k, v in entry.preprocessing.get("arch", {}).items()})
-        net.load_state_dict(load_weights(name))
-        _MODEL_CACHE[key] = net.to(device).eval()
-    return _MODEL_CACHE[key]
+    return load(DEFAULT_WEIGHTS if weights == "default" else weights, device)  # type: ignore
 
 
 def _ramp(n: int, overlap: int, first: bool, last: bool) -> Tensor:
@@ -60,7 +53,7 @@ def tiles(size: int, tile: int, overlap: int) -> list[int]:
 
 
 def run_tiled(net: Restorer, image: Tensor, tile: int = DEFAULT_TILE,
-              overlap: int = OVERLAP) -> Pipeline[Tensor]:
+              overlap: int = OVERLAP, cancel: CancelToken | None = None) -> Pipeline[Tensor]:
     """The network over ``image`` (1, 3, H, W) in overlapping tiles, blended."""
     _, _, h, w = image.shape
     out = torch.zeros_like(image)
@@ -70,6 +63,8 @@ def run_tiled(net: Restorer, image: Tensor, tile: int = DEFAULT_TILE,
     m = net.pad_multiple
     for y in ys:
         for x in xs:
+            if cancel is not None:
+                cancel.check()
             patch = image[..., y:y + tile, x:x + tile]
             ph, pw = patch.shape[-2:]
             padded = F.pad(patch, (0, (-pw) % m, 0, (-ph) % m), mode="replicate")
@@ -100,7 +95,8 @@ def neutralise(rgb: Tensor) -> Tensor:
 
 def restore(image: Tensor, *, strength: float = 1.0, keep_tone: bool = True,
             tile: int = DEFAULT_TILE, device: torch.device | str | None = None,
-            model: Restorer | None = None, weights: str = "default") -> Pipeline[Tensor]:
+            model: Restorer | None = None, weights: str = "default",
+            cancel: CancelToken | None = None) -> Pipeline[Tensor]:
     """Restore ``image`` (1, 3, H, W) RGB in [0, 1] -> (1, 3, H, W) RGB.
 
     ``strength`` in [0, 1] mixes input (0) and the restorer's result (1). Yields progress per
@@ -115,7 +111,7 @@ def restore(image: Tensor, *, strength: float = 1.0, keep_tone: bool = True,
         yield Progress(0.0, "Loading the restoration model")
         net = model.to(dev) if model is not None else load_restorer(weights, dev)
         x = image.to(dev)
-        out = yield from run_tiled(net, x, tile_size or tile)
+        out = yield from run_tiled(net, x, tile_size or tile, cancel=cancel)
         out = (x + strength * (out - x)).clamp(0, 1)
         if not keep_tone:
             out = neutralise(out)

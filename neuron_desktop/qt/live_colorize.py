@@ -96,3 +96,66 @@ class LiveColorize(QObject):
             with torch.no_grad():
                 conf = self._session.confidence(list(hints))[0, 0].numpy()
             self.confidenceReady.emit(uncertainty_to_bgra(conf), revision)
+
+
+class LivePreviewWiring(QObject):
+    """Connects :class:`LiveColorize` to an editor window: a preview on every hint edit, the
+    confidence overlay behind View ▸ Show uncertain areas, the measured latency in the
+    status bar (``last_latency`` for the GUI benchmark)."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        from PySide6.QtGui import QAction
+
+        self.window = window
+        self.live = LiveColorize(self)
+        self.last_latency: float | None = None
+        self.previews = 0
+        self.act_uncertain = QAction("Show &uncertain areas", window)
+        self.act_uncertain.setCheckable(True)
+        self.act_uncertain.setShortcut("Ctrl+U")
+        self.act_uncertain.setToolTip("Shade the areas whose colour the model is unsure of: "
+                                      "a colour hint there helps most")
+        self.act_uncertain.toggled.connect(self._toggle_uncertain)
+        self.live.previewReady.connect(self._preview)
+        self.live.confidenceReady.connect(self._confidence)
+        self.live.failed.connect(lambda m: window.statusBar().showMessage(
+            f"Live colorization failed: {m}", 10000))
+
+    def _params(self) -> dict:
+        p = self.window.capability_params("colorize")
+        return {"render_size": p.get("render_size"), "temperature": p.get("temperature")}
+
+    def request(self, confidence: bool | None = None) -> None:
+        doc = self.window.doc
+        if doc is None:
+            return
+        want = self.act_uncertain.isChecked() if confidence is None else confidence
+        self.live.request(doc.snapshot("image"), doc.image_revision, tuple(doc.hints),
+                          self._params(), confidence=want)
+
+    def _preview(self, image: QImage, hints: tuple, seconds: float, revision: int) -> None:
+        doc = self.window.doc
+        if doc is None or revision != doc.image_revision or hints != tuple(doc.hints):
+            return  # stale: a newer edit is on its way
+        self.window.canvas.set_preview(image)
+        self.last_latency = seconds
+        self.previews += 1
+        self.window.statusBar().showMessage(
+            f"Live preview in {seconds * 1000:.0f} ms — the full-resolution result follows; "
+            "Apply to keep it", 4000)
+
+    def _confidence(self, overlay, revision: int) -> None:
+        doc = self.window.doc
+        if self.act_uncertain.isChecked() and doc is not None and \
+                revision == doc.image_revision:
+            self.window.canvas.set_overlay(overlay)
+
+    def _toggle_uncertain(self, on: bool) -> None:
+        if on:
+            self.request(confidence=True)
+        else:
+            self.window.canvas.set_overlay(None)
+
+    def close(self) -> None:
+        self.live.close()

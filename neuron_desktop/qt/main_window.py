@@ -47,6 +47,7 @@ from neuron_desktop.qt.commands import History
 from neuron_desktop.qt.documents import DocumentsMixin
 from neuron_desktop.qt.forms import CapabilityPanel
 from neuron_desktop.qt.jobs import JobResult, JobsMixin
+from neuron_desktop.qt.live_colorize import LivePreviewWiring
 from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel, rgb_to_lab_px
 from neuron_desktop.qt.recovery import RecoveryMixin
 from neuron_desktop.qt.settings import SettingsMixin
@@ -105,10 +106,11 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self.hint_tool = HintTool(self.canvas, self.history, lambda: self.doc)
         self.live_timer = QTimer(self)
         self.live_timer.setSingleShot(True)
-        self.live_timer.setInterval(150)
+        self.live_timer.setInterval(600)  # the full-resolution result, once edits pause
         self.live_timer.timeout.connect(lambda: self.run_colorize(live=True))
 
         self._build_actions()
+        self.live_preview = LivePreviewWiring(self)  # previews on hint edits, uncertain areas
         self._build_docks()
         self._build_menus()
         self._build_toolbar()
@@ -225,7 +227,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         v = mb.addMenu("&View")
         v.addActions([self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out])
         v.addSeparator()
-        v.addActions([self.act_before, self.act_split])
+        v.addActions([self.act_before, self.act_split, self.live_preview.act_uncertain])
         v.addSeparator()
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
@@ -498,6 +500,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
             L = rgb_to_lab_px(tuple(self.doc.image[h.y, h.x]))[0]
             self.hint_panel.picker.set_state(L, h.rgb)
         if self.colorize_panel.available and self.colorize_panel.live.isChecked():
+            self.live_preview.request()  # screen-sized preview now, full resolution after
             self.live_timer.start()
 
     def capability_params(self, name: str) -> dict:
@@ -575,6 +578,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self.mask_jobs.shutdown()
         self.load_jobs.shutdown()
         self.styles_panel.shutdown()
+        self.live_preview.close()
         QThreadPool.globalInstance().waitForDone(30000)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)

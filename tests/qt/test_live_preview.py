@@ -1,0 +1,43 @@
+"""Live colorization in the real window: a click with the hint tool shows a screen-sized
+preview at once (before the full-resolution job), and View ▸ Show uncertain areas shades
+where the model is unsure."""
+
+import pytest
+import torch
+from PySide6.QtCore import Qt
+
+from tests.qt.conftest import open_photo
+
+
+@pytest.fixture
+def semantic_colorize(monkeypatch):
+    from neuron_desktop import capabilities
+    from neuron_desktop.models.colorization import SemanticColorizer
+    from neuron_desktop.pipelines import colorize as module
+
+    torch.manual_seed(0)
+    net = SemanticColorizer(widths=(8, 8, 8), pretrained_semantic=False).eval()
+    monkeypatch.setattr(capabilities.get("colorize"), "available", lambda: None)
+    monkeypatch.setattr(module, "load_colorizer", lambda weights="default", device="cpu": net)
+    return module
+
+
+def test_a_hint_click_shows_a_live_preview_and_the_uncertainty_overlay(
+        semantic_colorize, make_window, qtbot):
+    w = open_photo(qtbot, make_window())
+    w.colorize_panel.live.setChecked(True)
+    w.set_tool("hints")
+    w.hint_tool.color = (0.9, 0.2, 0.1)
+    pos = w.canvas_point(200, 150).toPoint()
+    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
+    assert w.canvas.has_preview
+    assert 0 < w.live_preview.last_latency < 30
+    assert len(w.doc.hints) == 1
+    # the uncertainty overlay, from the View menu's action
+    w.live_preview.act_uncertain.trigger()
+    qtbot.waitUntil(lambda: w.canvas.has_overlay, timeout=30000)
+    w.live_preview.act_uncertain.trigger()
+    assert not w.canvas.has_overlay
+    # let the full-resolution live job (started when edits pause) finish before closing
+    qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
