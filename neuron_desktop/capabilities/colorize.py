@@ -10,9 +10,27 @@ def _run(inputs: Inputs, p: dict, device, cancel):
     extra = {} if p["prior_correction"] is None else {"prior_correction": p["prior_correction"]}
     if p["weights"] != "default":
         extra["weights"] = p["weights"]
-    return pc.colorize(inputs.image, hints=list(inputs.hints), temperature=p["temperature"],
-                       render_size=p["render_size"], refine=p["refine"], device=device,
-                       **extra)
+    gen = pc.colorize(inputs.image, hints=list(inputs.hints), temperature=p["temperature"],
+                      render_size=p["render_size"], refine=p["refine"], device=device,
+                      confidence=bool(p.get("confidence")), **extra)
+    return _saving_confidence(gen, p.get("confidence")) if p.get("confidence") else gen
+
+
+def _saving_confidence(gen, path: str):
+    """Re-yield ``gen``'s events; its confidence map is written to ``path`` (8-bit PNG,
+    white = sure) when it arrives."""
+    from neuron_desktop.core.imageio import from_tensor, save_mask
+    from neuron_desktop.core.progress import Extra
+
+    try:
+        event = next(gen)
+        while True:
+            if isinstance(event, Extra) and event.name == "confidence":
+                save_mask(path, from_tensor(event.value.cpu()))
+            yield event
+            event = next(gen)
+    except StopIteration as stop:
+        return stop.value
 
 
 CAPABILITY = Capability(
@@ -38,6 +56,9 @@ CAPABILITY = Capability(
         Param("refine", bool, True, label="Refine with the guided filter",
               help="Refine the colours at full resolution with the guided filter"),
         Param("weights", str, "default", scope="cli", help="colorizer weights name"),
+        Param("confidence", str, None, scope="cli",
+              help="also write where the model is sure of its colours to this PNG (white: "
+                   "sure, dark: unsure — a colour hint there helps most)"),
         Param("live", bool, True, scope="editor", label="Live update as hints change",
               help="Re-run colorization after every hint edit (latest edit wins); Apply "
                    "commits the result to the history"),

@@ -244,13 +244,17 @@ def hint_free_logits(net, prep: Prepared) -> Tensor:
     return prep.base_logits
 
 
-CONFIDENCE_SPREAD = 45.0  # ab units of predicted spread that count as "no idea" (0)
+# Spread (standard deviation of the predicted ab, ab units) mapped to confidence 1 and 0: the
+# 2nd and 98th percentiles over the validation split's pixels (16 and 38 for the shipped
+# colorizer), so the map uses its whole range on ordinary photos.
+SURE_SPREAD, UNSURE_SPREAD = 16.0, 38.0
 
 
 def confidence_map(net, prep: Prepared, hints: list | None = None,
                    l_target: Tensor | None = None) -> Tensor:
     """How sure the model is of each pixel's colour ``(1, 1, H, W)`` in [0, 1] at the photo's
-    size: 1 − (standard deviation of the predicted ab distribution) / CONFIDENCE_SPREAD,
+    size: the standard deviation of the predicted ab distribution, mapped linearly from
+    SURE_SPREAD (1) to UNSURE_SPREAD (0),
     smoothed (guided by L, so it follows objects) — low where a hint would help most.
     ``l_target``: lightness ``(1, 1, h, w)`` at another size to produce it at (a preview)."""
     logits = predict_logits(net, prep, hints) if hints else hint_free_logits(net, prep)
@@ -259,7 +263,7 @@ def confidence_map(net, prep: Prepared, hints: list | None = None,
     mean = torch.einsum("bqhw,qc->bchw", probs, bins)
     sq = torch.einsum("bqhw,q->bhw", probs, (bins**2).sum(1))[:, None]
     spread = (sq - (mean**2).sum(1, keepdim=True)).clamp(min=0).sqrt()
-    conf = (1 - spread / CONFIDENCE_SPREAD).clamp(0, 1)
+    conf = ((UNSURE_SPREAD - spread) / (UNSURE_SPREAD - SURE_SPREAD)).clamp(0, 1)
     conf = upsample_to_work(conf, prep)
     l_full = prep.l_full if l_target is None else l_target
     H, W = l_full.shape[-2:]
