@@ -25,7 +25,7 @@ HELP = {
 
 def _run(inputs: Inputs, p: dict, device, cancel):
     return pi.inpaint(inputs.image, inputs.mask, method=p["method"], radius=p["radius"],
-                      device=device, cancel=cancel)
+                      device=device, cancel=cancel, grain=p["grain"])
 
 
 CAPABILITY = Capability(
@@ -43,6 +43,12 @@ CAPABILITY = Capability(
                                    pi.NETWORK_WEIGHTS.get(m)) for m in pi.INPAINT_METHODS)),
         Param("radius", int, 3, min=1, max=50,
               help="Neighbourhood radius (px) the telea and ns fills sample from"),
+        Param("grain", str, "auto", label="Film grain in the fill",
+              help="Re-add film grain matching the hole's surroundings, so fills do not look "
+                   "smooth on grainy scans",
+              choices=(Choice("auto", "auto", "When the photo around the hole is grainy"),
+                       Choice("on", "on", "Always"),
+                       Choice("off", "off", "Never: the plain fill"))),
         Param("clear_mask", bool, True, scope="editor",
               label="Clear the mask after inpainting",
               help="Clear the mask in the same undoable step as the result"),
