@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -399,7 +401,7 @@ def suggest_colors(image: Tensor, hints: list | None, point: tuple[int, int], k:
     return out
 
 
-DEFAULT_PREVIEW_SIZE = 1280  # long side of the live preview (about a screen's worth)
+DEFAULT_PREVIEW_SIZE = 1024  # long side of the live preview (about a canvas's worth)
 
 
 class LiveColorizer:
@@ -435,7 +437,12 @@ class LiveColorizer:
     def preview(self, hints: list | None) -> Tensor:
         """RGB ``(1, 3, h, w)`` at the preview size (≤ ``preview_size`` on the long side)."""
         l = self.l_preview
-        return lab_to_rgb(torch.cat([l, refine_ab(l, self.ab(hints))], 1))
+        lab = torch.cat([l, refine_ab(l, self.ab(hints))], 1)[0].permute(1, 2, 0)
+        # OpenCV's float Lab->sRGB (D65, like core.color) is ~20x faster than the exact
+        # tensor path; they agree to ~0.03 levels on average (out-of-gamut colours clip
+        # differently)
+        rgb = cv2.cvtColor(np.ascontiguousarray(lab.float().cpu().numpy()), cv2.COLOR_Lab2RGB)
+        return torch.from_numpy(np.clip(rgb, 0, 1)).permute(2, 0, 1)[None]
 
     def full(self, hints: list | None, refine: bool = True) -> Tensor:
         """The full-resolution result ``(1, 3, H, W)``."""
