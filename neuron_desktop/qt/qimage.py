@@ -50,12 +50,13 @@ UNCERTAIN_COLOR = (255, 120, 0)
 
 
 def uncertainty_to_bgra(confidence: np.ndarray, color: tuple[int, int, int] = UNCERTAIN_COLOR,
-                        sure: float = 0.7, unsure: float = 0.3, opacity: float = 0.7
+                        sure: float = 0.45, unsure: float = 0.1, opacity: float = 0.6
                         ) -> np.ndarray:
     """A confidence map (h, w) in [0, 1] -> premultiplied BGRA: clear where the model is sure
     (>= ``sure``), ``color`` at ``opacity`` where it is unsure (<= ``unsure``), graded
     between, with a thin darker outline at the half-way level so regions read at a glance."""
     c = np.asarray(confidence, np.float32)
+    c = cv2.GaussianBlur(c, (0, 0), max(1.0, 0.008 * max(c.shape)))  # regions, not speckle
     a = np.clip((sure - c) / (sure - unsure), 0, 1) * opacity
     edge = cv2.morphologyEx((c < (sure + unsure) / 2).astype(np.uint8), cv2.MORPH_GRADIENT,
                             np.ones((3, 3), np.uint8)) > 0
