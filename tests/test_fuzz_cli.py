@@ -191,6 +191,9 @@ SINGLE_COMMANDS = {
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(not os.environ.get("NEURON_FUZZ_FULL"),
+                    reason="~470 subprocess runs (about half an hour on 2 cores): run with "
+                           "NEURON_FUZZ_FULL=1 pytest tests/test_fuzz_cli.py")
 @pytest.mark.parametrize("command", list(SINGLE_COMMANDS))
 def test_every_file_through_every_command(corpus, tmp_path, command):
     folder, cases, before = corpus
