@@ -10,9 +10,11 @@ def _run(inputs: Inputs, p: dict, device, cancel):
     extra = {} if p["prior_correction"] is None else {"prior_correction": p["prior_correction"]}
     if p["weights"] != "default":
         extra["weights"] = p["weights"]
+    if p.get("confidence"):
+        extra["confidence"] = True
     gen = pc.colorize(inputs.image, hints=list(inputs.hints), temperature=p["temperature"],
                       render_size=p["render_size"], refine=p["refine"], device=device,
-                      confidence=bool(p.get("confidence")), **extra)
+                      **extra)
     return _saving_confidence(gen, p.get("confidence")) if p.get("confidence") else gen
 
 

@@ -151,9 +151,15 @@ def run_with_fallback(
     raise AssertionError("unreachable")
 
 
+def _as_generator(events):
+    return (yield from events)
+
+
 def _scoped(gen: Pipeline[T], attempt: tuple) -> Pipeline[T]:
     """Run ``gen`` with ``current_attempt()`` == ``attempt`` while its own code runs; the
     caller's value is put back around every yield. send/throw/close reach ``gen``."""
+    if not hasattr(gen, "send"):  # a plain iterator of events: give it the generator API
+        gen = _as_generator(gen)
     outer = current_attempt()
     sent, thrown = None, None
     while True:
