@@ -77,7 +77,8 @@ def start(args: argparse.Namespace) -> None:
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("neuron: %(levelname)s: %(message)s"))
         root.addHandler(handler)
-        root.setLevel(logging.DEBUG if os.environ.get("NEURON_DEBUG") else logging.WARNING)
+        root.setLevel(logging.DEBUG if os.environ.get("NEURON_DEBUG") else
+                      logging.INFO if getattr(args, "verbose", False) else logging.WARNING)
         root.propagate = False
 
     if getattr(args, "max_megapixels", None) is not None:

@@ -8,6 +8,10 @@ def test_file_logging_writes_tracebacks(tmp_path, monkeypatch):
     assert log_dir() == tmp_path / "neuron-desktop" / "logs"
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    # the CLI's stderr set-up (cli_guard.start) may have run earlier in this process
+    pkg = logging.getLogger("neuron_desktop")
+    monkeypatch.setattr(pkg, "propagate", True)
+    monkeypatch.setattr(pkg, "level", logging.NOTSET)
     try:
         path = setup_file_logging()
         try:
