@@ -251,7 +251,7 @@ def bench_live_hints(quick: bool) -> list[dict]:
         canvas.resize(1280, 800)
         canvas.set_document(doc, build_pyramids(doc, ((255, 0, 0), 0.5)))
         canvas.show()
-        live = LiveColorize(preview_size=1024)
+        live = LiveColorize(preview_size=900)
         got = []
 
         def shown(img, hints, dt, rev, canvas=canvas, got=got):

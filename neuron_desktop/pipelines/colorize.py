@@ -401,7 +401,7 @@ def suggest_colors(image: Tensor, hints: list | None, point: tuple[int, int], k:
     return out
 
 
-DEFAULT_PREVIEW_SIZE = 1024  # long side of the live preview (about a canvas's worth)
+DEFAULT_PREVIEW_SIZE = 900  # long side of the live preview (about a canvas's worth)
 
 
 class LiveColorizer:

@@ -27,7 +27,7 @@ class LiveColorize(QObject):
     confidenceReady = Signal(object, int)  # BGRA overlay (h, w, 4) uint8, revision
     failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None, preview_size: int = 1024) -> None:
+    def __init__(self, parent: QObject | None = None, preview_size: int = 900) -> None:
         super().__init__(parent)
         self.preview_size = preview_size
         self._cond = threading.Condition()
