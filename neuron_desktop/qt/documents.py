@@ -20,6 +20,19 @@ from neuron_desktop.qt.workers import JobManager, JobSpec
 MAX_RECENT = 10
 
 
+EXPORT_FILTERS = "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff)"
+
+
+def with_filter_extension(path: str, chosen_filter: str) -> str:
+    """``path`` with the chosen filter's first extension when it has none of its own."""
+    if Path(path).suffix:
+        return path
+    import re
+
+    m = re.search(r"\*(\.[A-Za-z0-9]+)", chosen_filter or "")
+    return path + (m.group(1) if m else ".png")
+
+
 @dataclass
 class Opened:
     """A loaded photo with its display pyramids; ``restore`` diffs (original -> recovered
@@ -141,14 +154,16 @@ class DocumentsMixin:
     def save_as(self, path: str | Path | None = None, *, overwrite: bool = False) -> bool:
         if self.doc is None:
             return False
+        if not self._settle_live_result():
+            return False
         if path is None:
             src = self.doc.path or Path.home() / "photo.png"
             default = src.with_name(f"{src.stem}_restored.png")
-            path, _ = QFileDialog.getSaveFileName(
-                self, "Export result", str(default),
-                "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff)")
+            path, chosen = QFileDialog.getSaveFileName(
+                self, "Export result", str(default), EXPORT_FILTERS)
             if not path:
                 return False
+            path = with_filter_extension(path, chosen)
         try:
             out = self.doc.save(path, overwrite=overwrite)
         except NeuronError as exc:
@@ -157,6 +172,22 @@ class DocumentsMixin:
         self.history.setClean()
         self.statusBar().showMessage(f"Exported {out}", 5000)
         return True
+
+    def _settle_live_result(self) -> bool:
+        """Saved is what is seen: a live colorization on the canvas is applied (one undo
+        step) before exporting; one still being computed stops the export with a word."""
+        if not self.canvas.has_preview:
+            return True
+        pending = self._pending_live
+        if pending is not None and pending[1].unchanged(self.doc, "image") and \
+                pending[2] == tuple(self.doc.hints):
+            self.run_colorize()  # commits the pending result as it is
+            return True
+        self.show_error("Live colorization not ready",
+                        "The canvas shows a live colorization preview whose full-resolution "
+                        "result is still being computed. Wait a moment (or press Apply), "
+                        "then export again.")
+        return False
 
     # ------------------------------------------------------------------------- recent files
 

@@ -41,3 +41,40 @@ def test_a_hint_click_shows_a_live_preview_and_the_uncertainty_overlay(
     assert not w.canvas.has_overlay
     # let the full-resolution live job (started when edits pause) finish before closing
     qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
+
+
+def test_export_writes_the_live_colorization_on_the_canvas(semantic_colorize, make_window,
+                                                          qtbot, tmp_path, monkeypatch):
+    """Issue 20, bug 1: a live colorization on screen was exported as the gray photo."""
+    import numpy as np
+
+    from neuron_desktop.core.imageio import load_image
+
+    w = open_photo(qtbot, make_window())
+    w.colorize_panel.live.setChecked(True)
+    w.set_tool("hints")
+    w.hint_tool.color = (0.9, 0.2, 0.1)
+    pos = w.canvas_point(200, 150).toPoint()
+    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
+    assert w.canvas.has_preview
+    out = tmp_path / "export.png"
+    assert w.save_as(out)
+    saved = load_image(out).rgb
+    assert not np.allclose(saved, w.doc.original, atol=2 / 255)  # not the gray photo
+    assert np.abs(saved - w.doc.image).max() <= 1 / 255 + 1e-6  # what the canvas showed
+    assert w.history.undoText() == "Colorize"
+    assert not w.canvas.has_preview
+
+
+def test_export_name_without_extension_takes_the_chosen_format(photo_window, tmp_path,
+                                                               monkeypatch):
+    """Issue 20, bug 10: 'restored' with PNG selected failed instead of writing restored.png."""
+    from PySide6.QtWidgets import QFileDialog
+
+    w = photo_window
+    target = tmp_path / "restored"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(target), "JPEG (*.jpg *.jpeg)"))
+    assert w.save_as()
+    assert (tmp_path / "restored.jpg").exists()
