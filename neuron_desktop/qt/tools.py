@@ -13,7 +13,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from neuron_desktop.core.document import Document
-from neuron_desktop.core.masks import Hint
+from neuron_desktop.core.masks import Hint, segment_bounds
 from neuron_desktop.qt.canvas import Canvas
 from neuron_desktop.qt.commands import HintsCommand, History, StrokeCommand, new_gesture_id
 
@@ -60,7 +60,12 @@ class BrushTool(QObject):
             self.strokeFinished.emit()
 
     def _push(self, p0, p1) -> None:
-        self.history.push(StrokeCommand(self.document(), p0, p1, self.radius, self.hardness,
+        doc = self.document()
+        if self._erase:  # erasing where there is no mask changes nothing: no step, no "•"
+            box = segment_bounds(p0, p1, self.radius, doc.mask.shape)
+            if box is None or not doc.mask[box[1]:box[3], box[0]:box[2]].any():
+                return
+        self.history.push(StrokeCommand(doc, p0, p1, self.radius, self.hardness,
                                         self._erase, self._gesture))
 
 
