@@ -75,6 +75,7 @@ class Canvas(QWidget):
         self.brush_radius = 20.0
         self.show_image = self.show_mask = self.show_hints = True
         self.show_original = False
+        self.original_pinned = False  # View > Show original: a \ tap returns to it
         self.split = False
         self.split_pos = 0.5  # fraction of the widget width
         self.selected_hint = -1
@@ -225,6 +226,11 @@ class Canvas(QWidget):
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         self.set_zoom(self.zoom * factor, anchor)
+
+    def pin_original(self, on: bool) -> None:
+        """Show the original until unpinned (the View menu's checkable action)."""
+        self.original_pinned = bool(on)
+        self.set_show_original(on)
 
     def set_show_original(self, on: bool) -> None:
         self.show_original = bool(on)
@@ -464,7 +470,7 @@ class Canvas(QWidget):
             self._space = False
             self.unsetCursor()
         elif event.key() == Qt.Key.Key_Backslash:
-            self.set_show_original(False)
+            self.set_show_original(self.original_pinned)
         else:
             super().keyReleaseEvent(event)
 

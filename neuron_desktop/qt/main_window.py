@@ -167,7 +167,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
                              .ZoomIn, lambda: self.canvas.zoom_by(1.25))
         self.act_zoom_out = A("Zoom &out", "mdi6.magnify-minus-outline", QKeySequence.StandardKey
                               .ZoomOut, lambda: self.canvas.zoom_by(0.8))
-        self.act_before = A("Show &original", "mdi6.compare", None, self.canvas.set_show_original,
+        self.act_before = A("Show &original", "mdi6.compare", None, self.canvas.pin_original,
                             "Show the original (hold \\ on the canvas)", checkable=True)
         self.act_split = A("&Split view", "mdi6.compare-horizontal", "Ctrl+\\",
                            self.canvas.set_split, "Original on the left, result on the right; "
