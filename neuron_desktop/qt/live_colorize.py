@@ -121,6 +121,9 @@ class LivePreviewWiring(QObject):
         self.live.confidenceReady.connect(self._confidence)
         self.live.failed.connect(lambda m: window.statusBar().showMessage(
             f"Live colorization failed: {m}", 10000))
+        self._last_hints: tuple | None = None
+        # undo/redo of hint edits re-runs the live preview too (no stale colours on screen)
+        window.history.indexChanged.connect(self._history_moved)
 
     def _params(self) -> dict:
         p = self.window.capability_params("colorize")
@@ -131,8 +134,17 @@ class LivePreviewWiring(QObject):
         if doc is None:
             return
         want = self.act_uncertain.isChecked() if confidence is None else confidence
+        self._last_hints = tuple(doc.hints)
         self.live.request(doc.snapshot("image"), doc.image_revision, tuple(doc.hints),
                           self._params(), confidence=want)
+
+    def _history_moved(self, _index: int) -> None:
+        w = self.window
+        if w.doc is None or self._last_hints is None or tuple(w.doc.hints) == self._last_hints:
+            return
+        panel = w.colorize_panel
+        if panel.available and panel.live.isChecked():
+            w._hints_edited()
 
     def _preview(self, image: QImage, hints: tuple, seconds: float, revision: int) -> None:
         doc = self.window.doc

@@ -78,3 +78,22 @@ def test_export_name_without_extension_takes_the_chosen_format(photo_window, tmp
                         lambda *a, **k: (str(target), "JPEG (*.jpg *.jpeg)"))
     assert w.save_as()
     assert (tmp_path / "restored.jpg").exists()
+
+
+def test_undoing_hints_updates_the_live_preview(semantic_colorize, make_window, qtbot):
+    """Issue 20, bug 5: after undoing every hint the canvas kept the hinted colours."""
+    w = open_photo(qtbot, make_window())
+    w.colorize_panel.live.setChecked(True)
+    w.set_tool("hints")
+    w.hint_tool.color = (0.1, 0.2, 0.9)
+    pos = w.canvas_point(200, 150).toPoint()
+    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton, pos=pos)
+    qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
+    shown = w.live_preview.previews
+    while w.history.canUndo():
+        w.history.undo()
+    assert w.doc.hints == ()
+    qtbot.waitUntil(lambda: w.live_preview.previews > shown, timeout=30000)
+    assert w.live_preview._last_hints == ()  # the preview on screen is for no hints
+    qtbot.waitUntil(lambda: w._pending_live is not None and w._pending_live[2] == (),
+                    timeout=60000)
