@@ -194,7 +194,6 @@ class JobsMixin:
         self.hint_panel.suggested.set_colors(colors, tips)
 
 
-#####JOBS2
     # --------------------------------------------------------------------------------- mask
 
     def _mask_job(self, name: str, compute, wait: bool) -> bool:
