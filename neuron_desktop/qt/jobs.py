@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 LIVE_PREVIEW_SIDE = 2048
 
 
-#####HELP1
 def _to_array(result) -> np.ndarray:
     """Pipeline result (1, 3, H, W) tensor -> float32 (H, W, 3) in [0, 1] (worker thread)."""
     from neuron_desktop.core.imageio import from_tensor

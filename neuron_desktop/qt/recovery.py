@@ -37,7 +37,6 @@ class _RecoveryWriter(QRunnable):
 class RecoveryMixin:
     """MainWindow's autosave and restore (``self`` is the MainWindow)."""
 
-#####RECOVERY
     def autosave(self, *, clean_exit: bool = False, wait: bool = False) -> bool:
         """Write the document's state to the recovery folder (in the background unless
         ``wait``); skipped when nothing changed since the last autosave."""
