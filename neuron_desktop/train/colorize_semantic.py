@@ -11,9 +11,7 @@ cross-entropy over the ab bins, with hints simulated from the truth (2017).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import math
 import time
 from pathlib import Path
 
@@ -32,7 +30,14 @@ from neuron_desktop.models.colorization import (
     soft_encode,
 )
 from neuron_desktop.train.colorize_cache import FeatureCache, build_cache
-from neuron_desktop.train.runs import stop_requests
+from neuron_desktop.train.runs import (
+    cosine_lr,
+    log_entry,
+    resume,
+    run_fields,
+    save_run,
+    stop_requests,
+)
 
 log = logging.getLogger("neuron.train.colorize")
 
@@ -140,13 +145,6 @@ def bin_prior(cache: FeatureCache, bins: torch.Tensor, shards: int = 8) -> torch
     return counts
 
 
-def lr_at(step: int, steps: int, lr: float, lr_final: float, warmup: int = 200) -> float:
-    if step < warmup:
-        return lr * (step + 1) / warmup
-    t = min(1.0, step / max(steps, 1))
-    return lr_final + 0.5 * (lr - lr_final) * (1 + math.cos(math.pi * t))
-
-
 def train_main(args) -> None:
     torch.manual_seed(args.seed)
     run = Path(args.run)
@@ -157,30 +155,20 @@ def train_main(args) -> None:
     if args.val_limit:
         val = {k: v[: args.val_limit] for k, v in val.items()}
     net = SemanticColorizer(widths=tuple(args.widths))
-    ckpt = run / "checkpoint.pt"
     params = [p for k, p in net.named_parameters() if not k.startswith("semantic.")]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
     rng = np.random.default_rng(args.seed)
-    step, history = 0, []
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        net.load_state_dict(state["model"], strict=False)
-        opt.load_state_dict(state["optimizer"])
-        rng.bit_generator.state = json.loads(state["rng"])
-        step, history = state["step"], json.loads(state["history"])
-        log.info("resumed at step %d", step)
-    else:
+    ckpt, fixed = run / "checkpoint.pt", run_fields(args)
+    parts = {"model": net, "optimizer": opt}
+    step, history = resume(ckpt, fixed, parts, rng, log.info)
+    if not step:
         prior = bin_prior(cache, net.bins)
         net.prior_log_weights.copy_(torch.log(rebalance_weights(prior, net.bins,
                                                                 lam=args.rebalance_lambda)))
     weights = net.prior_log_weights.exp()
 
     def save() -> None:
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"model": net.trainable_state_dict(), "optimizer": opt.state_dict(),
-                    "rng": json.dumps(rng.bit_generator.state), "step": step,
-                    "history": json.dumps(history), "args": json.dumps(vars(args))}, tmp)
-        tmp.replace(ckpt)
+        save_run(ckpt, fixed, parts, rng, step, history)
 
     t_save = t0 = time.monotonic()
     seen, loss_avg = 0, None
@@ -190,23 +178,22 @@ def train_main(args) -> None:
                 cache = FeatureCache(sorted(cache_dir.glob("train*")))  # pick up new shards
             net.train()
             for g in opt.param_groups:
-                g["lr"] = lr_at(step, args.steps, args.lr, args.lr_final)
+                g["lr"] = cosine_lr(args, step, warmup=200)
             loss = training_step_loss(net, cache.batch(rng, args.batch), weights, rng)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             step += 1
             seen += args.batch
-            loss_avg = float(loss) if loss_avg is None else 0.98 * loss_avg + 0.02 * float(loss)
+            v = float(loss.detach())
+            loss_avg = v if loss_avg is None else 0.98 * loss_avg + 0.02 * v
             if step % 25 == 0:
                 log.info("step %d loss %.4f %.1f crops/s, %d cached crops", step, loss_avg,
                          seen / (time.monotonic() - t0), len(cache))
             if step % args.val_every == 0 or step == args.steps:
                 entry = {"step": step, "train_loss": loss_avg, **validate(net, val, weights)}
                 history.append(entry)
-                log.info("val %s", json.dumps(entry))
-                with open(run / "log.jsonl", "a") as f:
-                    f.write(json.dumps(entry) + "\n")
+                log_entry(run, entry, log.info)
                 save()
                 t_save = time.monotonic()
             elif time.monotonic() - t_save > args.save_every_s:
@@ -221,11 +208,11 @@ def export_main(args) -> None:
     from neuron_desktop.models.weights import save_weights
 
     state = torch.load(Path(args.run) / "checkpoint.pt", map_location="cpu", weights_only=True)
-    run_args = json.loads(state["args"])
-    history = json.loads(state["history"])
-    save_weights(args.name, {k: v.float() for k, v in state["model"].items()},
+    run_args, history = state["fixed"], state["history"]
+    decoder = {k: v.float() for k, v in state["model"].items() if not k.startswith("semantic.")}
+    save_weights(args.name, decoder,
                  task="colorization", arch="SemanticColorizer",
-                 recipe={k: run_args[k] for k in ("steps", "batch", "lr", "lr_final", "widths",
+                 recipe={k: run_args[k] for k in ("batch", "lr", "lr_final", "widths",
                                                   "rebalance_lambda", "seed")}
                  | {"step": state["step"], "script": "neuron_desktop.train.colorize_semantic"},
                  data={"cache": run_args["cache"], "val_fraction": 0.05},

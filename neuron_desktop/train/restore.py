@@ -10,7 +10,6 @@ scale (a crop stands for part of a 250-750 px print); loss: Charbonnier (smooth 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import time
@@ -22,7 +21,14 @@ import torch
 from neuron_desktop.data.degrade import degrade
 from neuron_desktop.data.photos import PhotoBank, list_images, split
 from neuron_desktop.models.restore import Restorer
-from neuron_desktop.train.runs import stop_requests
+from neuron_desktop.train.runs import (
+    cosine_lr,
+    log_entry,
+    resume,
+    run_fields,
+    save_run,
+    stop_requests,
+)
 
 log = logging.getLogger("neuron.train.restore")
 
@@ -71,32 +77,20 @@ def train_main(args) -> None:
     log.info("data: %d training photos, %d validation batches", len(bank), len(val))
     net = Restorer(widths=tuple(args.widths))
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    ckpt = run / "checkpoint.pt"
-    step, history = 0, []
-    if ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        rng.bit_generator.state = json.loads(state["rng"])
-        step, history = state["step"], json.loads(state["history"])
-        log.info("resumed at step %d", step)
+    ckpt, fixed = run / "checkpoint.pt", run_fields(args)
+    parts = {"model": net, "optimizer": opt}
+    step, history = resume(ckpt, fixed, parts, rng, log.info)
 
     def save() -> None:
-        tmp = ckpt.with_suffix(".tmp")
-        torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(),
-                    "rng": json.dumps(rng.bit_generator.state), "step": step,
-                    "history": json.dumps(history), "args": json.dumps(vars(args))}, tmp)
-        tmp.replace(ckpt)
+        save_run(ckpt, fixed, parts, rng, step, history)
 
     t0 = t_save = time.monotonic()
     seen, loss_avg = 0, None
     with stop_requests() as stop:
         while step < args.steps and not stop.is_set():
             net.train()
-            frac = min(1.0, step / args.steps)
-            lr = args.lr_final + 0.5 * (args.lr - args.lr_final) * (1 + math.cos(math.pi * frac))
             for g in opt.param_groups:
-                g["lr"] = lr * min(1.0, (step + 1) / 200)
+                g["lr"] = cosine_lr(args, step, warmup=200)
             x, y = make_batch(bank, rng, args.batch, args.crop)
             loss = charbonnier(net(x), y)
             opt.zero_grad(set_to_none=True)
@@ -112,9 +106,7 @@ def train_main(args) -> None:
             if step % args.val_every == 0 or step == args.steps:
                 entry = {"step": step, "train_loss": loss_avg, **validate(net, val)}
                 history.append(entry)
-                log.info("val %s", json.dumps(entry))
-                with open(run / "log.jsonl", "a") as f:
-                    f.write(json.dumps(entry) + "\n")
+                log_entry(run, entry, log.info)
                 save()
                 t_save = time.monotonic()
             elif time.monotonic() - t_save > args.save_every_s:
@@ -128,10 +120,9 @@ def export_main(args) -> None:
     from neuron_desktop.models.weights import save_weights
 
     state = torch.load(Path(args.run) / "checkpoint.pt", map_location="cpu", weights_only=True)
-    run_args = json.loads(state["args"])
-    history = json.loads(state["history"])
+    run_args, history = state["fixed"], state["history"]
     save_weights(args.name, state["model"], task="restoration", arch="Restorer",
-                 recipe={k: run_args[k] for k in ("steps", "batch", "crop", "lr", "lr_final",
+                 recipe={k: run_args[k] for k in ("batch", "crop", "lr", "lr_final",
                                                   "widths", "seed", "max_photos")}
                  | {"step": state["step"], "script": "neuron_desktop.train.restore"},
                  data={"folders": run_args["data"], "val_fraction": 0.05},

@@ -18,11 +18,12 @@ import torch
 from neuron_desktop.core.errors import NeuronError
 
 
-def cosine_lr(recipe: Any, step: int) -> float:
+def cosine_lr(recipe: Any, step: int, warmup: int = 0) -> float:
     """``recipe.lr`` decayed to ``recipe.lr_final`` along a half cosine over
-    ``recipe.steps``."""
+    ``recipe.steps``, after a linear warm-up over the first ``warmup`` steps."""
     t = min(step / max(recipe.steps, 1), 1.0)
-    return recipe.lr_final + 0.5 * (recipe.lr - recipe.lr_final) * (1 + math.cos(math.pi * t))
+    lr = recipe.lr_final + 0.5 * (recipe.lr - recipe.lr_final) * (1 + math.cos(math.pi * t))
+    return lr * min(1.0, (step + 1) / warmup) if warmup else lr
 
 
 @contextmanager
@@ -51,6 +52,14 @@ def stop_requests():
 def fixed_fields(recipe: Any, volatile: tuple[str, ...]) -> dict:
     """The recipe as plain JSON minus the fields a resumed run may change (steps, logging)."""
     return {k: v for k, v in json.loads(json.dumps(asdict(recipe))).items() if k not in volatile}
+
+
+RUN_VOLATILE = ("cmd", "run", "steps", "val_every", "val_limit", "save_every_s", "threads")
+
+
+def run_fields(args: Any, volatile: tuple[str, ...] = RUN_VOLATILE) -> dict:
+    """:func:`fixed_fields` for a script's argparse options."""
+    return {k: v for k, v in json.loads(json.dumps(vars(args))).items() if k not in volatile}
 
 
 def load_checkpoint(path: Path, fixed: dict) -> dict | None:
