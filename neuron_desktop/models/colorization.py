@@ -136,7 +136,39 @@ def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequent
     )
 
 
-class ColorizationNet(nn.Module):
+class BinColorizer(nn.Module):
+    """What every colorizer over the gamut bins shares: its input scaling, the frozen
+    ImageNet branch (``self.semantic``, kept in eval mode, not saved with the weights) and
+    the decoding of its logits."""
+
+    semantic: nn.Module | None
+    # the network owns its input scaling: training and inference both call these
+    normalize_l = staticmethod(normalize_l)  # Lab L -> (L - 50) / 100
+    normalize_ab = staticmethod(normalize_ab)  # Lab ab -> ab / 110
+
+    def train(self, mode: bool = True) -> BinColorizer:
+        super().train(mode)
+        if self.semantic is not None:
+            self.semantic.eval()  # frozen: BatchNorm statistics stay ImageNet's
+        return self
+
+    @staticmethod
+    def encoder_input(l: Tensor) -> Tensor:
+        """Normalised L -> the gray RGB image the ImageNet encoder sees."""
+        return (l + 0.5).clamp(0, 1).expand(-1, 3, -1, -1)
+
+    def decode(self, logits: Tensor, temperature: float, prior_correction: float = 0.0,
+               chroma_boost: float = 0.0) -> Tensor:
+        """Annealed-mean ab ``(B, 2, h, w)`` from this network's logits."""
+        return annealed_mean(logits, self.bins, temperature, self.prior_log_weights,
+                             prior_correction, chroma_boost)
+
+    def trainable_state_dict(self) -> dict[str, Tensor]:
+        """State without the frozen semantic branch (that ships in its own package)."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("semantic.")}
+
+
+class ColorizationNet(BinColorizer):
     """U-Net over (L, hint ab, hint mask) with optional frozen semantic features.
 
     Encoder levels at strides 1, 2, 4, 8 (widths w, 2w, 4w, 8w), dilated convolutions at
@@ -177,23 +209,12 @@ class ColorizationNet(nn.Module):
                 nn.Conv2d(c, 8 * w, 1) for c in self.semantic.channels
             )
 
-    def train(self, mode: bool = True) -> ColorizationNet:
-        super().train(mode)
-        if self.semantic is not None:
-            self.semantic.eval()  # frozen: BatchNorm statistics stay ImageNet's
-        return self
-
-    # the network owns its input scaling: training and inference both call these
-    normalize_l = staticmethod(normalize_l)  # Lab L -> (L - 50) / 100
-    normalize_ab = staticmethod(normalize_ab)  # Lab ab -> ab / 110
-
     def semantic_features(self, l: Tensor) -> list[Tensor] | None:
         """Frozen features of the gray image (computed once per photo in interactive use)."""
         if self.semantic is None:
             return None
-        gray = (l + 0.5).clamp(0, 1).expand(-1, 3, -1, -1)
         with torch.no_grad():
-            return self.semantic(gray)
+            return self.semantic(self.encoder_input(l))
 
     def forward(self, l: Tensor, hint_ab: Tensor, hint_mask: Tensor,
                 features: list[Tensor] | None = None) -> Tensor:
@@ -214,16 +235,6 @@ class ColorizationNet(nn.Module):
         up = F.interpolate(y, size=x2.shape[-2:], mode="bilinear", align_corners=False)
         y = self.dec2(torch.cat([up, x2], 1))
         return self.head(y)
-
-    def decode(self, logits: Tensor, temperature: float, prior_correction: float = 0.0,
-               chroma_boost: float = 0.0) -> Tensor:
-        """Annealed-mean ab ``(B, 2, h, w)`` from this network's logits."""
-        return annealed_mean(logits, self.bins, temperature, self.prior_log_weights,
-                             prior_correction, chroma_boost)
-
-    def trainable_state_dict(self) -> dict[str, Tensor]:
-        """State without the frozen semantic branch (that ships in its own package)."""
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("semantic.")}
 
 
 def _pooled_hints(ab: Tensor, mask: Tensor, size: tuple[int, int]) -> Tensor:
@@ -259,7 +270,7 @@ def colorizer(*, weights: str | None = "default", device: str | torch.device = "
     return net.to(device).eval()
 
 
-class SemanticColorizer(nn.Module):
+class SemanticColorizer(BinColorizer):
     """Colorizer whose encoder is the frozen ImageNet EfficientNet-Lite0 (on L replicated to
     RGB), with a trained U-Net decoder that also takes the hints.
 
@@ -273,8 +284,6 @@ class SemanticColorizer(nn.Module):
 
     out_stride = 4
     taps = (2, 4, 10, 15)  # last Lite0 block at strides 4, 8, 16, 32
-    normalize_l = staticmethod(normalize_l)  # Lab L -> (L - 50) / 100
-    normalize_ab = staticmethod(normalize_ab)  # Lab ab -> ab / 110
     channels = (24, 40, 112, 320)
 
     def __init__(self, widths: tuple[int, int, int] = (96, 128, 192), num_bins: int | None = None,
@@ -296,27 +305,10 @@ class SemanticColorizer(nn.Module):
         self.dec4 = nn.Sequential(_conv(w8 + 24 + 1 + 3, w4), _conv(w4, w4))
         self.head = nn.Conv2d(w4, self.num_bins, 1)
 
-    def train(self, mode: bool = True) -> SemanticColorizer:
-        super().train(mode)
-        self.semantic.eval()
-        return self
-
-    @staticmethod
-    def encoder_input(l: Tensor) -> Tensor:
-        return (l + 0.5).clamp(0, 1).expand(-1, 3, -1, -1)
-
     def semantic_features(self, l: Tensor) -> list[Tensor]:
         """Frozen encoder features of normalised ``l`` at strides 4, 8, 16, 32."""
-        x = self.encoder_input(l)
-        enc = self.semantic
         with torch.no_grad():
-            x = F.relu6(enc._bn0(enc._conv_stem(x * 2 - 1)))
-            feats = []
-            for i, block in enumerate(enc._blocks):
-                x = block(x)
-                if i in self.taps:
-                    feats.append(x)
-        return feats
+            return self.semantic(self.encoder_input(l), taps=self.taps)
 
     def forward(self, l: Tensor, hint_ab: Tensor, hint_mask: Tensor,
                 features: list[Tensor] | None = None) -> Tensor:
@@ -339,14 +331,6 @@ class SemanticColorizer(nn.Module):
         y = self.dec4(torch.cat([y, f4.float(), l4,
                                  _pooled_hints(hint_ab, hint_mask, f4.shape[-2:])], 1))
         return self.head(y)
-
-    def decode(self, logits: Tensor, temperature: float, prior_correction: float = 0.0,
-               chroma_boost: float = 0.0) -> Tensor:
-        return annealed_mean(logits, self.bins, temperature, self.prior_log_weights,
-                             prior_correction, chroma_boost)
-
-    def trainable_state_dict(self) -> dict[str, Tensor]:
-        return {k: v for k, v in self.state_dict().items() if not k.startswith("semantic.")}
 
 
 @register_arch("SemanticColorizer")

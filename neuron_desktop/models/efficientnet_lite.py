@@ -75,12 +75,15 @@ class EfficientNetLite0Features(nn.Module):
         # indices of the last block at strides 8, 16, 32
         self._taps = (4, 10, 15)
 
-    def forward(self, rgb: torch.Tensor) -> list[torch.Tensor]:
+    def forward(self, rgb: torch.Tensor, taps: tuple[int, ...] | None = None
+                ) -> list[torch.Tensor]:
+        """Features after the blocks ``taps`` (default: strides 8, 16, 32)."""
+        taps = self._taps if taps is None else taps
         x = F.relu6(self._bn0(self._conv_stem(rgb * 2 - 1)))
         feats = []
-        for i, block in enumerate(self._blocks):
+        for i, block in enumerate(self._blocks[:max(taps) + 1]):
             x = block(x)
-            if i in self._taps:
+            if i in taps:
                 feats.append(x)
         return feats
 
