@@ -515,7 +515,7 @@ def save_image(
             data = _encode_pil(fmt, x, a, exif, icc_profile, quality)
     except Exception as exc:  # bad array, or the encoder rejected data or metadata
         raise ImageSaveError(f"cannot save '{path}': {exc}") from exc
-    _write_atomic(path, data)
+    write_atomic(path, data)
     return path
 
 
@@ -716,7 +716,7 @@ def sweep_temp_files(folder: str | Path, *, now: float | None = None) -> list[Pa
     return removed
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync, then ``os.replace`` onto ``path``.
 
     The temp file is locked (flock) while it exists, so that :func:`sweep_temp_files` (run
@@ -795,7 +795,7 @@ def save_mask(path: str | Path, mask: np.ndarray, *, overwrite: bool = True) -> 
         Image.fromarray(_quantize(m, 8), "L").save(buf, "PNG")
     except ValueError as exc:
         raise ImageSaveError(f"cannot save mask '{path}': {exc}") from exc
-    _write_atomic(path, buf.getvalue())
+    write_atomic(path, buf.getvalue())
     return path
 
 

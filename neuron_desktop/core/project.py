@@ -11,7 +11,8 @@ A project is a zip archive (stored, not compressed: the layers are PNG already) 
 - ``original.png`` and ``current.png``: the opened photo and the current result, 16-bit PNG;
 - ``mask.png``: the mask, 8-bit (absent when empty).
 
-Files are written atomically (a temporary file renamed over the target). Reading checks the
+Files are written atomically (``core.imageio.write_atomic``: a locked temporary file
+renamed over the target). Reading checks the
 format name and version (newer versions are refused with a message; older ones are upgraded
 by :func:`_upgrade`), every member and every layer's size, so a corrupt or truncated
 project gives one clear :class:`ProjectError` and loses nothing.
@@ -21,8 +22,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -32,7 +31,8 @@ import cv2
 import numpy as np
 
 from neuron_desktop import __version__
-from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.errors import ImageSaveError, NeuronError
+from neuron_desktop.core.imageio import write_atomic
 
 FORMAT = "neuron-project"
 VERSION = 1
@@ -96,19 +96,11 @@ def save_project(path: str | Path, project: Project) -> Path:
         z.writestr("current.png", _png16(project.current))
         if np.any(project.mask > 0):
             z.writestr("mask.png", _png8(project.mask))
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf.getvalue())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise ProjectError(f"cannot write project '{path}': {exc.strerror or exc}") from exc
+        write_atomic(path, buf.getvalue())
+    except (OSError, ImageSaveError) as exc:
+        raise ProjectError(f"cannot write project '{path}': {exc}") from exc
     return path
 
 

@@ -74,7 +74,7 @@ def test_damaged_projects_give_one_clear_error(tmp_path, damage):
 def test_a_failed_save_keeps_the_old_project(tmp_path, monkeypatch):
     path = save_project(tmp_path / "p.neuron", _project())
     before = path.read_bytes()
-    import neuron_desktop.core.project as mod
+    import neuron_desktop.core.imageio as mod  # where the atomic write happens
 
     def boom(*a, **k):
         raise OSError(28, "No space left on device")
