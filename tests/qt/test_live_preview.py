@@ -22,14 +22,20 @@ def semantic_colorize(monkeypatch):
     return module
 
 
-def test_a_hint_click_shows_a_live_preview_and_the_uncertainty_overlay(
-        semantic_colorize, make_window, qtbot):
+def _window_with_a_hint(qtbot, make_window, color):
+    """A window on the sample photo, live colorization on, one hint clicked at (200, 150)."""
     w = open_photo(qtbot, make_window())
     w.colorize_panel.live.setChecked(True)
     w.set_tool("hints")
-    w.hint_tool.color = (0.9, 0.2, 0.1)
-    pos = w.canvas_point(200, 150).toPoint()
-    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton, pos=pos)
+    w.hint_tool.color = color
+    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton,
+                     pos=w.canvas_point(200, 150).toPoint())
+    return w
+
+
+def test_a_hint_click_shows_a_live_preview_and_the_uncertainty_overlay(
+        semantic_colorize, make_window, qtbot):
+    w = _window_with_a_hint(qtbot, make_window, (0.9, 0.2, 0.1))
     qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
     assert w.canvas.has_preview
     assert 0 < w.live_preview.last_latency < 30
@@ -50,12 +56,7 @@ def test_export_writes_the_live_colorization_on_the_canvas(semantic_colorize, ma
 
     from neuron_desktop.core.imageio import load_image
 
-    w = open_photo(qtbot, make_window())
-    w.colorize_panel.live.setChecked(True)
-    w.set_tool("hints")
-    w.hint_tool.color = (0.9, 0.2, 0.1)
-    pos = w.canvas_point(200, 150).toPoint()
-    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton, pos=pos)
+    w = _window_with_a_hint(qtbot, make_window, (0.9, 0.2, 0.1))
     qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
     assert w.canvas.has_preview
     out = tmp_path / "export.png"
@@ -82,12 +83,7 @@ def test_export_name_without_extension_takes_the_chosen_format(photo_window, tmp
 
 def test_undoing_hints_updates_the_live_preview(semantic_colorize, make_window, qtbot):
     """Issue 20, bug 5: after undoing every hint the canvas kept the hinted colours."""
-    w = open_photo(qtbot, make_window())
-    w.colorize_panel.live.setChecked(True)
-    w.set_tool("hints")
-    w.hint_tool.color = (0.1, 0.2, 0.9)
-    pos = w.canvas_point(200, 150).toPoint()
-    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton, pos=pos)
+    w = _window_with_a_hint(qtbot, make_window, (0.1, 0.2, 0.9))
     qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
     shown = w.live_preview.previews
     while w.history.canUndo():
