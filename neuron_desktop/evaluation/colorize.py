@@ -137,14 +137,10 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
             "ssim": float(np.mean(m["ssim"])),
             "colorfulness_ratio": float(np.mean(m["colorfulness"]) / np.mean(truth_cf)),
         }
-        ratios = np.array(m["colorfulness"]) / np.maximum(np.array(truth_cf), 1e-6)
+        sepia = np.array(m["colorfulness"]) / np.maximum(truth_cf, 1e-6) < SEPIA_SHARE_BELOW
         results[name]["sepia_share"] = {
-            s_: float(np.mean(ratios[np.array(sets) == s_] < SEPIA_SHARE_BELOW))
-            for s_ in sorted(set(sets)) + ["all"]} if False else {
-            **{s_: float(np.mean([r < SEPIA_SHARE_BELOW for r, t in zip(ratios, sets,
-                                                                        strict=True) if t == s_]))
-               for s_ in sorted(set(sets))},
-            "all": float(np.mean(ratios < SEPIA_SHARE_BELOW))}
+            **{s_: float(sepia[np.array(sets) == s_].mean()) for s_ in sorted(set(sets))},
+            "all": float(sepia.mean())}
     for c, acc in curves.items():
         results[c].update(acc.auc())
     loc = {k: float(np.mean([d[k] for d in locality])) for k in locality[0]} if locality else {}

@@ -65,6 +65,7 @@ class Prepared:
     work_size: tuple[int, int]  # (h, w) before padding
     features: list[Tensor] | None
     base_logits: Tensor | None = None  # logits without hints (cached for hint affinity)
+    base_probs: Tensor | None = None  # their softmax
 
 
 def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
@@ -246,6 +247,13 @@ def hint_free_logits(net, prep: Prepared) -> Tensor:
     return prep.base_logits
 
 
+def hint_free_probs(net, prep: Prepared) -> Tensor:
+    """softmax of :func:`hint_free_logits` (computed once per prepared photo)."""
+    if prep.base_probs is None:
+        prep.base_probs = torch.softmax(hint_free_logits(net, prep).float(), 1)
+    return prep.base_probs
+
+
 # Spread (standard deviation of the predicted ab, ab units) mapped to confidence 1 and 0: the
 # 2nd and 98th percentiles over the validation split's pixels (16 and 38 for the shipped
 # colorizer), so the map uses its whole range on ordinary photos.
@@ -259,8 +267,8 @@ def confidence_map(net, prep: Prepared, hints: list | None = None,
     SURE_SPREAD (1) to UNSURE_SPREAD (0),
     smoothed (guided by L, so it follows objects) — low where a hint would help most.
     ``l_target``: lightness ``(1, 1, h, w)`` at another size to produce it at (a preview)."""
-    logits = predict_logits(net, prep, hints) if hints else hint_free_logits(net, prep)
-    probs = torch.softmax(logits.float(), 1)
+    probs = (torch.softmax(predict_logits(net, prep, hints).float(), 1) if hints
+             else hint_free_probs(net, prep))
     bins = net.bins.to(probs)
     mean = torch.einsum("bqhw,qc->bchw", probs, bins)
     sq = torch.einsum("bqhw,q->bhw", probs, (bins**2).sum(1))[:, None]
@@ -288,7 +296,7 @@ def work_ab(net: ColorizationNet, prep: Prepared, hints: list | None,
     if not hints or propagation is None:
         return ab
     h, w = prep.work_size
-    probs = torch.softmax(hint_free_logits(net, prep).float(), 1)
+    probs = hint_free_probs(net, prep)
     return propagate_hints(ab, prep.l_work[..., :h, :w], hints, prep.l_full, propagation,
                            probs)
 
