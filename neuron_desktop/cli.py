@@ -421,7 +421,7 @@ def cmd_train_colorize(args: argparse.Namespace) -> int:
     from neuron_desktop.train.colorize import ColorizeRecipe, arch_of, train_colorizer
 
     recipe = _recipe_from_args(ColorizeRecipe(), args, (
-        "steps", "batch", "crop", "lr", "width", "seed", "val_fraction", "val_every"))
+        "steps", "batch", "crop", "lr", "lr_final", "width", "seed", "val_fraction", "val_every"))
     recipe.semantic = not args.no_semantic
     recipe.init = None if args.init in (None, "none") else args.init
     device = choose_device(args.device)
@@ -623,6 +623,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--width", type=_positive_int, help="network width (16)")
     t.add_argument("--val-fraction", type=float)
     t.add_argument("--val-every", type=_positive_int)
+    t.add_argument("--lr-final", type=_positive_float,
+                   help="learning rate at the last step (cosine from --lr; 1e-4)")
     t.add_argument("--no-semantic", action="store_true", help="without EfficientNet features")
     t.set_defaults(func=cmd_train_colorize)
 

@@ -54,6 +54,8 @@ class ColorizeRecipe:
     rebalance_lambda: float = 0.5
     p_no_hints: float = 0.5
     val_every: int = 500
+    val_limit: int = 150  # validation photos used (the first N of the split, by name)
+    checkpoint_minutes: float = 5.0
     init: str | None = None  # weights name ("default" = shipped) or checkpoint file to start from
 
 
@@ -144,7 +146,7 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
     train_files, val_files = split(files, recipe.val_fraction)
     log(f"data: {len(train_files)} training, {len(val_files)} validation photos")
     train_bank = PhotoBank(train_files)
-    val_bank = PhotoBank(val_files) if val_files else None
+    val_bank = PhotoBank(val_files[:recipe.val_limit]) if val_files else None
     net = _initial_net(recipe).to(device)
     prior = bin_prior(train_bank, net.bins.cpu())
     weights = rebalance_weights(prior, net.bins.cpu(), lam=recipe.rebalance_lambda)
@@ -167,6 +169,7 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
         log(f"resumed from {ckpt} at step {step}")
     use_amp = device.type == "cuda"
     t0, seen = time.perf_counter(), 0
+    saved_at = t0
     loss_avg = None
     while step < recipe.steps:
         net.train()
@@ -198,6 +201,10 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
             history.append(entry)
             log_entry(run_dir, entry, log)
             _save_checkpoint(ckpt, net, opt, rng, step, history, recipe)
+            saved_at = time.perf_counter()
+        elif time.perf_counter() - saved_at > 60 * recipe.checkpoint_minutes:
+            _save_checkpoint(ckpt, net, opt, rng, step, history, recipe)
+            saved_at = time.perf_counter()
     final = history[-1] if history else {}
     final = {**final, "rebalance_weights_range": [float(weights.min()), float(weights.max())]}
     return net, final
@@ -205,7 +212,8 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
 
 def _fixed(recipe: dict) -> dict:
     """The recipe fields a resumed run must share (steps and logging may change)."""
-    return {k: v for k, v in recipe.items() if k not in ("steps", "val_every")}
+    volatile = ("steps", "val_every", "val_limit", "checkpoint_minutes")
+    return {k: v for k, v in recipe.items() if k not in volatile}
 
 
 def _initial_net(recipe: ColorizeRecipe) -> ColorizationNet:
