@@ -149,6 +149,45 @@ def _mask_for(image: Path, masks: Path) -> Path:
     raise NeuronError(f"no mask for '{image}' in '{masks}' (expected '{image.name}')")
 
 
+def cmd_eval_restore(args: argparse.Namespace) -> int:
+    from neuron_desktop.data.photos import list_images, split
+    from neuron_desktop.evaluation import restore as ev
+    from neuron_desktop.evaluation.common import SHARED_DATA, print_table, write_json
+    from neuron_desktop.pipelines.restore import load_restorer
+
+    validation = [] if args.data and args.tune_data else \
+        split(list_images([SHARED_DATA / "train"]), 0.05)[1]
+    tune_files = (list_images(args.tune_data) if args.tune_data else
+                  validation)[:args.tune_photos]
+    if args.data:
+        files = list_images(args.data)
+    else:
+        files = validation[args.tune_photos:] if args.validation else \
+            list_images([SHARED_DATA / "eval"])
+    if args.limit:
+        files = files[:args.limit]
+    if not args.quiet:
+        print(f"choosing the classical settings on {len(tune_files)} validation photos",
+              flush=True)
+    settings = ev.tune(tune_files)
+    net = load_restorer()
+    report = run_with_bar(ev.evaluate(net, files, settings, sheet_path=Path(args.sheet)),
+                          "eval restore", args.quiet)
+    report["data"] = [str(d) for d in args.data] if args.data else \
+        ("train validation split" if args.validation else "shared/data/eval")
+    rows = [{"severity": sev, "method": m, **v} for sev, per in report["results"].items()
+            for m, v in per.items() if isinstance(v, dict)]
+    print_table(rows, [("severity", "severity", ""), ("method", "method", ""),
+                       ("psnr", "PSNR dB", ".2f"), ("ssim", "SSIM", ".4f")])
+    for sev, per in report["results"].items():
+        print(f"{sev}: ours - best classical = {per['ours_minus_best_classical_db']:+.2f} dB")
+    scans = SHARED_DATA / "old_photos"
+    if args.scans_sheet and scans.is_dir():
+        ev.real_scans_sheet(net, [scans], Path(args.scans_sheet))
+    write_json(Path(args.json_out), report)
+    return EXIT_OK
+
+
 def cmd_eval_inpaint(args: argparse.Namespace) -> int:
     from neuron_desktop.data.photos import list_images
     from neuron_desktop.evaluation import inpaint as ev
@@ -595,6 +634,18 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval_inpaint)
 
+    e = _eval_parser(esub, "restore", "the restorer vs degraded input, non-local means, "
+                                      "bilateral and unsharp masking on seeded old-print damage")
+    e.add_argument("--limit", type=_positive_int, help="only the first N photos")
+    e.add_argument("--tune-photos", type=_positive_int, default=24,
+                   help="validation photos the classical settings are chosen on (24)")
+    e.add_argument("--tune-data", nargs="+",
+                   help="folders to choose them on (default: the training validation split)")
+    e.add_argument("--json-out", default="docs/eval/restore.json")
+    e.add_argument("--sheet", default="docs/restore_contact_sheet.jpg")
+    e.add_argument("--scans-sheet", default="docs/restore_old_photos.jpg")
+    e.add_argument("-q", "--quiet", action="store_true")
+    e.set_defaults(func=cmd_eval_restore)
     e = _eval_parser(esub, "style", "gatys / fast / peer: Gram style and relu3_3 content "
                                     "distances on a reference VGG-16")
     e.add_argument("--methods", nargs="+", default=["gatys,fast,peer"],

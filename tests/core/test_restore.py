@@ -79,3 +79,30 @@ def test_strength_zero_is_the_input_and_neutralise_removes_a_tone():
     assert float((kept[:, 0] - kept[:, 2]).mean()) > 0.05  # tone kept by default
     flat = neutralise(sepia)
     assert float((flat[:, 0] - flat[:, 2]).abs().mean()) < 0.01
+
+
+def test_eval_restore_cli_on_small_folders(tmp_path, capsys):
+    import json
+
+    import cv2
+
+    from neuron_desktop.cli import main
+
+    for folder in ("eval", "tune"):
+        (tmp_path / folder).mkdir()
+        for i in range(2):
+            rng = np.random.default_rng(i + (10 if folder == "tune" else 0))
+            img = cv2.resize(rng.integers(0, 255, (12, 12, 3), dtype=np.uint8), (64, 64),
+                             interpolation=cv2.INTER_CUBIC)
+            cv2.imwrite(str(tmp_path / folder / f"kodak_{i}.png"), img)
+    report = tmp_path / "restore.json"
+    assert main(["eval", "restore", "--data", str(tmp_path / "eval"), "--tune-data",
+                 str(tmp_path / "tune"), "--json-out", str(report), "--sheet",
+                 str(tmp_path / "sheet.jpg"), "--scans-sheet", "", "-q"]) == 0
+    r = json.loads(report.read_text())
+    assert r["images"] == 2 and set(r["results"]) == {"mild", "medium", "strong"}
+    for per in r["results"].values():
+        assert {"degraded", "nlm", "bilateral", "unsharp", "ours"} <= set(per)
+        assert np.isfinite(per["ours_minus_best_classical_db"])
+    assert set(r["settings"]) == {"nlm", "bilateral", "unsharp"}
+    assert "ours - best classical" in capsys.readouterr().out
