@@ -173,12 +173,19 @@ def hint_boxes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int]
 
 @dataclass(frozen=True)
 class Propagation:
-    """Spreading of hint corrections over the hint's own region (chosen on validation)."""
+    """How far hints reach (chosen on validation).
 
-    sigma_space: float = 0.15  # fraction of the working image's long side
+    The network sees every hint, and its answer changes the whole photo; that change is kept
+    only within the hints' reach (the *gate*: near a hint, of similar lightness, of the same
+    region), elsewhere the automatic colours stay. Each hint's correction (its colour minus
+    the network's there) is then spread over its own region."""
+
+    sigma_space: float = 0.15  # spread of a correction: fraction of the long side
     sigma_range: float = 5.0  # Lab L units
     damping: float = 0.01  # > 0: corrections fade back to the network's colours far away
     affinity_power: float = 4.0  # sharpness of the same-region test (0: off)
+    gate_space: float = 0.4  # reach of the network's hinted change: fraction of the long side
+    gate_power: float = 2.0  # its same-region test (0: off); gate_space 0 = no gate
 
 
 DEFAULT_PROPAGATION = Propagation()
@@ -195,9 +202,59 @@ def region_affinity(probs: Tensor, points: list[tuple[int, int]], power: float) 
     return bc**power
 
 
+@dataclass
+class HintGeometry:
+    """Per hint, at the working size: centre, lightness, and the lightness and region terms
+    of its kernels (spatial terms depend on the reach, so they are made per use)."""
+
+    centers: Tensor  # (N, 2) y, x
+    d2: Tensor  # (N, h, w) squared distance to the centre, in pixels
+    light: Tensor  # (N, h, w) lightness similarity
+    bc: Tensor | None  # (N, h, w) Bhattacharyya coefficient to the hint's region, or None
+
+    def kernel(self, sigma_space: float, power: float) -> Tensor:
+        h, w = self.d2.shape[-2:]
+        sigma = sigma_space * max(h, w)
+        k = torch.exp(-self.d2 / (2 * sigma**2)) * self.light
+        if self.bc is not None and power > 0:
+            k = k * self.bc**power
+        return k
+
+
+def hint_geometry(boxes: list, l_work: Tensor, sigma_range: float, probs: Tensor | None
+                  ) -> HintGeometry:
+    h, w = l_work.shape[-2:]
+    centers, lights = [], []
+    for y0, y1, x0, x1 in boxes:
+        centers.append(((y0 + y1 - 1) / 2, (x0 + x1 - 1) / 2))
+        lights.append(l_work[0, 0, y0:y1, x0:x1].mean())
+    c = torch.tensor(centers, dtype=l_work.dtype, device=l_work.device)
+    ys = torch.arange(h, dtype=l_work.dtype, device=l_work.device)[None, :, None]
+    xs = torch.arange(w, dtype=l_work.dtype, device=l_work.device)[None, None, :]
+    d2 = (ys - c[:, 0, None, None]) ** 2 + (xs - c[:, 1, None, None]) ** 2
+    dl = l_work[0, 0][None] - torch.stack(lights)[:, None, None]
+    light = torch.exp(-dl**2 / (2 * sigma_range**2))
+    bc = None
+    if probs is not None:
+        ph, pw = probs.shape[-2:]
+        pts = [(min(int(cy * ph / h), ph - 1), min(int(cx * pw / w), pw - 1))
+               for cy, cx in centers]
+        bc = F.interpolate(region_affinity(probs, pts, 1.0)[None], size=(h, w),
+                           mode="bilinear", align_corners=False)[0].clamp(0, 1)
+    return HintGeometry(c, d2, light, bc)
+
+
+def hint_gate(geometry: HintGeometry, params: Propagation) -> Tensor:
+    """Where the hints may change the network's colours ``(1, 1, h, w)`` in [0, 1]: the
+    union of the hints' reach kernels."""
+    k = geometry.kernel(params.gate_space, params.gate_power)
+    return (1 - torch.prod(1 - k.clamp(0, 1), 0))[None, None]
+
+
 def propagate_hints(ab: Tensor, l_work: Tensor, hints: list, l_full: Tensor,
                     params: Propagation | None = DEFAULT_PROPAGATION,
-                    probs: Tensor | None = None) -> Tensor:
+                    probs: Tensor | None = None, geometry: HintGeometry | None = None
+                    ) -> Tensor:
     """Spread each hint's correction (its colour minus the network's colour there) to pixels
     that are near it, of similar lightness and (given ``probs``, the hint-free predicted
     distributions at any resolution) of the same region:
@@ -207,24 +264,11 @@ def propagate_hints(ab: Tensor, l_work: Tensor, hints: list, l_full: Tensor,
     h, w = ab.shape[-2:]
     boxes, hint_ab = hint_boxes(hints, l_full, (h, w))
     hint_ab = hint_ab.to(ab)
-    centers, deltas, lights = [], [], []
-    for (y0, y1, x0, x1), target in zip(boxes, hint_ab, strict=True):
-        centers.append(((y0 + y1 - 1) / 2, (x0 + x1 - 1) / 2))
-        deltas.append(target - ab[0, :, y0:y1, x0:x1].mean((1, 2)))
-        lights.append(l_work[0, 0, y0:y1, x0:x1].mean())
-    c = torch.tensor(centers, dtype=ab.dtype, device=ab.device)  # (N, 2)
-    ys = torch.arange(h, dtype=ab.dtype, device=ab.device)[None, :, None]
-    xs = torch.arange(w, dtype=ab.dtype, device=ab.device)[None, None, :]
-    d2 = (ys - c[:, 0, None, None]) ** 2 + (xs - c[:, 1, None, None]) ** 2
-    sigma = params.sigma_space * max(h, w)
-    dl = l_work[0, 0][None] - torch.stack(lights)[:, None, None]
-    k = torch.exp(-d2 / (2 * sigma**2) - dl**2 / (2 * params.sigma_range**2))  # (N, h, w)
-    if probs is not None and params.affinity_power > 0:
-        ph, pw = probs.shape[-2:]
-        pts = [(min(int(cy * ph / h), ph - 1), min(int(cx * pw / w), pw - 1))
-               for cy, cx in centers]
-        aff = region_affinity(probs, pts, params.affinity_power)
-        k = k * F.interpolate(aff[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+    deltas = [target - ab[0, :, y0:y1, x0:x1].mean((1, 2))
+              for (y0, y1, x0, x1), target in zip(boxes, hint_ab, strict=True)]
+    if geometry is None:
+        geometry = hint_geometry(boxes, l_work, params.sigma_range, probs)
+    k = geometry.kernel(params.sigma_space, params.affinity_power)
     corr = torch.einsum("nhw,nc->chw", k, torch.stack(deltas)) / (k.sum(0) + params.damping)
     return ab + corr[None]
 
@@ -287,18 +331,30 @@ def confidence_map(net, prep: Prepared, hints: list | None = None,
 def work_ab(net: ColorizationNet, prep: Prepared, hints: list | None,
             temperature: float, propagation: Propagation | None = DEFAULT_PROPAGATION,
             prior_correction: float | None = None) -> Tensor:
-    """ab ``(1, 2, h, w)`` at the working size (the interactive part: ~tens of ms)."""
-    logits = predict_logits(net, prep, hints) if hints else hint_free_logits(net, prep)
-    if prior_correction is None:
-        prior_correction = HINTED_PRIOR_CORRECTION if hints else DEFAULT_PRIOR_CORRECTION
-    ab = upsample_to_work(net.decode(logits, temperature, prior_correction,
+    """ab ``(1, 2, h, w)`` at the working size (the interactive part: ~tens of ms).
+
+    With hints: the network's hinted colours within the hints' reach (the automatic ones
+    elsewhere), then each hint's correction spread over its region (:class:`Propagation`;
+    ``propagation=None``: the network's hinted answer alone)."""
+    auto_alpha = DEFAULT_PRIOR_CORRECTION if prior_correction is None else prior_correction
+    if not hints:
+        return upsample_to_work(net.decode(hint_free_logits(net, prep), temperature,
+                                           auto_alpha, DEFAULT_CHROMA_BOOST), prep)
+    alpha = HINTED_PRIOR_CORRECTION if prior_correction is None else prior_correction
+    ab = upsample_to_work(net.decode(predict_logits(net, prep, hints), temperature, alpha,
                                      DEFAULT_CHROMA_BOOST), prep)
-    if not hints or propagation is None:
+    if propagation is None:
         return ab
     h, w = prep.work_size
+    l_work = prep.l_work[..., :h, :w]
     probs = hint_free_probs(net, prep)
-    return propagate_hints(ab, prep.l_work[..., :h, :w], hints, prep.l_full, propagation,
-                           probs)
+    boxes, _ = hint_boxes(hints, prep.l_full, (h, w))
+    geometry = hint_geometry(boxes, l_work, propagation.sigma_range, probs)
+    if propagation.gate_space > 0:
+        auto = upsample_to_work(net.decode(hint_free_logits(net, prep), temperature,
+                                           auto_alpha, DEFAULT_CHROMA_BOOST), prep)
+        ab = auto + hint_gate(geometry, propagation) * (ab - auto)
+    return propagate_hints(ab, l_work, hints, prep.l_full, propagation, probs, geometry)
 
 
 def refine_radius(h: int, w: int) -> int:

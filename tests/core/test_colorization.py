@@ -332,3 +332,32 @@ def test_coherent_boost_restores_chroma_only_where_the_hue_is_agreed(bins):
     # the hue itself never changes
     m, o = mean[0, :, 0, 0], out[0, :, 0, 0]
     assert float((m * o).sum() / (m.norm() * o.norm())) > 0.999
+
+
+def test_the_networks_hinted_change_stays_within_the_hints_reach():
+    """A network whose answer to any hint recolours the whole photo (as a trained one may,
+    a little): the gate keeps that change on the hint's region, the rest keeps the
+    automatic colours."""
+    from neuron_desktop.pipelines.colorize import Propagation, prepare, work_ab
+
+    class GlobalResponse(ColorizationNet):
+        def forward(self, l, hint_ab, hint_mask, *features):
+            out = super().forward(l, hint_ab, hint_mask, *features)
+            if bool(hint_mask.any()):  # every pixel pushed towards one bright bin
+                out = out.clone()
+                out[:, 7] += 20
+            return out
+
+    torch.manual_seed(1)
+    img = torch.zeros(1, 3, 96, 128)
+    img[..., :64] = 0.25 + 0.05 * torch.rand(1, 1, 96, 64)
+    img[..., 64:] = 0.75 + 0.05 * torch.rand(1, 1, 96, 64)
+    net = GlobalResponse(width=4, semantic=False).eval()
+    prep = prepare(net, img, 128)
+    before = work_ab(net, prep, [], 0.3)
+    hint = [AbHint(20, 40, (60.0, 40.0), 5)]
+    ungated = work_ab(net, prep, hint, 0.3, Propagation(gate_space=0))
+    gated = work_ab(net, prep, hint, 0.3)
+    assert float((ungated - before).norm(dim=1)[0, :, 72:].mean()) > 10  # spills everywhere
+    assert float((gated - before).norm(dim=1)[0, :, 72:].max()) < 0.5  # kept off the right
+    assert float((gated - before).norm(dim=1)[0, :, :40].mean()) > 10  # the hinted side moves

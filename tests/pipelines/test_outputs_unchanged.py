@@ -3,12 +3,20 @@
 The hashes were recorded before the capability layer went in (issue 19). A deliberate change
 to a pipeline's output updates them in the same commit, saying why.
 
+Each output is recorded (``reference_outputs.json``: sha256, an 8-bit thumbnail, channel
+means) with the machine's fingerprint; on that machine every bit must match, elsewhere (other
+vector units or library versions round floats differently) the thumbnail and means must.
+
 Deliberate changes since: ``colorize-hints`` (hint corrections spread by region affinity,
 issue 18) and every ``inpaint-*`` (film grain matched in the fill by default on grainy photos,
-issue 22; with ``grain="off"`` the recorded hashes still hold, checked below).
+issue 22; with ``grain="off"`` the recorded hashes still hold, checked below);
+``colorize-hints`` again (the network's hinted change gated to the hints' reach, issue 18).
 """
 
+import base64
 import hashlib
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -20,33 +28,44 @@ from neuron_desktop.core.progress import run_pipeline
 
 SAMPLES = samples_dir()
 
-EXPECTED = {
-    "colorize": "cdea7caf2d0fd54f99fae08efd7c4d4e42a71c3e2d75d725308b833ee8f77fea",
-    "colorize-hints": "7a5cac33054898d15f46bdf727ea4bfe11e842d3031a00187e83b021cb8da142",
-    "detect-classical": "2871b9f3147c1a6f34840d5dbe81e491caa1a08d8d502022862b8998d0bf316c",
-    "detect-network": "ebdb18db7f96c0a9a71f814775d08774daf467a1d257db9a53729ed7af47edaa",
-    "inpaint-auto": "9be3d4e36bc694e538cdd1e724ff2cd34a3114aa8eb13ca8bfffe31ea8877cc3",
-    "inpaint-exemplar": "187f8051c50b79336a36c7e39872d1c03a79d96754653e63cbd013ee1a28f3ff",
-    "inpaint-harmonic": "9be3d4e36bc694e538cdd1e724ff2cd34a3114aa8eb13ca8bfffe31ea8877cc3",
-    "inpaint-network": "cf17169034dffcb9cd74b11491a5ddec83536b120412ec1bc8de1f9e80e6dccc",
-    "inpaint-network-fast": "bb252cd90e9dbdbaff3bd60e0e6ee6fde83534b085e8c95953bca47f691f956a",
-    "inpaint-ns": "08c7dda59e0effb0f2026508d771251d4b03161737a86c76bfd394ecf6633f47",
-    "inpaint-telea": "de6c2611fafa27933e2639dbab13304b5cc91ebcb330636d2cbc1c6d6cbe2618",
-    "refine": "a0e46c492ebbb0768a9911e817201c839eaf196adf4e9f9fe3b5f3fc2cda7b46",
-    "stylize-fast": "f3992e6ed48ee2be119e68cb0d92065bb417d4aa3cb5bfc55b4c9a4a6f58cbc5",
-    "stylize-gatys": "8689180f6804f7cf7f3b5816daaca5bd5dcb5408d7d135dd7923aeabfc637980",
-}
+REFERENCE = Path(__file__).with_name("reference_outputs.json")
+THUMB = 48  # side of the stored thumbnails
 
 
-BEFORE_GRAIN = {  # the hashes recorded before grain matching (issue 19's refactor check)
-    "telea": "5420ebd5079cff23a2c81c6209caca9969e16c6b0a1001541e9402265bd4fb42",
-    "harmonic": "ef7c4a59f9ce11ef4af2467e02a27ba94d36730b3e49eeba3e4aa12e7754a680",
-    "network-fast": "0f8577a7ee99870f467f1530559c90854527dcdef37e0024b02290ef8068c441",
-}
+def fingerprint() -> str:
+    """What float results depend on: library versions and the CPU's vector unit."""
+    import cv2
+    import PIL
+
+    return (f"torch {torch.__version__} {torch.backends.cpu.get_cpu_capability()}, "
+            f"numpy {np.__version__}, cv2 {cv2.__version__}, PIL {PIL.__version__}")
 
 
 def _digest(t: torch.Tensor) -> str:
     return hashlib.sha256(np.ascontiguousarray(t.detach().cpu().numpy()).tobytes()).hexdigest()
+
+
+def _summary(t: torch.Tensor) -> dict:
+    """An 8-bit area thumbnail and channel means: what any machine must reproduce closely."""
+    x = t.detach().cpu().float()
+    thumb = torch.nn.functional.adaptive_avg_pool2d(x, (THUMB, THUMB))
+    q = (thumb.clamp(0, 1) * 255).round().to(torch.uint8).numpy().tobytes()
+    return {"shape": list(x.shape), "means": [round(float(v), 5) for v in x.mean((0, 2, 3))],
+            "thumb": base64.b64encode(q).decode(), "sha256": _digest(t)}
+
+
+def check(name: str, out: torch.Tensor) -> None:
+    ref = json.loads(REFERENCE.read_text())
+    want, got = ref["outputs"][name], _summary(out)
+    if ref["fingerprint"] == fingerprint():  # the machine the record was made on: every bit
+        assert got["sha256"] == want["sha256"], name
+        return
+    # elsewhere float rounding differs (vector units, library versions): close, not equal
+    assert got["shape"] == want["shape"], name
+    assert np.allclose(got["means"], want["means"], atol=1.0 / 255), name
+    a = np.frombuffer(base64.b64decode(got["thumb"]), np.uint8).astype(int)
+    b = np.frombuffer(base64.b64decode(want["thumb"]), np.uint8).astype(int)
+    assert np.abs(a - b).max() <= 6 and np.abs(a - b).mean() <= 0.5, name
 
 
 def _photo(name: str) -> torch.Tensor:
@@ -84,8 +103,7 @@ def _cases():
 @pytest.mark.parametrize("name", sorted(_cases()))
 def test_pipeline_output_unchanged(name):
     torch.manual_seed(0)
-    out = run_pipeline(_cases()[name]())
-    assert _digest(out) == EXPECTED.get(name), name
+    check(name, run_pipeline(_cases()[name]()))
 
 
 @pytest.mark.parametrize("method", ["telea", "harmonic", "network-fast"])
@@ -95,5 +113,28 @@ def test_inpaint_without_grain_is_the_recorded_fill(method):
     old = _photo("old_photo.jpg")
     mask = to_tensor(load_mask(SAMPLES / "old_photo_mask.png", (451, 300)))
     torch.manual_seed(0)
-    out = run_pipeline(inpaint(old, mask, method=method, device="cpu", grain="off"))
-    assert _digest(out) == BEFORE_GRAIN[method]
+    check(f"before-grain-{method}",
+          run_pipeline(inpaint(old, mask, method=method, device="cpu", grain="off")))
+
+
+def record() -> None:
+    """Re-record every output on this machine: ``python tests/pipelines/
+    test_outputs_unchanged.py`` (only for a deliberate change, named in the docstring)."""
+    from neuron_desktop.pipelines.inpaint import inpaint
+
+    outputs = {}
+    for name, case in sorted(_cases().items()):
+        torch.manual_seed(0)
+        outputs[name] = _summary(run_pipeline(case()))
+    old = _photo("old_photo.jpg")
+    mask = to_tensor(load_mask(SAMPLES / "old_photo_mask.png", (451, 300)))
+    for method in ("telea", "harmonic", "network-fast"):
+        torch.manual_seed(0)
+        outputs[f"before-grain-{method}"] = _summary(run_pipeline(
+            inpaint(old, mask, method=method, device="cpu", grain="off")))
+    REFERENCE.write_text(json.dumps({"fingerprint": fingerprint(), "outputs": outputs},
+                                    indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    record()
