@@ -23,6 +23,7 @@ from neuron_desktop.data.photos import PhotoBank, list_images, split
 from neuron_desktop.models.restore import Restorer
 from neuron_desktop.train.runs import (
     cosine_lr,
+    load_init,
     log_entry,
     resume,
     run_fields,
@@ -76,6 +77,10 @@ def train_main(args) -> None:
     val = [make_batch(val_bank, vrng, 8, args.crop, (s, s)) for s in (0.25, 0.5, 0.85)]
     log.info("data: %d training photos, %d validation batches", len(bank), len(val))
     net = Restorer(widths=tuple(args.widths))
+    if args.init:  # continue from shipped weights (a new run: new optimiser and schedule)
+        from neuron_desktop.models.weights import load_weights
+
+        load_init(net, load_weights(args.init), args.init)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     ckpt, fixed = run / "checkpoint.pt", run_fields(args)
     parts = {"model": net, "optimizer": opt}
@@ -149,6 +154,7 @@ def main(argv=None) -> None:
     t.add_argument("--val-every", type=int, default=500)
     t.add_argument("--save-every-s", type=float, default=180)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--init", help="weights name to start from (e.g. restorer)")
     e = sub.add_parser("export")
     e.add_argument("run")
     e.add_argument("--name", default="restorer")
