@@ -124,3 +124,30 @@ def real_scans_sheet(net, folders: list[Path], path: Path, limit: int = 10) -> N
         out = run_pipeline(restore(crop, model=net, device="cpu"))
         rows.append([from_tensor(crop), from_tensor(out)])
     contact_sheet(rows, ["real scan (crop, 100 %)", "restored"], path)
+
+
+def chain_sheet(folder: Path, path: Path, limit: int = 8, size: int = 512) -> None:
+    """Historical scan | colorized as is | restored → scratches repaired → colorized, each
+    photo at ``size`` px on the long side (kept out of git: shared data)."""
+    import torch.nn.functional as F
+
+    from neuron_desktop.data.photos import list_images
+    from neuron_desktop.pipelines.colorize import colorize
+    from neuron_desktop.pipelines.inpaint import inpaint
+    from neuron_desktop.pipelines.restore import restore
+    from neuron_desktop.pipelines.scratches import detect_scratches
+
+    rows = []
+    for f in list_images([folder])[:limit]:
+        rgb = to_tensor(np.clip(load_image(f).rgb, 0, 1))
+        scale = size / max(rgb.shape[-2:])
+        if scale < 1:
+            rgb = F.interpolate(rgb, scale_factor=scale, mode="area")
+        direct = run_pipeline(colorize(rgb, device="cpu"))
+        clean = run_pipeline(restore(rgb, device="cpu"))
+        mask = run_pipeline(detect_scratches(clean, device="cpu"))
+        if float(mask.max()) > 0:
+            clean = run_pipeline(inpaint(clean, mask, method="auto", device="cpu"))
+        chained = run_pipeline(colorize(clean, device="cpu"))
+        rows.append([from_tensor(rgb), from_tensor(direct), from_tensor(chained)])
+    contact_sheet(rows, ["scan", "colorized as is", "restored, repaired, colorized"], path)
