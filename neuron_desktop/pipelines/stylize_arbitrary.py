@@ -3,8 +3,9 @@ training on it (universal style transfer, Li et al. 2017, on ``models.style_arbi
 
 photo (working size) -> frozen Lite0 block-4 features -> whitening/colouring with the style's
 feature statistics (``strength`` blends transformed and photo features) -> the trained
-decoder -> the style's pixel colour statistics (mean and covariance of RGB) -> back to the
-photo's size (bicubic, plus part of the photo's fine detail that the working size lost).
+decoder, twice (the second pass starts from the first's result) -> the style's pixel colour
+statistics (mean and covariance of RGB) -> back to the photo's size (bicubic, plus part of
+the photo's fine detail that the working size lost).
 
 A low-resolution preview is yielded first, so the editor shows the result at once.
 Images are (1, 3, H, W) RGB float in [0, 1].
@@ -43,12 +44,12 @@ MIN_SIDE = 16
 class ArbitrarySettings:
     """Knobs of the arbitrary method (chosen on training photos and 4 tuning paintings)."""
 
-    size: int = 768  # working long side (never upscaled)
-    style_size: int = 512  # long side at which the style's statistics are taken
+    size: int = 512  # working long side (never upscaled)
+    style_size: int = 256  # long side at which the style's statistics are taken
     transform: str = "wct"
     pixel_colour: float = 1.0  # share of the style's RGB mean/covariance imposed at the end
     detail: float = 0.5  # share of the photo's fine detail restored above the working size
-    passes: int = 1  # encode-transform-decode passes (each on the previous result)
+    passes: int = 2  # encode-transform-decode passes (each on the previous result)
     preview_size: int = 256
 
 

@@ -52,7 +52,8 @@ def loss_terms(net: ArbitraryStyleNet, loss_net: LiteEncoder, x: torch.Tensor,
     out = net.decoder(target[-1])
     l1 = (out - x).abs().mean()
     per = perceptual(loss_net(out), target)
-    return l1 + perceptual_weight * per, {"l1": float(l1.detach()), "perceptual": float(per.detach())}
+    terms = {"l1": float(l1.detach()), "perceptual": float(per.detach())}
+    return l1 + perceptual_weight * per, terms
 
 
 @torch.no_grad()

@@ -1,6 +1,7 @@
 """Style transfer and the Styles gallery in the editor (tiny random fast network), and the
 inpainting network's coarse preview (tiny random InpaintNet)."""
 
+import re
 import threading
 
 import numpy as np
@@ -61,6 +62,38 @@ def test_gallery_thumbnails_render_off_the_gui_thread_and_are_cached(
     _show_gallery(w2, qtbot)
     assert len(threads) == 3
     assert _icon_image(w2.styles_panel.item("fast", "beta_style")) == icons[1]
+
+
+def test_gallery_thumbnail_shows_the_painting_and_its_rendering_on_hover(
+        tiny_style_bank, make_window, qtbot, monkeypatch):
+    from neuron_desktop.core.imageio import load_image
+    from neuron_desktop.qt import styles
+    from neuron_desktop.qt.qimage import to_qimage
+
+    painting = SAMPLES / "astronaut.jpg"  # stands in for beta_style's painting
+    monkeypatch.setattr(styles, "painting_path",
+                        lambda name: painting if name == "beta_style" else None)
+    panel = _show_gallery(make_window(), qtbot)
+    beta, alpha = panel.item("fast", "beta_style"), panel.item("fast", "alpha_style")
+    assert "<img" in beta.toolTip() and "Beta Style" in beta.toolTip()
+    rendering = QImage(re.search(r"src='([^']+)'", beta.toolTip()).group(1))
+
+    def small(img):
+        return _qimage_array(img.scaled(32, 32).convertToFormat(QImage.Format.Format_RGB888))
+
+    shown = small(_icon_image(beta))
+    to_painting = np.abs(shown - small(to_qimage(styles.square_thumbnail(
+        load_image(painting).rgb)))).mean()
+    to_rendering = np.abs(shown - small(rendering)).mean()
+    assert to_painting < 0.5 * to_rendering  # the painting itself, not the rendering
+    assert "<img" not in alpha.toolTip() and "Alpha Style" in alpha.toolTip()
+
+
+def _qimage_array(img: QImage) -> np.ndarray:
+    ptr = img.constBits()
+    a = np.frombuffer(ptr, np.uint8, img.sizeInBytes()).reshape(img.height(),
+                                                                 img.bytesPerLine())
+    return a[:, :img.width() * 3].astype(np.float32)
 
 
 def test_fast_blend_through_worker_is_one_undoable_step(tiny_style_bank, photo_window, qtbot):
