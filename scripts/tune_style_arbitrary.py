@@ -59,8 +59,6 @@ VARIANTS = {
 def main(path: str, photos: int = 4, only: str | None = None) -> None:
     torch.set_num_threads(1)
     net = load_net(path)
-    sa.arbitrary_network.cache_clear()
-    sa.arbitrary_network.__wrapped__  # noqa: B018 - keep the name
     sa.arbitrary_network = lambda device="cpu": net  # the checkpoint under test
     ref = ev.ReferenceVGG16()
     styles = [p for p in ev.find_styles() if p.stem in TUNING]

@@ -29,14 +29,23 @@ LOSS_TAPS = (0, 2, 4)  # strides 2, 4, 8: the decoder's perceptual loss
 
 class LiteEncoder(nn.Module):
     """Frozen Lite0 up to block ``max(taps)``: RGB (B, 3, H, W) in [0, 1] -> the features
-    after each block in ``taps``."""
+    after each block in ``taps``. ``fuse``: batch norms folded into the convolutions (same
+    function, about a third faster on a CPU)."""
 
-    def __init__(self, taps: tuple[int, ...] = (ENCODER_TAP,), pretrained: bool = True) -> None:
+    def __init__(self, taps: tuple[int, ...] = (ENCODER_TAP,), pretrained: bool = True,
+                 fuse: bool = False) -> None:
         super().__init__()
         net = efficientnet_lite0_features(pretrained=pretrained)
         self.stem, self.bn0 = net._conv_stem, net._bn0
         self.blocks = net._blocks[: max(taps) + 1]
         self.taps = taps
+        if fuse:
+            self.stem, self.bn0 = _fold(self.stem, self.bn0)
+            for b in self.blocks:
+                if b.expand != 1:
+                    b._expand_conv, b._bn0 = _fold(b._expand_conv, b._bn0)
+                b._depthwise_conv, b._bn1 = _fold(b._depthwise_conv, b._bn1)
+                b._project_conv, b._bn2 = _fold(b._project_conv, b._bn2)
         self.requires_grad_(False).eval()
 
     def train(self, mode: bool = True) -> LiteEncoder:  # batch norm stays frozen
@@ -50,6 +59,17 @@ class LiteEncoder(nn.Module):
             if i in self.taps:
                 out.append(x)
         return out
+
+
+def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[nn.Conv2d, nn.Module]:
+    """(conv with the frozen batch norm folded into its weight and bias, identity)."""
+    scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+    conv.weight = nn.Parameter(conv.weight * scale[:, None, None, None], requires_grad=False)
+    bias = bn.bias - bn.running_mean * scale
+    if conv.bias is not None:
+        bias = bias + conv.bias * scale
+    conv.bias = nn.Parameter(bias.detach(), requires_grad=False)
+    return conv, nn.Identity()
 
 
 def _conv(cin: int, cout: int) -> nn.Conv2d:
@@ -86,7 +106,7 @@ class ArbitraryStyleNet(nn.Module):
     def __init__(self, widths: tuple[int, int, int, int] = (128, 64, 32, 16),
                  pretrained: bool = True) -> None:
         super().__init__()
-        self.encoder = LiteEncoder(pretrained=pretrained)
+        self.encoder = LiteEncoder(pretrained=pretrained, fuse=True)
         self.decoder = FeatureDecoder(widths=widths)
 
     def trainable_state_dict(self) -> dict[str, Tensor]:

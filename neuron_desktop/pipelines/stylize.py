@@ -384,7 +384,8 @@ def stylize(image: Tensor, *, style: Any, method: str = "fast", size: int | None
         if not isinstance(style, Tensor):
             raise NeuronError("the arbitrary method needs a style image")
         return arbitrary(image, style, size=size, strength=strength,
-                         preserve_color=preserve_color, device=device, cancel=cancel)
+                         keep_colors=keep_colors if preserve_color else None, device=device,
+                         cancel=cancel)
     if method == "gatys":
         if not isinstance(style, Tensor):
             raise NeuronError("the Gatys method needs a style image")

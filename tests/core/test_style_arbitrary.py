@@ -109,3 +109,34 @@ def test_pipeline_strength_zero_is_the_photo_and_bad_input_is_refused(random_net
         run_pipeline(sa.arbitrary(photo, photo, strength=1.5))
     with pytest.raises(NeuronError, match="at least"):
         run_pipeline(sa.arbitrary(_photo(4, 200), photo))
+
+
+def test_shipped_decoder_loads_through_the_registry_and_reconstructs_a_photo():
+    from neuron_desktop.core.imageio import load_image, to_tensor
+    from neuron_desktop.core.paths import samples_dir
+    from neuron_desktop.models.registry import load
+    from neuron_desktop.models.weights import get_entry
+
+    entry = get_entry(sa.ARBITRARY_WEIGHTS)
+    assert entry.arch == "ArbitraryStyleNet" and entry.recipe["styles_seen_in_training"] == 0
+    net = load(sa.ARBITRARY_WEIGHTS, "cpu")  # sha256-checked; the encoder from its package
+    photo = sa._resize_long(to_tensor(load_image(samples_dir() / "coffee.jpg").rgb), 256)
+    padded, p = sa._pad(photo)
+    with torch.inference_mode():
+        out = net(padded)[..., p:p + photo.shape[-2], p:p + photo.shape[-1]]
+    psnr = -10 * torch.log10(((out - photo) ** 2).mean())
+    assert psnr > 20  # 23.8 dB when shipped; a random decoder gives ~10 dB
+
+
+def test_preserve_color_keeps_the_photos_chroma(random_network):
+    from neuron_desktop.core.color import rgb_to_lab
+    from neuron_desktop.pipelines.stylize import stylize
+
+    photo, style = _photo(60, 80), _photo(50, 50, 1) * torch.tensor([1.0, 0.2, 0.1])[:, None,
+                                                                                        None]
+    kept = run_pipeline(stylize(photo, style=style, method="arbitrary", preserve_color=True))
+    free = run_pipeline(stylize(photo, style=style, method="arbitrary"))
+    ab = rgb_to_lab(photo)[:, 1:]
+    err_kept = (rgb_to_lab(kept)[:, 1:] - ab).abs().mean()
+    err_free = (rgb_to_lab(free)[:, 1:] - ab).abs().mean()
+    assert err_kept < 0.25 * err_free
