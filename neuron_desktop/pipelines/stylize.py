@@ -4,6 +4,9 @@
   the loss network's content features (one mid layer) and Gram matrices (five layers,
   weighted equally), plus a small total-variation term. Works for any style image; yields
   a preview every few iterations; stops on cancel.
+- ``arbitrary``: feed-forward, any style image, no training on it: whitening/colouring of
+  frozen EfficientNet-Lite0 features and a decoder trained on photos only
+  (``pipelines.stylize_arbitrary``); under a second for a 1 MP photo on a CPU.
 - ``fast``: the feed-forward multi-style network (``models.style.FastStyleNet``) for the
   gallery styles (and styles added with ``neuron train style``); a weight per style
   blends them; runs at full resolution.
@@ -19,6 +22,7 @@ import copy
 import functools
 import math
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,9 +48,9 @@ from neuron_desktop.models.style import (
     tv_loss,
 )
 
-METHODS = ("gatys", "fast")
+METHODS = ("gatys", "fast", "arbitrary")
 DEFAULT_SIZE = 512
-DEFAULT_ITERATIONS = 300
+DEFAULT_ITERATIONS = 150  # ~30 s at 512 px on a 2-core CPU (the evaluation uses 300)
 FAST_WEIGHTS = "style_fast"
 FAST_MAX_PIXELS = 12_600_000  # 12 MP photos run at full resolution
 GATYS_MIN_SIDE = 16  # the loss network (3 poolings after a 16 px edge pad) needs this
@@ -74,6 +78,25 @@ class GatysSettings:
     lr: float = 0.01
     levels: int = 5
     preview_every: int = 10
+
+
+# seconds per Gatys iteration at 512 px, per device type: measured on the 2-core CPU of
+# docs/style.md (55 s for 300), then replaced by the speed of the last run in this process
+_SECONDS_PER_ITERATION = {"cpu": 0.18, "cuda": 0.02}
+
+
+def gatys_estimate(size: int | None, iterations: int, device: Any = None) -> float:
+    """Expected seconds of a Gatys run (work grows with the working area)."""
+    kind = choose_device(device).type
+    per = _SECONDS_PER_ITERATION.get(kind, _SECONDS_PER_ITERATION["cpu"])
+    return iterations * per * ((size or DEFAULT_SIZE) / DEFAULT_SIZE) ** 2
+
+
+def plain_duration(seconds: float) -> str:
+    """'about 40 s', 'about 2 min'."""
+    if seconds < 60:
+        return f"about {max(1, round(seconds))} s"
+    return f"about {round(seconds / 60)} min"
 
 
 @functools.lru_cache(maxsize=2)
@@ -174,7 +197,10 @@ def _gatys_job(image: Tensor, style_image: Tensor, *, size: int | None, iteratio
         content_target = net(_pad(content))[STYLE_TAPS.index(CONTENT_TAP)]
     levels = _pyramid_levels(content, settings.levels)
     opt = torch.optim.Adam(levels, lr=settings.lr)
-    yield Progress(0.0, "Style transfer (Gatys)")
+    area = (max(photo.shape[-2:]) / DEFAULT_SIZE) ** 2
+    estimate = gatys_estimate(max(photo.shape[-2:]), iterations, dev)
+    yield Progress(0.0, f"Painting with Gatys: {plain_duration(estimate)}")
+    start = time.perf_counter()
     for it in range(iterations):
         if cancel is not None:
             cancel.check()
@@ -188,7 +214,11 @@ def _gatys_job(image: Tensor, style_image: Tensor, *, size: int | None, iteratio
         loss.backward()
         opt.step()
         done = (it + 1) / iterations
-        yield Progress(done, f"Gatys iteration {it + 1}/{iterations}")
+        per = (time.perf_counter() - start) / (it + 1)
+        if it >= 2 and area >= 0.25:  # the measured speed replaces the estimate
+            _SECONDS_PER_ITERATION[dev.type] = per / area
+        yield Progress(done, f"Painting: step {it + 1} of {iterations}, "
+                             f"{plain_duration(per * (iterations - it - 1))} left")
         if (it + 1) % settings.preview_every == 0 and it + 1 < iterations:
             yield Preview(_finish(photo, x.detach(), strength, preserve_color).cpu(), done,
                           f"iteration {it + 1}")
@@ -337,8 +367,9 @@ def stylize(image: Tensor, *, style: Any, method: str = "fast", size: int | None
             preserve_color: bool = False, full_resolution: bool = False,
             style_weight: float | None = None, device: Any = None,
             cancel: CancelToken | None = None) -> Pipeline[Tensor]:
-    """Dispatch: ``gatys`` needs a style image tensor (1, 3, h, w); ``fast`` a gallery style
-    name or {name: weight}. ``size``: working long side (gatys default 512; fast: full).
+    """Dispatch: ``gatys`` and ``arbitrary`` need a style image tensor (1, 3, h, w); ``fast``
+    a gallery style name or {name: weight}. ``size``: working long side (gatys and
+    arbitrary default 512; fast: full).
     ``full_resolution``: gatys results come back at the photo's size. ``style_weight``: the
     Gatys content/style balance (default ``GatysSettings.style_weight``; content weight 1)."""
     if method not in METHODS:
@@ -347,6 +378,14 @@ def stylize(image: Tensor, *, style: Any, method: str = "fast", size: int | None
         raise NeuronError(f"expected an RGB image (1, 3, H, W), got {tuple(image.shape)}")
     if not 0.0 <= strength <= 1.0:
         raise NeuronError(f"strength must be in [0, 1], got {strength}")
+    if method == "arbitrary":
+        from neuron_desktop.pipelines.stylize_arbitrary import arbitrary
+
+        if not isinstance(style, Tensor):
+            raise NeuronError("the arbitrary method needs a style image")
+        return arbitrary(image, style, size=size, strength=strength,
+                         keep_colors=keep_colors if preserve_color else None, device=device,
+                         cancel=cancel)
     if method == "gatys":
         if not isinstance(style, Tensor):
             raise NeuronError("the Gatys method needs a style image")

@@ -533,8 +533,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
             self._show_operation("Stylize")
 
     def _image_style_selected(self, path: str) -> None:
-        self.stylize_panel.set_image_style(path)
-        self.stylize_panel.set_method("gatys")
+        self.stylize_panel.use_image_style(path)
         self._show_operation("Stylize")
 
     def _style_gone(self, path: str, message: str | None = None) -> None:

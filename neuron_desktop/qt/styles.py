@@ -1,13 +1,16 @@
 """The Styles dock: the fast network's styles and the user's style images.
 
 Built-in entries are the styles of the fast network (``pipelines.stylize.gallery_styles``).
-Their thumbnails are that network's rendering of a bundled sample photo, made on a worker
-thread and cached as PNGs in the user cache folder under a key derived from the weights'
-sha256, so later starts only read them back. Images dropped on the dock (or added with
-"Add style image…") are image styles for the Gatys method.
+Each thumbnail shows the painting itself when its image is on this computer (the folder the
+network was trained from, or the user style's source), with the network's rendering of a
+bundled sample photo in the tooltip; without the painting, the rendering is the thumbnail.
+Both are made on a worker thread and cached as PNGs in the user cache folder under a key
+derived from the weights' sha256, so later starts only read them back. Images dropped on the
+dock (or added with "Add style image…") are image styles for the arbitrary (default) and
+Gatys methods.
 
 Selecting built-in styles (Ctrl+click several to blend them) asks for the fast method;
-selecting an image style asks for Gatys.
+selecting an image style asks for the arbitrary method (Gatys stays if it is chosen).
 """
 
 from __future__ import annotations
@@ -88,9 +91,26 @@ def square_thumbnail(rgb: np.ndarray, side: int = THUMB_SIDE) -> np.ndarray:
 # ------------------------------------------------------------------- worker-side tasks
 
 
+def painting_path(name: str) -> Path | None:
+    """The gallery style's painting, if it is on this computer: ``<name>.*`` in the folder
+    the fast network was trained from (its manifest entry's ``data.styles``)."""
+    from neuron_desktop.models.weights import get_entry
+    from neuron_desktop.pipelines import stylize
+
+    try:
+        folder = Path(get_entry(stylize.FAST_WEIGHTS).data.get("styles", ""))
+    except Exception:  # noqa: BLE001 - no manifest entry: no painting
+        return None
+    if not folder.is_dir():
+        return None
+    return next((p for p in sorted(folder.glob(f"{name}.*"))
+                 if p.suffix.lower() in SUPPORTED_EXTENSIONS), None)
+
+
 class _Signals(QObject):
     listed = Signal(list)  # gallery style names
     ready = Signal(str, str, object)  # kind, value, QImage
+    rendered = Signal(str, str)  # gallery name, the cached rendering's file (tooltip)
     failed = Signal(str, str, str)  # kind, value ("" = the whole gallery), message
     done = Signal()
 
@@ -132,6 +152,7 @@ def render_gallery(signals: _Signals, token: CancelToken) -> None:
     for name in names:
         token.check()
         path = folder / (re.sub(r"[^\w.-]", "_", name) + ".png")
+        painting = _painting_thumbnail(name, path.with_name(path.stem + ".painting.png"))
         img = QImage(str(path))
         if img.isNull():
             try:
@@ -152,7 +173,33 @@ def render_gallery(signals: _Signals, token: CancelToken) -> None:
                     tmp.replace(path)
             except OSError:
                 pass
-        signals.ready.emit("fast", name, img)
+        if painting is not None and path.exists():
+            signals.rendered.emit(name, str(path))
+        signals.ready.emit("fast", name, img if painting is None else painting)
+
+
+def _painting_thumbnail(name: str, cached: Path) -> QImage | None:
+    """The painting's square thumbnail (cached next to the renderings), or None."""
+    from neuron_desktop.core.imageio import load_image
+
+    img = QImage(str(cached))
+    if not img.isNull():
+        return img
+    source = painting_path(name)
+    if source is None:
+        return None
+    try:
+        img = to_qimage(square_thumbnail(load_image(source).rgb))
+    except Exception:  # noqa: BLE001 - unreadable painting: show the rendering instead
+        return None
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(".part")
+        if img.save(str(tmp), "PNG"):
+            tmp.replace(cached)
+    except OSError:
+        pass
+    return img
 
 
 def image_thumbnail(path: str) -> Callable[[_Signals, CancelToken], None]:
@@ -198,8 +245,8 @@ class StylesPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         v = QVBoxLayout(self)
-        self.hint = QLabel("Click a style; Ctrl+click several to blend them. Drop an image "
-                           "here to use it as a style (Gatys).")
+        self.hint = QLabel("Click a style; Ctrl+click several to blend them. Drop any image "
+                           "here to use it as a style.")
         self.hint.setWordWrap(True)
         self.hint.setStyleSheet("color: #999")
         self.list = QListWidget()
@@ -214,8 +261,8 @@ class StylesPanel(QWidget):
         self.setAcceptDrops(True)
         self.add_button = QPushButton(qta.icon("mdi6.image-plus", color="#ddd"),
                                       "Add style image…")
-        self.add_button.setToolTip("Use any picture as a style (Gatys method); you can also "
-                                   "drop images on this panel")
+        self.add_button.setToolTip("Use any picture as a style (arbitrary or Gatys method); "
+                                   "you can also drop images on this panel")
         self.add_button.clicked.connect(lambda: self.add_dialog())
         self.remove_button = QPushButton(qta.icon("mdi6.image-remove", color="#ddd",
                                                   color_disabled="#666"), "Remove")
@@ -243,6 +290,7 @@ class StylesPanel(QWidget):
         key = id(signals)
         signals.listed.connect(self._listed)
         signals.ready.connect(self._ready)
+        signals.rendered.connect(self._rendered)
         signals.failed.connect(self._failed)
         signals.done.connect(lambda: self._tasks.pop(key, None))
         self._tasks[key] = token
@@ -274,6 +322,14 @@ class StylesPanel(QWidget):
         self.galleryListed.emit(list(names))
         if not names:
             self.thumbnailsReady.emit()
+
+    def _rendered(self, name: str, path: str) -> None:
+        """The thumbnail is the painting: its rendering of the sample goes in the tooltip."""
+        item = self.item("fast", name)
+        if item is not None:
+            item.setToolTip(f"<b>{style_title(name)}</b><br>The painting; the fast network "
+                            f"renders a sample photo like this:<br><img src='{path}' "
+                            f"width={THUMB_SIDE} height={THUMB_SIDE}>")
 
     def _ready(self, kind: str, value: str, image: QImage) -> None:
         item = self.item(kind, value)
@@ -361,7 +417,7 @@ class StylesPanel(QWidget):
             item = QListWidgetItem(self.placeholder, p.stem)
             item.setData(KIND, "image")
             item.setData(VALUE, path)
-            item.setToolTip(f"{path}\nStyle image (Gatys method)")
+            item.setToolTip(f"{path}\nStyle image (arbitrary or Gatys method)")
             self.list.addItem(item)
             self._start(image_thumbnail(path))
             self.styleAdded.emit(path)

@@ -1,5 +1,5 @@
 """The Stylize tab: the generated form plus what the Styles dock chooses (the style, a blend's
-weights) and the Gatys content/style balance."""
+weights), the Gatys content/style balance and its time estimate."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from pathlib import Path
 from PySide6.QtWidgets import QFormLayout, QLabel, QSlider, QWidget
 
 from neuron_desktop import capabilities
-from neuron_desktop.pipelines.stylize import style_title
+from neuron_desktop.pipelines.stylize import gatys_estimate, plain_duration, style_title
 from neuron_desktop.qt.forms import CapabilityPanel, slider
 
 
 class StylizePanel(CapabilityPanel):
-    """Fast (gallery styles, blendable) or Gatys (any image); styles are chosen in the Styles
-    dock (``set_fast_styles`` / ``set_image_style``)."""
+    """Fast (gallery styles, blendable), arbitrary or Gatys (any image); styles are chosen in
+    the Styles dock (``set_fast_styles`` / ``set_image_style``)."""
+
+    IMAGE_METHODS = ("arbitrary", "gatys")
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(capabilities.get("stylize"), parent)
@@ -30,10 +32,16 @@ class StylizePanel(CapabilityPanel):
         self.balance = slider(0, 100, 50, "Gatys balance between keeping the photo's content "
                                           "(left) and matching the style (right)")
         self.form.addRow("Content ↔ style", self.balance)
+        self.estimate = QLabel()
+        self.estimate.setWordWrap(True)
+        self.estimate.setStyleSheet("color: #999")
+        self.form.addRow(self.estimate)
         self.fast_styles: list[str] = []
         self.image_style: str | None = None
         self.fast_error: str | None = None
         self.method.currentIndexChanged.connect(lambda _i: self._refresh())
+        for name in ("size", "iterations"):
+            self.widgets[name].valueChanged.connect(lambda _v: self._refresh())
         self._refresh()
 
     @property
@@ -59,17 +67,30 @@ class StylizePanel(CapabilityPanel):
         self.image_style = path
         self._refresh()
 
+    def use_image_style(self, path: str) -> None:
+        """A style image was picked: the arbitrary method, unless Gatys is already chosen."""
+        self.set_image_style(path)
+        self.set_method("gatys" if self.current_method == "gatys" else "arbitrary")
+
     def set_fast_unavailable(self, reason: str | None) -> None:
         self.fast_error = reason
         self._refresh()
 
     def _refresh(self) -> None:
         gatys = self.current_method == "gatys"
+        image = self.current_method in self.IMAGE_METHODS
         self.form.setRowVisible(self.balance, gatys)
-        blend = not gatys and len(self.weights) > 1
+        self.form.setRowVisible(self.estimate, gatys)
+        if gatys:
+            p = self.params()
+            self.estimate.setText(
+                f"Takes {plain_duration(gatys_estimate(p['size'], p['iterations']))} on this "
+                "computer (fewer iterations or a smaller size are quicker). Arbitrary gives a "
+                "result in about a second.")
+        blend = not image and len(self.weights) > 1
         self.weights_box.setVisible(blend)
         self.form.setRowVisible(self.style_label, not blend)  # the sliders name the styles
-        if gatys:
+        if image:
             text = Path(self.image_style).name if self.image_style else None
             missing = "Drop a style image on the Styles dock (or Add style image…)"
         else:
@@ -94,6 +115,8 @@ class StylizePanel(CapabilityPanel):
         p = super().params()
         if p["method"] == "gatys":
             return {**p, "style": self.image_style, "style_weight": self.style_weight}
+        if p["method"] == "arbitrary":
+            return {**p, "style": self.image_style}
         style = ({n: s.value() / 100 for n, s in self.weights.items()} if self.weights
                  else self.fast_styles[0] if self.fast_styles else None)
         return {**p, "style": style}

@@ -93,6 +93,18 @@ def test_gatys_yields_previews_and_moves_toward_the_style():
     assert after < 0.7 * before
 
 
+def test_gatys_says_how_long_in_plain_words(monkeypatch):
+    monkeypatch.setitem(st._SECONDS_PER_ITERATION, "cpu", 0.18)
+    assert st.plain_duration(st.gatys_estimate(512, 150, "cpu")) == "about 27 s"
+    assert st.plain_duration(st.gatys_estimate(1024, 300, "cpu")) == "about 4 min"
+    messages = [e.message for e in st.gatys(_photo(), _stripes(), size=64, iterations=4,
+                                            device="cpu") if isinstance(e, Progress)]
+    assert messages[0].startswith("Painting with Gatys: about ")
+    assert messages[1].startswith("Painting: step 1 of 4, about ") and messages[1].endswith(
+        " left")
+    assert messages[-1].startswith("Painting: step 4 of 4")
+
+
 def test_gatys_stops_on_cancel():
     token = CancelToken()
     gen = st.stylize(_photo(), style=_stripes(), method="gatys", size=64, iterations=50,

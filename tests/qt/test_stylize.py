@@ -1,6 +1,7 @@
 """Style transfer and the Styles gallery in the editor (tiny random fast network), and the
 inpainting network's coarse preview (tiny random InpaintNet)."""
 
+import re
 import threading
 
 import numpy as np
@@ -10,6 +11,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QThreadPool, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 
 from neuron_desktop.pipelines import stylize
+from neuron_desktop.pipelines.stylize import gatys_estimate, plain_duration
 from neuron_desktop.qt.styles import ICON_SIDE, KIND, thumbnail_cache_dir
 from tests.qt.conftest import SAMPLES, open_photo
 
@@ -62,6 +64,38 @@ def test_gallery_thumbnails_render_off_the_gui_thread_and_are_cached(
     assert _icon_image(w2.styles_panel.item("fast", "beta_style")) == icons[1]
 
 
+def test_gallery_thumbnail_shows_the_painting_and_its_rendering_on_hover(
+        tiny_style_bank, make_window, qtbot, monkeypatch):
+    from neuron_desktop.core.imageio import load_image
+    from neuron_desktop.qt import styles
+    from neuron_desktop.qt.qimage import to_qimage
+
+    painting = SAMPLES / "astronaut.jpg"  # stands in for beta_style's painting
+    monkeypatch.setattr(styles, "painting_path",
+                        lambda name: painting if name == "beta_style" else None)
+    panel = _show_gallery(make_window(), qtbot)
+    beta, alpha = panel.item("fast", "beta_style"), panel.item("fast", "alpha_style")
+    assert "<img" in beta.toolTip() and "Beta Style" in beta.toolTip()
+    rendering = QImage(re.search(r"src='([^']+)'", beta.toolTip()).group(1))
+
+    def small(img):
+        return _qimage_array(img.scaled(32, 32).convertToFormat(QImage.Format.Format_RGB888))
+
+    shown = small(_icon_image(beta))
+    to_painting = np.abs(shown - small(to_qimage(styles.square_thumbnail(
+        load_image(painting).rgb)))).mean()
+    to_rendering = np.abs(shown - small(rendering)).mean()
+    assert to_painting < 0.5 * to_rendering  # the painting itself, not the rendering
+    assert "<img" not in alpha.toolTip() and "Alpha Style" in alpha.toolTip()
+
+
+def _qimage_array(img: QImage) -> np.ndarray:
+    ptr = img.constBits()
+    a = np.frombuffer(ptr, np.uint8, img.sizeInBytes()).reshape(img.height(),
+                                                                 img.bytesPerLine())
+    return a[:, :img.width() * 3].astype(np.float32)
+
+
 def test_fast_blend_through_worker_is_one_undoable_step(tiny_style_bank, photo_window, qtbot):
     w = photo_window
     panel = _show_gallery(w, qtbot)
@@ -106,13 +140,16 @@ def _use_style_image(w, qtbot):
     return panel
 
 
-def test_dropped_style_image_selects_gatys(window, qtbot):
+def test_dropped_style_image_selects_arbitrary(window, qtbot):
     panel = _use_style_image(window, qtbot)
     path = str((SAMPLES / "coffee.jpg").resolve())
     assert panel.paths() == [path]
     assert [i.data(KIND) for i in panel.list.selectedItems()] == ["image"]
     sp = window.stylize_panel
-    assert sp.current_method == "gatys" and sp.image_style == path
+    assert sp.current_method == "arbitrary" and sp.image_style == path
+    assert sp.params()["style"] == path and sp.apply.isEnabled()
+    assert not sp.form.isRowVisible(sp.iterations) and not sp.form.isRowVisible(sp.balance)
+    sp.set_method("gatys")  # still one click away, with its settings
     assert sp.form.isRowVisible(sp.iterations) and sp.form.isRowVisible(sp.size)
     assert window.current_operation == "Stylize"
     item = panel.item("image", path)
@@ -148,6 +185,7 @@ def test_gatys_shows_previews_and_commits_full_resolution(make_window, qtbot):
     w = open_photo(qtbot, make_window())
     _use_style_image(w, qtbot)
     sp = w.stylize_panel
+    sp.set_method("gatys")
     sp.size.setValue(64)
     sp.iterations.setValue(12)  # one preview (every 10 iterations), then the result
     previews = []
@@ -168,6 +206,7 @@ def test_gatys_cancel_stops_and_leaves_the_photo(make_window, qtbot):
     w = open_photo(qtbot, make_window())
     _use_style_image(w, qtbot)
     sp = w.stylize_panel
+    sp.set_method("gatys")
     sp.size.setValue(64)
     sp.iterations.setValue(5000)
     progress = []
@@ -181,6 +220,50 @@ def test_gatys_cancel_stops_and_leaves_the_photo(make_window, qtbot):
     assert max(progress) < 0.5 and not w.jobs.busy
     assert w.history.count() == 0 and np.array_equal(w.doc.image, w.doc.original)
     assert not w.canvas.has_preview
+
+
+@pytest.fixture
+def tiny_arbitrary(monkeypatch):
+    from neuron_desktop.models.style_arbitrary import ArbitraryStyleNet
+    from neuron_desktop.pipelines import stylize_arbitrary
+
+    torch.manual_seed(0)
+    net = ArbitraryStyleNet(widths=(8, 8, 8, 8), pretrained=False).eval()
+    monkeypatch.setattr(stylize_arbitrary, "arbitrary_network", lambda device="cpu": net)
+    return net
+
+
+def test_arbitrary_style_previews_then_commits_one_step(tiny_arbitrary, make_window, qtbot):
+    w = open_photo(qtbot, make_window())
+    _use_style_image(w, qtbot)  # dropped on the Styles dock: arbitrary is chosen
+    sp = w.stylize_panel
+    events = []
+    w.jobs.preview.connect(lambda img: events.append(("preview", w.canvas.has_preview)))
+    w.jobs.finished.connect(lambda *a: events.append(("finished", w.canvas.has_preview)))
+    original = w.doc.image.copy()
+    with qtbot.waitSignal(w.jobs.finished, timeout=60000):
+        sp.apply.click()
+    assert events[0] == ("preview", True) and events[-1][0] == "finished"
+    assert not w.canvas.has_preview
+    assert w.history.count() == 1 and w.history.undoText() == "Stylize (coffee)"
+    assert w.doc.image.shape == original.shape and not np.array_equal(w.doc.image, original)
+    w.history.undo()
+    assert np.array_equal(w.doc.image, original)
+
+
+def test_gatys_shows_a_time_estimate_before_it_starts(window):
+    sp = window.stylize_panel
+    sp.set_method("arbitrary")
+    assert not sp.form.isRowVisible(sp.estimate)
+    sp.set_method("gatys")
+    assert sp.form.isRowVisible(sp.estimate)
+    sp.size.setValue(512)
+    sp.iterations.setValue(150)
+    short = sp.estimate.text()
+    assert short.startswith(f"Takes {plain_duration(gatys_estimate(512, 150))} on this")
+    sp.iterations.setValue(1500)  # ten times the work
+    assert sp.estimate.text().startswith(f"Takes {plain_duration(gatys_estimate(512, 1500))}")
+    assert sp.estimate.text() != short
 
 
 def test_inpaint_panel_lists_the_pipeline_methods(window):
