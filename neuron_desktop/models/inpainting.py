@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from neuron_desktop.core.fill import harmonic_fill, push_pull
-from neuron_desktop.models.blocks import ContextualAttention
+from neuron_desktop.models.blocks import ContextualAttention, zero_init
 from neuron_desktop.models.registry import register_arch
 
 __all__ = ["InpaintNet", "PatchCritic", "harmonic_fill", "hinge_d_loss", "hinge_g_loss",
@@ -72,9 +72,10 @@ class InpaintNet(nn.Module):
 
     def zero_residuals(self) -> None:
         """Zero both stages' output convs: the network then starts as its pre-fill."""
-        for conv in (self.coarse[1][-1], self.decoder[-1]):
-            nn.init.zeros_(conv.weight)
-            nn.init.zeros_(conv.bias)
+        coarse_decoder = self.coarse[1]
+        assert isinstance(coarse_decoder, nn.Sequential)
+        for conv in (coarse_decoder[-1], self.decoder[-1]):
+            zero_init(conv)
 
     def forward(self, rgb: Tensor, hole: Tensor) -> tuple[Tensor, Tensor]:
         """rgb (B, 3, H, W) in [0, 1] (hole pixels are ignored), hole (B or 1, 1, H, W) in

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from neuron_desktop.models.blocks import zero_init
 from neuron_desktop.models.registry import register_arch
 
 
@@ -43,8 +44,7 @@ class Restorer(nn.Module):
         self.up2 = nn.ConvTranspose2d(b, a, 2, 2)
         self.dec2 = ResBlock(a)
         self.out = nn.Conv2d(a, 12, 3, padding=1)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        zero_init(self.out)
 
     def forward(self, x: Tensor) -> Tensor:
         y = F.pixel_unshuffle(x * 2 - 1, 2)
