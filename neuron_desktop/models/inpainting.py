@@ -2,7 +2,7 @@
 enough to train and run on a CPU, and its spectral-norm PatchGAN critic (hinge loss).
 
 Input: RGB in [0, 1] and a mask (1 = hole). Holes are first pre-filled with the harmonic
-interpolant of the known pixels (a smooth guess that beats Telea by about 0.5-1 dB), so the
+interpolant of the known pixels (a smooth guess, better than Telea: docs/inpainting.md), so the
 coarse network of dilated convolutions only has to correct it. The refinement network has
 two encoders on the coarse composite: dilated convolutions (content) and one ending in
 :class:`ContextualAttention` (copies known background features into the hole), merged into

@@ -2,8 +2,8 @@
 damage from old scans (trained on :mod:`neuron_desktop.data.degrade`).
 
 Input and output are RGB ``(B, 3, H, W)`` in [0, 1] (H, W multiples of 8); the network
-works on 2x2 pixel-unshuffled planes (a quarter of the pixels, so a 1 MP scan costs ~25 k
-multiply-adds per pixel) and predicts a correction added to its input.
+works on 2x2 pixel-unshuffled planes (a quarter of the pixels at full width) and predicts a
+correction added to its input.
 """
 
 from __future__ import annotations

@@ -448,9 +448,8 @@ class LiveColorizer:
         """RGB ``(1, 3, h, w)`` at the preview size (≤ ``preview_size`` on the long side)."""
         l = self.l_preview
         lab = torch.cat([l, refine_ab(l, self.ab(hints))], 1)[0].permute(1, 2, 0)
-        # OpenCV's float Lab->sRGB (D65, like core.color) is ~20x faster than the exact
-        # tensor path; they agree to ~0.03 levels on average (out-of-gamut colours clip
-        # differently)
+        # OpenCV's float Lab->sRGB (D65, like core.color) instead of the exact tensor path:
+        # much faster, and close enough for a preview (docs/colorization.md)
         rgb = cv2.cvtColor(np.ascontiguousarray(lab.float().cpu().numpy()), cv2.COLOR_Lab2RGB)
         return torch.from_numpy(np.clip(rgb, 0, 1)).permute(2, 0, 1)[None]
 

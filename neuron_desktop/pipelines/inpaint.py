@@ -14,9 +14,10 @@ returning a pipeline whose result is a full-image prediction (1, 3, H, W) RGB [0
   seam-bridged); yields the coarse result as a preview, then the refined one.
   ``network-fast``: the same with the narrower, earlier weights (faster on a CPU);
   ``network-best``: the ``network`` weights on four mirror views, fills averaged (4x slower).
-- ``auto``: the harmonic fill for thin regions (it scored 1.3 dB over Telea on synthetic
-  scratches of the validation split), a network for the others (:func:`auto_network`:
-  ``network`` on a GPU, ``network-fast`` on a CPU; exemplar when no weights are installed).
+- ``auto``: the harmonic fill for thin regions (the best classical fill on synthetic
+  scratches of the validation split: docs/inpainting.md), a network for the others
+  (:func:`auto_network`: ``network`` on a GPU, ``network-fast`` on a CPU; exemplar when no
+  weights are installed).
 
 :func:`detect_scratches` (re-exported from ``pipelines.scratches``) proposes a mask.
 """
@@ -392,7 +393,7 @@ def thin_regions(hole: np.ndarray) -> np.ndarray:
 
 
 NET_WEIGHTS = "inpainter"  # "network": the best fill (width 24, trained on a GPU)
-NET_FAST_WEIGHTS = "inpainter_fast"  # "network-fast": width 16, ~1.7x faster on a CPU
+NET_FAST_WEIGHTS = "inpainter_fast"  # "network-fast": width 16, faster on a CPU
 # "network-best": the "network" weights on 4 mirror views, fills averaged (4x the time)
 NETWORK_WEIGHTS = {"network": NET_WEIGHTS, "network-fast": NET_FAST_WEIGHTS,
                    "network-best": NET_WEIGHTS}
@@ -407,7 +408,7 @@ NET_CONTEXT = 2.0
 
 def load_inpainter(device: str = "cpu", weights: str = NET_WEIGHTS):
     """The shipped inpainting network (sha256-checked), cached per device; channels-last on
-    a CPU (oneDNN's faster layout: ~12 % at 512 px, the same output to 2e-7)."""
+    a CPU (oneDNN's faster layout, the same output to rounding: docs/inpainting.md)."""
     net = load(weights, device)
     if torch.device(device).type == "cpu":
         net.to(memory_format=torch.channels_last)  # in place; a no-op once converted
@@ -421,9 +422,9 @@ def network_available(method: str = "network") -> bool:
 
 def network_scale(hole: np.ndarray) -> float:
     """Working scale of a window (H, W): full resolution up to NET_MAX_SIDE (chosen on the
-    validation split: downscaling wide holes to training widths scored 0.3-0.4 dB lower);
+    validation split over downscaling wide holes to training widths: docs/inpainting.md);
     a window over twice that (a region of a big photo) is filled at NET_BIG_WINDOW_SIDE, a
-    fill that is upsampled a lot either way, so that each region costs about 0.4 s on CPU."""
+    fill that is upsampled a lot either way, so that each region's cost stays bounded."""
     side = max(hole.shape)
     return min(1.0, (NET_MAX_SIDE if side <= 2 * NET_MAX_SIDE else NET_BIG_WINDOW_SIDE) / side)
 
@@ -493,8 +494,8 @@ def upsample_box(x: Tensor, size: tuple[int, int], box: tuple[int, int, int, int
 
 def auto_network(device: Any = None) -> str:
     """The method ``auto`` uses for wide holes: the network on a GPU, the fast network on a
-    CPU (the full one is 1.7x slower there for a few tenths of a dB), whichever is installed, else
-    exemplar."""
+    CPU (the full one is slower there for little gain: docs/inpainting.md), whichever is
+    installed, else exemplar."""
     order = SINGLE_PASS
     if choose_device(device).type == "cpu":
         order = order[::-1]

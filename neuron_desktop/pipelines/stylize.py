@@ -278,7 +278,7 @@ def load_style_bank(weights: str = "default", user_dir: Path | None = None,
             raise WeightsError(f"cannot load user style {path}: {exc}") from exc
         names.append(path.stem)
     net = net.eval().requires_grad_(False).to(device).to(memory_format=torch.channels_last)
-    return StyleBank(net, names)  # channels-last: ~20 % faster convolutions on CPU
+    return StyleBank(net, names)  # channels-last: faster convolutions on CPU (docs/style.md)
 
 
 @functools.lru_cache(maxsize=2)
