@@ -132,7 +132,7 @@ def _colorize_job(size: int):
     net = ColorizationNet(width=16, semantic=True, pretrained_semantic=False).eval()
     image = _photo(size, size)
 
-    def make(device, tile, cancel):
+    def make(device, cancel):
         from neuron_desktop.core.imageio import to_tensor
 
         return colorize(to_tensor(image), model=net, device="cpu")
@@ -152,7 +152,7 @@ def _gatys_job(iterations: int):
 
     from neuron_desktop.pipelines.stylize import gatys
 
-    def make(device, tile, cancel):
+    def make(device, cancel):
         g = torch.Generator().manual_seed(0)
         photo, style = torch.rand(1, 3, 192, 256, generator=g), torch.rand(1, 3, 256, 256,
                                                                            generator=g)
@@ -162,7 +162,7 @@ def _gatys_job(iterations: int):
     return make
 
 
-def _first_optimiser(device, tile, cancel):
+def _first_optimiser(device, cancel):
     import torch
 
     yield from ()

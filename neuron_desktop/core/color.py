@@ -73,7 +73,7 @@ _CHUNK_PIXELS = 1 << 17
 
 def _in_row_chunks(fn, x: Tensor, out_channels: int) -> Tensor:
     """Apply a pixel-wise ``fn`` to big CPU images in row bands: the temporaries stay in
-    cache, which is about 3× faster at 12 MP than one pass over the whole image."""
+    cache (faster than one pass over the whole image; docs/benchmarks.md)."""
     b, _, h, w = x.shape
     rows = max(1, _CHUNK_PIXELS // max(1, b * w))
     if x.device.type != "cpu" or rows >= h:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -11,7 +12,9 @@ from typing import TypeVar
 import torch
 
 from neuron_desktop.core.errors import NeuronError, is_out_of_memory  # noqa: F401 (re-export)
-from neuron_desktop.core.progress import Pipeline, Progress
+from neuron_desktop.core.progress import Fallback, Pipeline
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -120,14 +123,15 @@ def run_with_fallback(
     *,
     device: torch.device | str,
     tile_sizes: Iterable[int | None] = (None, 1024, 512, 256),
-    on_fallback: Callable[[str], None] | None = None,
 ) -> Pipeline[T]:
     """Pipeline: run ``make_job(device, tile)``, retrying on out-of-memory.
 
     Tries each tile size in order (None = untiled) on ``device``, then, for a GPU, the same
-    sizes on CPU. Every fallback is reported through ``on_fallback(message)`` and a yielded
-    ``Progress(0.0, message)``; the job is re-created from scratch. Non-OOM errors propagate
-    immediately; the last OOM is re-raised when every attempt failed.
+    sizes on CPU. This is the only out-of-memory ladder: pipelines wrap their work in it,
+    so the CLI, batch runs and the editor share it. Every fallback is logged and yielded as
+    a :class:`~neuron_desktop.core.progress.Fallback` event (front ends only report it);
+    the job is re-created from scratch. Non-OOM errors propagate immediately; the last OOM
+    is re-raised when every attempt failed.
     """
     attempts = _attempts(torch.device(device), tile_sizes)
     if not attempts:
@@ -145,9 +149,8 @@ def run_with_fallback(
             f"Out of memory ({_describe_attempt(dev, tile)}); "
             f"retrying with {_describe_attempt(*attempts[i + 1])}"
         )
-        if on_fallback is not None:
-            on_fallback(message)
-        yield Progress(0.0, message)
+        log.warning("%s", message)
+        yield Fallback(0.0, message)
     raise AssertionError("unreachable")
 
 

@@ -276,7 +276,7 @@ class Document:
     def set_hints(self, hints: Iterable[Hint]) -> tuple[Hint, ...]:
         """Replace the hints (copies are stored); return the old ones."""
         old = self.hints
-        self.hints = tuple(Hint(h.x, h.y, tuple(h.rgb), h.size) for h in hints)
+        self.hints = tuple(Hint(h.x, h.y, (h.rgb[0], h.rgb[1], h.rgb[2]), h.size) for h in hints)
         self.notify("hints", None)
         return old
 
@@ -310,14 +310,17 @@ class Document:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         src = snapshot or self
-        has_result = not np.array_equal(src.image, self.original)
-        has_mask = bool(src.mask.any())
+        image, mask = src.image, src.mask
+        if image is None or mask is None:
+            raise ValueError("a recovery snapshot needs both layers")
+        has_result = not np.array_equal(image, self.original)
+        has_mask = bool(mask.any())
         if has_result:
-            save_image(folder / "result.png", src.image, bit_depth=16)
+            save_image(folder / "result.png", image, bit_depth=16)
         elif (folder / "result.png").exists():
             (folder / "result.png").unlink()
         if has_mask:
-            save_mask(folder / "mask.png", src.mask)
+            save_mask(folder / "mask.png", mask)
         elif (folder / "mask.png").exists():
             (folder / "mask.png").unlink()
         state = {

@@ -21,7 +21,7 @@ HP_SIGMA = 1.0  # high-pass = x - Gaussian(x, HP_SIGMA): what "grain energy" mea
 SIZES = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0)  # grain sizes (blur sigma of white noise) tried
 LEVELS = 6  # brightness bins
 GRAINY_SIGMA = 1.5 / 255  # robust high-pass noise level above which a photo "has grain"
-_LUMA = np.float32([0.299, 0.587, 0.114])
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
 def highpass(x: np.ndarray, sigma: float = HP_SIGMA) -> np.ndarray:
@@ -68,7 +68,7 @@ def _size_signatures() -> np.ndarray:
 
 
 def _noise_field(shape: tuple[int, int], rng: np.random.Generator, size: float) -> np.ndarray:
-    n = rng.standard_normal(shape).astype(np.float32)
+    n: np.ndarray = rng.standard_normal(shape).astype(np.float32)
     if size > 0.3:
         n = cv2.GaussianBlur(n, (0, 0), size)
     return n / max(float(n.std()), 1e-8)

@@ -42,7 +42,8 @@ def _box_sum_cumsum(x: Tensor, r: int) -> Tensor:
     """Clipped window sum via cumulative sums; the plane mean is removed first for accuracy."""
     mean = x.mean(dim=(-2, -1), keepdim=True)
     s = _window_sum_1d(_window_sum_1d(x - mean, r, -2), r, -1)
-    return s + mean / _inv_window_area(*x.shape[-2:], r, x)
+    h, w = x.shape[-2:]
+    return s + mean / _inv_window_area(h, w, r, x)
 
 
 def _box_cv2(x: Tensor, r: int, mean: bool) -> Tensor:
@@ -90,11 +91,13 @@ class _BoxMean(torch.autograd.Function):
         ctx.r = r
         if _uses_cv2(x):
             return _box_cv2(x, r, mean=True)
-        return _box_sum_cumsum(x, r) * _inv_window_area(*x.shape[-2:], r, x)
+        h, w = x.shape[-2:]
+        return _box_sum_cumsum(x, r) * _inv_window_area(h, w, r, x)
 
     @staticmethod
     def backward(ctx, grad: Tensor) -> tuple[Tensor, None]:
-        inv_area = _inv_window_area(*grad.shape[-2:], ctx.r, grad)
+        h, w = grad.shape[-2:]
+        inv_area = _inv_window_area(h, w, ctx.r, grad)
         return _BoxSum.apply(grad * inv_area, ctx.r), None
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -274,7 +275,7 @@ def _decode_cv2_tiff(data: bytes, path: Path, max_pixels: int) -> LoadedImage | 
     elif arr.dtype == np.uint16:
         x /= 65535.0
     elif arr.dtype.kind in "iu":
-        x /= float(np.iinfo(arr.dtype).max)
+        x /= float(np.iinfo(arr.dtype.name).max)
     if x.ndim == 2:
         x = x[..., None]
     rgb = np.repeat(x[..., :1], 3, axis=2) if x.shape[2] <= 2 else x[..., 2::-1]
@@ -350,7 +351,8 @@ def repair_non_finite(x: np.ndarray, what: str) -> tuple[np.ndarray, tuple[str, 
 
 def _is_16bit_colour(im: Image.Image) -> bool:
     """True for 16-bit RGB/RGBA/LA data that Pillow would truncate to 8 bits."""
-    if im.mode not in ("RGB", "RGBA", "LA") or not im.tile:
+    if (im.mode not in ("RGB", "RGBA", "LA") or not isinstance(im, ImageFile.ImageFile)
+            or not im.tile):
         return False
     args = im.tile[0].args
     rawmode = args if isinstance(args, str) else (args[0] if args else "")
@@ -418,8 +420,10 @@ def _cmyk_to_rgb(im: Image.Image, icc: bytes | None) -> Image.Image:
     if icc:
         with suppress(Exception):  # broken profiles fall back to the formula
             src = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-            return ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"),
-                                             outputMode="RGB")
+            out = ImageCms.profileToProfile(im, src, ImageCms.createProfile("sRGB"),
+                                            outputMode="RGB")
+            if out is not None:
+                return out
     return im.convert("RGB")
 
 
@@ -427,7 +431,8 @@ def _apply_orientation(x: np.ndarray, orientation: object) -> np.ndarray:
     """Apply an EXIF orientation (1..8) to an (H, W[, C]) array, like ImageOps.exif_transpose."""
     if orientation in (2, 4, 5, 7):  # mirrored variants: flip left-right first
         x = x[:, ::-1]
-    return np.rot90(x, {3: 2, 4: 2, 5: 1, 6: 3, 7: 3, 8: 1}.get(orientation, 0))
+    turns: dict[object, int] = {3: 2, 4: 2, 5: 1, 6: 3, 7: 3, 8: 1}
+    return np.rot90(x, turns.get(orientation, 0))
 
 
 def _reset_orientation(exif: bytes | None) -> bytes | None:
@@ -531,7 +536,7 @@ def save_like(
     h, w = np.shape(rgb)[:2]
     if alpha is not None and alpha.shape != (h, w):
         alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
-    args = dict(alpha=alpha, exif=original.exif, icc_profile=original.icc_profile,
+    args: dict[str, Any] = dict(alpha=alpha, exif=original.exif, icc_profile=original.icc_profile,
                 bit_depth=original.bit_depth, source=original.path)
     args.update(kw)
     return save_image(path, rgb, overwrite=overwrite, **args)

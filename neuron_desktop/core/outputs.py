@@ -148,7 +148,8 @@ def plan_outputs(pairs: Sequence[tuple[Path, Path]], *,
                 refused.append(f"'{dst}' is the {what}; choose another output name")
                 continue
             new = _renamed(dst, taken, inputs)
-            reason = (f"the {hit[1]} '{hit[0]}'" if clash else "another result")
+            reason = (f"the {hit[1]} '{hit[0]}'" if clash and hit is not None
+                      else "another result")
             log.warning("'%s' would write over %s; writing the result of '%s' to '%s'",
                         dst, reason, src, new.name)
             dst = new

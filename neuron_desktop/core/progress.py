@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -27,6 +27,12 @@ class Progress:
 
     fraction: float
     message: str = ""
+
+
+@dataclass(frozen=True)
+class Fallback(Progress):
+    """Out of memory: the step starts again with smaller tiles or on the CPU (``message``
+    says which). Yielded by ``core.device.run_with_fallback``; front ends report it."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,8 @@ def wrap_progress(gen: Pipeline[T], start: float, end: float) -> Pipeline[T]:
         return start + span * min(max(f, 0.0), 1.0)
 
     def scaled(event: Event) -> Event:
-        if isinstance(event, Progress):
-            return Progress(fmap(event.fraction), event.message)
+        if isinstance(event, Progress):  # a Fallback stays one
+            return replace(event, fraction=fmap(event.fraction))
         if isinstance(event, Extra):
             return event
         return Preview(event.image, fmap(event.fraction), event.message)

@@ -118,13 +118,20 @@ def from_xmp(packet: bytes | str) -> EditRecord:
     desc = root.find(f"{rdf}RDF/{rdf}Description")
     if desc is None or desc.find(f"{n}appVersion") is None:
         raise RecordError("the XMP packet holds no Neuron Desktop edit record")
+
+    def required(value: str | None, what: str) -> str:
+        if value is None:
+            raise RecordError(f"the XMP edit record lacks {what}")
+        return value
+
     steps = []
     for li in desc.findall(f"{n}steps/{rdf}Seq/{rdf}li"):
-        models = tuple(ModelRef(m.get(f"{n}name"), m.get(f"{n}sha256"))
+        models = tuple(ModelRef(required(m.get(f"{n}name"), "a model's name"),
+                                required(m.get(f"{n}sha256"), "a model's sha256"))
                        for m in li.findall(f"{n}models/{rdf}Bag/{rdf}li"))
-        steps.append(StepRecord(li.findtext(f"{n}name"),
+        steps.append(StepRecord(required(li.findtext(f"{n}name"), "a step's name"),
                                 json.loads(li.findtext(f"{n}settings") or "{}"), models))
-    return EditRecord(tuple(steps), desc.findtext(f"{n}appVersion"),
+    return EditRecord(tuple(steps), required(desc.findtext(f"{n}appVersion"), "appVersion"),
                       desc.findtext(f"{n}sourceSha256"), desc.findtext(f"{n}recipe"))
 
 

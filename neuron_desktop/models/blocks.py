@@ -12,6 +12,12 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 
+def zero_init(layer: nn.Module) -> None:
+    """Zero a layer's weight and bias: a residual branch that starts as a no-op."""
+    for p in layer.parameters():
+        nn.init.zeros_(p)
+
+
 def _diagonal_sum(scores: Tensor, k: int) -> Tensor:
     """Sum ``scores`` (..., Hf, Wf, Hb, Wb) along both diagonal directions over ``k`` steps:
     a match (p -> q) is backed by its neighbours' matches (p + d -> q + d) ("fuse")."""

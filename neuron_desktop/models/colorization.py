@@ -8,12 +8,15 @@ Shapes: ``l`` is normalised lightness ``(B, 1, H, W)`` = (L - 50) / 100; hints a
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuron_desktop.core.color import normalize_ab, normalize_l, rgb_to_lab
+from neuron_desktop.core.errors import WeightsError
+from neuron_desktop.models.blocks import zero_init
 from neuron_desktop.models.registry import build, load_state, register_arch
 
 GRID = 10
@@ -142,6 +145,8 @@ class BinColorizer(nn.Module):
     the decoding of its logits."""
 
     semantic: nn.Module | None
+    bins: Tensor  # (Q, 2) ab bin centres (buffer)
+    prior_log_weights: Tensor  # (Q,) log class-rebalancing weights (buffer)
     # the network owns its input scaling: training and inference both call these
     normalize_l = staticmethod(normalize_l)  # Lab L -> (L - 50) / 100
     normalize_ab = staticmethod(normalize_ab)  # Lab ab -> ab / 110
@@ -156,6 +161,10 @@ class BinColorizer(nn.Module):
     def encoder_input(l: Tensor) -> Tensor:
         """Normalised L -> the gray RGB image the ImageNet encoder sees."""
         return (l + 0.5).clamp(0, 1).expand(-1, 3, -1, -1)
+
+    def semantic_features(self, l: Tensor) -> list[Tensor] | None:
+        """Frozen features of normalised ``l`` (once per photo); None without that branch."""
+        raise NotImplementedError
 
     def decode(self, logits: Tensor, temperature: float, prior_correction: float = 0.0,
                chroma_boost: float = 0.0) -> Tensor:
@@ -198,8 +207,7 @@ class ColorizationNet(BinColorizer):
         self.hint2 = nn.Conv2d(3, 2 * w, 1)
         self.hint8 = nn.Conv2d(3, 8 * w, 1)
         for conv in (self.hint2, self.hint8):
-            nn.init.zeros_(conv.weight)
-            nn.init.zeros_(conv.bias)
+            zero_init(conv)
         self.semantic = None
         if semantic:
             from neuron_desktop.models.efficientnet_lite import efficientnet_lite0_features
@@ -224,8 +232,8 @@ class ColorizationNet(BinColorizer):
         x8 = self.enc8(x4)
         x8 = x8 + self.hint8(_pooled_hints(hint_ab, hint_mask, x8.shape[-2:]))
         x2 = x2 + self.hint2(_pooled_hints(hint_ab, hint_mask, x2.shape[-2:]))
-        if self.semantic is not None:
-            feats = features if features is not None else self.semantic_features(l)
+        feats = features if features is not None else self.semantic_features(l)
+        if self.semantic is not None and feats is not None:
             for f, fuse in zip(feats, self.fuse, strict=True):
                 x8 = x8 + F.interpolate(fuse(f), size=x8.shape[-2:], mode="bilinear",
                                         align_corners=False)
@@ -237,10 +245,11 @@ class ColorizationNet(BinColorizer):
         return self.head(y)
 
 
-def _pooled_hints(ab: Tensor, mask: Tensor, size: tuple[int, int]) -> Tensor:
-    """Hints pooled to ``size``: (mean hint ab where any hint falls, hint presence)."""
-    cover = F.adaptive_avg_pool2d(mask, size)
-    ab = F.adaptive_avg_pool2d(ab * mask, size)
+def _pooled_hints(ab: Tensor, mask: Tensor, size: Sequence[int]) -> Tensor:
+    """Hints pooled to ``size`` (h, w): (mean hint ab where any hint falls, hint presence)."""
+    h, w = size
+    cover = F.adaptive_avg_pool2d(mask, (h, w))
+    ab = F.adaptive_avg_pool2d(ab * mask, (h, w))
     return torch.cat([ab / cover.clamp(min=1e-3), (cover > 0).to(ab.dtype)], 1)
 
 
@@ -266,6 +275,8 @@ def colorizer(*, weights: str | None = "default", device: str | torch.device = "
     entry = get_entry(name)
     net = build(entry) if not arch else ColorizationNet(
         **{**entry.preprocessing.get("arch", {}), **arch})
+    if not isinstance(net, ColorizationNet):
+        raise WeightsError(f"weights {name!r} are a {entry.arch}, not a ColorizationNet")
     load_state(net, load_weights(name), name, strict=strict)
     return net.to(device).eval()
 
@@ -282,6 +293,7 @@ class SemanticColorizer(BinColorizer):
     multiples of 32.
     """
 
+    semantic: nn.Module
     out_stride = 4
     taps = (2, 4, 10, 15)  # last Lite0 block at strides 4, 8, 16, 32
     channels = (24, 40, 112, 320)
@@ -327,7 +339,8 @@ class SemanticColorizer(BinColorizer):
         y = self.dec8(torch.cat([y, f8.float(), _pooled_hints(hint_ab, hint_mask,
                                                               f8.shape[-2:])], 1))
         y = F.interpolate(y, size=f4.shape[-2:], mode="bilinear", align_corners=False)
-        l4 = F.adaptive_avg_pool2d(l, f4.shape[-2:])
+        fh, fw = f4.shape[-2:]
+        l4 = F.adaptive_avg_pool2d(l, (fh, fw))
         y = self.dec4(torch.cat([y, f4.float(), l4,
                                  _pooled_hints(hint_ab, hint_mask, f4.shape[-2:])], 1))
         return self.head(y)

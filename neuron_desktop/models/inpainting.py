@@ -2,7 +2,7 @@
 enough to train and run on a CPU, and its spectral-norm PatchGAN critic (hinge loss).
 
 Input: RGB in [0, 1] and a mask (1 = hole). Holes are first pre-filled with the harmonic
-interpolant of the known pixels (a smooth guess that beats Telea by about 0.5-1 dB), so the
+interpolant of the known pixels (a smooth guess, better than Telea: docs/inpainting.md), so the
 coarse network of dilated convolutions only has to correct it. The refinement network has
 two encoders on the coarse composite: dilated convolutions (content) and one ending in
 :class:`ContextualAttention` (copies known background features into the hole), merged into
@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from neuron_desktop.core.fill import harmonic_fill, push_pull
-from neuron_desktop.models.blocks import ContextualAttention
+from neuron_desktop.models.blocks import ContextualAttention, zero_init
 from neuron_desktop.models.registry import register_arch
 
 __all__ = ["InpaintNet", "PatchCritic", "harmonic_fill", "hinge_d_loss", "hinge_g_loss",
@@ -72,9 +72,10 @@ class InpaintNet(nn.Module):
 
     def zero_residuals(self) -> None:
         """Zero both stages' output convs: the network then starts as its pre-fill."""
-        for conv in (self.coarse[1][-1], self.decoder[-1]):
-            nn.init.zeros_(conv.weight)
-            nn.init.zeros_(conv.bias)
+        coarse_decoder = self.coarse[1]
+        assert isinstance(coarse_decoder, nn.Sequential)
+        for conv in (coarse_decoder[-1], self.decoder[-1]):
+            zero_init(conv)
 
     def forward(self, rgb: Tensor, hole: Tensor) -> tuple[Tensor, Tensor]:
         """rgb (B, 3, H, W) in [0, 1] (hole pixels are ignored), hole (B or 1, 1, H, W) in

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 Builder = Callable[[WeightEntry], nn.Module]
 B = TypeVar("B", bound=Builder)
+N = TypeVar("N", bound=nn.Module)
 
 _ARCHS: dict[str, Builder] = {}
 
@@ -95,6 +96,16 @@ def load(name: str, device: torch.device | str = "cpu",
     d = str(weights_registry.weights_dir() if directory is None else Path(directory))
     entry = weights_registry.get_entry(name, d)
     return _cached(name, d, entry.sha256, str(torch.device(device)))
+
+
+def load_as(kind: type[N], name: str, device: torch.device | str = "cpu",
+            directory: Path | str | None = None) -> N:
+    """:func:`load`, checked to be a ``kind`` (the class its pipeline drives)."""
+    net = load(name, device, directory)
+    if not isinstance(net, kind):
+        raise WeightsError(f"weights {name!r} hold a {type(net).__name__}, "
+                           f"not a {kind.__name__}")
+    return net
 
 
 @functools.lru_cache(maxsize=8)

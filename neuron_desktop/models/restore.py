@@ -2,8 +2,8 @@
 damage from old scans (trained on :mod:`neuron_desktop.data.degrade`).
 
 Input and output are RGB ``(B, 3, H, W)`` in [0, 1] (H, W multiples of 8); the network
-works on 2x2 pixel-unshuffled planes (a quarter of the pixels, so a 1 MP scan costs ~25 k
-multiply-adds per pixel) and predicts a correction added to its input.
+works on 2x2 pixel-unshuffled planes (a quarter of the pixels at full width) and predicts a
+correction added to its input.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from neuron_desktop.models.blocks import zero_init
 from neuron_desktop.models.registry import register_arch
 
 
@@ -43,8 +44,7 @@ class Restorer(nn.Module):
         self.up2 = nn.ConvTranspose2d(b, a, 2, 2)
         self.dec2 = ResBlock(a)
         self.out = nn.Conv2d(a, 12, 3, padding=1)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
+        zero_init(self.out)
 
     def forward(self, x: Tensor) -> Tensor:
         y = F.pixel_unshuffle(x * 2 - 1, 2)

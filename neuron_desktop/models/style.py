@@ -11,6 +11,9 @@ once the image is optimised as a pyramid (``pipelines.stylize``).
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -72,8 +75,8 @@ def style_layer_loss(f: Tensor, target_gram: Tensor) -> Tensor:
 
 def style_loss(feats: list[Tensor], target_grams: list[Tensor]) -> Tensor:
     """Layers weighted equally (sum of per-layer losses / number of layers)."""
-    return sum(style_layer_loss(f, g) for f, g in zip(feats, target_grams, strict=True)) / len(
-        feats)
+    losses = (style_layer_loss(f, g) for f, g in zip(feats, target_grams, strict=True))
+    return functools.reduce(operator.add, losses) / len(feats)
 
 
 def content_loss(f: Tensor, target: Tensor) -> Tensor:

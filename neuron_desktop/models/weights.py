@@ -153,7 +153,7 @@ def installed(name: str, directory: Path | str | None = None) -> bool:
         return False
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def _atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Write via ``write(tmp)`` in the same folder, then ``os.replace`` onto ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -27,10 +27,10 @@ from neuron_desktop.core.masks import Hint, hint_box
 from neuron_desktop.core.progress import Extra, Pipeline, Preview, Progress
 from neuron_desktop.models.colorization import (
     DEFAULT_WEIGHTS,
-    ColorizationNet,
+    BinColorizer,
     distribution_modes,
 )
-from neuron_desktop.models.registry import load
+from neuron_desktop.models.registry import load_as
 
 DEFAULT_RENDER_SIZE = 256
 # Decoding chosen on the training set's validation split (scripts/tune_colorize.py, see
@@ -69,10 +69,10 @@ class Prepared:
 
 
 def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
-                   ) -> ColorizationNet:
+                   ) -> BinColorizer:
     """The shipped colorizer on ``device`` (``models.registry.load``: verified, cached)."""
     name = DEFAULT_WEIGHTS if weights == "default" else weights
-    return load(name, device)  # type: ignore[return-value]
+    return load_as(BinColorizer, name, device)
 
 
 def pad_multiple(net) -> int:
@@ -92,14 +92,14 @@ def working_size(h: int, w: int, render_size: int) -> tuple[int, int]:
     return max(8, round(h * scale)), max(8, round(w * scale))
 
 
-def prepare(net: ColorizationNet, image: Tensor, render_size: int = DEFAULT_RENDER_SIZE
+def prepare(net: BinColorizer, image: Tensor, render_size: int = DEFAULT_RENDER_SIZE
             ) -> Prepared:
     """Lightness at full and working size plus the semantic features, for ``image``
     (1, 3, H, W) RGB in [0, 1] (or (1, 1, H, W) gray)."""
     device = next(net.parameters()).device
     gray = image if image.shape[1] == 1 else rgb_to_gray(image)
     l_full = gray * 100
-    h, w = working_size(*l_full.shape[-2:], render_size)
+    h, w = working_size(l_full.shape[-2], l_full.shape[-1], render_size)
     l_work = F.interpolate(l_full.to(device), size=(h, w), mode="area")
     m = pad_multiple(net)
     l_work = F.pad(l_work, (0, (-w) % m, 0, (-h) % m), mode="replicate")
@@ -273,7 +273,7 @@ def propagate_hints(ab: Tensor, l_work: Tensor, hints: list, l_full: Tensor,
     return ab + corr[None]
 
 
-def predict_logits(net: ColorizationNet, prep: Prepared, hints: list | None) -> Tensor:
+def predict_logits(net: BinColorizer, prep: Prepared, hints: list | None) -> Tensor:
     """Bin logits at half the working size ``(1, Q, h/2, w/2)`` (padded to /8)."""
     device = prep.l_work.device
     ab, mask = hint_planes(hints or [], prep.l_full, prep.work_size)
@@ -328,7 +328,7 @@ def confidence_map(net, prep: Prepared, hints: list | None = None,
     return conf.clamp(0, 1)
 
 
-def work_ab(net: ColorizationNet, prep: Prepared, hints: list | None,
+def work_ab(net: BinColorizer, prep: Prepared, hints: list | None,
             temperature: float, propagation: Propagation | None = DEFAULT_PROPAGATION,
             prior_correction: float | None = None) -> Tensor:
     """ab ``(1, 2, h, w)`` at the working size (the interactive part: ~tens of ms).
@@ -375,7 +375,7 @@ def refine_ab(l: Tensor, ab_small: Tensor, keep_chroma: bool | None = None) -> T
     subsample = max(1, round(max(H, W) / 1024))
     filtered = guided_filter(l / 100, ab, refine_radius(H, W), REFINE_EPS, subsample)
     if DEFAULT_KEEP_CHROMA if keep_chroma is None else keep_chroma:
-        size = ab_small.shape[-2:]
+        size = (ab_small.shape[-2], ab_small.shape[-1])
         before = F.adaptive_avg_pool2d(ab.norm(dim=1, keepdim=True), size)
         after = F.adaptive_avg_pool2d(filtered.norm(dim=1, keepdim=True), size)
         gain = (before / after.clamp(min=1e-3)).clamp(1.0, MAX_CHROMA_GAIN)
@@ -400,7 +400,7 @@ def finish(prep: Prepared, ab_small: Tensor, refine: bool = True,
 def colorize(image: Tensor, *, hints: list | None = None,
              temperature: float = DEFAULT_TEMPERATURE, render_size: int = DEFAULT_RENDER_SIZE,
              refine: bool = True, device: torch.device | str | None = None,
-             model: ColorizationNet | None = None, weights: str = "default",
+             model: BinColorizer | None = None, weights: str = "default",
              prior_correction: float | None = None, confidence: bool = False
              ) -> Pipeline[Tensor]:
     """Colorize ``image`` (1, 3, H, W) RGB in [0, 1] -> (1, 3, H, W) RGB.
@@ -439,7 +439,7 @@ def colorize(image: Tensor, *, hints: list | None = None,
 
 
 def suggest_colors(image: Tensor, hints: list | None, point: tuple[int, int], k: int = 8, *,
-                   render_size: int = DEFAULT_RENDER_SIZE, model: ColorizationNet | None = None,
+                   render_size: int = DEFAULT_RENDER_SIZE, model: BinColorizer | None = None,
                    prepared: Prepared | None = None) -> list[tuple[tuple[float, float, float],
                                                                    float]]:
     """Top-k modes of the predicted colour distribution at ``point`` = (x, y), as
@@ -461,7 +461,8 @@ def suggest_colors(image: Tensor, hints: list | None, point: tuple[int, int], k:
     for ab, p in distribution_modes(probs, net.bins.cpu(), k):
         lab = torch.tensor([l, float(ab[0]), float(ab[1])]).view(1, 3, 1, 1)
         rgb = lab_to_rgb(lab)[0, :, 0, 0]
-        out.append((tuple(float(c) for c in rgb), p))
+        r, g, b = (float(c) for c in rgb)
+        out.append(((r, g, b), p))
     return out
 
 
@@ -476,7 +477,7 @@ class LiveColorizer:
     filter, whatever the photo's size, and :meth:`full` gives the full-resolution result
     (what Apply and Export use)."""
 
-    def __init__(self, image: Tensor, model: ColorizationNet, *,
+    def __init__(self, image: Tensor, model: BinColorizer, *,
                  render_size: int = DEFAULT_RENDER_SIZE,
                  preview_size: int = DEFAULT_PREVIEW_SIZE,
                  temperature: float = DEFAULT_TEMPERATURE,
@@ -492,7 +493,8 @@ class LiveColorizer:
 
     @property
     def photo_size(self) -> tuple[int, int]:
-        return tuple(self.prep.l_full.shape[-2:])
+        h, w = self.prep.l_full.shape[-2:]
+        return h, w
 
     def ab(self, hints: list | None) -> Tensor:
         return work_ab(self.net, self.prep, hints, self.temperature,
@@ -502,9 +504,8 @@ class LiveColorizer:
         """RGB ``(1, 3, h, w)`` at the preview size (≤ ``preview_size`` on the long side)."""
         l = self.l_preview
         lab = torch.cat([l, refine_ab(l, self.ab(hints))], 1)[0].permute(1, 2, 0)
-        # OpenCV's float Lab->sRGB (D65, like core.color) is ~20x faster than the exact
-        # tensor path; they agree to ~0.03 levels on average (out-of-gamut colours clip
-        # differently)
+        # OpenCV's float Lab->sRGB (D65, like core.color) instead of the exact tensor path:
+        # much faster, and close enough for a preview (docs/colorization.md)
         rgb = cv2.cvtColor(np.ascontiguousarray(lab.float().cpu().numpy()), cv2.COLOR_Lab2RGB)
         return torch.from_numpy(np.clip(rgb, 0, 1)).permute(2, 0, 1)[None]
 

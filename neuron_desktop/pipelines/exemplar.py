@@ -183,7 +183,7 @@ class _Completion:
                     match = _take(self.dense, self._moved(targets, -dy, -dx))
                     cand = self._moved(match.clamp(min=0), dy, dx)
                     self._try(cand, (match >= 0) & _take(lv.valid, cand))
-            r = float(radius if local else max(lv.h, lv.w))
+            r = float(radius) if radius is not None else float(max(lv.h, lv.w))
             for _ in range(self.p.random_tries):
                 jitter = (torch.rand(2, len(targets), generator=self.gen,
                                      device=self.gen.device) * 2 - 1) * r
@@ -193,7 +193,7 @@ class _Completion:
                 r = max(1.0, r / 2)
             if not local:
                 self._try(self._random_sources(len(targets)),
-                          torch.ones_like(self.dist, dtype=bool))
+                          torch.ones_like(self.dist, dtype=torch.bool))
 
     # -- vote -----------------------------------------------------------------------------
 
@@ -257,7 +257,8 @@ def exemplar_fill(
     levels = _pyramid(img, hole, params)
     rounds = np.linspace(params.em_fine, params.em_coarse, len(levels)).round().astype(int)
     steps, done = int(rounds.sum()), 0
-    estimate, previous = None, None
+    estimate: Tensor | None = None
+    previous: _Completion | None = None
     for depth in range(len(levels) - 1, -1, -1):
         lv_img, lv_hole = levels[depth]
         if estimate is None:
@@ -289,5 +290,6 @@ def exemplar_fill(
             yield Progress(done / steps, f"Exemplar fill: scale {len(levels) - depth}/"
                                          f"{len(levels)}, pass {i + 1}")
         estimate, previous = state.est, state
+    assert estimate is not None  # the pyramid has at least one level
     out = torch.where(hole, estimate, img)
     return out[None].to(image.device)

@@ -14,9 +14,10 @@ returning a pipeline whose result is a full-image prediction (1, 3, H, W) RGB [0
   seam-bridged); yields the coarse result as a preview, then the refined one.
   ``network-fast``: the same with the narrower, earlier weights (faster on a CPU);
   ``network-best``: the ``network`` weights on four mirror views, fills averaged (4x slower).
-- ``auto``: the harmonic fill for thin regions (it scored 1.3 dB over Telea on synthetic
-  scratches of the validation split), a network for the others (:func:`auto_network`:
-  ``network`` on a GPU, ``network-fast`` on a CPU; exemplar when no weights are installed).
+- ``auto``: the harmonic fill for thin regions (the best classical fill on synthetic
+  scratches of the validation split: docs/inpainting.md), a network for the others
+  (:func:`auto_network`: ``network`` on a GPU, ``network-fast`` on a CPU; exemplar when no
+  weights are installed).
 
 :func:`detect_scratches` (re-exported from ``pipelines.scratches``) proposes a mask.
 """
@@ -134,7 +135,8 @@ def _mask_groups(hole: np.ndarray, gap: int) -> tuple[np.ndarray, int, list[tupl
     small = hole
     if f > 1:
         pad = ((0, -h % f), (0, -w % f))
-        small = np.pad(hole, pad).reshape(-(-h // f), f, -(-w // f), f).any(axis=(1, 3))
+        cells = np.pad(hole, pad).reshape(-(-h // f), f, -(-w // f), f)
+        small = np.logical_or.reduce(cells, axis=(1, 3))
     small = small.astype(np.uint8)
     g = max(1, gap // f)
     near = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * g + 1, 2 * g + 1)))
@@ -200,7 +202,7 @@ def _bridge_seam(crop: Tensor, fill: Tensor, hole: np.ndarray, width: float) -> 
     def at(yx: tuple[np.ndarray, ...]) -> tuple[Tensor, ...]:
         return tuple(torch.from_numpy(i).to(crop.device) for i in yx)
 
-    inner_t = (slice(None), *at(inner))
+    inner_t: tuple[slice | Tensor, ...] = (slice(None), *at(inner))
     inner_fill = fill[0][inner_t]
     rgb8 = to8(crop[0].permute(1, 2, 0).float().cpu().numpy())
     rgb8[inner] = to8(inner_fill.T.float().cpu().numpy())
@@ -208,7 +210,8 @@ def _bridge_seam(crop: Tensor, fill: Tensor, hole: np.ndarray, width: float) -> 
     out = crop.clone()
     out[0][inner_t] = inner_fill.to(out.dtype)
     ring_rgb = torch.from_numpy(bridged[rim].T.astype(np.float32))
-    out[0][(slice(None), *at(rim))] = ring_rgb.to(out.device, out.dtype) / 255
+    rim_t: tuple[slice | Tensor, ...] = (slice(None), *at(rim))
+    out[0][rim_t] = ring_rgb.to(out.device, out.dtype) / 255
     return out
 
 
@@ -275,9 +278,9 @@ def regionwise(
             box = (y0, y1, x0, x1)
             fill, (oy, ox) = yield from wrap_progress(map_events(
                 _fill_window(core, crop, todo, scale_for(todo), radius, device, cancel),
-                lambda event, box=box, mine=mine: previews.paste(event, box, mine)),
+                functools.partial(previews.paste, box=box, mine=mine)),
                 i / len(windows), (i + 1) / len(windows))
-            ys, xs = mine.any(1).nonzero()[0], mine.any(0).nonzero()[0]
+            ys, xs = np.flatnonzero(mine.any(1)), np.flatnonzero(mine.any(0))
             b = (..., slice(ys[0], ys[-1] + 1), slice(xs[0], xs[-1] + 1))
             fb = fill[..., ys[0] - oy:ys[-1] + 1 - oy, xs[0] - ox:xs[-1] + 1 - ox]
             mine_t = torch.from_numpy(mine[b[1:]]).to(out.device)
@@ -303,7 +306,8 @@ class _PreviewView:
         self.view: Tensor | None = None
 
     def _box(self, box: tuple) -> tuple[int, int, int, int]:
-        return tuple(round(v * self.s) for v in box)  # type: ignore[return-value]
+        y0, y1, x0, x1 = (round(v * self.s) for v in box)
+        return y0, y1, x0, x1
 
     def refresh(self, box: tuple) -> None:
         """``out`` changed inside ``box``."""
@@ -351,7 +355,7 @@ def _fill_window(core: InpaintMethod, crop: Tensor, hole: np.ndarray, scale: flo
     size = (max(1, round(h * scale)), max(1, round(w * scale)))
     small, small_hole = resize_area(crop, size), (resize_area(hole_t, size) > 0).float()
     fill = yield from core(small, small_hole, radius=radius, device=device, cancel=cancel)
-    ys, xs = hole.any(1).nonzero()[0], hole.any(0).nonzero()[0]
+    ys, xs = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
     y0, y1 = max(0, ys[0] - 4), min(h, ys[-1] + 5)
     x0, x1 = max(0, xs[0] - 4), min(w, xs[-1] + 5)
     part = upsample_box(fill.to(crop.device, crop.dtype), (h, w), (y0, y1, x0, x1))
@@ -389,7 +393,7 @@ def thin_regions(hole: np.ndarray) -> np.ndarray:
 
 
 NET_WEIGHTS = "inpainter"  # "network": the best fill (width 24, trained on a GPU)
-NET_FAST_WEIGHTS = "inpainter_fast"  # "network-fast": width 16, ~1.7x faster on a CPU
+NET_FAST_WEIGHTS = "inpainter_fast"  # "network-fast": width 16, faster on a CPU
 # "network-best": the "network" weights on 4 mirror views, fills averaged (4x the time)
 NETWORK_WEIGHTS = {"network": NET_WEIGHTS, "network-fast": NET_FAST_WEIGHTS,
                    "network-best": NET_WEIGHTS}
@@ -404,7 +408,7 @@ NET_CONTEXT = 2.0
 
 def load_inpainter(device: str = "cpu", weights: str = NET_WEIGHTS):
     """The shipped inpainting network (sha256-checked), cached per device; channels-last on
-    a CPU (oneDNN's faster layout: ~12 % at 512 px, the same output to 2e-7)."""
+    a CPU (oneDNN's faster layout, the same output to rounding: docs/inpainting.md)."""
     net = load(weights, device)
     if torch.device(device).type == "cpu":
         net.to(memory_format=torch.channels_last)  # in place; a no-op once converted
@@ -418,9 +422,9 @@ def network_available(method: str = "network") -> bool:
 
 def network_scale(hole: np.ndarray) -> float:
     """Working scale of a window (H, W): full resolution up to NET_MAX_SIDE (chosen on the
-    validation split: downscaling wide holes to training widths scored 0.3-0.4 dB lower);
+    validation split over downscaling wide holes to training widths: docs/inpainting.md);
     a window over twice that (a region of a big photo) is filled at NET_BIG_WINDOW_SIDE, a
-    fill that is upsampled a lot either way, so that each region costs about 0.4 s on CPU."""
+    fill that is upsampled a lot either way, so that each region's cost stays bounded."""
     side = max(hole.shape)
     return min(1.0, (NET_MAX_SIDE if side <= 2 * NET_MAX_SIDE else NET_BIG_WINDOW_SIDE) / side)
 
@@ -443,7 +447,7 @@ def _network_core(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any =
         net = load_inpainter(str(dev), weights)
         rgb, m = image.to(dev, torch.float32), mask.to(dev, torch.float32)
         h, w = image.shape[-2:]
-        total = None
+        total: Tensor | None = None
         for k, dims in enumerate(MIRRORS[:views]):
             step = f" (view {k + 1} of {views})" if views > 1 else ""
             yield Progress((k + 0.1) / views, f"Inpainting: coarse pass{step}")
@@ -461,6 +465,7 @@ def _network_core(image: Tensor, mask: Tensor, *, radius: int = 3, device: Any =
                 total = fill if total is None else total.add_(fill)
             if cancel is not None:
                 cancel.check()
+        assert total is not None  # views >= 1
         return (total / views).to(image.device)
 
     return (yield from run_with_fallback(job, device=choose_device(device), tile_sizes=(None,)))
@@ -489,8 +494,8 @@ def upsample_box(x: Tensor, size: tuple[int, int], box: tuple[int, int, int, int
 
 def auto_network(device: Any = None) -> str:
     """The method ``auto`` uses for wide holes: the network on a GPU, the fast network on a
-    CPU (the full one is 1.7x slower there for a few tenths of a dB), whichever is installed, else
-    exemplar."""
+    CPU (the full one is slower there for little gain: docs/inpainting.md), whichever is
+    installed, else exemplar."""
     order = SINGLE_PASS
     if choose_device(device).type == "cpu":
         order = order[::-1]

@@ -25,9 +25,9 @@ DEFAULT_WEIGHTS = "restorer"
 
 def load_restorer(weights: str = "default", device: torch.device | str = "cpu") -> Restorer:
     """The shipped restorer on ``device`` (``models.registry.load``: verified, cached)."""
-    from neuron_desktop.models.registry import load
+    from neuron_desktop.models.registry import load_as
 
-    return load(DEFAULT_WEIGHTS if weights == "default" else weights, device)  # type: ignore
+    return load_as(Restorer, DEFAULT_WEIGHTS if weights == "default" else weights, device)
 
 
 def _ramp(n: int, overlap: int, first: bool, last: bool) -> Tensor:

@@ -177,7 +177,8 @@ def scratch_mask(rgb: np.ndarray, sensitivity: float = 0.5,
     if not 0.0 <= sensitivity <= 1.0:
         raise NeuronError(f"sensitivity must be in [0, 1], got {sensitivity}")
     h, w = rgb.shape[:2]
-    gray = np.ascontiguousarray(rgb.astype(np.float32) @ np.float32([0.299, 0.587, 0.114]))
+    luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    gray: np.ndarray = np.ascontiguousarray(rgb.astype(np.float32) @ luma)
     f = min(1.0, WORK_SIDE / max(h, w))
     if f < 1.0:
         gray = cv2.resize(gray, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)

@@ -36,7 +36,7 @@ from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.errors import NeuronError, WeightsError
 from neuron_desktop.core.paths import user_data_dir
 from neuron_desktop.core.progress import CancelToken, Pipeline, Preview, Progress
-from neuron_desktop.models.registry import load
+from neuron_desktop.models.registry import load_as
 from neuron_desktop.models.style import (
     CONTENT_TAP,
     STYLE_TAPS,
@@ -297,7 +297,7 @@ def load_style_bank(weights: str = "default", user_dir: Path | None = None,
 
     name = FAST_WEIGHTS if weights == "default" else weights
     names = list(get_entry(name).recipe.get("style_names", []))
-    net = copy.deepcopy(load(name, "cpu"))
+    net = copy.deepcopy(load_as(FastStyleNet, name, "cpu"))
     folder = user_styles_dir() if user_dir is None else user_dir
     for path in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
         try:
@@ -307,8 +307,8 @@ def load_style_bank(weights: str = "default", user_dir: Path | None = None,
         except Exception as exc:  # noqa: BLE001 - report which file is broken
             raise WeightsError(f"cannot load user style {path}: {exc}") from exc
         names.append(path.stem)
-    net = net.eval().requires_grad_(False).to(device, memory_format=torch.channels_last)
-    return StyleBank(net, names)  # channels-last: ~20 % faster convolutions on CPU
+    net = net.eval().requires_grad_(False).to(device).to(memory_format=torch.channels_last)
+    return StyleBank(net, names)  # channels-last: faster convolutions on CPU (docs/style.md)
 
 
 @functools.lru_cache(maxsize=2)
@@ -393,8 +393,8 @@ def stylize(image: Tensor, *, style: Any, method: str = "fast", size: int | None
             raise NeuronError(f"iterations must be >= 1, got {iterations}")
         if style_weight is not None and not style_weight > 0:
             raise NeuronError(f"style weight must be positive, got {style_weight}")
-        settings = GatysSettings(**({} if style_weight is None else
-                                    {"style_weight": style_weight}))
+        settings = (GatysSettings() if style_weight is None
+                    else GatysSettings(style_weight=style_weight))
         return gatys(image, style, size=size or DEFAULT_SIZE, iterations=iterations,
                      strength=strength, preserve_color=preserve_color, settings=settings,
                      full_resolution=full_resolution, device=device, cancel=cancel)

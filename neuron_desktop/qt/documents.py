@@ -78,7 +78,7 @@ class DocumentsMixin:
     def _load(self, path: str, *, recovery: bool, wait: bool) -> bool:
         style = (self.canvas.mask_color, self.canvas.mask_opacity)
         name = "Restoring the session" if recovery else f"Opening {Path(path).name}"
-        spec = JobSpec(name, lambda _d, _t, _c: load_document(path, style, recovery),
+        spec = JobSpec(name, lambda _d, _c: load_document(path, style, recovery),
                        device="cpu", payload={"path": path, "recovery": recovery})
         return self._run_or_submit(self.load_jobs, spec, self._opened, self._open_failed, wait)
 
@@ -90,7 +90,7 @@ class DocumentsMixin:
             jobs.submit(spec)
             return True
         try:
-            result = run_pipeline(spec.make(None, None, None))
+            result = run_pipeline(spec.make(None, None))
             if spec.postprocess is not None:
                 result = spec.postprocess(result)
         except Exception as exc:  # noqa: BLE001 - shown like a worker's error

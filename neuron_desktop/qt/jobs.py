@@ -142,7 +142,7 @@ class JobsMixin:
             to_tensor(s.image), torch.from_numpy(s.mask.copy()) if with_mask else None,
             list(hints)))
 
-        def make(device, tile, cancel):
+        def make(device, cancel):
             return cap.pipeline(inputs().to(device), params, device=device, cancel=cancel)
 
         return self._submit(cap.describe(params), make, snap, layer=cap.target,
@@ -181,7 +181,7 @@ class JobsMixin:
         point = (hints[index].x, hints[index].y)
         image = _inputs(snap, lambda s: to_tensor(s.image))
 
-        def make(device, tile, cancel):
+        def make(device, cancel):
             yield Progress(0.0, "Suggesting colours")
             return pc.suggest_colors(image().to(device), hints, point, 8)
 
@@ -205,7 +205,7 @@ class JobsMixin:
         snap = doc.snapshot("mask")
         new_mask = _inputs(snap, lambda s: np.ascontiguousarray(compute(s.mask), np.float32))
 
-        def make(device, tile, cancel):
+        def make(device, cancel):
             import torch
 
             yield Progress(0.0, name)

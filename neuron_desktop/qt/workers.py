@@ -4,8 +4,9 @@ A :class:`JobSpec` says how to build a pipeline on a device (on the worker threa
 model loading stays off the GUI thread); a :class:`JobManager` runs one job at a time for a
 document: submitting a new job cancels the previous one (latest request wins) and signals
 of superseded jobs are dropped. Cancellation is cooperative (between steps or tiles) through
-the core ``CancelToken``. Out-of-memory errors fall back to smaller tiles, then the CPU
-(``core.device.run_with_fallback``), and each fallback is reported as a message.
+the core ``CancelToken``. Out-of-memory retries (smaller tiles, then the CPU) happen inside
+the pipelines (``core.device.run_with_fallback``); the worker only reports each
+``Fallback`` event as a message.
 
 The GUI thread only receives ready data: previews arrive as QImages (converted and
 downscaled on the worker) and progress is throttled to about 30 signals a second.
@@ -25,8 +26,15 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
-from neuron_desktop.core.device import choose_device, run_with_fallback
-from neuron_desktop.core.progress import Cancelled, CancelToken, Preview, Progress, run_pipeline
+from neuron_desktop.core.device import choose_device
+from neuron_desktop.core.progress import (
+    Cancelled,
+    CancelToken,
+    Fallback,
+    Preview,
+    Progress,
+    run_pipeline,
+)
 from neuron_desktop.qt.qimage import to_qimage
 
 log = logging.getLogger(__name__)
@@ -72,17 +80,15 @@ def tensor_preview(image: Any, max_side: int = 1024) -> np.ndarray:
 
 @dataclass
 class JobSpec:
-    """A job: ``make(device, tile, cancel)`` returns the pipeline generator.
+    """A job: ``make(device, cancel)`` returns the pipeline generator.
 
     ``postprocess(result)`` runs on the worker thread too (e.g. tensor -> array), so the GUI
-    thread only receives ready data. ``tile_sizes`` are tried in order on out-of-memory
-    (None = untiled) before falling back to the CPU.
+    thread only receives ready data.
     """
 
     name: str
     make: Callable[..., Any]
     device: str | None = None
-    tile_sizes: tuple[int | None, ...] = (None,)
     postprocess: Callable[[Any], Any] | None = None
     preview_side: int = 1024
     payload: dict = field(default_factory=dict)  # carried back with the result
@@ -92,7 +98,7 @@ class JobSignals(QObject):
     started = Signal(int, str)  # job id, device description
     progress = Signal(int, float, str)
     preview = Signal(int, object)  # QImage
-    message = Signal(int, str)  # out-of-memory fallbacks
+    message = Signal(int, str)  # out-of-memory fallbacks (Fallback events)
     finished = Signal(int, object)
     error = Signal(int, object)  # the exception
     cancelled = Signal(int)
@@ -112,16 +118,12 @@ class _Runnable(QRunnable):
             token.check()
             device = choose_device(spec.device)
             sig.started.emit(jid, str(device))
-
-            def make(dev, tile):
-                return spec.make(dev, tile, token)
-
-            gen = run_with_fallback(make, device=device, tile_sizes=spec.tile_sizes,
-                                    on_fallback=lambda m: sig.message.emit(jid, m))
-
+            gen = spec.make(device, token)
             last = [float("-inf"), None]  # time and message of the last progress signal
 
             def on_progress(e: Progress, force: bool = False) -> None:
+                if isinstance(e, Fallback):
+                    sig.message.emit(jid, e.message)
                 now = time.monotonic()
                 if (force or e.fraction >= 1 or e.message != last[1]
                         or now - last[0] >= PROGRESS_INTERVAL):

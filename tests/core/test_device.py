@@ -10,7 +10,7 @@ from neuron_desktop.core.device import (
     run_with_fallback,
 )
 from neuron_desktop.core.errors import NeuronError
-from neuron_desktop.core.progress import Progress, run_pipeline
+from neuron_desktop.core.progress import Fallback, Progress, run_pipeline, wrap_progress
 
 
 def test_available_devices_ends_with_cpu():
@@ -97,25 +97,41 @@ def _job(fail, calls):
     return make_job
 
 
-def test_fallback_to_smaller_tiles():
-    calls, messages, events = [], [], []
-    job = _job(lambda d, t: t is None or t > 512, calls)
-    gen = run_with_fallback(job, device=torch.device("cpu"), on_fallback=messages.append)
+def _fallbacks(gen):
+    """Run ``gen``; (its result, the messages of its Fallback events)."""
+    events = []
     result = run_pipeline(gen, on_progress=events.append)
+    return result, [e.message for e in events if isinstance(e, Fallback)]
+
+
+def test_fallback_to_smaller_tiles(caplog):
+    calls = []
+    job = _job(lambda d, t: t is None or t > 512, calls)
+    result, messages = _fallbacks(run_with_fallback(job, device=torch.device("cpu")))
     assert result == "cpu:512"
     assert calls == [("cpu", None), ("cpu", 1024), ("cpu", 512)]
     assert len(messages) == 2 and "Out of memory" in messages[0]
     assert "512" in messages[1]
-    assert [e.message for e in events if e.message.startswith("Out of memory")] == messages
+    logged = [r.getMessage() for r in caplog.records if r.name == "neuron_desktop.core.device"]
+    assert logged == messages
+
+
+def test_fallback_events_survive_progress_mapping():
+    job = _job(lambda d, t: t is None, [])
+    events = []
+    run_pipeline(wrap_progress(run_with_fallback(job, device="cpu"), 0.5, 1.0),
+                 on_progress=events.append)
+    fallbacks = [e for e in events if isinstance(e, Fallback)]
+    assert len(fallbacks) == 1 and fallbacks[0].fraction == 0.5
 
 
 def test_gpu_falls_back_to_cpu_without_touching_cuda(monkeypatch):
     freed = []
     monkeypatch.setattr(device_mod, "free_device_memory", lambda d: freed.append(d.type))
-    calls, messages = [], []
+    calls = []
     job = _job(lambda d, t: d.type != "cpu", calls)
-    gen = run_with_fallback(job, device=torch.device("cuda"), on_fallback=messages.append)
-    assert run_pipeline(gen) == "cpu:None"
+    result, messages = _fallbacks(run_with_fallback(job, device=torch.device("cuda")))
+    assert result == "cpu:None"
     assert calls == [("cuda", t) for t in (None, 1024, 512, 256)] + [("cpu", None)]
     assert freed == ["cuda"] * 4
     assert "cpu" in messages[-1]

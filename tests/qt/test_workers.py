@@ -13,7 +13,7 @@ from neuron_desktop.qt.workers import JobManager, JobSpec
 def _pipeline(n=3, sleep=0.0, fail=None):
     import time
 
-    def make(device, tile, cancel):
+    def make(device, cancel):
         def gen():
             for i in range(n):
                 if sleep:
@@ -77,21 +77,47 @@ def test_error_is_reported_not_raised(qtbot):
     assert name == "bad" and isinstance(exc, ValueError)
 
 
-def test_out_of_memory_falls_back_and_reports(qtbot):
-    jm = JobManager()
-    messages, tiles = [], []
+def test_out_of_memory_fallback_is_reported_not_retried(qtbot, monkeypatch):
+    """The pipeline's own ladder retries (core.device.run_with_fallback); the worker runs
+    the job once and only reports each Fallback event as a message."""
+    from neuron_desktop.core import device as device_mod
+    from neuron_desktop.core.device import run_with_fallback
 
-    def make(device, tile, cancel):
+    monkeypatch.setattr(device_mod, "free_device_memory", lambda d: None)  # a full gc: slow
+    jm = JobManager()
+    messages, made, tiles = [], [], []
+
+    def job(device, tile):
         tiles.append(tile)
         if tile is None:
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
-        return iter(())  # empty pipeline: returns None
+        yield Progress(0.5, "working")
+        return tile
+
+    def make(device, cancel):
+        made.append(device)
+        return run_with_fallback(job, device=device, tile_sizes=(None, 512))
 
     jm.message.connect(messages.append)
-    with qtbot.waitSignal(jm.finished, timeout=10000):
-        jm.submit(JobSpec("oom", make, tile_sizes=(None, 512)))
-    assert tiles == [None, 512]
-    assert messages and "Out of memory" in messages[0]
+    with qtbot.waitSignal(jm.finished, timeout=30000) as blocker:
+        jm.submit(JobSpec("oom", make, device="cpu"))
+    assert blocker.args[1] == 512
+    assert len(made) == 1 and tiles == [None, 512]
+    assert len(messages) == 1 and "Out of memory" in messages[0]
+
+
+def test_out_of_memory_at_the_end_of_the_ladder_is_an_error(qtbot):
+    jm = JobManager()
+    made = []
+
+    def make(device, cancel):
+        made.append(device)
+        raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+
+    with qtbot.waitSignal(jm.error, timeout=30000) as blocker:
+        jm.submit(JobSpec("oom", make, device="cpu"))
+    assert isinstance(blocker.args[1], torch.OutOfMemoryError)
+    assert len(made) == 1  # no second ladder around the pipeline's
 
 
 def test_bad_device_is_an_error(qtbot):

@@ -1,7 +1,7 @@
 """The Ray engine gives the same bytes as the local engine (local Ray, num_cpus=2).
 
 Skipped when ray is not installed (CI: installing ray[data] took ~4 min here, more than the
-suite). Run it with: pip install -e '.[cluster]' && pytest -m slow tests/batch/test_ray.py
+suite). Run it with: pip install -e '.[cluster]' && pytest -m slow tests/batch/test_ray_engine.py
 """
 
 import pytest

@@ -19,7 +19,7 @@ from torch import nn
 from neuron_desktop.core import device as device_mod
 from neuron_desktop.core.device import current_attempt, is_out_of_memory
 from neuron_desktop.core.errors import describe_failure
-from neuron_desktop.core.progress import Progress, run_pipeline
+from neuron_desktop.core.progress import Fallback, run_pipeline
 
 CPU = torch.device("cpu")
 
@@ -60,9 +60,10 @@ class FakeGpu:
 
 
 def _run(gen):
+    """(result, messages of the Fallback events that reached the driver)."""
     events = []
     result = run_pipeline(gen, on_progress=events.append)
-    return result, [e.message for e in events if isinstance(e, Progress)]
+    return result, [e.message for e in events if isinstance(e, Fallback)]
 
 
 def _photo(h=40, w=56, seed=0) -> torch.Tensor:
@@ -107,6 +108,22 @@ def test_inpaint_network_ladder_each_stage(monkeypatch, mode, stage):
     mask[..., 16:32, 20:44] = 1
     _check(lambda: inpaint(image, mask, method="network-fast", device="cpu"), monkeypatch,
            mode, target=(InpaintNet, stage))
+
+
+def test_capability_pipeline_carries_the_ladder(monkeypatch):
+    """What the CLI, batch and the editor run (a capability's pipeline) has the ladder
+    inside: one retry leg per fallback, reported as Fallback events."""
+    from neuron_desktop import capabilities
+    from neuron_desktop.capabilities import Inputs
+    from neuron_desktop.models.inpainting import InpaintNet
+
+    image = _photo(48, 64)
+    mask = torch.zeros(1, 1, 48, 64)
+    mask[..., 16:32, 20:44] = 1
+    cap = capabilities.get("inpaint")
+    _check(lambda: cap.pipeline(Inputs(image, mask), {"method": "network-fast"},
+                                device="cpu"),
+           monkeypatch, "once", target=(InpaintNet, "coarse_pass"))
 
 
 @pytest.mark.parametrize("mode", MODES)
