@@ -36,16 +36,20 @@ class LiteEncoder(nn.Module):
                  fuse: bool = False) -> None:
         super().__init__()
         net = efficientnet_lite0_features(pretrained=pretrained)
-        self.stem, self.bn0 = net._conv_stem, net._bn0
+        self.stem: nn.Module = net._conv_stem
+        self.bn0: nn.Module = net._bn0
         self.blocks = net._blocks[: max(taps) + 1]
         self.taps = taps
         if fuse:
             self.stem, self.bn0 = _fold(self.stem, self.bn0)
             for b in self.blocks:
-                if b.expand != 1:
-                    b._expand_conv, b._bn0 = _fold(b._expand_conv, b._bn0)
-                b._depthwise_conv, b._bn1 = _fold(b._depthwise_conv, b._bn1)
-                b._project_conv, b._bn2 = _fold(b._project_conv, b._bn2)
+                pairs = [("_depthwise_conv", "_bn1"), ("_project_conv", "_bn2")]
+                if getattr(b, "expand") != 1:
+                    pairs.insert(0, ("_expand_conv", "_bn0"))
+                for conv, bn in pairs:
+                    folded, identity = _fold(getattr(b, conv), getattr(b, bn))
+                    setattr(b, conv, folded)
+                    setattr(b, bn, identity)
         self.requires_grad_(False).eval()
 
     def train(self, mode: bool = True) -> LiteEncoder:  # batch norm stays frozen
@@ -61,8 +65,10 @@ class LiteEncoder(nn.Module):
         return out
 
 
-def _fold(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> tuple[nn.Conv2d, nn.Module]:
+def _fold(conv: nn.Module, bn: nn.Module) -> tuple[nn.Module, nn.Module]:
     """(conv with the frozen batch norm folded into its weight and bias, identity)."""
+    assert isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d)
+    assert bn.running_var is not None and bn.running_mean is not None
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     conv.weight = nn.Parameter(conv.weight * scale[:, None, None, None], requires_grad=False)
     bias = bn.bias - bn.running_mean * scale

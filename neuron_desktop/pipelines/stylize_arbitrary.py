@@ -25,7 +25,7 @@ from torch import Tensor
 from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.progress import CancelToken, Pipeline, Preview, Progress
-from neuron_desktop.models.registry import load
+from neuron_desktop.models.registry import load_as
 from neuron_desktop.models.style_arbitrary import (
     ENCODER_STRIDE,
     ArbitraryStyleNet,
@@ -57,7 +57,8 @@ class ArbitrarySettings:
 @functools.lru_cache(maxsize=2)
 def arbitrary_network(device: str = "cpu") -> ArbitraryStyleNet:
     # channels-last: about 1.5x faster convolutions on a CPU (inputs follow in transfer())
-    return load(ARBITRARY_WEIGHTS, device).to(memory_format=torch.channels_last)
+    net = load_as(ArbitraryStyleNet, ARBITRARY_WEIGHTS, device)
+    return net.to(memory_format=torch.channels_last)
 
 
 def _resize_long(x: Tensor, size: int, upscale: bool = False) -> Tensor:
