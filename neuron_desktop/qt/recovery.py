@@ -138,6 +138,7 @@ class RecoveryMixin:
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
         self.documentOpened.connect(self._recovery_document)
+        self.history.indexChanged.connect(self._history_changed)
         QThreadPool.globalInstance().start(functools.partial(_prune, self.recovery_dir))
 
     def stop_autosave(self) -> None:
@@ -159,6 +160,12 @@ class RecoveryMixin:
     def _doc_changed(self, _layer: str, _rect) -> None:
         if self.session is not None and self.session.doc is self.doc:
             self._schedule_autosave()
+
+    def _history_changed(self, _index: int) -> None:
+        """Keep the session's steps (a cleared history belongs to the next document)."""
+        s = self.session
+        if s is not None and s.doc is self.doc and self.history.count():
+            s.steps = self._history_steps(s)
 
     def _schedule_autosave(self) -> None:
         now = time.monotonic()
@@ -206,8 +213,6 @@ class RecoveryMixin:
             s.writer = SessionWriter(s.folder)
         first = not s.writer.has_original
         need = (first or stamp[1] != s.saved[1], first or stamp[2] != s.saved[2])
-        if s.doc is self.doc:
-            s.steps = self._history_steps(s)
         fields = {"photo": s.photo, "hints": [h.to_dict() for h in s.doc.hints],
                   "steps": s.steps, "revision": s.doc.revision, "closed": closed}
         s.idle.clear()
@@ -362,6 +367,7 @@ class RecoveryMixin:
         s.writer = SessionWriter(restored.folder, restored.record)
         s.photo, s.base_steps = restored.record.get("photo", s.photo), restored.steps
         s.skip = self.history.count()  # the "Restored session" step
+        s.steps = self._history_steps(s)
         s.saved = (-1, *_stamp(doc)[1:])  # layers on disk; the record is marked open again
         self.session = s
         doc.add_listener(self._doc_changed)
