@@ -5,7 +5,6 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 
 from neuron_desktop.core.imageio import load_image
-from neuron_desktop.core.masks import Hint
 from tests.qt.conftest import SAMPLES, open_photo
 
 

@@ -8,7 +8,7 @@ import threading
 import time
 
 import numpy as np
-from PySide6.QtCore import QThreadPool, Qt
+from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtWidgets import QMessageBox
 
 from neuron_desktop.core import sessions
