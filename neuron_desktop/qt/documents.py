@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 from PySide6.QtWidgets import QFileDialog
 
 from neuron_desktop.core.document import Document, TileDiff
-from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.errors import ImageTooLargeError, NeuronError
 from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
 from neuron_desktop.core.sessions import RestoredSession, load_session
 from neuron_desktop.qt.canvas import build_pyramids
@@ -123,6 +124,9 @@ class DocumentsMixin:
 
     def _open_failed(self, name: str, exc, spec: JobSpec) -> None:
         text = str(exc) if isinstance(exc, NeuronError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ImageTooLargeError):  # the CLI's flag does not exist here
+            text = re.sub(r"pass --max-megapixels (\d+) \(or set (\w+)\)",
+                          r"start the editor with \2=\1 set", text)
         title = "Cannot restore" if spec.payload["recovery"] else "Cannot open the photo"
         if spec.payload["recovery"]:
             self.restore_failed()

@@ -10,8 +10,8 @@ this process and scripts it from a timer with real mouse events, for the kill -9
     editor_driver.py fuzz CORPUS OUT.json NAME...
         open each NAME of CORPUS through File ▸ Open, a drop on the canvas and the way the
         command line's FILE is opened, in turn, over a photo kept open; write the outcomes.
-    editor_driver.py cli FILE OUT.json
-        start the editor on FILE (the command line), record the outcome, quit.
+    editor_driver.py cli OUT.json FILE...
+        start the editor on each FILE (as the command line does), record the outcome, quit.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def say(*parts) -> None:
 def window():
     from neuron_desktop.qt.main_window import MainWindow
 
-    return next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+    return next(w for w in QApplication.topLevelWidgets()
+                if isinstance(w, MainWindow) and w.isVisible())
 
 
 def wait_until(cond, timeout: float) -> bool:
@@ -140,6 +141,7 @@ def fuzz_script(corpus: Path, out: Path, names: list[str]) -> None:
         doc, mask = w.doc, w.doc.mask.copy()
         errors.clear()
         route = routes[i % 3]
+        say("OPEN", route, name)
         t0 = time.monotonic()
         if route == "menu":
             documents.QFileDialog.getOpenFileName = staticmethod(lambda *a, p=path, **k: (p, ""))
@@ -150,7 +152,7 @@ def fuzz_script(corpus: Path, out: Path, names: list[str]) -> None:
             pos = QPointF(w.canvas.width() / 2, w.canvas.height() / 2)
             ev = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
-            QApplication.sendEvent(w.canvas, ev)
+            w.canvas.dropEvent(ev)  # as a drop on the canvas delivers it
         else:
             w.open_file(path)  # what app.run does with the command line's FILE
         res = _outcome(w, doc, errors, t0, 30)
@@ -165,9 +167,10 @@ def fuzz_script(corpus: Path, out: Path, names: list[str]) -> None:
     results["_close_seconds"] = round(time.monotonic() - t0, 2)
     results["_escaped"] = ESCAPED
     out.write_text(json.dumps(results, indent=1))
+    QApplication.instance().quit()
 
 
-def cli_script(out: Path) -> None:
+def cli_script(name: str, results: dict) -> None:
     w = window()
     errors: list[str] = []
     real_show_error = w.show_error
@@ -179,8 +182,9 @@ def cli_script(out: Path) -> None:
     t0 = time.monotonic()
     w.close()
     res["close_seconds"] = round(time.monotonic() - t0, 2)
-    res["escaped"] = ESCAPED
-    out.write_text(json.dumps(res, indent=1))
+    res["escaped"] = list(ESCAPED)
+    results[name] = res
+    QApplication.instance().quit()
 
 
 SAMPLE = None
@@ -211,9 +215,13 @@ def main() -> int:
     if mode == "fuzz":
         QTimer.singleShot(0, guarded(fuzz_script, Path(args[0]), Path(args[1]), args[2:]))
         return entry.main([])
-    if mode == "cli":
-        QTimer.singleShot(0, guarded(cli_script, Path(args[1])))
-        return entry.main([args[0]])
+    if mode == "cli":  # the editor started on each FILE in turn, in this process
+        results: dict = {}
+        for f in args[1:]:
+            QTimer.singleShot(0, guarded(cli_script, Path(f).name, results))
+            entry.main([f])
+        Path(args[0]).write_text(json.dumps(results, indent=1))
+        return 0
     raise SystemExit(f"unknown mode {mode}")
 
 
