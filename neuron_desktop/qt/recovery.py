@@ -104,6 +104,8 @@ class _Write(QRunnable):
                 mask = self.snap.mask.copy() if self.need[1] else None
             s.writer.write(original=s.doc.original, source=s.doc.source, image=image,
                            mask=mask, **self.fields)
+            if self.stamp[0] >= s.saved[0]:  # writes of a session never overlap
+                s.saved = self.stamp
         except Exception as exc:  # reported on the GUI thread (never swallowed)
             err = exc
         finally:
@@ -227,14 +229,11 @@ class RecoveryMixin:
     def _autosave_done(self, s: _Session, stamp: tuple, err: Exception | None) -> None:
         if err is not None:
             self._autosave_failed(s, err)
-        else:
-            if stamp[0] >= s.saved[0]:
-                s.saved = stamp
-            if self.autosave_failures:
-                self.autosave_failures = 0
-                self.autosave_warning.hide()
-                self.statusBar().showMessage("Autosave works again", 5000)
-                log.info("autosave to %s works again", s.folder)
+        elif self.autosave_failures:
+            self.autosave_failures = 0
+            self.autosave_warning.hide()
+            self.statusBar().showMessage("Autosave works again", 5000)
+            log.info("autosave to %s works again", s.folder)
         if s in self._ended:
             if s.idle.is_set():
                 s.release()
