@@ -122,6 +122,7 @@ class RecoveryMixin:
         self._ended: list[_Session] = []
         self._restore_lock: SessionLock | None = None
         self._first_unsaved: float | None = None
+        self._recovery_ended = False  # closed: nothing is scheduled any more
         self.autosave_failures = 0
         self.recovery_box: QMessageBox | None = None
         self.autosave_notice: QMessageBox | None = None
@@ -160,7 +161,8 @@ class RecoveryMixin:
         doc.add_listener(self._doc_changed)
 
     def _doc_changed(self, _layer: str, _rect) -> None:
-        if self.session is not None and self.session.doc is self.doc:
+        if self.session is not None and self.session.doc is self.doc and \
+                not self._recovery_ended:
             self._schedule_autosave()
 
     def _history_changed(self, _index: int) -> None:
@@ -238,7 +240,8 @@ class RecoveryMixin:
             if s.idle.is_set():
                 s.release()
                 self._ended.remove(s)
-        elif s is self.session and _stamp(s.doc) != stamp and \
+        elif s is self.session and not self._recovery_ended and \
+                _stamp(s.doc) != (stamp if err is not None else s.saved) and \
                 not self.autosave_debounce.isActive():
             self._schedule_autosave()  # edits came while it was written
 
@@ -277,6 +280,7 @@ class RecoveryMixin:
     def end_recovery(self) -> None:
         """On a clean exit: the last state is written and the session marked closed."""
         self.stop_autosave()
+        self._recovery_ended = True
         s = self.session
         if s is not None:
             try:
@@ -303,9 +307,10 @@ class RecoveryMixin:
         if crashed is None:
             return None
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(crashed.updated))
+        steps = f"{crashed.steps} step" + ("" if crashed.steps == 1 else "s")
         box = QMessageBox(QMessageBox.Icon.Question, "Restore your work?",
                           f"Neuron Desktop closed unexpectedly while you were working on "
-                          f"{crashed.name} ({when}, {crashed.steps} steps). Restore that "
+                          f"{crashed.name} ({when}, {steps}). Restore that "
                           "work?\n\nIf you don't, it stays in File ▸ Restore session….",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
         box.button(QMessageBox.StandardButton.Yes).setText("Restore")

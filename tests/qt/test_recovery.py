@@ -97,8 +97,11 @@ def test_clean_exit_is_not_offered_but_listed(make_window, qtbot):
     assert s.record["state"] == "closed" and not s.live
     w2 = make_window()
     assert w2.offer_recovery() is None
-    dialog = w2.restore_session_dialog()
-    assert dialog.list.count() == 1 and "old_photo.jpg" in dialog.list.item(0).text()
+    assert w2.act_restore.text() == "Restore &session…"
+    w2.act_restore.trigger()  # File ▸ Restore session…
+    dialog = w2.session_dialog
+    assert dialog.isVisible() and dialog.list.count() == 1
+    assert "old_photo.jpg" in dialog.list.item(0).text()
     with qtbot.waitSignal(w2.documentOpened, timeout=20000):
         dialog.restore_button.click()
     assert w2.doc.has_mask and w2.doc.path.name == "old_photo.jpg"
@@ -208,3 +211,18 @@ def test_unwritable_recovery_folder_is_shown(make_window, qtbot, tmp_path):
     _paint(qtbot, w)
     qtbot.waitUntil(lambda: w.autosave_warning.isVisible(), timeout=5000)
     assert str(blocker) in w.autosave_notice.text()
+
+
+def test_newest_crashed_session_is_offered(make_window, qtbot):
+    older = open_photo(qtbot, make_window())
+    _paint(qtbot, older)
+    assert older.autosave(wait=True)
+    _crash(older)
+    time.sleep(0.05)
+    newer = open_photo(qtbot, make_window(), SAMPLES / "coffee.jpg")
+    _paint(qtbot, newer)
+    assert newer.autosave(wait=True)
+    _crash(newer)
+    box = make_window().offer_recovery()
+    assert "coffee.jpg" in box.text() and "1 steps" not in box.text()
+    box.close()
