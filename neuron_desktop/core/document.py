@@ -17,10 +17,7 @@ snapshot can be checked against the document before it is committed.
 
 from __future__ import annotations
 
-import json
-import os
 import threading
-import time
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -28,14 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from neuron_desktop.core.errors import ImageLoadError
 from neuron_desktop.core.imageio import (
     LoadedImage,
     load_image,
-    load_mask,
     save_image,
     save_like,
-    save_mask,
 )
 from neuron_desktop.core.masks import Hint
 
@@ -299,70 +293,6 @@ class Document:
             return save_like(path, self.image, self.source, overwrite=overwrite, quality=quality)
         return save_image(path, self.image, source=self.path, overwrite=overwrite,
                           quality=quality)
-
-    # ----------------------------------------------------------------------------- recovery
-
-    def write_recovery(self, folder: str | Path, *, clean_exit: bool = False,
-                       snapshot: Snapshot | None = None) -> Path:
-        """Write the document's state (or that of ``snapshot``, taken with both layers) to
-        ``folder``: state.json, mask.png, result.png when the image differs from the
-        original. Each file is written atomically."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        src = snapshot or self
-        image, mask = src.image, src.mask
-        if image is None or mask is None:
-            raise ValueError("a recovery snapshot needs both layers")
-        has_result = not np.array_equal(image, self.original)
-        has_mask = bool(mask.any())
-        if has_result:
-            save_image(folder / "result.png", image, bit_depth=16)
-        elif (folder / "result.png").exists():
-            (folder / "result.png").unlink()
-        if has_mask:
-            save_mask(folder / "mask.png", mask)
-        elif (folder / "mask.png").exists():
-            (folder / "mask.png").unlink()
-        state = {
-            "version": 1,
-            "original": str(Path(self.path).resolve()) if self.path else None,
-            "hints": [h.to_dict() for h in src.hints],
-            "result": has_result,
-            "mask": has_mask,
-            "time": time.time(),
-            "clean_exit": clean_exit,
-        }
-        tmp = folder / "state.json.tmp"
-        tmp.write_text(json.dumps(state, indent=1))
-        os.replace(tmp, folder / "state.json")
-        return folder / "state.json"
-
-    @staticmethod
-    def read_recovery_state(folder: str | Path) -> dict | None:
-        """The state.json written by :meth:`write_recovery`, or None when absent/unreadable."""
-        try:
-            state = json.loads((Path(folder) / "state.json").read_text())
-        except (OSError, ValueError):
-            return None
-        return state if isinstance(state, dict) and state.get("original") else None
-
-    @classmethod
-    def from_recovery(cls, folder: str | Path) -> Document:
-        """Rebuild a document from a recovery folder (original re-read from its path)."""
-        folder = Path(folder)
-        state = cls.read_recovery_state(folder)
-        if state is None:
-            raise ImageLoadError(f"no usable recovery data in '{folder}'")
-        doc = cls.open(state["original"])
-        if state.get("result") and (folder / "result.png").exists():
-            result = load_image(folder / "result.png").rgb
-            if result.shape == doc.image.shape:
-                doc.apply_patch(doc.bounds, image=result, notify=False)
-        if state.get("mask") and (folder / "mask.png").exists():
-            doc.apply_patch(doc.bounds, mask=load_mask(folder / "mask.png",
-                                                       (doc.width, doc.height)), notify=False)
-        doc.hints = tuple(Hint.from_dict(h) for h in state.get("hints", []))
-        return doc
 
 
 # ---------------------------------------------------------------------------------- diffs

@@ -44,7 +44,7 @@ class LiteEncoder(nn.Module):
             self.stem, self.bn0 = _fold(self.stem, self.bn0)
             for b in self.blocks:
                 pairs = [("_depthwise_conv", "_bn1"), ("_project_conv", "_bn2")]
-                if getattr(b, "expand") != 1:
+                if b.expand != 1:
                     pairs.insert(0, ("_expand_conv", "_bn0"))
                 for conv, bn in pairs:
                     folded, identity = _fold(getattr(b, conv), getattr(b, bn))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import numpy as np
 from PySide6.QtWidgets import QFileDialog
 
 from neuron_desktop.core.document import Document, TileDiff
-from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.errors import ImageTooLargeError, NeuronError
 from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
+from neuron_desktop.core.sessions import RestoredSession, load_session
 from neuron_desktop.qt.canvas import build_pyramids
 from neuron_desktop.qt.commands import EditCommand
 from neuron_desktop.qt.qimage import IMAGE_FILTER, Pyramid
@@ -42,20 +44,22 @@ class Opened:
     pyramids: dict[str, Pyramid]
     restore: list[TileDiff] = field(default_factory=list)
     hints: tuple = ()
+    session: RestoredSession | None = None
 
 
 def load_document(path: str | Path, mask_style, recovery: bool = False) -> Pipeline[Opened]:
-    """Decode ``path`` (or the recovery folder ``path``) and build its display pyramids:
-    a pipeline, run on a worker when a photo is opened."""
+    """Decode ``path`` (or the recovery session folder ``path``, from its own files) and
+    build its display pyramids: a pipeline, run on a worker when a photo is opened."""
     yield Progress(0.0, f"Reading {Path(path).name}")
-    doc = Document.from_recovery(path) if recovery else Document.open(path)
+    session = load_session(Path(path)) if recovery else None
+    doc = session.doc if session is not None else Document.open(path)
     restore = []
     if recovery:
         restore = [d for d in (TileDiff.from_arrays("image", doc.original, doc.image),
                                TileDiff.from_arrays("mask", np.zeros_like(doc.mask), doc.mask))
                    if not d.empty]
     yield Progress(0.5, "Preparing the display")
-    return Opened(doc, build_pyramids(doc, mask_style), restore, doc.hints)
+    return Opened(doc, build_pyramids(doc, mask_style), restore, doc.hints, session)
 
 
 class DocumentsMixin:
@@ -110,7 +114,7 @@ class DocumentsMixin:
                 cmd.silent = True
                 self.history.push(cmd)
                 cmd.silent = False
-            self.statusBar().showMessage("Session restored", 5000)
+            self.session_restored(doc, opened.session)  # qt/recovery.py
         else:
             path = Path(spec.payload["path"]).resolve()
             self.add_recent(str(path))
@@ -120,7 +124,12 @@ class DocumentsMixin:
 
     def _open_failed(self, name: str, exc, spec: JobSpec) -> None:
         text = str(exc) if isinstance(exc, NeuronError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, ImageTooLargeError):  # the CLI's flag does not exist here
+            text = re.sub(r"pass --max-megapixels (\d+) \(or set (\w+)\)",
+                          r"start the editor with \2=\1 set", text)
         title = "Cannot restore" if spec.payload["recovery"] else "Cannot open the photo"
+        if spec.payload["recovery"]:
+            self.restore_failed()
         self.show_error(title, text)
 
     def set_document(self, doc: Document | None,

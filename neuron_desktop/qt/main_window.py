@@ -15,7 +15,6 @@ import qtawesome as qta
 from PySide6.QtCore import (
     QPointF,
     QSettings,
-    QStandardPaths,
     Qt,
     QThreadPool,
     QTimer,
@@ -82,16 +81,9 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self.setAcceptDrops(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
-        if recovery_dir is None:
-            base = QStandardPaths.writableLocation(
-                QStandardPaths.StandardLocation.AppLocalDataLocation)
-            recovery_dir = Path(base or Path.home() / ".neuron-desktop") / "recovery"
-        self.recovery_dir, self._instance_lock = self._claim_recovery_dir(Path(recovery_dir))
         self.error_box: QMessageBox | None = None
-        self.recovery_box: QMessageBox | None = None
         self._pending_live: tuple[JobResult, Snapshot, tuple] | None = None
         self._job_started = 0.0
-        self._autosaved_at = -1
 
         limit_mb = int(self.settings.value("history/limit_mb", 1024))
         self.history = History(self, byte_limit=limit_mb * 2**20)
@@ -119,12 +111,9 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self.load_settings()
         self.set_tool("brush")
 
-        minutes = autosave_minutes if autosave_minutes is not None else float(
-            self.settings.value("autosave/minutes", DEFAULT_AUTOSAVE_MIN))
-        self.autosave_timer = QTimer(self)
-        self.autosave_timer.setInterval(max(int(minutes * 60_000), 1000))
-        self.autosave_timer.timeout.connect(self.autosave)
-        self.autosave_timer.start()
+        self._init_recovery(recovery_dir, autosave_minutes if autosave_minutes is not None
+                            else float(self.settings.value("autosave/minutes",
+                                                           DEFAULT_AUTOSAVE_MIN)))
         self._update_actions()
 
     # --------------------------------------------------------------------------- building
@@ -194,8 +183,8 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self.act_export_mask = A("Export mask…", "mdi6.export", None, lambda: self.export_mask())
         self.act_cancel = A("&Cancel job", "mdi6.stop-circle-outline", "Esc", self.cancel_jobs,
                             "Stop the running job")
-        self.act_restore = A("Restore last session…", None, None,
-                             lambda: self.offer_recovery(force=True))
+        self.act_restore = A("Restore &session…", None, None, self.restore_session_dialog,
+                             "Restore work autosaved in this or an earlier session")
         self.act_about = A("&About", None, None, self._about)
         self.act_logs = A("Open &log folder", "mdi6.text-box-outline", None, self.open_log_folder,
                           "Show the editor's log files (attach them to a bug report)")
@@ -568,7 +557,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
 
     def shutdown(self) -> None:
         """Stop timers and jobs and wait for the worker threads (idempotent)."""
-        self.autosave_timer.stop()
+        self.stop_autosave()
         self.live_timer.stop()
         self.statusBar().clearMessage()  # stops the message timeout timer
         self.history.blockSignals(True)  # it is destroyed with the window: no late signals
@@ -583,13 +572,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         self.save_settings()
         self.shutdown()  # jobs and background autosaves finish first
-        if self.doc is not None:
-            try:
-                self.autosave(clean_exit=True, wait=True)
-            except Exception:  # closing must not fail
-                log.exception("autosave on close failed")
-        if self._instance_lock is not None:
-            self._instance_lock.unlock()
+        self.end_recovery()  # the session's last state, marked closed
         event.accept()
 
     # ------------------------------------------------------------------------- test helpers

@@ -3,7 +3,7 @@
 import numpy as np
 
 from neuron_desktop.core.document import Document, Rect, TileDiff, changed_tiles
-from neuron_desktop.core.masks import Hint, brush_alpha, paint_segment
+from neuron_desktop.core.masks import brush_alpha, paint_segment
 
 
 def _doc(h=100, w=150):
@@ -74,22 +74,6 @@ def test_brush_is_soft_and_continuous():
     assert a[5, 5] == 1 and a[0, 0] == 0
 
 
-def test_recovery_roundtrip(tmp_path):
-    from neuron_desktop.core.imageio import save_image
-
-    src = tmp_path / "p.png"
-    save_image(src, np.full((20, 30, 3), 0.5, np.float32))
-    doc = Document.open(src)
-    doc.apply_patch(Rect(0, 0, 5, 5), image=np.zeros((5, 5, 3), np.float32),
-                    mask=np.ones((5, 5), np.float32))
-    doc.set_hints([Hint(3, 4, (0.1, 0.2, 0.3), 7)])
-    doc.write_recovery(tmp_path / "rec")
-    back = Document.from_recovery(tmp_path / "rec")
-    assert np.abs(back.image - doc.image).max() < 1e-4
-    assert np.array_equal(back.mask, doc.mask) and back.hints == doc.hints
-    assert not Document.read_recovery_state(tmp_path / "rec")["clean_exit"]
-
-
 def test_snapshot_is_copy_on_write():
     doc = _doc()
     snap = doc.snapshot()
@@ -108,16 +92,3 @@ def test_snapshot_is_copy_on_write():
     image = doc.image
     doc.apply_patch(Rect(0, 0, 2, 2), image=np.ones((2, 2, 3), np.float32))
     assert doc.image is image  # no pinned snapshot: no copy
-
-
-def test_recovery_from_snapshot(tmp_path):
-    from neuron_desktop.core.imageio import save_image
-
-    src = tmp_path / "p.png"
-    save_image(src, np.full((20, 30, 3), 0.5, np.float32))
-    doc = Document.open(src)
-    snap = doc.snapshot()
-    doc.apply_patch(Rect(0, 0, 5, 5), mask=np.ones((5, 5), np.float32))  # after the snapshot
-    doc.write_recovery(tmp_path / "rec", snapshot=snap)
-    state = Document.read_recovery_state(tmp_path / "rec")
-    assert not state["mask"] and not state["result"]

@@ -1,5 +1,6 @@
 """Restore: tiling seams, tone keeping, the pipeline."""
 
+import numpy as np
 import torch
 
 from neuron_desktop.core.progress import run_pipeline

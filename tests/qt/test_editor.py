@@ -5,7 +5,6 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QImage
 
 from neuron_desktop.core.imageio import load_image
-from neuron_desktop.core.masks import Hint
 from tests.qt.conftest import SAMPLES, open_photo
 
 
@@ -294,52 +293,6 @@ def test_settings_persist(make_window, settings):
     assert w2.inpaint_panel.method.currentText() == "ns"
     assert w2.brush_panel.overlay == ((0, 200, 100), 0.3)
     assert w2.recent_files()[0] == "/tmp/x.jpg"
-
-
-def test_autosave_and_restore_after_crash(make_window, tmp_path, qtbot):
-    w = open_photo(qtbot, make_window())
-    w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
-    w.history.push(__import__("neuron_desktop.qt.commands", fromlist=["HintsCommand"])
-                   .HintsCommand(w.doc, [Hint(5, 6, (1.0, 0.0, 0.0), 7)], "Add hint"))
-    assert w.autosave(wait=True)
-    mask = w.doc.mask.copy()
-    # a "crash": the state on disk was not written on a clean exit, the lock is stale
-    w._instance_lock.unlock()
-    w2 = make_window()
-    assert w2.recovery_dir == w.recovery_dir
-    box = w2.offer_recovery()
-    assert box is not None
-    with qtbot.waitSignal(w2.documentOpened, timeout=20000):  # restored on a worker
-        box.button(box.StandardButton.Yes).click()
-    assert w2.doc is not None and w2.doc.hints[0].size == 7
-    assert np.abs(w2.doc.mask - mask).max() <= 1 / 255 + 1e-6
-    assert w2.history.count() == 1  # restoring is one undoable step
-    w2.history.undo()
-    assert not w2.doc.has_mask and w2.doc.hints == ()
-    assert np.array_equal(w2.doc.image, w2.doc.original)
-    w2.history.redo()
-    assert w2.doc.hints[0].size == 7 and w2.doc.has_mask
-
-
-def test_clean_exit_does_not_offer_restore(make_window, qtbot):
-    w = open_photo(qtbot, make_window())
-    w.close()
-    assert make_window().offer_recovery() is None
-
-
-def test_second_instance_is_not_a_crash(make_window, qtbot):
-    first = open_photo(qtbot, make_window())
-    first.invert_mask(wait=True)
-    assert first.autosave(wait=True)  # unclean state on disk while the first one runs
-    second = make_window()  # same recovery location, another instance
-    assert second.recovery_dir != first.recovery_dir
-    assert second.offer_recovery() is None
-    first._instance_lock.unlock()  # the first one "crashes": its lock goes stale
-    third = make_window()
-    assert third.recovery_dir == first.recovery_dir
-    box = third.offer_recovery()
-    assert box is not None
-    box.close()
 
 
 def test_before_after_and_split_render(photo_window, qtbot):
