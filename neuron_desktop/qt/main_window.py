@@ -281,7 +281,8 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         # declaration; the mask capability (scratch detection) lives in the brush panel
         self.panels = {cap.name: CUSTOM_PANELS.get(cap.name, CapabilityPanel)(
             *(() if cap.name in CUSTOM_PANELS else (cap,)))
-            for cap in capabilities.all_capabilities() if cap.target == "image"}
+            for cap in capabilities.all_capabilities()
+            if cap.target == "image" and not cap.group}  # scan basics: qt/scan_tools.py
         self.operations = {p.title: p for p in self.panels.values()}
         self.capability_forms = {name: p.fields for name, p in self.panels.items()}
         self.capability_forms["detect-scratches"] = self.brush_panel.detection
