@@ -116,6 +116,24 @@ class Canvas(QWidget):
             self.fit()
         self.update()
 
+    def pyramids(self) -> dict[str, Pyramid]:
+        """The display pyramids shown now (a geometry change swaps them)."""
+        return {k: v for k, v in (("image", self._image_pyr), ("original", self._orig_pyr),
+                                  ("mask", self._mask_pyr)) if v is not None}
+
+    def set_pyramids(self, pyramids: dict[str, Pyramid]) -> None:
+        """Show these pyramids (made for the document's next layers, e.g. on a worker);
+        their encoders are pointed at this canvas's document."""
+        self._image_pyr = pyramids["image"]
+        self._image_pyr.encode = lambda r: rgb_to_bgra(self.doc.image[r.slices])
+        self._orig_pyr = pyramids.get("original")
+        if self._orig_pyr is not None:
+            self._orig_pyr.encode = lambda r: rgb_to_bgra(self.doc.original[r.slices])
+        self._mask_pyr = pyramids.get("mask")
+        if self._mask_pyr is not None:
+            self._mask_pyr.encode = self._encode_mask
+        self._preview = self._overlay = None
+
     def _encode_mask(self, r: Rect) -> np.ndarray:
         return mask_to_bgra(self.doc.mask[r.slices], self.mask_color, self.mask_opacity)
 
@@ -128,6 +146,10 @@ class Canvas(QWidget):
 
     def _on_change(self, layer: str, rect: Rect | None) -> None:
         doc = self.doc
+        if layer == "geometry":  # new size: the pyramids were swapped (set_pyramids)
+            self.selected_hint = -1
+            self.fit()
+            return
         rect = rect or doc.bounds
         if layer in ("image", "all") and self._image_pyr is not None:
             self._image_pyr.update(rect)

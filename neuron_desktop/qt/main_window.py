@@ -50,6 +50,7 @@ from neuron_desktop.qt.jobs import JobResult, JobsMixin
 from neuron_desktop.qt.live_colorize import LivePreviewWiring
 from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel, rgb_to_lab_px
 from neuron_desktop.qt.recovery import RecoveryMixin
+from neuron_desktop.qt.scan_tools import install as install_scan_tools
 from neuron_desktop.qt.settings import SettingsMixin
 from neuron_desktop.qt.styles import StylesPanel
 from neuron_desktop.qt.stylize_panel import StylizePanel
@@ -114,6 +115,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self._build_docks()
         self._build_menus()
         self._build_toolbar()
+        install_scan_tools(self)  # the Scan dock, its canvas tools, menu items (scan_tools.py)
         self._build_statusbar()
         self._connect()
         self.load_settings()
@@ -337,7 +339,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         c = self.canvas
         c.cursorMoved.connect(self._show_position)
         c.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
-        c.fileDropped.connect(self._dropped)
+        c.fileDropped.connect(self.open_file)
         bp = self.brush_panel
         bp.settingsChanged.connect(self._brush_settings)
         bp.clearRequested.connect(lambda: self.clear_mask())
@@ -438,9 +440,6 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self.pos_label.setText(
             f"x {xi}, y {yi}   <span style='background: rgb({r},{g},{b})'>&nbsp;&nbsp;&nbsp;"
             f"</span> {r} {g} {b}")
-
-    def _dropped(self, path: str) -> None:
-        self.open_file(path)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.mimeData().hasUrls():
