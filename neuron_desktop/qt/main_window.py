@@ -50,11 +50,11 @@ from neuron_desktop.qt.jobs import JobResult, JobsMixin
 from neuron_desktop.qt.live_colorize import LivePreviewWiring
 from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel, rgb_to_lab_px
 from neuron_desktop.qt.recovery import RecoveryMixin
-from neuron_desktop.qt.scan_tools import install as install_scan_tools
 from neuron_desktop.qt.settings import SettingsMixin
 from neuron_desktop.qt.styles import StylesPanel
 from neuron_desktop.qt.stylize_panel import StylizePanel
 from neuron_desktop.qt.tools import BrushTool, HintTool
+from neuron_desktop.qt.toolset import install as install_toolset
 from neuron_desktop.qt.workers import JobManager
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self._build_docks()
         self._build_menus()
         self._build_toolbar()
-        install_scan_tools(self)  # the Scan dock, its canvas tools, menu items (scan_tools.py)
+        install_toolset(self)  # Scan dock, mask shapes, their canvas tools (qt/toolset.py)
         self._build_statusbar()
         self._connect()
         self.load_settings()
