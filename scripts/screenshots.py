@@ -134,6 +134,11 @@ def main(out_dir: str | None = None) -> int:
     w = window()
     written += scan_tools_shots(w, out, app)
     w.close()
+
+    # 8. mask shapes (a lasso being drawn) and Help > Keyboard shortcuts
+    w = window()
+    written += toolset_shots(w, out, app)
+    w.close()
     w.shutdown()
     shutil.rmtree(tmp, ignore_errors=True)
     for p in written:
@@ -158,6 +163,32 @@ def scan_tools_shots(w, out: Path, app) -> list[Path]:
     for _ in range(5):
         app.processEvents()
     return [screenshot(w, out / "scan_tools.png")]
+
+
+def toolset_shots(w, out: Path, app) -> list[Path]:
+    """A lasso outline being drawn over the mask, and the searchable shortcut list."""
+    from neuron_desktop.qt.app import screenshot
+
+    w.open_file(SAMPLES / "old_photo.jpg", wait=True)
+    w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
+    w.mask_tools.act_lasso.setChecked(True)
+    o = w.mask_tools.overlay
+    o.points = [w.canvas_point(x, y) for x, y in
+                ((120, 60), (200, 45), (260, 90), (240, 160), (150, 170))]
+    o._hover = w.canvas_point(110, 120)
+    o.update()
+    for _ in range(5):
+        app.processEvents()
+    shots = [screenshot(w, out / "mask_lasso.png")]
+    d = w.help_wiring.show_shortcuts()
+    d.search.setText("mask")
+    d.resize(700, 420)
+    for _ in range(5):
+        app.processEvents()
+    d.grab().save(str(out / "shortcuts.png"))
+    shots.append(out / "shortcuts.png")
+    d.close()
+    return shots
 
 
 if __name__ == "__main__":
