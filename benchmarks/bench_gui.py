@@ -335,7 +335,9 @@ def bench_mask_stroke(quick: bool) -> list[dict]:
 
 def bench_scan_stalls(quick: bool) -> list[dict]:
     """The longest GUI event-loop stall while the real window turns, levels and grows the
-    mask of a 24 MP scan (the work on workers; the GUI thread commits the undo step)."""
+    mask of a 24 MP scan (the work on workers; the GUI thread commits the undo step), next
+    to an idle row (the machine's own noise) and the tile-diff commit the other operations
+    use (its 24 MP write and pyramid update run on the GUI thread)."""
     import tempfile
 
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
@@ -362,8 +364,10 @@ def bench_scan_stalls(quick: bool) -> list[dict]:
     ops = [("rotate right (geometry swap)", lambda: win.scan_tools.rotate("right"),
             win.scan_tools.jobs),
            ("grow the mask 8 px", lambda: win.mask_tools.grow(8), win.mask_jobs),
-           ("levels (tile diffs, one undo step)", lambda: win.run_capability("levels"),
-            win.jobs)]
+           ("levels (image layer swap)", lambda: win.scan_tools.runner.run_tone("levels"),
+            win.scan_tools.jobs),
+           ("levels through tile diffs (the other operations' commit path)",
+            lambda: win.run_capability("levels"), win.jobs)]
     clock, gaps, last, done = QElapsedTimer(), [], [0], []
 
     def on_tick():
@@ -379,7 +383,9 @@ def bench_scan_stalls(quick: bool) -> list[dict]:
     tick.timeout.connect(on_tick)
     for jobs in {id(j): j for _n, _s, j in ops}.values():
         jobs.finished.connect(finished)
-    for name, start, _jobs in ops:
+    win.scan_tools.panel.forms["levels"].widgets["black"].setValue(20)
+    ops.insert(0, ("idle (no job), same machine load", lambda: None, None))
+    for name, start, jobs in ops:
         gaps.clear()
         done.clear()
         last[0] = 0
@@ -387,7 +393,8 @@ def bench_scan_stalls(quick: bool) -> list[dict]:
         tick.start()
         t0 = time.perf_counter()
         start()
-        while not done and time.perf_counter() - t0 < 900:
+        while (not done if jobs else time.perf_counter() - t0 < 3) and \
+                time.perf_counter() - t0 < 900:
             events.processEvents()
             time.sleep(0.0005)
         for _ in range(50):  # the commit and the repaint after it

@@ -91,6 +91,7 @@ class Canvas(QWidget):
         self._last_pos = QPointF()
         self._mouse: QPointF | None = None
         self._fitted = True
+        self._shown_size = (0, 0)
         self.last_paint_level = 0
 
     # --------------------------------------------------------------------------- document
@@ -113,6 +114,7 @@ class Canvas(QWidget):
             self._mask_pyr = pyramids.get("mask")
             if self._mask_pyr is not None:
                 self._mask_pyr.encode = self._encode_mask  # follows set_mask_style
+            self._shown_size = (doc.width, doc.height)
             self.fit()
         self.update()
 
@@ -146,9 +148,12 @@ class Canvas(QWidget):
 
     def _on_change(self, layer: str, rect: Rect | None) -> None:
         doc = self.doc
-        if layer == "geometry":  # new size: the pyramids were swapped (set_pyramids)
-            self.selected_hint = -1
-            self.fit()
+        if layer == "geometry":  # new layers: the pyramids were swapped (set_pyramids)
+            if (doc.width, doc.height) != self._shown_size:
+                self.selected_hint = -1
+                self.fit()
+            self._shown_size = (doc.width, doc.height)
+            self.update()
             return
         rect = rect or doc.bounds
         if layer in ("image", "all") and self._image_pyr is not None:

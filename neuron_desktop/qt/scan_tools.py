@@ -162,7 +162,7 @@ class ScanTools(QObject):
         p.applies["crop"].clicked.connect(lambda: self.apply_crop())
         p.applies["straighten"].clicked.connect(lambda: self.runner.run("straighten"))
         for name in ("levels", "curves", "auto-contrast", "white-balance"):
-            p.applies[name].clicked.connect(lambda _=False, n=name: w.run_capability(n))
+            p.applies[name].clicked.connect(lambda _=False, n=name: self.runner.run_tone(n))
         crop = p.forms["crop"].widgets
         for key in ("x", "y", "width", "height"):
             crop[key].valueChanged.connect(self._crop_edited)
@@ -205,7 +205,7 @@ class ScanTools(QObject):
         self.act_flip_v = w._action("Flip top-bottom", "mdi6.flip-vertical", None,
                                     lambda: self.flip("vertical"))
         self.act_auto_contrast = w._action("&Auto contrast", "mdi6.contrast-box", None,
-                                           lambda: w.run_capability("auto-contrast"),
+                                           lambda: self.runner.run_tone("auto-contrast"),
                                            "Stretch the tones: darkest to black, brightest "
                                            "to white")
         self.doc_actions = [*self.tool_actions, self.act_rotate_left, self.act_rotate_right,
@@ -288,7 +288,7 @@ class ScanTools(QObject):
         form.widgets["angle"].setValue(angle)
         return self.runner.run("straighten", wait=wait)
 
-    def pick_neutral(self, x: float, y: float) -> int | None:
+    def pick_neutral(self, x: float, y: float) -> bool:
         """Use the 5x5 average around pixel (x, y) as the neutral colour and remove the
         cast (one undo step, on a worker)."""
         doc = self.w.doc
@@ -299,7 +299,7 @@ class ScanTools(QObject):
         r, g, b = (round(float(c) * 255) for c in patch.mean(0))
         field: QLineEdit = self.panel.forms["white-balance"].widgets["neutral"]
         field.setText(f"{r},{g},{b}")
-        return self.w.run_capability("white-balance")
+        return self.runner.run_tone("white-balance")
 
     def _crop_drawn(self, box: tuple) -> None:
         crop = self.panel.forms["crop"].widgets

@@ -126,8 +126,10 @@ def test_levels_curves_and_auto_contrast_are_undo_steps(scan_window, qtbot):
     levels = st.panel.forms["levels"].widgets
     levels["black"].setValue(40)
     before = w.doc.image.copy()
-    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+    view = (w.canvas.zoom, w.canvas.offset)
+    with qtbot.waitSignal(st.jobs.finished, timeout=20000):
         qtbot.mouseClick(st.panel.applies["levels"], Qt.MouseButton.LeftButton)
+    assert (w.canvas.zoom, w.canvas.offset) == view  # same size: the view stays
     assert w.history.undoText() == "Levels"
     assert float(w.doc.image.min()) == 0.0 and not np.array_equal(w.doc.image, before)
     # drag the curve's middle up with the mouse: the form's points follow
@@ -137,15 +139,21 @@ def test_levels_curves_and_auto_contrast_are_undo_steps(scan_window, qtbot):
     _drag(qtbot, curve, [mid, mid - QPoint(0, 20), mid - QPoint(0, 30)])
     points = st.panel.forms["curves"].widgets["points"].text()
     assert len(points.split()) == 3
-    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+    with qtbot.waitSignal(st.jobs.finished, timeout=20000):
         qtbot.mouseClick(st.panel.applies["curves"], Qt.MouseButton.LeftButton)
     assert w.history.undoText() == "Curves"
-    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+    with qtbot.waitSignal(st.jobs.finished, timeout=20000):
         w.scan_tools.act_auto_contrast.trigger()
     assert w.history.undoText() == "Auto contrast"
-    for _ in range(3):
+    w.brush.begin(50, 50, False)  # a stroke after the tone steps, undone first
+    w.brush.move(90, 60)
+    w.brush.end()
+    for _ in range(4):
         w.history.undo()
     np.testing.assert_array_equal(w.doc.image, before)
+    assert not w.doc.has_mask
+    w.history.redo()
+    assert w.history.undoText() == "Levels" and float(w.doc.image.min()) == 0.0
 
 
 def test_eyedropper_removes_a_colour_cast(window, qtbot, tmp_path):
@@ -155,7 +163,7 @@ def test_eyedropper_removes_a_colour_cast(window, qtbot, tmp_path):
     assert st.overlay.mode == "eyedropper"
     r, g, b = w.doc.image[170, 230]
     assert r - b > 0.2
-    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+    with qtbot.waitSignal(st.jobs.finished, timeout=20000):
         qtbot.mouseClick(st.overlay, Qt.MouseButton.LeftButton, pos=_point(w, 230, 170))
     r, g, b = w.doc.image[170, 230]
     assert abs(r - b) < 0.02 and abs(r - g) < 0.02
