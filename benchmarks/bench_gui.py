@@ -282,5 +282,133 @@ def bench_live_hints(quick: bool) -> list[dict]:
     return rows
 
 
+def bench_mask_stroke(quick: bool) -> list[dict]:
+    """Painting the mask over a 24 MP photo: per stroke segment, the brush's undo command
+    (paint + tile capture), the mask pyramid update and the repaint of the touched area,
+    at fit-to-window and at 100 %. Target: < 16 ms per segment (one frame)."""
+    from PySide6.QtCore import QRectF
+
+    from neuron_desktop.core.document import Document
+    from neuron_desktop.qt.canvas import Canvas, build_pyramids
+    from neuron_desktop.qt.commands import History
+    from neuron_desktop.qt.tools import BrushTool
+
+    app = _app()
+    h, w = 4000, 6000
+    doc = Document(_photo(h, w))
+    canvas = Canvas()
+    canvas.resize(1600, 1000)
+    canvas.set_document(doc, build_pyramids(doc, ((255, 64, 64), 0.5)))
+    canvas.show()
+    app.processEvents()
+    history = History()
+    brush = BrushTool(canvas, history, lambda: doc)
+    rows = []
+    n = 40 if quick else 120
+    for zoom, size in (("fit", 40), ("fit", 200), ("100 %", 40)):
+        canvas.fit() if zoom == "fit" else canvas.actual_size()
+        brush.size = size
+        cx, cy = canvas.widget_to_image(canvas.rect().center())
+        brush.begin(cx - 300, cy, False)
+        times = []
+        for i in range(1, n + 1):
+            x, y = cx - 300 + i * 5, cy + 80 * np.sin(i / 9)
+            last = brush._last
+            t0 = time.perf_counter()
+            brush.move(x, y)  # the command, the mask pyramid update, the dirty rectangle
+            r = size / 2 + 2  # the area the canvas asks to repaint (segment + brush ring)
+            a, b = canvas.image_to_widget(*last), canvas.image_to_widget(x, y)
+            rz = r * canvas.zoom + 4
+            canvas.repaint(QRectF(min(a.x(), b.x()) - rz, min(a.y(), b.y()) - rz,
+                                  abs(a.x() - b.x()) + 2 * rz,
+                                  abs(a.y() - b.y()) + 2 * rz).toAlignedRect())
+            times.append(time.perf_counter() - t0)
+        brush.end()
+        med, worst = float(np.median(times)), float(np.percentile(times, 95))
+        rows.append({"benchmark": f"mask stroke segment, {w}x{h} (24 MP), 1600x1000 view",
+                     "impl": f"brush {size} px at {zoom}: median", "device": "cpu",
+                     "seconds": med, "p95_seconds": worst, "target": "< 16 ms",
+                     "meets_target": med < 0.016})
+    canvas.close()
+    return rows
+
+
+def bench_scan_stalls(quick: bool) -> list[dict]:
+    """The longest GUI event-loop stall while the real window turns, levels and grows the
+    mask of a 24 MP scan (the work on workers; the GUI thread commits the undo step), next
+    to an idle row (the machine's own noise) and the tile-diff commit the other operations
+    use (its 24 MP write and pyramid update run on the GUI thread)."""
+    import tempfile
+
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+
+    from neuron_desktop.core.document import Document
+    from neuron_desktop.qt.canvas import build_pyramids
+    from neuron_desktop.qt.main_window import MainWindow
+
+    app = _app()
+    # PySide6 6.12's static processEvents() drops a reference to None per call: a long
+    # polling loop ends in "none_dealloc"; an event loop object's method does not
+    events = QEventLoop()
+    tmp = tempfile.mkdtemp(prefix="neuron-bench-")
+    win = MainWindow(QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat),
+                     recovery_dir=f"{tmp}/recovery", autosave_minutes=60)
+    win.resize(1366, 768)
+    win.show()
+    doc = Document(_photo(4000, 6000))
+    doc.mask[1000:1400, 2000:3000] = 1.0
+    win.set_document(doc, build_pyramids(doc, (win.canvas.mask_color,
+                                               win.canvas.mask_opacity)))
+    app.processEvents()
+    rows = []
+    ops = [("rotate right (geometry swap)", lambda: win.scan_tools.rotate("right"),
+            win.scan_tools.jobs),
+           ("grow the mask 8 px", lambda: win.mask_tools.grow(8), win.mask_jobs),
+           ("levels (image layer swap)", lambda: win.scan_tools.runner.run_tone("levels"),
+            win.scan_tools.jobs),
+           ("levels through tile diffs (the other operations' commit path)",
+            lambda: win.run_capability("levels"), win.jobs)]
+    clock, gaps, last, done = QElapsedTimer(), [], [0], []
+
+    def on_tick():
+        now = clock.elapsed()
+        gaps.append(now - last[0])
+        last[0] = now
+
+    def finished(*_args):
+        done.append(time.perf_counter())
+
+    tick = QTimer()
+    tick.setInterval(1)
+    tick.timeout.connect(on_tick)
+    for jobs in {id(j): j for _n, _s, j in ops}.values():
+        jobs.finished.connect(finished)
+    win.scan_tools.panel.forms["levels"].widgets["black"].setValue(20)
+    ops.insert(0, ("idle (no job), same machine load", lambda: None, None))
+    for name, start, jobs in ops:
+        gaps.clear()
+        done.clear()
+        last[0] = 0
+        clock.start()
+        tick.start()
+        t0 = time.perf_counter()
+        start()
+        while (not done if jobs else time.perf_counter() - t0 < 3) and \
+                time.perf_counter() - t0 < 900:
+            events.processEvents()
+            time.sleep(0.0005)
+        for _ in range(50):  # the commit and the repaint after it
+            events.processEvents()
+            time.sleep(0.001)
+        tick.stop()
+        rows.append({"benchmark": "GUI longest stall, 24 MP scan, real window",
+                     "impl": name, "device": "cpu", "seconds": max(gaps[1:]) / 1000,
+                     "job_seconds": done[0] - t0 if done else None,
+                     "target": "< 50 ms", "meets_target": max(gaps[1:]) < 50})
+    win.close()
+    return rows
+
+
 def run(devices: list[str], quick: bool = False) -> list[dict]:
-    return bench_repaint(quick) + bench_stall(quick) + bench_live_hints(quick)
+    return (bench_repaint(quick) + bench_stall(quick) + bench_live_hints(quick)
+            + bench_mask_stroke(quick) + bench_scan_stalls(quick))

@@ -129,11 +129,66 @@ def main(out_dir: str | None = None) -> int:
     settle(w)
     written.append(screenshot(w, out / "detect_scratches.png"))
     w.close()
+
+    # 7. scan basics: the Scan dock (histogram, curve) and the crop tool at 4:3
+    w = window()
+    written += scan_tools_shots(w, out, app)
+    w.close()
+
+    # 8. mask shapes (a lasso being drawn) and Help > Keyboard shortcuts
+    w = window()
+    written += toolset_shots(w, out, app)
+    w.close()
     w.shutdown()
     shutil.rmtree(tmp, ignore_errors=True)
     for p in written:
         print(f"wrote {p}")
     return 0
+
+
+def scan_tools_shots(w, out: Path, app) -> list[Path]:
+    """The Scan dock with a curve being shaped, and the crop tool at 4:3."""
+    from neuron_desktop.qt.app import screenshot
+
+    w.open_file(SAMPLES / "old_photo.jpg", wait=True)
+    st = w.scan_tools
+    st.act_crop.setChecked(True)
+    crop = st.panel.forms["crop"].widgets
+    crop["aspect"].setCurrentIndex(crop["aspect"].findData("4:3"))
+    st.panel.forms["levels"].widgets["black"].setValue(18)
+    st.panel.forms["curves"].widgets["points"].setText("0,0 70,55 180,205 255,255")
+    doc = w.doc
+    st.overlay.set_crop((int(doc.width * 0.08), int(doc.height * 0.1),
+                         int(doc.width * 0.8), int(doc.width * 0.6)), notify=True)
+    for _ in range(5):
+        app.processEvents()
+    return [screenshot(w, out / "scan_tools.png")]
+
+
+def toolset_shots(w, out: Path, app) -> list[Path]:
+    """A lasso outline being drawn over the mask, and the searchable shortcut list."""
+    from neuron_desktop.qt.app import screenshot
+
+    w.open_file(SAMPLES / "old_photo.jpg", wait=True)
+    w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
+    w.mask_tools.act_lasso.setChecked(True)
+    o = w.mask_tools.overlay
+    o.points = [w.canvas_point(x, y) for x, y in
+                ((120, 60), (200, 45), (260, 90), (240, 160), (150, 170))]
+    o._hover = w.canvas_point(110, 120)
+    o.update()
+    for _ in range(5):
+        app.processEvents()
+    shots = [screenshot(w, out / "mask_lasso.png")]
+    d = w.help_wiring.show_shortcuts()
+    d.search.setText("mask")
+    d.resize(700, 420)
+    for _ in range(5):
+        app.processEvents()
+    d.grab().save(str(out / "shortcuts.png"))
+    shots.append(out / "shortcuts.png")
+    d.close()
+    return shots
 
 
 if __name__ == "__main__":

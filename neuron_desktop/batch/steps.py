@@ -273,6 +273,44 @@ STEPS: dict[str, StepSpec] = {
 }
 
 
+# --- scan basics: generated from their capability declarations ------------------------
+
+SCAN_STEPS = ("crop", "rotate", "flip", "straighten", "levels", "curves", "auto-contrast",
+              "white-balance")
+
+
+def _scan_step(name: str) -> StepSpec:
+    """The step of scan capability ``name``: its CLI parameters, its pipeline; a geometry
+    step also transforms a detected mask."""
+    import importlib
+
+    cap = importlib.import_module(f"neuron_desktop.capabilities.{name.replace('-', '_')}"
+                                  ).CAPABILITY
+    params = {p.name: Param(p.kind, "" if p.default is None else p.default, p.min, p.max,
+                            tuple(c.value for c in p.choices), help=p.help)
+              for p in cap.params if p.in_cli}
+
+    def run(ctx: Any, work: Work, values: dict, device: Any) -> dict:
+        from neuron_desktop.capabilities import Inputs
+        from neuron_desktop.core.adjust import apply_to_tensor
+
+        p = cap.resolve({k: (None if v == "" else v) for k, v in values.items()})
+        if cap.geometry is None:
+            work.image = _drive(cap.pipeline(Inputs(work.image), p, prepared=True)).cpu()
+            return {}
+        g = cap.geometry(p, work.image.shape[-1], work.image.shape[-2])
+        if not g.identity:
+            work.image = apply_to_tensor(g, work.image)
+            if work.mask is not None:
+                work.mask = apply_to_tensor(g, work.mask)
+        return {"size": list(g.size)}
+
+    return StepSpec(params, _nothing, run, _no_models)
+
+
+STEPS.update({name: _scan_step(name) for name in SCAN_STEPS})
+
+
 def output_name(relative: Path, export: dict) -> Path:
     """Where ``relative`` (an input's path below its root) goes below OUT."""
     return relative.with_name(relative.stem + export["suffix"] + EXTENSIONS[export["format"]])

@@ -142,6 +142,10 @@ class Capability:
     (optional) resolves and validates parameters once per batch (the CLI) or job (the
     editor) and may raise NeuronError. ``target`` is the layer the result replaces ("image")
     or adds to ("mask"). ``needs`` lists the inputs beyond the image ("mask", "hints").
+    ``group`` "scan": a scan basic, shown in the editor's Scan dock rather than as an
+    operation tab. ``geometry(params, width, height)`` -> ``core.adjust.Geometry``: the
+    operation changes the photo's geometry; the editor applies it to the original, mask and
+    hints as well (``run`` then applies it to the image alone, for the CLI and batches).
     """
 
     name: str
@@ -156,6 +160,8 @@ class Capability:
     prepare: Callable[[dict[str, Any], Any], dict[str, Any]] | None = None
     job_title: Callable[[dict[str, Any]], str] | None = None
     order: int = 100
+    group: str = ""
+    geometry: Callable[[dict[str, Any], int, int], Any] | None = None
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)

@@ -132,7 +132,8 @@ class Document:
     """An open photo being restored. Not thread-safe: change it from one thread only.
 
     Listeners are called as ``listener(layer, rect)`` with layer in ``"image"``, ``"mask"``,
-    ``"hints"`` (rect None) or ``"all"`` (everything replaced, rect None).
+    ``"hints"`` (rect None), ``"all"`` (everything replaced, rect None) or ``"geometry"``
+    (new layers of a new size, :meth:`replace_layers`).
     """
 
     def __init__(self, rgb: np.ndarray, *, source: LoadedImage | None = None,
@@ -142,6 +143,7 @@ class Document:
             raise ValueError(f"expected an (H, W, 3) image, got {rgb.shape}")
         self.original = rgb
         self.original.setflags(write=False)
+        self._file_original = self.original  # replace_layers may swap in another
         self.image = rgb.copy()
         self.mask = np.zeros(rgb.shape[:2], np.float32)
         self.hints: tuple[Hint, ...] = ()
@@ -266,6 +268,23 @@ class Document:
         if m.shape != self.mask.shape:
             raise ValueError(f"mask shape {m.shape} does not match the image {self.mask.shape}")
         return self.apply_patch(self.bounds, mask=m)
+
+    def replace_layers(self, image: np.ndarray, original: np.ndarray, mask: np.ndarray,
+                       hints: Iterable[Hint]) -> tuple:
+        """Swap in new layers, possibly of another size (a crop, turn or straighten: the
+        arrays are taken, not copied); returns the old ``(image, original, mask, hints)``.
+        Listeners hear ``("geometry", None)``."""
+        if image.shape[:2] != mask.shape or original.shape != image.shape:
+            raise ValueError(f"layer shapes differ: {image.shape}, {original.shape}, "
+                             f"{mask.shape}")
+        old = (self.image, self.original, self.mask, self.hints)
+        self.image, self.original, self.mask = image, original, mask
+        self.original.setflags(write=False)
+        self.hints = tuple(hints)
+        for name in LAYERS:
+            self.revisions[name] += 1
+        self.notify("geometry", None)
+        return old
 
     def set_hints(self, hints: Iterable[Hint]) -> tuple[Hint, ...]:
         """Replace the hints (copies are stored); return the old ones."""

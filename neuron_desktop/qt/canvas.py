@@ -91,6 +91,7 @@ class Canvas(QWidget):
         self._last_pos = QPointF()
         self._mouse: QPointF | None = None
         self._fitted = True
+        self._shown_size = (0, 0)
         self.last_paint_level = 0
 
     # --------------------------------------------------------------------------- document
@@ -113,8 +114,27 @@ class Canvas(QWidget):
             self._mask_pyr = pyramids.get("mask")
             if self._mask_pyr is not None:
                 self._mask_pyr.encode = self._encode_mask  # follows set_mask_style
+            self._shown_size = (doc.width, doc.height)
             self.fit()
         self.update()
+
+    def pyramids(self) -> dict[str, Pyramid]:
+        """The display pyramids shown now (a geometry change swaps them)."""
+        return {k: v for k, v in (("image", self._image_pyr), ("original", self._orig_pyr),
+                                  ("mask", self._mask_pyr)) if v is not None}
+
+    def set_pyramids(self, pyramids: dict[str, Pyramid]) -> None:
+        """Show these pyramids (made for the document's next layers, e.g. on a worker);
+        their encoders are pointed at this canvas's document."""
+        self._image_pyr = pyramids["image"]
+        self._image_pyr.encode = lambda r: rgb_to_bgra(self.doc.image[r.slices])
+        self._orig_pyr = pyramids.get("original")
+        if self._orig_pyr is not None:
+            self._orig_pyr.encode = lambda r: rgb_to_bgra(self.doc.original[r.slices])
+        self._mask_pyr = pyramids.get("mask")
+        if self._mask_pyr is not None:
+            self._mask_pyr.encode = self._encode_mask
+        self._preview = self._overlay = None
 
     def _encode_mask(self, r: Rect) -> np.ndarray:
         return mask_to_bgra(self.doc.mask[r.slices], self.mask_color, self.mask_opacity)
@@ -128,6 +148,13 @@ class Canvas(QWidget):
 
     def _on_change(self, layer: str, rect: Rect | None) -> None:
         doc = self.doc
+        if layer == "geometry":  # new layers: the pyramids were swapped (set_pyramids)
+            if (doc.width, doc.height) != self._shown_size:
+                self.selected_hint = -1
+                self.fit()
+            self._shown_size = (doc.width, doc.height)
+            self.update()
+            return
         rect = rect or doc.bounds
         if layer in ("image", "all") and self._image_pyr is not None:
             self._image_pyr.update(rect)

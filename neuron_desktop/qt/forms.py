@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPushButton,
     QSlider,
     QSpinBox,
@@ -68,6 +69,9 @@ def _widget(p: Param) -> tuple[QWidget, Any]:
         row.addWidget(w, 1)
         row.addWidget(label)
         return w, row
+    elif p.kind is str:
+        w = QLineEdit("" if p.start is None else str(p.start))
+        w.setPlaceholderText("automatic" if p.default is None else "")
     elif p.kind is int:
         w = QSpinBox()
         w.setRange(int(p.min), int(p.max))
@@ -92,6 +96,8 @@ def value_of(p: Param, w: QWidget) -> Any:
         return w.currentData()
     if p.percent:
         return w.value() / 100
+    if p.kind is str:
+        return w.text().strip() or None
     return w.value()
 
 
@@ -102,6 +108,8 @@ def set_value(p: Param, w: QWidget, value: Any) -> None:
         w.setCurrentIndex(max(0, w.findData(str(value))))
     elif p.percent:
         w.setValue(round(float(value) * 100))
+    elif p.kind is str:
+        w.setText("" if value is None else str(value))
     else:
         w.setValue(p.kind(value))
 
@@ -160,6 +168,9 @@ class ParamForm:
 
     def save(self, s: QSettings) -> None:
         for name, value in self.values_raw().items():
+            if value is None:
+                s.remove(f"{self.cap.name}/{name}")
+                continue
             s.setValue(f"{self.cap.name}/{name}",
                        ("true" if value else "false") if isinstance(value, bool) else value)
 

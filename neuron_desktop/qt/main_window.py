@@ -53,6 +53,7 @@ from neuron_desktop.qt.settings import SettingsMixin
 from neuron_desktop.qt.styles import StylesPanel
 from neuron_desktop.qt.stylize_panel import StylizePanel
 from neuron_desktop.qt.tools import BrushTool, HintTool
+from neuron_desktop.qt.toolset import install as install_toolset
 from neuron_desktop.qt.workers import JobManager
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self._build_docks()
         self._build_menus()
         self._build_toolbar()
+        install_toolset(self)  # Scan dock, mask shapes, their canvas tools (qt/toolset.py)
         self._build_statusbar()
         self._connect()
         self.load_settings()
@@ -270,7 +272,8 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         # declaration; the mask capability (scratch detection) lives in the brush panel
         self.panels = {cap.name: CUSTOM_PANELS.get(cap.name, CapabilityPanel)(
             *(() if cap.name in CUSTOM_PANELS else (cap,)))
-            for cap in capabilities.all_capabilities() if cap.target == "image"}
+            for cap in capabilities.all_capabilities()
+            if cap.target == "image" and not cap.group}  # scan basics: qt/scan_tools.py
         self.operations = {p.title: p for p in self.panels.values()}
         self.capability_forms = {name: p.fields for name, p in self.panels.items()}
         self.capability_forms["detect-scratches"] = self.brush_panel.detection
@@ -325,7 +328,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         c = self.canvas
         c.cursorMoved.connect(self._show_position)
         c.zoomChanged.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
-        c.fileDropped.connect(self._dropped)
+        c.fileDropped.connect(self.open_file)
         bp = self.brush_panel
         bp.settingsChanged.connect(self._brush_settings)
         bp.clearRequested.connect(lambda: self.clear_mask())
@@ -426,9 +429,6 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self.pos_label.setText(
             f"x {xi}, y {yi}   <span style='background: rgb({r},{g},{b})'>&nbsp;&nbsp;&nbsp;"
             f"</span> {r} {g} {b}")
-
-    def _dropped(self, path: str) -> None:
-        self.open_file(path)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.mimeData().hasUrls():

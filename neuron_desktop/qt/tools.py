@@ -29,6 +29,7 @@ class BrushTool(QObject):
         self.canvas, self.history, self.document = canvas, history, document
         self.size = 40
         self.hardness = 0.7
+        self.pressure = 1.0  # a pen's pressure scales the size (qt/mask_tools.py)
         self._gesture: int | None = None
         self._last: tuple[float, float] | None = None
         self._erase = False
@@ -38,7 +39,7 @@ class BrushTool(QObject):
 
     @property
     def radius(self) -> float:
-        return self.size / 2
+        return self.size / 2 * self.pressure
 
     def begin(self, x: float, y: float, erase: bool) -> None:
         if self.document() is None:

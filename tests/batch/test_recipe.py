@@ -31,8 +31,10 @@ def test_colorize_defaults_match_the_pipeline():
     assert COLORIZE_DEFAULTS == {"temperature": colorize.DEFAULT_TEMPERATURE,
                                  "prior_correction": colorize.DEFAULT_PRIOR_CORRECTION,
                                  "render_size": colorize.DEFAULT_RENDER_SIZE}
+    from neuron_desktop.batch.steps import SCAN_STEPS
+
     assert set(STEPS) == {"detect-scratches", "inpaint", "colorize", "refine", "stylize",
-                          "export"}
+                          "export", *SCAN_STEPS}
 
 
 def _error(text: str) -> str:

@@ -1,0 +1,188 @@
+"""Help ▸ Keyboard shortcuts (a searchable list generated from the window's actions) and
+Help ▸ User guide (docs/user_guide.md shown in the editor, or opened with the system's
+viewer); plus the "no photo open" state: operations that need a photo are disabled.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, QUrl
+from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+)
+
+log = logging.getLogger(__name__)
+
+# gestures on the canvas that are not menu actions
+GESTURES = (
+    ("Pan", "Space + drag, or middle-button drag", "Move the photo in the window"),
+    ("Zoom", "Mouse wheel", "Zoom about the pointer"),
+    ("Show the original", "Hold \\", "The photo as opened, while the key is down"),
+    ("Erase the mask", "Right-button drag", "With the mask brush"),
+    ("Brush size", "Ctrl + drag, or Alt + right-button drag", "Drag right to enlarge"),
+    ("Lasso: add / subtract", "Shift / Alt while closing the outline", "With the lasso"),
+    ("Crop", "Enter", "With the crop tool: crop to the rectangle; Esc forgets it"),
+)
+
+
+def user_guide_path() -> Path | None:
+    """docs/user_guide.md of this checkout (None when the docs are not installed)."""
+    path = Path(__file__).resolve().parents[2] / "docs" / "user_guide.md"
+    return path if path.is_file() else None
+
+
+def shortcut_rows(window) -> list[tuple[str, str, str]]:
+    """(action, keys, what it does) for every action of ``window`` with a shortcut, then
+    the canvas gestures."""
+    rows, seen = [], set()
+    for a in window.findChildren(QAction):
+        keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText)
+                         for s in a.shortcuts())
+        name = a.text().replace("&", "").rstrip("…").strip()
+        if a in (getattr(window, "act_undo", None), getattr(window, "act_redo", None)):
+            name = name.split()[0]  # "Undo Paint mask" -> "Undo"
+        if not keys or not name or (name, keys) in seen:
+            continue
+        seen.add((name, keys))
+        tip = a.toolTip().replace("&", "")
+        tip = tip.removesuffix(f" ({a.shortcut().toString()})")
+        tip = "" if tip.split()[:1] == name.split()[:1] and len(tip) <= len(name) + 2 else tip
+        rows.append((name, keys, tip))
+    rows.sort(key=lambda r: r[0].lower())
+    return rows + list(GESTURES)
+
+
+class ShortcutsDialog(QDialog):
+    """A searchable table of the shortcuts (typing filters by action, key or words)."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Keyboard shortcuts")
+        self.resize(640, 520)
+        v = QVBoxLayout(self)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search (e.g. brush, Ctrl, crop)")
+        self.search.setClearButtonEnabled(True)
+        v.addWidget(self.search)
+        self.rows = shortcut_rows(window)
+        self.table = QTableWidget(len(self.rows), 3)
+        self.table.setHorizontalHeaderLabels(["Action", "Keys", "What it does"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(True)
+        for i, row in enumerate(self.rows):
+            for j, text in enumerate(row):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                self.table.setItem(i, j, item)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        v.addWidget(self.table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        v.addWidget(buttons)
+        self.search.textChanged.connect(self.filter)
+
+    def filter(self, text: str) -> int:
+        """Show the rows containing every word of ``text``; returns how many are shown."""
+        words = text.lower().split()
+        shown = 0
+        for i, row in enumerate(self.rows):
+            hay = " ".join(row).lower()
+            ok = all(w in hay for w in words)
+            self.table.setRowHidden(i, not ok)
+            shown += ok
+        return shown
+
+
+class UserGuideDialog(QDialog):
+    """docs/user_guide.md rendered (Markdown, with its screenshots) in the editor."""
+
+    def __init__(self, window, path: Path) -> None:
+        super().__init__(window)
+        self.setWindowTitle("Neuron Desktop — User guide")
+        self.resize(860, 760)
+        v = QVBoxLayout(self)
+        self.view = QTextBrowser()
+        self.view.setOpenExternalLinks(True)
+        self.view.setSearchPaths([str(path.parent)])
+        self.view.document().setBaseUrl(QUrl.fromLocalFile(str(path.parent) + "/"))
+        self.view.setMarkdown(path.read_text(encoding="utf-8"))
+        v.addWidget(self.view)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        external = QPushButton("Open the file")
+        external.setToolTip(str(path))
+        external.clicked.connect(
+            lambda: QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))))
+        buttons.addButton(external, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.rejected.connect(self.reject)
+        v.addWidget(buttons)
+
+
+class HelpWiring(QObject):
+    """Help menu entries and the no-photo state of the window's operations."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.w = w = window
+        self.act_shortcuts = w._action("&Keyboard shortcuts", "mdi6.keyboard-outline",
+                                       "Ctrl+F1", self.show_shortcuts,
+                                       "Every shortcut, searchable")
+        self.act_guide = w._action("&User guide", "mdi6.book-open-variant", "F1",
+                                   self.show_guide, "How to restore a photo, step by step")
+        menus = {a.text(): a.menu() for a in w.menuBar().actions() if a.menu() is not None}
+        menus["&Help"].insertActions(menus["&Help"].actions()[0],
+                                     [self.act_guide, self.act_shortcuts])
+        menus["&Help"].insertSeparator(menus["&Help"].actions()[2])
+        self.dialog: QDialog | None = None
+        w.documentOpened.connect(lambda _d: self.update_state())
+        w.history.indexChanged.connect(lambda _i: self.update_state())
+        self.update_state()
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        self.dialog = ShortcutsDialog(self.w)
+        self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, False)
+        self.dialog.show()
+        return self.dialog
+
+    def show_guide(self) -> QDialog | None:
+        path = user_guide_path()
+        if path is None:
+            self.w.show_error("User guide not found",
+                              "docs/user_guide.md is not installed with this copy.")
+            return None
+        self.dialog = UserGuideDialog(self.w, path)
+        self.dialog.show()
+        return self.dialog
+
+    def update_state(self) -> None:
+        """Operations that need a photo are disabled without one (History says so too)."""
+        w = self.w
+        has = w.doc is not None
+        w.undo_view.setEmptyLabel("Opened photo" if has else "No photo open")
+        w.brush_panel.detect.setEnabled(has)
+        for panel in w.panels.values():
+            if not has:
+                panel.apply.setEnabled(False)
+            elif hasattr(panel, "_refresh"):  # the Stylize tab decides for itself
+                panel._refresh()
+            else:
+                panel.apply.setEnabled(panel.available and panel.status.isHidden())
+
+
+def install(window) -> HelpWiring:
+    window.help_wiring = HelpWiring(window)
+    return window.help_wiring
