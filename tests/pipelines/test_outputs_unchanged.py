@@ -32,6 +32,15 @@ REFERENCE = Path(__file__).with_name("reference_outputs.json")
 THUMB = 48  # side of the stored thumbnails
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Float sums depend on the thread count: record and check with one."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def fingerprint() -> str:
     """What float results depend on: library versions and the CPU's vector unit."""
     import cv2
@@ -122,6 +131,7 @@ def record() -> None:
     test_outputs_unchanged.py`` (only for a deliberate change, named in the docstring)."""
     from neuron_desktop.pipelines.inpaint import inpaint
 
+    torch.set_num_threads(1)
     outputs = {}
     for name, case in sorted(_cases().items()):
         torch.manual_seed(0)
