@@ -14,6 +14,8 @@ from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
 from neuron_desktop.qt.canvas import build_pyramids
 from neuron_desktop.qt.commands import EditCommand
 from neuron_desktop.qt.qimage import IMAGE_FILTER, Pyramid
+
+PROJECT_FILTER = "Neuron project (*.neuron)"
 from neuron_desktop.qt.settings import as_list
 from neuron_desktop.qt.workers import JobManager, JobSpec
 
@@ -70,9 +72,14 @@ class DocumentsMixin:
         with ``wait``, the file could not be opened."""
         if path is None:
             start = self.settings.value("paths/last_dir", str(Path.home()))
-            path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, IMAGE_FILTER)
+            path, _ = QFileDialog.getOpenFileName(self, "Open photo", start,
+                                                  f"{IMAGE_FILTER};;{PROJECT_FILTER}")
             if not path:
                 return False
+        if Path(path).suffix.lower() == ".neuron":
+            return self.open_project(path, wait=wait)
+        if not self.confirm_discard(f"opening {Path(path).name}"):
+            return False
         return self._load(str(path), recovery=False, wait=wait)
 
     def _load(self, path: str, *, recovery: bool, wait: bool) -> bool:
@@ -111,6 +118,8 @@ class DocumentsMixin:
                 self.history.push(cmd)
                 cmd.silent = False
             self.statusBar().showMessage("Session restored", 5000)
+        elif spec.payload.get("project"):
+            self._project_opened(opened, spec)
         else:
             path = Path(spec.payload["path"]).resolve()
             self.add_recent(str(path))
@@ -131,6 +140,8 @@ class DocumentsMixin:
         self._pending_live = None
         self.history.clear()
         self.history._sync()
+        self.history.dropped = []
+        self.project_path, self.project_steps = None, []
         self.doc = doc
         self.canvas.set_document(doc, pyramids)
         self.act_before.setChecked(False)
@@ -139,12 +150,14 @@ class DocumentsMixin:
 
     def _update_title(self) -> None:
         name = self.doc.path.name if self.doc is not None and self.doc.path else None
+        if self.doc is not None and self.project_path is not None:
+            name = self.project_path.name
         dirty = "" if self.history.isClean() else " •"
         self.setWindowTitle(f"{name}{dirty} — Neuron Desktop" if name else "Neuron Desktop")
 
     def _update_actions(self) -> None:
         has = self.doc is not None
-        for a in (self.act_save, self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out,
+        for a in (self.act_save, self.act_save_project, self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out,
                   self.act_clear_mask, self.act_invert_mask, self.act_import_mask,
                   self.act_export_mask, self.act_before, self.act_split):
             a.setEnabled(has)

@@ -49,6 +49,8 @@ from neuron_desktop.qt.forms import CapabilityPanel
 from neuron_desktop.qt.jobs import JobResult, JobsMixin
 from neuron_desktop.qt.live_colorize import LivePreviewWiring
 from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel, rgb_to_lab_px
+from neuron_desktop.qt.project_io import ProjectMixin
+from neuron_desktop.qt.prompts import PromptsMixin
 from neuron_desktop.qt.recovery import RecoveryMixin
 from neuron_desktop.qt.settings import SettingsMixin
 from neuron_desktop.qt.styles import StylesPanel
@@ -70,7 +72,8 @@ def _scrolled(widget: QWidget) -> QScrollArea:
     return sa
 
 
-class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainWindow):
+class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, RecoveryMixin,
+                 SettingsMixin, QMainWindow):
     documentOpened = Signal(object)  # the Document, once loaded and shown
 
     def __init__(self, settings: QSettings | None = None, *, recovery_dir: str | Path | None = None,
@@ -151,6 +154,11 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
                           lambda: self.open_file())
         self.act_save = A("&Export…", "mdi6.content-save", QKeySequence.StandardKey.Save,
                           lambda: self.save_as(), "Export the result at full resolution")
+        self.act_save_project = A("Save &project…", "mdi6.content-save-all", "Ctrl+Shift+S",
+                                  lambda: self.save_project(), "Save everything (original, "
+                                  "result, mask, hints, edit record) as a .neuron project")
+        self.act_open_project = A("Open pro&ject…", None, "Ctrl+Shift+O",
+                                  lambda: self.open_project())
         self.act_quit = A("&Quit", None, QKeySequence.StandardKey.Quit, self.close)
         self.act_undo = self.history.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
@@ -213,6 +221,8 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         f.addAction(self.act_open)
         self.recent_menu = f.addMenu("Open &recent")
         f.addAction(self.act_save)
+        f.addSeparator()
+        f.addActions([self.act_open_project, self.act_save_project])
         f.addSeparator()
         f.addActions([self.act_import_mask, self.act_export_mask])
         f.addSeparator()
@@ -438,26 +448,6 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
             f"x {xi}, y {yi}   <span style='background: rgb({r},{g},{b})'>&nbsp;&nbsp;&nbsp;"
             f"</span> {r} {g} {b}")
 
-    def _dropped(self, path: str) -> None:
-        self.open_file(path)
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        """Files dropped on the Styles dock become styles; elsewhere the first one opens."""
-        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if not urls:
-            return
-        dock = self.docks["styles"]
-        at = dock.mapFromGlobal(self.mapToGlobal(event.position().toPoint()))
-        if dock.isVisible() and dock.rect().contains(at):
-            self.styles_panel.add_files(urls)
-        else:
-            self.open_file(urls[0])
-        event.acceptProposedAction()
-
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.key() == Qt.Key.Key_Backslash and not event.isAutoRepeat():
             self.canvas.set_show_original(True)
@@ -582,6 +572,9 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         QThreadPool.globalInstance().waitForDone(30000)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if not self.confirm_discard("closing"):  # Save / Discard / Cancel
+            event.ignore()
+            return
         self.save_settings()
         self.shutdown()  # jobs and background autosaves finish first
         if self.doc is not None:
