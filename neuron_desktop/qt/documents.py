@@ -14,12 +14,11 @@ from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
 from neuron_desktop.qt.canvas import build_pyramids
 from neuron_desktop.qt.commands import EditCommand
 from neuron_desktop.qt.qimage import IMAGE_FILTER, Pyramid
-
-PROJECT_FILTER = "Neuron project (*.neuron)"
 from neuron_desktop.qt.settings import as_list
 from neuron_desktop.qt.workers import JobManager, JobSpec
 
 MAX_RECENT = 10
+PROJECT_FILTER = "Neuron project (*.neuron)"
 
 
 EXPORT_FILTERS = "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff)"
@@ -134,6 +133,7 @@ class DocumentsMixin:
 
     def set_document(self, doc: Document | None,
                      pyramids: dict[str, Pyramid] | None = None) -> None:
+        self.job_queue.clear()
         self.jobs.cancel()
         self.suggest_jobs.cancel()
         self.live_timer.stop()
@@ -157,7 +157,8 @@ class DocumentsMixin:
 
     def _update_actions(self) -> None:
         has = self.doc is not None
-        for a in (self.act_save, self.act_save_project, self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out,
+        for a in (self.act_save, self.act_save_project, self.act_fit, self.act_100,
+                  self.act_zoom_in, self.act_zoom_out,
                   self.act_clear_mask, self.act_invert_mask, self.act_import_mask,
                   self.act_export_mask, self.act_before, self.act_split):
             a.setEnabled(has)

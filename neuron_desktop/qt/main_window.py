@@ -46,6 +46,7 @@ from neuron_desktop.qt.canvas import Canvas
 from neuron_desktop.qt.commands import History
 from neuron_desktop.qt.documents import DocumentsMixin
 from neuron_desktop.qt.forms import CapabilityPanel
+from neuron_desktop.qt.job_queue import JobQueue
 from neuron_desktop.qt.jobs import JobResult, JobsMixin
 from neuron_desktop.qt.live_colorize import LivePreviewWiring
 from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel, rgb_to_lab_px
@@ -101,6 +102,8 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, Recovery
         self.canvas = Canvas(self)
         self.setCentralWidget(self.canvas)
         self.jobs = JobManager(self)
+        self.job_queue = JobQueue(self.jobs, lambda m: self.statusBar().showMessage(m, 15000),
+                                  self)  # a request while a job runs waits its turn
         self.suggest_jobs = JobManager(self)
         self.mask_jobs = JobManager(self)  # whole-mask edits: off the GUI thread, own queue
         # photos load on their own pool: never queued behind long jobs
@@ -561,6 +564,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, Recovery
         """Stop timers and jobs and wait for the worker threads (idempotent)."""
         self.autosave_timer.stop()
         self.live_timer.stop()
+        self.job_queue.stop()
         self.statusBar().clearMessage()  # stops the message timeout timer
         self.history.blockSignals(True)  # it is destroyed with the window: no late signals
         self.jobs.shutdown()
