@@ -128,7 +128,8 @@ class DocumentsMixin:
 
     def _open_failed(self, name: str, exc, spec: JobSpec) -> None:
         text = str(exc) if isinstance(exc, NeuronError) else f"{type(exc).__name__}: {exc}"
-        title = "Cannot restore" if spec.payload["recovery"] else "Cannot open the photo"
+        title = ("Cannot restore" if spec.payload["recovery"] else "Cannot open the project"
+                 if spec.payload.get("project") else "Cannot open the photo")
         self.show_error(title, text)
 
     def set_document(self, doc: Document | None,
