@@ -199,6 +199,9 @@ class JobsMixin:
         return self.run_capability("detect-scratches")
 
     def request_suggestions(self, index: int) -> None:
+        """The model's likely colours at hint ``index`` (the picker's suggestions). For a
+        hint just added they are computed without it, and the first one becomes its colour
+        (``_suggestions``)."""
         if not self.colorize_panel.available or self.doc is None:
             return
         from neuron_desktop.core.imageio import to_tensor
@@ -207,19 +210,31 @@ class JobsMixin:
         snap = self.doc.snapshot("image")
         hints = list(snap.hints)
         point = (hints[index].x, hints[index].y)
+        pending = self.hint_tool.pending
+        auto = pending is not None and pending[0] == index
+        if auto:
+            del hints[index]  # what the model predicts there without this hint
         image = _inputs(snap, lambda s: to_tensor(s.image))
 
         def make(device, tile, cancel):
             yield Progress(0.0, "Suggesting colours")
             return pc.suggest_colors(image().to(device), hints, point, 8)
 
-        self.suggest_jobs.submit(JobSpec("Suggest colours", make, device=self.device_pref()))
+        self.suggest_jobs.submit(JobSpec("Suggest colours", make, device=self.device_pref(),
+                                         payload={"index": index, "auto": auto}))
 
     def _suggestions(self, name, result, spec) -> None:
         colors = [tuple(float(c) for c in rgb) for rgb, _p in result]
         tips = [f"p = {p:.2f}" for _rgb, p in result]
         self.hint_panel.suggested.set_colors(colors, tips)
+        if spec.payload.get("auto") and self.hint_tool.settle_new(
+                spec.payload["index"], colors[0] if colors else None) and colors:
+            self.hint_panel.show_color(colors[0])
 
+    def _suggestions_failed(self, name, exc, spec) -> None:
+        log.warning("colour suggestions failed: %s", exc)
+        if spec.payload.get("auto"):  # the new hint keeps the tool's colour
+            self.hint_tool.settle_new(spec.payload["index"], None)
 
     # --------------------------------------------------------------------------------- mask
 

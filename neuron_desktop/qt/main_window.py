@@ -46,10 +46,11 @@ from neuron_desktop.qt.canvas import Canvas
 from neuron_desktop.qt.commands import History
 from neuron_desktop.qt.documents import DocumentsMixin
 from neuron_desktop.qt.forms import CapabilityPanel
+from neuron_desktop.qt.hint_wiring import HintsMixin
 from neuron_desktop.qt.job_queue import JobQueue
 from neuron_desktop.qt.jobs import JobResult, JobsMixin
 from neuron_desktop.qt.live_colorize import LivePreviewWiring
-from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel, rgb_to_lab_px
+from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel
 from neuron_desktop.qt.project_io import ProjectMixin
 from neuron_desktop.qt.prompts import PromptsMixin
 from neuron_desktop.qt.recovery import RecoveryMixin
@@ -73,8 +74,8 @@ def _scrolled(widget: QWidget) -> QScrollArea:
     return sa
 
 
-class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, RecoveryMixin,
-                 SettingsMixin, QMainWindow):
+class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMixin,
+                 RecoveryMixin, SettingsMixin, QMainWindow):
     documentOpened = Signal(object)  # the Document, once loaded and shown
 
     def __init__(self, settings: QSettings | None = None, *, recovery_dir: str | Path | None = None,
@@ -394,6 +395,8 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, Recovery
         for jm in (self.jobs, self.load_jobs):
             jm.busyChanged.connect(lambda _b: self._busy(self.jobs.busy or self.load_jobs.busy))
         self.suggest_jobs.finished.connect(self._suggestions)
+        self.suggest_jobs.error.connect(self._suggestions_failed)
+        self.hint_tool.auto_color = lambda: self.colorize_panel.available  # bug 6
         self.mask_jobs.finished.connect(self._mask_job_finished)
         self.mask_jobs.error.connect(self._job_error)
         self.history.indexChanged.connect(lambda _i: self._update_actions())
@@ -462,39 +465,6 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, Recovery
             self.canvas.set_show_original(self.act_before.isChecked())
         else:
             super().keyReleaseEvent(event)
-
-    # -------------------------------------------------------------------------------- hints
-
-    def _hint_selected(self, index: int) -> None:
-        doc = self.doc
-        if doc is None or not 0 <= index < len(doc.hints):
-            self.hint_panel.suggested.set_colors([])
-            return
-        h = doc.hints[index]
-        L = rgb_to_lab_px(tuple(doc.image[h.y, h.x]))[0]
-        self.hint_panel.picker.set_state(L, h.rgb)
-        self.hint_panel.show_color(h.rgb)
-        self.hint_panel.size.blockSignals(True)
-        self.hint_panel.size.setValue(h.size)
-        self.hint_panel.size.blockSignals(False)
-        self.hint_tool.size = h.size
-        self.request_suggestions(index)
-
-    def _hint_color(self, rgb) -> None:
-        self.hint_tool.set_color(rgb)
-        self.hint_panel.show_color(rgb)
-        self.hint_panel.recent.set_colors(self.hint_tool.recent)
-
-    def _hints_edited(self) -> None:
-        self.hint_panel.recent.set_colors(self.hint_tool.recent)
-        sel = self.canvas.selected_hint
-        if self.doc is not None and 0 <= sel < len(self.doc.hints):
-            h = self.doc.hints[sel]
-            L = rgb_to_lab_px(tuple(self.doc.image[h.y, h.x]))[0]
-            self.hint_panel.picker.set_state(L, h.rgb)
-        if self.colorize_panel.available and self.colorize_panel.live.isChecked():
-            self.live_preview.request()  # screen-sized preview now, full resolution after
-            self.live_timer.start()
 
     def capability_params(self, name: str) -> dict:
         """The editor's values for capability ``name`` (its tab, or the brush panel's)."""
