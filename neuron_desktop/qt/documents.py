@@ -10,7 +10,9 @@ from PySide6.QtWidgets import QFileDialog
 
 from neuron_desktop.core.document import Document, TileDiff
 from neuron_desktop.core.errors import NeuronError
+from neuron_desktop.core.outputs import same_file
 from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
+from neuron_desktop.core.record import add_record
 from neuron_desktop.qt.canvas import build_pyramids
 from neuron_desktop.qt.commands import EditCommand
 from neuron_desktop.qt.qimage import IMAGE_FILTER, Pyramid
@@ -179,8 +181,14 @@ class DocumentsMixin:
             if not path:
                 return False
             path = with_filter_extension(path, chosen)
+            if self.doc.path is not None and same_file(Path(path), self.doc.path):
+                path = self.ask_save_as_copy(Path(path))  # bug 10b: never over the original
+                if path is None:
+                    return False
         try:
             out = self.doc.save(path, overwrite=overwrite)
+            if self.act_record.isChecked():  # the edit record, as XMP in the file
+                add_record(out, self.export_record(out))
         except NeuronError as exc:
             self.show_error("Cannot export", str(exc))
             return False

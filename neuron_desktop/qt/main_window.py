@@ -163,6 +163,9 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
                                   "result, mask, hints, edit record) as a .neuron project")
         self.act_open_project = A("Open pro&ject…", None, "Ctrl+Shift+O",
                                   lambda: self.open_project())
+        self.act_record = A("Embed edit &record in exports", None, None, None,
+                            "Exports carry the steps, settings and models used (XMP)",
+                            checkable=True)
         self.act_quit = A("&Quit", None, QKeySequence.StandardKey.Quit, self.close)
         self.act_undo = self.history.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
@@ -228,6 +231,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         f.addSeparator()
         f.addActions([self.act_open_project, self.act_save_project])
         f.addSeparator()
+        f.addAction(self.act_record)
         f.addActions([self.act_import_mask, self.act_export_mask])
         f.addSeparator()
         f.addAction(self.act_restore)

@@ -146,6 +146,24 @@ class ProjectMixin:
                 steps.append(rec)
         return steps
 
+    def export_record(self, out: Path):
+        """The edit record embedded in an export: the steps, then the export itself."""
+        import hashlib
+
+        from neuron_desktop import __version__
+        from neuron_desktop.core.record import record_from_steps
+
+        source = None
+        src = self.doc.path
+        if src is not None and src.is_file():
+            h = hashlib.sha256()
+            with open(src, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+            source = h.hexdigest()
+        steps = [*self.edit_steps(), {"name": "export", "params": {"format": out.suffix[1:]}}]
+        return record_from_steps(steps, __version__, source_sha256=source)
+
     def save_project(self, path: str | Path | None = None) -> bool:
         """Write the document as a project (asks where when ``path`` is None)."""
         doc = self.doc

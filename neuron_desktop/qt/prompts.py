@@ -119,3 +119,27 @@ class PromptsMixin:
         elif clicked is style:
             self.styles_panel.add_files(urls)
             self.docks["styles"].raise_()
+
+    # ------------------------------------------------------------------ export over original
+
+    def ask_save_as_copy(self, path: Path) -> Path | None:
+        """Export aimed at the original photo (after Qt's "Replace?"): originals are never
+        overwritten, so offer a copy beside it with a free name (None: cancelled)."""
+        copy = free_copy_name(path)
+        box = QMessageBox(QMessageBox.Icon.Information, "Keep the original",
+                          f"“{path.name}” is the original photo; Neuron never overwrites an "
+                          f"original.\n\nSave the result as “{copy.name}” beside it?",
+                          Button.Cancel, self)
+        save = box.addButton("Save as &copy", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(save)
+        return copy if self._ask(box) is save else None
+
+
+def free_copy_name(path: Path) -> Path:
+    """``photo_restored.EXT`` beside ``path``, or ``photo_restored-2.EXT``... if taken."""
+    candidate = path.with_name(f"{path.stem}_restored{path.suffix}")
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}_restored-{n}{path.suffix}")
+        n += 1
+    return candidate
