@@ -730,6 +730,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from neuron_desktop.batch.cli import add_parser as add_batch_parser
     add_batch_parser(sub)  # `neuron batch RECIPE IN... -o OUT`, `neuron batch status OUT`
+    from neuron_desktop.project_cli import add_parser as add_project_parser
+    add_project_parser(sub)  # `neuron project info|export FILE.neuron`
     return parser
 
 

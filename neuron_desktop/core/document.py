@@ -401,6 +401,15 @@ class TileDiff:
         return doc.write_tiles(self.layer, ((self.cell_rect(c, doc.width, doc.height), d)
                                             for c, d in tiles.items()))
 
+    def apply_new(self, base: np.ndarray) -> np.ndarray:
+        """A copy of ``base`` (a layer of the same size) with the new tiles written in:
+        the edit applied on top of a layer that changed since it was computed."""
+        out = base.copy()
+        h, w = base.shape[:2]
+        for cell, data in (self.new or {}).items():
+            out[self.cell_rect(cell, w, h).slices] = data
+        return out
+
     def rect(self, width: int, height: int) -> Rect | None:
         union = None
         for cell in self.old:

@@ -78,6 +78,7 @@ class LoadedImage:
     format: str  # "JPEG", "PNG", "TIFF", "WEBP", "BMP", ...
     source_mode: str  # Pillow mode of the file: "RGB", "L", "P", "CMYK", "I;16", ...
     notes: tuple[str, ...] = ()  # repairs made while loading (NaN pixels...), for the user
+    dpi: tuple[float, float] | None = None  # resolution in the file (PNG pHYs, JFIF, TIFF)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -332,7 +333,16 @@ def _decode(data: bytes, path: Path, max_pixels: int) -> LoadedImage:
         alpha, more = repair_non_finite(alpha, f"the alpha channel of '{path}'")
         notes += more
     return LoadedImage(np.ascontiguousarray(rgb), alpha, path, bit_depth, exif, icc, fmt,
-                       source_mode, notes)
+                       source_mode, notes, _dpi(im.info.get("dpi")))
+
+
+def _dpi(value) -> tuple[float, float] | None:
+    """Pillow's ``info["dpi"]`` when it is a usable positive pair."""
+    with suppress(TypeError, ValueError):
+        x, y = (float(v) for v in value)
+        if 0 < x < 1e6 and 0 < y < 1e6:
+            return x, y
+    return None
 
 
 def repair_non_finite(x: np.ndarray, what: str) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -487,6 +497,7 @@ def save_image(
     quality: int = 95,
     source: str | Path | None = None,
     overwrite: bool = False,
+    dpi: tuple[float, float] | None = None,
 ) -> Path:
     """Write ``rgb`` (H, W, 3) in [0, 1] (float; uint8/uint16 also accepted) atomically.
 
@@ -518,6 +529,8 @@ def save_image(
             data = _encode_cv2(fmt, x, a, bit_depth, exif, icc_profile)
         else:
             data = _encode_pil(fmt, x, a, exif, icc_profile, quality)
+        if fmt == "PNG" and dpi:
+            data = _png_add_dpi(data, dpi)
     except Exception as exc:  # bad array, or the encoder rejected data or metadata
         raise ImageSaveError(f"cannot save '{path}': {exc}") from exc
     write_atomic(path, data)
@@ -537,7 +550,7 @@ def save_like(
     if alpha is not None and alpha.shape != (h, w):
         alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
     args: dict[str, Any] = dict(alpha=alpha, exif=original.exif, icc_profile=original.icc_profile,
-                bit_depth=original.bit_depth, source=original.path)
+                bit_depth=original.bit_depth, source=original.path, dpi=original.dpi)
     args.update(kw)
     return save_image(path, rgb, overwrite=overwrite, **args)
 
@@ -625,6 +638,14 @@ def _png_add_metadata(data: bytes, exif: bytes | None, icc: bytes | None) -> byt
     if exif:
         chunks += _png_chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
     return data[:33] + chunks + data[33:]
+
+
+def _png_add_dpi(data: bytes, dpi: tuple[float, float]) -> bytes:
+    """Insert a pHYs chunk (pixels per metre) right after IHDR, unless one is there."""
+    if b"pHYs" in data[:data.find(b"IDAT")]:
+        return data
+    ppm = struct.pack(">IIB", round(dpi[0] / 0.0254), round(dpi[1] / 0.0254), 1)
+    return data[:33] + _png_chunk(b"pHYs", ppm) + data[33:]
 
 
 def _tiff_add_metadata(data: bytes, exif: bytes | None, icc: bytes | None) -> bytes:

@@ -68,6 +68,21 @@ class EditRecord:
         return to_xmp(self)
 
 
+def record_from_steps(steps: list[dict], app_version: str, *,
+                      source_sha256: str | None = None) -> EditRecord:
+    """An EditRecord from the JSON step entries of a project or the editor's history
+    (``{"name", "params"?, "models"?: [{"name", "sha256"}]}``; docs/projects.md)."""
+    out = []
+    for s in steps:
+        models = tuple(ModelRef(str(m.get("name")), str(m.get("sha256") or "unknown"))
+                       for m in s.get("models") or ())
+        settings = dict(s.get("params") or {})
+        if s.get("capability"):
+            settings.setdefault("capability", s["capability"])
+        out.append(StepRecord(str(s.get("name", "?")), settings, models))
+    return EditRecord(tuple(out), app_version, source_sha256)
+
+
 # ------------------------------------------------------------------------------ XMP text
 
 

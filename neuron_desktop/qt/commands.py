@@ -53,6 +53,7 @@ class DocCommand(QUndoCommand):
         self.doc = doc
         self.silent = False
         self.error: Exception | None = None
+        self.record: dict | None = None  # the edit-record entry of a capability step
 
     @property
     def nbytes(self) -> int:
@@ -221,6 +222,7 @@ class History(QUndoStack):
         super().__init__(parent)
         self.byte_limit = byte_limit
         self._commands: list[DocCommand] = []  # Python references for every live command
+        self.dropped: list[dict] = []  # edit-record entries of the steps dropped so far
 
     def push(self, cmd: QUndoCommand) -> None:  # type: ignore[override]
         super().push(cmd)
@@ -246,7 +248,13 @@ class History(QUndoStack):
         if drop == 0:
             return 0
         clean = self.cleanIndex()
-        kept = [c.clone() for c in self._commands[drop:]]
+        for c in self._commands[:drop]:  # the record keeps them (projects, exports)
+            if c.text() != "Opened project":
+                self.dropped.append(c.record or {"name": c.text()})
+        kept = []
+        for c in self._commands[drop:]:
+            kept.append(c.clone())
+            kept[-1].record = c.record
         self.clear()
         for c in kept:
             c.silent = True

@@ -11,7 +11,9 @@ from PySide6.QtWidgets import QFileDialog
 
 from neuron_desktop.core.document import Document, TileDiff
 from neuron_desktop.core.errors import ImageTooLargeError, NeuronError
+from neuron_desktop.core.outputs import same_file
 from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
+from neuron_desktop.core.record import add_record
 from neuron_desktop.core.sessions import RestoredSession, load_session
 from neuron_desktop.qt.canvas import build_pyramids
 from neuron_desktop.qt.commands import EditCommand
@@ -20,6 +22,7 @@ from neuron_desktop.qt.settings import as_list
 from neuron_desktop.qt.workers import JobManager, JobSpec
 
 MAX_RECENT = 10
+PROJECT_FILTER = "Neuron project (*.neuron)"
 
 
 EXPORT_FILTERS = "PNG (*.png);;JPEG (*.jpg *.jpeg);;TIFF (*.tif *.tiff)"
@@ -74,9 +77,14 @@ class DocumentsMixin:
         with ``wait``, the file could not be opened."""
         if path is None:
             start = self.settings.value("paths/last_dir", str(Path.home()))
-            path, _ = QFileDialog.getOpenFileName(self, "Open photo", start, IMAGE_FILTER)
+            path, _ = QFileDialog.getOpenFileName(self, "Open photo", start,
+                                                  f"{IMAGE_FILTER};;{PROJECT_FILTER}")
             if not path:
                 return False
+        if Path(path).suffix.lower() == ".neuron":
+            return self.open_project(path, wait=wait)
+        if not self.confirm_discard(f"opening {Path(path).name}"):
+            return False
         return self._load(str(path), recovery=False, wait=wait)
 
     def _load(self, path: str, *, recovery: bool, wait: bool) -> bool:
@@ -115,6 +123,8 @@ class DocumentsMixin:
                 self.history.push(cmd)
                 cmd.silent = False
             self.session_restored(doc, opened.session)  # qt/recovery.py
+        elif spec.payload.get("project"):
+            self._project_opened(opened, spec)
         else:
             path = Path(spec.payload["path"]).resolve()
             self.add_recent(str(path))
@@ -127,19 +137,23 @@ class DocumentsMixin:
         if isinstance(exc, ImageTooLargeError):  # the CLI's flag does not exist here
             text = re.sub(r"pass --max-megapixels (\d+) \(or set (\w+)\)",
                           r"start the editor with \2=\1 set", text)
-        title = "Cannot restore" if spec.payload["recovery"] else "Cannot open the photo"
+        title = ("Cannot restore" if spec.payload["recovery"] else "Cannot open the project"
+                 if spec.payload.get("project") else "Cannot open the photo")
         if spec.payload["recovery"]:
             self.restore_failed()
         self.show_error(title, text)
 
     def set_document(self, doc: Document | None,
                      pyramids: dict[str, Pyramid] | None = None) -> None:
+        self.job_queue.clear()
         self.jobs.cancel()
         self.suggest_jobs.cancel()
         self.live_timer.stop()
         self._pending_live = None
         self.history.clear()
         self.history._sync()
+        self.history.dropped = []
+        self.project_path, self.project_steps = None, []
         self.doc = doc
         self.canvas.set_document(doc, pyramids)
         self.act_before.setChecked(False)
@@ -148,12 +162,15 @@ class DocumentsMixin:
 
     def _update_title(self) -> None:
         name = self.doc.path.name if self.doc is not None and self.doc.path else None
+        if self.doc is not None and self.project_path is not None:
+            name = self.project_path.name
         dirty = "" if self.history.isClean() else " •"
         self.setWindowTitle(f"{name}{dirty} — Neuron Desktop" if name else "Neuron Desktop")
 
     def _update_actions(self) -> None:
         has = self.doc is not None
-        for a in (self.act_save, self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out,
+        for a in (self.act_save, self.act_save_project, self.act_fit, self.act_100,
+                  self.act_zoom_in, self.act_zoom_out,
                   self.act_clear_mask, self.act_invert_mask, self.act_import_mask,
                   self.act_export_mask, self.act_before, self.act_split):
             a.setEnabled(has)
@@ -173,8 +190,14 @@ class DocumentsMixin:
             if not path:
                 return False
             path = with_filter_extension(path, chosen)
+            if self.doc.path is not None and same_file(Path(path), self.doc.path):
+                path = self.ask_save_as_copy(Path(path))  # bug 10b: never over the original
+                if path is None:
+                    return False
         try:
             out = self.doc.save(path, overwrite=overwrite)
+            if self.act_record.isChecked():  # the edit record, as XMP in the file
+                add_record(out, self.export_record(out))
         except NeuronError as exc:
             self.show_error("Cannot export", str(exc))
             return False

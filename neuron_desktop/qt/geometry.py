@@ -132,7 +132,7 @@ class GeometryRunner:
         original, hints = doc.original, doc.hints
         style = (w.canvas.mask_color, w.canvas.mask_opacity)
 
-        def make(device, tile, cancel):
+        def make(device, cancel):
             yield Progress(0.0, geometry.describe())
             with snap:  # apply() makes new arrays: nothing shared outlives the block
                 return transform((snap.image, original, snap.mask, hints), geometry, style)
@@ -154,7 +154,7 @@ class GeometryRunner:
         params = cap.resolve(w.capability_params(name))
         snap = doc.snapshot("image")
 
-        def make(device, tile, cancel):
+        def make(device, cancel):
             from neuron_desktop.capabilities import Inputs
             from neuron_desktop.core.imageio import from_tensor, to_tensor
             from neuron_desktop.core.progress import run_pipeline

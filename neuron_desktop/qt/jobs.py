@@ -24,6 +24,7 @@ from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import load_mask, save_mask
 from neuron_desktop.core.progress import Progress
 from neuron_desktop.qt.commands import EditCommand
+from neuron_desktop.qt.project_io import jsonable, model_refs
 from neuron_desktop.qt.qimage import IMAGE_FILTER, to_qimage
 from neuron_desktop.qt.workers import JobSpec, tensor_preview
 
@@ -92,6 +93,14 @@ def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
     return post
 
 
+def step_entry(cap, params: dict) -> dict:
+    """The edit-record entry of one capability run (projects, exports)."""
+    shown = {p.name for p in cap.params if p.scope != "editor"}
+    return {"name": cap.describe(params), "capability": cap.name,
+            "params": jsonable({k: v for k, v in params.items() if k in shown}),
+            "models": model_refs(cap, params)}
+
+
 class JobsMixin:
     """MainWindow's job building and result handling (``self`` is the MainWindow)."""
 
@@ -100,8 +109,14 @@ class JobsMixin:
         return self.device_combo.currentData() or "auto"
 
     def cancel_jobs(self) -> None:
+        """Esc: stop the running job; the queued ones are dropped too (said in the
+        status bar)."""
+        waiting = self.job_queue.clear()
         self.load_jobs.cancel()
         self.jobs.cancel()
+        if waiting:
+            self.statusBar().showMessage(f"Job cancelled; {waiting} queued job(s) dropped",
+                                         6000)
 
     def _submit(self, name: str, make, snap: Snapshot, *, layer: str = "image",
                 clear_mask: bool = False, live: bool = False, add: bool = False,
@@ -130,10 +145,20 @@ class JobsMixin:
                             "Paint over the scratches and damaged areas with the mask brush "
                             "(or import a mask) first.")
             return None
+        return self.job_queue.request(cap.describe(params),
+                                      lambda: self._start_capability(cap, params, live),
+                                      live=live)
+
+    def _start_capability(self, cap, params: dict, live: bool) -> int | None:
+        """Submit ``cap`` now: its inputs are this moment's document (a queued job starts
+        from the result of the jobs before it)."""
         import torch
 
         from neuron_desktop.core.imageio import to_tensor
 
+        doc = self.doc
+        if doc is None:
+            return None
         with_mask = "mask" in cap.needs
         snap = doc.snapshot(*(("image", "mask") if with_mask or cap.target == "mask"
                               else ("image",)))
@@ -147,14 +172,17 @@ class JobsMixin:
 
         return self._submit(cap.describe(params), make, snap, layer=cap.target,
                             clear_mask=bool(params.get("clear_mask")), live=live,
-                            add=cap.target == "mask", hints=hints)
+                            add=cap.target == "mask", hints=hints,
+                            record=step_entry(cap, params))
 
     def run_colorize(self, live: bool = False) -> int | None:
         """Colorize; a pending live result for the same photo and hints is committed as is."""
         doc, pending = self.doc, self._pending_live
         if (not live and doc is not None and pending is not None
                 and pending[1].unchanged(doc, "image") and pending[2] == tuple(doc.hints)):
-            self._commit_result("Colorize", pending[0], doc, pending[1])
+            self._commit_result("Colorize", pending[0], doc, pending[1],
+                                step_entry(capabilities.get("colorize"),
+                                           self.capability_params("colorize")))
             return None
         return self.run_capability("colorize", live=live)
 
@@ -171,6 +199,9 @@ class JobsMixin:
         return self.run_capability("detect-scratches")
 
     def request_suggestions(self, index: int) -> None:
+        """The model's likely colours at hint ``index`` (the picker's suggestions). For a
+        hint just added they are computed without it, and the first one becomes its colour
+        (``_suggestions``)."""
         if not self.colorize_panel.available or self.doc is None:
             return
         from neuron_desktop.core.imageio import to_tensor
@@ -179,19 +210,31 @@ class JobsMixin:
         snap = self.doc.snapshot("image")
         hints = list(snap.hints)
         point = (hints[index].x, hints[index].y)
+        pending = self.hint_tool.pending
+        auto = pending is not None and pending[0] == index
+        if auto:
+            del hints[index]  # what the model predicts there without this hint
         image = _inputs(snap, lambda s: to_tensor(s.image))
 
         def make(device, cancel):
             yield Progress(0.0, "Suggesting colours")
             return pc.suggest_colors(image().to(device), hints, point, 8)
 
-        self.suggest_jobs.submit(JobSpec("Suggest colours", make, device=self.device_pref()))
+        self.suggest_jobs.submit(JobSpec("Suggest colours", make, device=self.device_pref(),
+                                         payload={"index": index, "auto": auto}))
 
     def _suggestions(self, name, result, spec) -> None:
         colors = [tuple(float(c) for c in rgb) for rgb, _p in result]
         tips = [f"p = {p:.2f}" for _rgb, p in result]
         self.hint_panel.suggested.set_colors(colors, tips)
+        if spec.payload.get("auto") and self.hint_tool.settle_new(
+                spec.payload["index"], colors[0] if colors else None) and colors:
+            self.hint_panel.show_color(colors[0])
 
+    def _suggestions_failed(self, name, exc, spec) -> None:
+        log.warning("colour suggestions failed: %s", exc)
+        if spec.payload.get("auto"):  # the new hint keeps the tool's colour
+            self.hint_tool.settle_new(spec.payload["index"], None)
 
     # --------------------------------------------------------------------------------- mask
 
@@ -286,26 +329,36 @@ class JobsMixin:
         self.canvas.set_preview(None)
         if doc is not self.doc or doc is None:
             return
-        self._commit_result(name, result, doc, snap)
+        self._commit_result(name, result, doc, snap, spec.payload.get("record"))
 
     def _commit_result(self, name: str, result: JobResult, doc: Document,
-                       snap: Snapshot) -> None:
-        """Push the worker-computed diffs as one step if the layer they replace is unchanged
-        since the job started (else discard them: the document is never half modified)."""
-        if not snap.unchanged(doc, result.layer):
-            self.statusBar().showMessage(f"{name}: the photo changed meanwhile; result "
-                                         "discarded", 8000)
-            return
+                       snap: Snapshot, record: dict | None = None) -> None:
+        """Push the worker-computed diffs as one step. If the layer they replace changed
+        while the job ran (Ctrl+Z, painting...), the result is not thrown away: its tiles
+        are applied on top of the document as it is now, as a new step (Ctrl+Z removes it),
+        and the status bar says so."""
+        over = not snap.unchanged(doc, result.layer)
         # a mask cleared with the result stays as it is if it was painted on meanwhile
-        diffs = [d for d in result.diffs if snap.unchanged(doc, d.layer)]
-        cmd = EditCommand(doc, name, diffs=diffs)
+        diffs = [d for d in result.diffs if d.layer == result.layer
+                 or snap.unchanged(doc, d.layer)]
+        if over:
+            arrays = {d.layer: d.apply_new(doc.layer(d.layer)) for d in diffs}
+            cmd = EditCommand(doc, f"{name} (over later edits)", **arrays)
+        else:
+            cmd = EditCommand(doc, name, diffs=diffs)
+        cmd.record = record
         if result.layer == "image":
             self._pending_live = None
             self.canvas.set_preview(None)
         if not cmd.changes_nothing:
             self.history.push(cmd)
         took = time.perf_counter() - self._job_started
-        self.statusBar().showMessage(f"{name} done in {took:.1f} s", 5000)
+        if over:
+            self.statusBar().showMessage(
+                f"{name} finished after the photo was edited: its result was applied on top "
+                "as a new step (Ctrl+Z removes it)", 15000)
+        else:
+            self.statusBar().showMessage(f"{name} done in {took:.1f} s", 5000)
 
     def _pending_preview(self) -> QImage | None:
         return None if self._pending_live is None else self._pending_live[0].preview

@@ -122,6 +122,7 @@ class LivePreviewWiring(QObject):
         self.live.failed.connect(lambda m: window.statusBar().showMessage(
             f"Live colorization failed: {m}", 10000))
         self._last_hints: tuple | None = None
+        self._closed = False  # previews arriving after the window closed are dropped
         # undo/redo of hint edits re-runs the live preview too (no stale colours on screen)
         window.history.indexChanged.connect(self._history_moved)
 
@@ -148,7 +149,8 @@ class LivePreviewWiring(QObject):
 
     def _preview(self, image: QImage, hints: tuple, seconds: float, revision: int) -> None:
         doc = self.window.doc
-        if doc is None or revision != doc.image_revision or hints != tuple(doc.hints):
+        if self._closed or doc is None or revision != doc.image_revision or \
+                hints != tuple(doc.hints):
             return  # stale: a newer edit is on its way
         self.window.canvas.set_preview(image)
         self.last_latency = seconds
@@ -159,7 +161,7 @@ class LivePreviewWiring(QObject):
 
     def _confidence(self, overlay, revision: int) -> None:
         doc = self.window.doc
-        if self.act_uncertain.isChecked() and doc is not None and \
+        if not self._closed and self.act_uncertain.isChecked() and doc is not None and \
                 revision == doc.image_revision:
             self.window.canvas.set_overlay(overlay)
 
@@ -170,4 +172,5 @@ class LivePreviewWiring(QObject):
             self.window.canvas.set_overlay(None)
 
     def close(self) -> None:
+        self._closed = True
         self.live.close()

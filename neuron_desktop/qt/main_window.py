@@ -45,9 +45,13 @@ from neuron_desktop.qt.canvas import Canvas
 from neuron_desktop.qt.commands import History
 from neuron_desktop.qt.documents import DocumentsMixin
 from neuron_desktop.qt.forms import CapabilityPanel
+from neuron_desktop.qt.hint_wiring import HintsMixin
+from neuron_desktop.qt.job_queue import JobQueue
 from neuron_desktop.qt.jobs import JobResult, JobsMixin
 from neuron_desktop.qt.live_colorize import LivePreviewWiring
-from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel, rgb_to_lab_px
+from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel
+from neuron_desktop.qt.project_io import ProjectMixin
+from neuron_desktop.qt.prompts import PromptsMixin
 from neuron_desktop.qt.recovery import RecoveryMixin
 from neuron_desktop.qt.settings import SettingsMixin
 from neuron_desktop.qt.styles import StylesPanel
@@ -70,7 +74,8 @@ def _scrolled(widget: QWidget) -> QScrollArea:
     return sa
 
 
-class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainWindow):
+class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMixin,
+                 RecoveryMixin, SettingsMixin, QMainWindow):
     documentOpened = Signal(object)  # the Document, once loaded and shown
 
     def __init__(self, settings: QSettings | None = None, *, recovery_dir: str | Path | None = None,
@@ -91,6 +96,8 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self.canvas = Canvas(self)
         self.setCentralWidget(self.canvas)
         self.jobs = JobManager(self)
+        self.job_queue = JobQueue(self.jobs, lambda m: self.statusBar().showMessage(m, 15000),
+                                  self)  # a request while a job runs waits its turn
         self.suggest_jobs = JobManager(self)
         self.mask_jobs = JobManager(self)  # whole-mask edits: off the GUI thread, own queue
         # photos load on their own pool: never queued behind long jobs
@@ -142,6 +149,14 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
                           lambda: self.open_file())
         self.act_save = A("&Export…", "mdi6.content-save", QKeySequence.StandardKey.Save,
                           lambda: self.save_as(), "Export the result at full resolution")
+        self.act_save_project = A("Save &project…", "mdi6.content-save-all", "Ctrl+Shift+S",
+                                  lambda: self.save_project(), "Save everything (original, "
+                                  "result, mask, hints, edit record) as a .neuron project")
+        self.act_open_project = A("Open pro&ject…", None, "Ctrl+Shift+O",
+                                  lambda: self.open_project())
+        self.act_record = A("Embed edit &record in exports", None, None, None,
+                            "Exports carry the steps, settings and models used (XMP)",
+                            checkable=True)
         self.act_quit = A("&Quit", None, QKeySequence.StandardKey.Quit, self.close)
         self.act_undo = self.history.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence.StandardKey.Undo)
@@ -205,6 +220,9 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         self.recent_menu = f.addMenu("Open &recent")
         f.addAction(self.act_save)
         f.addSeparator()
+        f.addActions([self.act_open_project, self.act_save_project])
+        f.addSeparator()
+        f.addAction(self.act_record)
         f.addActions([self.act_import_mask, self.act_export_mask])
         f.addSeparator()
         f.addAction(self.act_restore)
@@ -373,6 +391,8 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         for jm in (self.jobs, self.load_jobs):
             jm.busyChanged.connect(lambda _b: self._busy(self.jobs.busy or self.load_jobs.busy))
         self.suggest_jobs.finished.connect(self._suggestions)
+        self.suggest_jobs.error.connect(self._suggestions_failed)
+        self.hint_tool.auto_color = lambda: self.colorize_panel.available  # bug 6
         self.mask_jobs.finished.connect(self._mask_job_finished)
         self.mask_jobs.error.connect(self._job_error)
         self.history.indexChanged.connect(lambda _i: self._update_actions())
@@ -430,23 +450,6 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
             f"x {xi}, y {yi}   <span style='background: rgb({r},{g},{b})'>&nbsp;&nbsp;&nbsp;"
             f"</span> {r} {g} {b}")
 
-    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        """Files dropped on the Styles dock become styles; elsewhere the first one opens."""
-        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
-        if not urls:
-            return
-        dock = self.docks["styles"]
-        at = dock.mapFromGlobal(self.mapToGlobal(event.position().toPoint()))
-        if dock.isVisible() and dock.rect().contains(at):
-            self.styles_panel.add_files(urls)
-        else:
-            self.open_file(urls[0])
-        event.acceptProposedAction()
-
     def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if event.key() == Qt.Key.Key_Backslash and not event.isAutoRepeat():
             self.canvas.set_show_original(True)
@@ -458,39 +461,6 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
             self.canvas.set_show_original(self.act_before.isChecked())
         else:
             super().keyReleaseEvent(event)
-
-    # -------------------------------------------------------------------------------- hints
-
-    def _hint_selected(self, index: int) -> None:
-        doc = self.doc
-        if doc is None or not 0 <= index < len(doc.hints):
-            self.hint_panel.suggested.set_colors([])
-            return
-        h = doc.hints[index]
-        L = rgb_to_lab_px(tuple(doc.image[h.y, h.x]))[0]
-        self.hint_panel.picker.set_state(L, h.rgb)
-        self.hint_panel.show_color(h.rgb)
-        self.hint_panel.size.blockSignals(True)
-        self.hint_panel.size.setValue(h.size)
-        self.hint_panel.size.blockSignals(False)
-        self.hint_tool.size = h.size
-        self.request_suggestions(index)
-
-    def _hint_color(self, rgb) -> None:
-        self.hint_tool.set_color(rgb)
-        self.hint_panel.show_color(rgb)
-        self.hint_panel.recent.set_colors(self.hint_tool.recent)
-
-    def _hints_edited(self) -> None:
-        self.hint_panel.recent.set_colors(self.hint_tool.recent)
-        sel = self.canvas.selected_hint
-        if self.doc is not None and 0 <= sel < len(self.doc.hints):
-            h = self.doc.hints[sel]
-            L = rgb_to_lab_px(tuple(self.doc.image[h.y, h.x]))[0]
-            self.hint_panel.picker.set_state(L, h.rgb)
-        if self.colorize_panel.available and self.colorize_panel.live.isChecked():
-            self.live_preview.request()  # screen-sized preview now, full resolution after
-            self.live_timer.start()
 
     def capability_params(self, name: str) -> dict:
         """The editor's values for capability ``name`` (its tab, or the brush panel's)."""
@@ -559,6 +529,7 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         """Stop timers and jobs and wait for the worker threads (idempotent)."""
         self.stop_autosave()
         self.live_timer.stop()
+        self.job_queue.stop()
         self.statusBar().clearMessage()  # stops the message timeout timer
         self.history.blockSignals(True)  # it is destroyed with the window: no late signals
         self.jobs.shutdown()
@@ -570,6 +541,9 @@ class MainWindow(DocumentsMixin, JobsMixin, RecoveryMixin, SettingsMixin, QMainW
         QThreadPool.globalInstance().waitForDone(30000)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if not self.confirm_discard("closing"):  # Save / Discard / Cancel
+            event.ignore()
+            return
         self.save_settings()
         self.shutdown()  # jobs and background autosaves finish first
         self.end_recovery()  # the session's last state, marked closed

@@ -50,6 +50,7 @@ class SettingsMixin:
             self.styles_panel.add_style(p)
         d = self.device_combo.findData(str(s.value("device", "auto")))
         self.device_combo.setCurrentIndex(max(d, 0))
+        self.act_record.setChecked(str(s.value("export/record", "true")).lower() == "true")
         self._rebuild_recent()
         self._brush_settings()
 
@@ -72,4 +73,5 @@ class SettingsMixin:
         s.setValue("stylize/balance", st.balance.value())
         s.setValue("styles/images", self.styles_panel.paths())
         s.setValue("device", self.device_pref())
+        s.setValue("export/record", self.act_record.isChecked())
         s.sync()

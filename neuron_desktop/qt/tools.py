@@ -71,7 +71,11 @@ class BrushTool(QObject):
 
 
 class HintTool(QObject):
-    """Colour hints: add with the current colour, move, delete, resize, recolour."""
+    """Colour hints: add with the current colour, move, delete, resize, recolour.
+
+    With ``auto_color`` (a colorization model is installed) a new hint waits for its colour:
+    ``pending`` holds (index, gesture) until :meth:`settle_new` gives it the model's most
+    likely colour there, merged into the same "Add hint" step (issue 20, bug 6)."""
 
     selectionChanged = Signal(int)
     hintsEdited = Signal()
@@ -85,6 +89,8 @@ class HintTool(QObject):
         self.recent: list[tuple[float, float, float]] = []
         self._move_gesture: int | None = None
         self._resize_key: tuple[int, int] | None = None
+        self.auto_color: Callable[[], bool] = lambda: False
+        self.pending: tuple[int, int] | None = None  # (index, gesture) of a new hint
         canvas.hintAddRequested.connect(self.add)
         canvas.hintMoveRequested.connect(self.move)
         canvas.hintDeleteRequested.connect(self.delete)
@@ -107,8 +113,10 @@ class HintTool(QObject):
         doc = self.document()
         if doc is None:
             return
+        gesture = new_gesture_id()
+        self.pending = (len(doc.hints), gesture) if self.auto_color() else None
         self._push([*doc.hints, Hint(int(x), int(y), tuple(self.color), self.size)],
-                   "Add hint")
+                   "Add hint", gesture)
         self.canvas.selected_hint = len(doc.hints) - 1
         self._selected(self.canvas.selected_hint)
         self.remember_color(self.color)
@@ -125,6 +133,7 @@ class HintTool(QObject):
             return
         if self._move_gesture is None:
             self._move_gesture = new_gesture_id()
+        self.pending = None
         hints = list(doc.hints)
         hints[index] = Hint(x, y, h.rgb, h.size)
         self._push(hints, "Move hint", self._move_gesture)
@@ -133,6 +142,7 @@ class HintTool(QObject):
         doc = self.document()
         if doc is None or not 0 <= index < len(doc.hints):
             return
+        self.pending = None
         hints = list(doc.hints)
         del hints[index]
         self.canvas.selected_hint = -1
@@ -156,6 +166,7 @@ class HintTool(QObject):
     def set_color(self, rgb: tuple[float, float, float]) -> None:
         """Current colour for new hints; also recolours the selected hint (one undo step)."""
         self.color = tuple(float(c) for c in rgb)
+        self.pending = None  # the user chose: no automatic colour
         doc = self.document()
         if doc is not None and 0 <= self.selected < len(doc.hints):
             h = doc.hints[self.selected]
@@ -164,6 +175,21 @@ class HintTool(QObject):
                 hints[self.selected] = Hint(h.x, h.y, self.color, h.size)
                 self._push(hints, "Recolour hint")
                 self.remember_color(self.color)
+
+    def settle_new(self, index: int, rgb) -> bool:
+        """The new hint ``index`` takes ``rgb`` (None: keeps its colour), merged into its
+        "Add hint" step; hint edits then go on as usual. False if it is no longer new."""
+        doc, pending, self.pending = self.document(), self.pending, None
+        if doc is None or pending is None or pending[0] != index or index >= len(doc.hints):
+            return False
+        h = doc.hints[index]
+        if rgb is not None and tuple(h.rgb) != tuple(rgb):
+            hints = list(doc.hints)
+            hints[index] = Hint(h.x, h.y, tuple(float(c) for c in rgb), h.size)
+            self._push(hints, "Add hint", pending[1])
+        else:
+            self.hintsEdited.emit()
+        return True
 
     def set_size(self, size: int) -> None:
         self.size = int(size)

@@ -170,6 +170,10 @@ class JobManager(QObject):
         return self._current is not None
 
     @property
+    def current_spec(self) -> JobSpec | None:
+        return None if self._current is None else self._jobs[self._current][0]
+
+    @property
     def current_name(self) -> str | None:
         return None if self._current is None else self._jobs[self._current][0].name
 

@@ -74,7 +74,8 @@ def make_window(qtbot, tmp_path, settings):
     def make(s=None, **kw):
         kw.setdefault("recovery_dir", tmp_path / "recovery")
         w = MainWindow(s or settings, **kw)
-        qtbot.addWidget(w)
+        # a test's leftover edits: no save-changes prompt when the window is closed
+        qtbot.addWidget(w, before_close_func=lambda w: w.history.setClean())
         w.resize(1100, 750)
         w.show()
         qtbot.waitExposed(w)
@@ -83,6 +84,7 @@ def make_window(qtbot, tmp_path, settings):
 
     yield make
     for w in made:
+        w.history.setClean()
         w.close()
 
 

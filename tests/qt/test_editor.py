@@ -227,7 +227,8 @@ def test_colorize_preview_final_and_live_hints(make_window, fake_colorize, qtbot
     n = w.history.count()
     w.run_colorize()  # commits the pending live result without re-running
     assert w.history.count() == n + 1
-    assert np.allclose(w.doc.image[20, 20], (0, 0, 1))
+    # a new hint takes the model's first suggestion (issue 20, bug 6): the fake's is red
+    assert np.allclose(w.doc.image[20, 20], (1, 0, 0))
     # suggestions from the model for the selected hint
     qtbot.waitUntil(lambda: bool(w.hint_panel.suggested.colors), timeout=5000)
 

@@ -2,6 +2,7 @@
 preview at once (before the full-resolution job), and View ▸ Show uncertain areas shades
 where the model is unsure."""
 
+import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import Qt
@@ -93,3 +94,23 @@ def test_undoing_hints_updates_the_live_preview(semantic_colorize, make_window, 
     assert w.live_preview._last_hints == ()  # the preview on screen is for no hints
     qtbot.waitUntil(lambda: w._pending_live is not None and w._pending_live[2] == (),
                     timeout=60000)
+
+
+def test_a_new_hint_takes_the_models_most_likely_colour(semantic_colorize, make_window,
+                                                        qtbot):
+    """Issue 20, bug 6: a new hint was neutral gray and drained the colour around it."""
+    from neuron_desktop.core.imageio import to_tensor
+
+    w = _window_with_a_hint(qtbot, make_window, (0.5, 0.5, 0.5))  # the tool's colour: gray
+    top = semantic_colorize.suggest_colors(to_tensor(w.doc.image), [], (200, 150), 8)[0][0]
+    qtbot.waitUntil(lambda: w.hint_tool.pending is None, timeout=30000)
+    h = w.doc.hints[0]
+    assert np.allclose(h.rgb, top, atol=1e-5) and not np.allclose(h.rgb, (0.5, 0.5, 0.5))
+    assert w.history.count() == 1 and w.history.undoText() == "Add hint"  # one step
+    # the live colorization runs with that colour, never with the gray placeholder
+    qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
+    assert w.live_preview._last_hints == (h,)
+    qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
+    assert w._pending_live[2] == (h,)
+    w.act_undo.trigger()  # one Ctrl+Z removes the hint, colour and all
+    assert w.doc.hints == ()

@@ -87,15 +87,19 @@ def test_job_input_is_a_snapshot_not_a_copy(photo_window, qtbot, monkeypatch):
     assert not snaps[0].pinned  # released by the worker once it held its inputs
 
 
-def test_result_is_discarded_if_the_photo_changed_meanwhile(photo_window, qtbot):
+def test_result_is_applied_on_top_if_the_photo_changed_meanwhile(photo_window, qtbot):
+    """Issue 20, bug 7: the result was discarded with only a status-bar word."""
     w = photo_window
     with qtbot.waitSignal(w.jobs.finished, timeout=20000):
         w.run_refine()
         edited = w.doc.image.copy()
         edited[:10] = 0  # an edit lands before the result reaches the GUI thread
         w.history.push(EditCommand(w.doc, "edit", image=edited))
-    assert w.history.count() == 1 and np.array_equal(w.doc.image, edited)
-    assert "discarded" in w.statusBar().currentMessage()
+    assert w.history.count() == 2
+    assert w.history.undoText() == "Refine colours (over later edits)"
+    assert "applied on top" in w.statusBar().currentMessage()
+    w.history.undo()  # removes the result only: the edit is as it was
+    assert np.array_equal(w.doc.image, edited)
 
 
 def test_mask_painted_during_inpaint_is_kept(photo_window, qtbot):

@@ -1,0 +1,44 @@
+"""The window's colour-hint handling: selection shows the hint in the picker and asks the
+model for suggestions; edits re-run the live colorization (a new hint first waits for its
+automatic colour, see HintTool.pending)."""
+
+from __future__ import annotations
+
+from neuron_desktop.qt.panels import rgb_to_lab_px
+
+
+class HintsMixin:
+    """MainWindow's hint slots (``self`` is the MainWindow)."""
+
+    def _hint_selected(self, index: int) -> None:
+        doc = self.doc
+        if doc is None or not 0 <= index < len(doc.hints):
+            self.hint_panel.suggested.set_colors([])
+            return
+        h = doc.hints[index]
+        L = rgb_to_lab_px(tuple(doc.image[h.y, h.x]))[0]
+        self.hint_panel.picker.set_state(L, h.rgb)
+        self.hint_panel.show_color(h.rgb)
+        self.hint_panel.size.blockSignals(True)
+        self.hint_panel.size.setValue(h.size)
+        self.hint_panel.size.blockSignals(False)
+        self.hint_tool.size = h.size
+        self.request_suggestions(index)
+
+    def _hint_color(self, rgb) -> None:
+        self.hint_tool.set_color(rgb)
+        self.hint_panel.show_color(rgb)
+        self.hint_panel.recent.set_colors(self.hint_tool.recent)
+
+    def _hints_edited(self) -> None:
+        self.hint_panel.recent.set_colors(self.hint_tool.recent)
+        sel = self.canvas.selected_hint
+        if self.doc is not None and 0 <= sel < len(self.doc.hints):
+            h = self.doc.hints[sel]
+            L = rgb_to_lab_px(tuple(self.doc.image[h.y, h.x]))[0]
+            self.hint_panel.picker.set_state(L, h.rgb)
+        if self.hint_tool.pending is not None:
+            return  # a new hint: live colorization once the model gave its colour
+        if self.colorize_panel.available and self.colorize_panel.live.isChecked():
+            self.live_preview.request()  # screen-sized preview now, full resolution after
+            self.live_timer.start()
