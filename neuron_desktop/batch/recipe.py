@@ -167,6 +167,25 @@ def dump_recipe(name: str, steps: list[tuple[str, dict]], description: str = "")
     return text
 
 
+def steps_from_records(records: list[dict]) -> tuple[list[tuple[str, dict]], list[str]]:
+    """Recipe steps from edit-record entries (``capability`` + ``params``, as the editor's
+    history keeps them): each step with the parameters a recipe step takes; returns (steps,
+    names of the entries no recipe step can repeat: brush strokes, hints, ...)."""
+    from neuron_desktop.batch.steps import STEPS
+
+    steps, skipped = [], []
+    for entry in records:
+        use = entry.get("capability")
+        if use not in STEPS or use == "export":
+            skipped.append(str(entry.get("name", use)))
+            continue
+        known = STEPS[use].params
+        params = {k: v for k, v in (entry.get("params") or {}).items()
+                  if k in known and v is not None}
+        steps.append((use, params))
+    return steps, skipped
+
+
 def _toml_value(v: object) -> str:
     import json
 

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSpinBox,
@@ -209,3 +210,32 @@ class BatchDialog(QDialog):
             self.runner.cancel()
         self._stop_thread()
         super().closeEvent(event)
+
+
+def save_steps_as_recipe(window, path: str | Path | None = None) -> Path | None:
+    """File ▸ Save steps as recipe…: the document's capability steps (History up to the
+    current one) as a batch recipe TOML, to run over a folder with File ▸ Batch… or
+    ``neuron batch``. Steps no recipe can repeat (brush strokes, hints) are left out and
+    named in the status bar."""
+    from neuron_desktop.batch.recipe import dump_recipe, steps_from_records
+    from neuron_desktop.core.imageio import write_atomic
+
+    steps, skipped = steps_from_records(window.edit_steps())
+    if not steps:
+        QMessageBox.information(window, "Save steps as recipe",
+                                "No step of this photo can be repeated by a recipe yet: run "
+                                "an operation (Colorize, Inpaint, Refine, …) first.")
+        return None
+    if path is None:
+        start = str(Path(window.settings.value("paths/last_dir", str(Path.home())))
+                    / "my-recipe.toml")
+        path, _ = QFileDialog.getSaveFileName(window, "Save steps as recipe", start,
+                                              "Recipes (*.toml)")
+        if not path:
+            return None
+    path = Path(path).with_suffix(".toml")
+    text = dump_recipe(path.stem, steps, "saved from the editor's History")
+    write_atomic(path, text.encode())
+    note = f" (left out: {', '.join(sorted(set(skipped)))})" if skipped else ""
+    window.statusBar().showMessage(f"Saved {len(steps)} step(s) as {path.name}{note}", 8000)
+    return path

@@ -206,6 +206,11 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self.act_logs = A("Open &log folder", "mdi6.text-box-outline", None, self.open_log_folder,
                           "Show the editor's log files (attach them to a bug report)")
 
+    def _save_recipe(self) -> None:
+        from neuron_desktop.qt.batch_dialog import save_steps_as_recipe
+
+        save_steps_as_recipe(self)
+
     def _open_batch(self) -> None:
         from neuron_desktop.qt.batch_dialog import BatchDialog
 
@@ -227,6 +232,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         f.addSeparator()
         f.addAction(self.act_restore)
         f.addAction("&Batch…", self._open_batch)  # neuron_desktop/qt/batch_dialog.py
+        self.act_save_recipe = f.addAction("Save steps as &recipe…", self._save_recipe)
         f.addSeparator()
         f.addAction(self.act_quit)
         e = mb.addMenu("&Edit")

@@ -111,7 +111,7 @@ class ProjectMixin:
             return False
         style = (self.canvas.mask_color, self.canvas.mask_opacity)
         spec = JobSpec(f"Opening {Path(path).name}",
-                       lambda _d, _t, _c: load_project_document(path, style), device="cpu",
+                       lambda _d, _c: load_project_document(path, style), device="cpu",
                        payload={"path": str(path), "recovery": False, "project": True})
         return self._run_or_submit(self.load_jobs, spec, self._opened, self._open_failed, wait)
 

@@ -55,3 +55,31 @@ def test_file_menu_opens_the_dialog(window):
     action.trigger()
     assert window._batch_dialog is dlg  # one dialog, raised again
     dlg.close()
+
+
+def test_save_steps_as_recipe_then_batch_runs_it(make_window, qtbot, tmp_path, monkeypatch):
+    """File ▸ Save steps as recipe: the document's operations (not its brush strokes or
+    hints) become a recipe that `neuron batch` accepts, with the settings used."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    from neuron_desktop.batch.recipe import load_recipe
+    from tests.qt.conftest import open_photo
+
+    w = open_photo(qtbot, make_window())
+    w.invert_mask(wait=True)
+    w.set_tool("hints")
+    w.hint_tool.color = (0.8, 0.3, 0.1)
+    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton, pos=w.canvas_point(120, 90).toPoint())
+    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+        w.panels["refine"].apply.click()
+    path = tmp_path / "mine"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(path), "Recipes (*.toml)"))
+    file_menu = w.menuBar().actions()[0].menu()
+    next(a for a in file_menu.actions() if a.text() == "Save steps as &recipe…").trigger()
+    saved = tmp_path / "mine.toml"
+    recipe = load_recipe(saved)
+    assert [s.use for s in recipe.steps] == ["refine", "export"]
+    assert recipe.steps[0].params["radius"] == w.panels["refine"].params()["radius"]
+    assert "left out" in w.statusBar().currentMessage()
