@@ -8,6 +8,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtWidgets import QMessageBox
 
@@ -17,6 +18,15 @@ from neuron_desktop.core.masks import Hint
 from neuron_desktop.core.sessions import list_sessions, new_session_folder
 from neuron_desktop.qt.commands import HintsCommand
 from tests.qt.conftest import SAMPLES, open_photo
+
+
+@pytest.fixture(autouse=True)
+def dont_save(monkeypatch):
+    """These tests close and replace edited photos: answer "Don't save" to the save-changes
+    prompt (tests/qt/test_save_prompts.py tests the prompt itself)."""
+    from neuron_desktop.qt.main_window import MainWindow
+
+    monkeypatch.setattr(MainWindow, "confirm_discard", lambda self, action: True)
 
 
 def _paint(qtbot, w, points=((100, 100), (140, 110), (180, 150))):
