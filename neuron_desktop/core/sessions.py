@@ -177,6 +177,15 @@ class SessionWriter:
             made.append(path)
             return name
 
+        reshaped = (original is not None and self.has_original and
+                    rec.get("original_shape") not in (None, list(original.shape[:2])))
+        if reshaped:  # cropped or turned: the result became the original
+            assert original is not None
+            bits = 8 if source is None or source.bit_depth <= 8 else 16
+            layers["original"] = put(f"original-{gen}.png", _png(original, bits))
+            layers.pop("alpha", None)  # the old alpha no longer fits
+        if original is not None:
+            rec["original_shape"] = list(original.shape[:2])
         if not self.has_original:
             if original is None:
                 raise ValueError("the first write of a session needs the original")

@@ -217,7 +217,8 @@ class RecoveryMixin:
             s.writer = SessionWriter(s.folder)
         first = not s.writer.has_original
         need = (first or stamp[1] != s.saved[1], first or stamp[2] != s.saved[2])
-        fields = {"photo": s.photo, "hints": [h.to_dict() for h in s.doc.hints],
+        photo = dict(s.photo, width=s.doc.width, height=s.doc.height)  # after crops/turns
+        fields = {"photo": photo, "hints": [h.to_dict() for h in s.doc.hints],
                   "steps": s.steps, "revision": s.doc.revision, "closed": closed}
         s.idle.clear()
         job = _Write(s, s.doc.snapshot(), fields, stamp, need, self._autosave_signals)

@@ -45,6 +45,8 @@ def _record(folder):
 def _crash(w):
     """What kill -9 does to the session in-process: its lock is dropped, nothing written."""
     w.stop_autosave()
+    assert w.session.idle.wait(10)  # no write still in flight (a real kill has none after)
+    QThreadPool.globalInstance().waitForDone(10000)
     w.session.lock.release()
 
 

@@ -178,11 +178,19 @@ def test_scan_actions_disabled_without_a_photo(window):
 
 
 def test_a_cropped_photo_survives_a_crash(make_window, qtbot, tmp_path):
+    from PySide6.QtWidgets import QMessageBox
+
     w = open_photo(qtbot, make_window(), _photo(tmp_path))
     w.scan_tools.runner.run("crop", {"x": 10, "y": 20, "width": 100, "height": 80}, wait=True)
-    w.doc.mask[5:10, 5:10] = 1.0
-    w.autosave(wait=True)
-    from neuron_desktop.core.document import Document
-
-    doc = Document.from_recovery(w.recovery_dir)
+    w.doc.apply_patch(w.doc.bounds, mask=np.pad(np.ones((5, 5), np.float32),
+                                                ((5, 70), (5, 90))))
+    assert w.autosave(wait=True)
+    w.stop_autosave()  # what kill -9 leaves: the lock dropped, nothing more written
+    w.session.lock.release()
+    w2 = make_window()
+    box = w2.offer_recovery()
+    assert box is not None
+    with qtbot.waitSignal(w2.documentOpened, timeout=20000):
+        box.button(QMessageBox.StandardButton.Yes).click()
+    doc = w2.doc
     assert (doc.width, doc.height) == (100, 80) and doc.mask[7, 7] == 1.0
