@@ -204,9 +204,12 @@ def region_affinity(probs: Tensor, points: list[tuple[int, int]], power: float) 
 
 @dataclass
 class HintGeometry:
-    """Per hint, at the working size: centre, lightness, and the lightness and region terms
-    of its kernels (spatial terms depend on the reach, so they are made per use)."""
+    """Per hint, at the working size: its patch and snapped colour, centre, and the lightness
+    and region terms of its kernels (spatial terms depend on the reach, so they are made per
+    use)."""
 
+    boxes: list[tuple[int, int, int, int]]  # (y0, y1, x0, x1) patches
+    hint_ab: Tensor  # (N, 2) the hints' colours, snapped to the gamut
     centers: Tensor  # (N, 2) y, x
     d2: Tensor  # (N, h, w) squared distance to the centre, in pixels
     light: Tensor  # (N, h, w) lightness similarity
@@ -221,9 +224,10 @@ class HintGeometry:
         return k
 
 
-def hint_geometry(boxes: list, l_work: Tensor, sigma_range: float, probs: Tensor | None
-                  ) -> HintGeometry:
+def hint_geometry(hints: list, l_full: Tensor, l_work: Tensor, sigma_range: float,
+                  probs: Tensor | None) -> HintGeometry:
     h, w = l_work.shape[-2:]
+    boxes, hint_ab = hint_boxes(hints, l_full, (h, w))
     centers, lights = [], []
     for y0, y1, x0, x1 in boxes:
         centers.append(((y0 + y1 - 1) / 2, (x0 + x1 - 1) / 2))
@@ -241,7 +245,7 @@ def hint_geometry(boxes: list, l_work: Tensor, sigma_range: float, probs: Tensor
                for cy, cx in centers]
         bc = F.interpolate(region_affinity(probs, pts, 1.0)[None], size=(h, w),
                            mode="bilinear", align_corners=False)[0].clamp(0, 1)
-    return HintGeometry(c, d2, light, bc)
+    return HintGeometry(boxes, hint_ab, c, d2, light, bc)
 
 
 def hint_gate(geometry: HintGeometry, params: Propagation) -> Tensor:
@@ -261,13 +265,11 @@ def propagate_hints(ab: Tensor, l_work: Tensor, hints: list, l_full: Tensor,
     ``ab + Σ K_i δ_i / (Σ K_i + damping)``. ``ab`` and ``l_work`` are (1, C, h, w)."""
     if not hints or params is None:
         return ab
-    h, w = ab.shape[-2:]
-    boxes, hint_ab = hint_boxes(hints, l_full, (h, w))
-    hint_ab = hint_ab.to(ab)
-    deltas = [target - ab[0, :, y0:y1, x0:x1].mean((1, 2))
-              for (y0, y1, x0, x1), target in zip(boxes, hint_ab, strict=True)]
     if geometry is None:
-        geometry = hint_geometry(boxes, l_work, params.sigma_range, probs)
+        geometry = hint_geometry(hints, l_full, l_work, params.sigma_range, probs)
+    deltas = [target - ab[0, :, y0:y1, x0:x1].mean((1, 2))
+              for (y0, y1, x0, x1), target in zip(geometry.boxes, geometry.hint_ab.to(ab),
+                                                  strict=True)]
     k = geometry.kernel(params.sigma_space, params.affinity_power)
     corr = torch.einsum("nhw,nc->chw", k, torch.stack(deltas)) / (k.sum(0) + params.damping)
     return ab + corr[None]
@@ -348,8 +350,7 @@ def work_ab(net: BinColorizer, prep: Prepared, hints: list | None,
     h, w = prep.work_size
     l_work = prep.l_work[..., :h, :w]
     probs = hint_free_probs(net, prep)
-    boxes, _ = hint_boxes(hints, prep.l_full, (h, w))
-    geometry = hint_geometry(boxes, l_work, propagation.sigma_range, probs)
+    geometry = hint_geometry(hints, prep.l_full, l_work, propagation.sigma_range, probs)
     if propagation.gate_space > 0:
         auto = upsample_to_work(net.decode(hint_free_logits(net, prep), temperature,
                                            auto_alpha, DEFAULT_CHROMA_BOOST), prep)
