@@ -32,7 +32,7 @@ from neuron_desktop.models.colorization import (
 from neuron_desktop.train.colorize_cache import FeatureCache, build_cache
 from neuron_desktop.train.runs import (
     cosine_lr,
-    log_entry,
+    end_of_step,
     resume,
     run_fields,
     save_run,
@@ -190,15 +190,8 @@ def train_main(args) -> None:
             if step % 25 == 0:
                 log.info("step %d loss %.4f %.1f crops/s, %d cached crops", step, loss_avg,
                          seen / (time.monotonic() - t0), len(cache))
-            if step % args.val_every == 0 or step == args.steps:
-                entry = {"step": step, "train_loss": loss_avg, **validate(net, val, weights)}
-                history.append(entry)
-                log_entry(run, entry, log.info)
-                save()
-                t_save = time.monotonic()
-            elif time.monotonic() - t_save > args.save_every_s:
-                save()
-                t_save = time.monotonic()
+            t_save = end_of_step(args, run, history, {"step": step, "train_loss": loss_avg},
+                                 lambda: validate(net, val, weights), save, t_save, log.info)
         save()
     log.info("stopped at step %d", step)
 

@@ -23,8 +23,8 @@ from neuron_desktop.data.photos import PhotoBank, list_images, split
 from neuron_desktop.models.restore import Restorer
 from neuron_desktop.train.runs import (
     cosine_lr,
+    end_of_step,
     load_init,
-    log_entry,
     resume,
     run_fields,
     save_run,
@@ -108,15 +108,8 @@ def train_main(args) -> None:
             if step % 50 == 0:
                 log.info("step %d loss %.5f %.1f crops/s", step, loss_avg,
                          seen / (time.monotonic() - t0))
-            if step % args.val_every == 0 or step == args.steps:
-                entry = {"step": step, "train_loss": loss_avg, **validate(net, val)}
-                history.append(entry)
-                log_entry(run, entry, log.info)
-                save()
-                t_save = time.monotonic()
-            elif time.monotonic() - t_save > args.save_every_s:
-                save()
-                t_save = time.monotonic()
+            t_save = end_of_step(args, run, history, {"step": step, "train_loss": loss_avg},
+                                 lambda: validate(net, val), save, t_save, log.info)
         save()
     log.info("stopped at step %d", step)
 

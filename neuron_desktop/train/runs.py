@@ -8,6 +8,8 @@ import json
 import math
 import signal
 import threading
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -138,3 +140,20 @@ def load_init(net: torch.nn.Module, state: dict, source: str | Path,
                           "network")
     net.load_state_dict(state, strict=False)
 
+
+def end_of_step(args: Any, run_dir: Path, history: list, train: dict,
+                validate: Callable[[], dict], save: Callable[[], None], saved_at: float,
+                log=print) -> float:
+    """A run's cadence after each step (``train["step"]``): every ``args.val_every`` steps
+    and at the last, ``train`` plus ``validate()`` is kept in ``history``, logged and saved
+    with a checkpoint; between them a checkpoint every ``args.save_every_s`` seconds.
+    Returns when it last saved."""
+    step = train["step"]
+    if step % args.val_every == 0 or step == args.steps:
+        entry = {**train, **validate()}
+        history.append(entry)
+        log_entry(run_dir, entry, log)
+    elif time.monotonic() - saved_at <= args.save_every_s:
+        return saved_at
+    save()
+    return time.monotonic()

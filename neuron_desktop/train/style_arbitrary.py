@@ -26,7 +26,7 @@ from neuron_desktop.models.style_arbitrary import LOSS_TAPS, ArbitraryStyleNet, 
 from neuron_desktop.train.colorize import DEFAULT_DATA
 from neuron_desktop.train.runs import (
     cosine_lr,
-    log_entry,
+    end_of_step,
     resume,
     run_fields,
     save_run,
@@ -100,15 +100,8 @@ def train_main(args) -> None:
             if step % 25 == 0:
                 log.info("step %d l1 %.4f perceptual %.4f %.1f crops/s", step, avg["l1"],
                          avg["perceptual"], seen / (time.monotonic() - t0))
-            if step % args.val_every == 0 or step == args.steps:
-                entry = {"step": step, **avg, **validate(net, val)}
-                history.append(entry)
-                log_entry(run, entry, log.info)
-                save()
-                t_save = time.monotonic()
-            elif time.monotonic() - t_save > args.save_every_s:
-                save()
-                t_save = time.monotonic()
+            t_save = end_of_step(args, run, history, {"step": step, **avg},
+                                 lambda: validate(net, val), save, t_save, log.info)
         save()
     log.info("stopped at step %d", step)
 
