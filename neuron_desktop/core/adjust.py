@@ -190,7 +190,6 @@ def histogram(rgb: np.ndarray, bins: int = 256, max_samples: int = 1_000_000) ->
 # -------------------------------------------------------------------------------- geometry
 
 TURNS = {"none": 0, "right": 1, "180": 2, "left": 3}  # clockwise quarter turns
-FLIPS = ("none", "horizontal", "vertical")
 
 
 def max_inner_rect(w: float, h: float, angle_deg: float) -> tuple[float, float]:

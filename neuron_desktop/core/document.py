@@ -45,10 +45,6 @@ class Rect:
     x1: int
     y1: int
 
-    @classmethod
-    def from_xywh(cls, x: int, y: int, w: int, h: int) -> Rect:
-        return cls(x, y, x + w, y + h)
-
     @property
     def width(self) -> int:
         return max(self.x1 - self.x0, 0)
@@ -143,7 +139,6 @@ class Document:
             raise ValueError(f"expected an (H, W, 3) image, got {rgb.shape}")
         self.original = rgb
         self.original.setflags(write=False)
-        self._file_original = self.original  # replace_layers may swap in another
         self.image = rgb.copy()
         self.mask = np.zeros(rgb.shape[:2], np.float32)
         self.hints: tuple[Hint, ...] = ()
@@ -182,10 +177,6 @@ class Document:
     @property
     def has_mask(self) -> bool:
         return bool(self.mask.any())
-
-    @property
-    def image_modified(self) -> bool:
-        return not np.array_equal(self.image, self.original)
 
     # ---------------------------------------------------------------------------- listeners
 
@@ -262,12 +253,6 @@ class Document:
         if union is not None:
             self.notify(name, union)
         return union
-
-    def set_mask(self, mask: np.ndarray) -> Patch:
-        m = np.asarray(mask, dtype=np.float32)
-        if m.shape != self.mask.shape:
-            raise ValueError(f"mask shape {m.shape} does not match the image {self.mask.shape}")
-        return self.apply_patch(self.bounds, mask=m)
 
     def replace_layers(self, image: np.ndarray, original: np.ndarray, mask: np.ndarray,
                        hints: Iterable[Hint]) -> tuple:

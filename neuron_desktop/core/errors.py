@@ -44,12 +44,6 @@ class OutputClashError(NeuronError):
     exit_code = EXIT_REFUSED
 
 
-class OutOfMemory(NeuronError):
-    """Out of memory on every device and tile size tried."""
-
-    exit_code = EXIT_TOO_LARGE
-
-
 class MaskError(NeuronError):
     """A mask is unusable: wrong size, empty, unreadable."""
 

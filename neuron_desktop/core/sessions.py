@@ -76,10 +76,6 @@ class SessionLock:
         self.path = Path(folder) / LOCK
         self._fd: int | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def acquire(self) -> bool:
         if self._fd is not None:
             return True

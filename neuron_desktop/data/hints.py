@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -45,10 +44,3 @@ def uniform_hint_points(rng: np.random.Generator, h: int, w: int, k: int,
     return [(int(rng.integers(h)), int(rng.integers(w)), size) for _ in range(k)]
 
 
-def downsample_hints(hint_ab: Tensor, mask: Tensor, size: tuple[int, int]) -> tuple[Tensor, Tensor]:
-    """Resize hint planes to a working size keeping every hint (area-weighted mean colour)."""
-    if hint_ab.shape[-2:] == size:
-        return hint_ab, mask
-    m = F.adaptive_avg_pool2d(mask, size)
-    ab = F.adaptive_avg_pool2d(hint_ab * mask, size) / m.clamp(min=1e-6)
-    return ab * (m > 0), (m > 0).to(mask.dtype)

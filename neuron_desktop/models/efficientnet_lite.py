@@ -87,15 +87,6 @@ class EfficientNetLite0Features(nn.Module):
                 feats.append(x)
         return feats
 
-    def classify_head(self, state: dict[str, torch.Tensor], rgb: torch.Tensor) -> torch.Tensor:
-        """ImageNet logits (for checking that the weights loaded correctly)."""
-        x = self.forward(rgb)[-1]
-        x = F.conv2d(x, state["_conv_head.weight"])
-        x = F.batch_norm(x, state["_bn1.running_mean"], state["_bn1.running_var"],
-                         state["_bn1.weight"], state["_bn1.bias"], eps=BN_EPS)
-        x = F.relu6(x).mean((2, 3))
-        return F.linear(x, state["_fc.weight"], state["_fc.bias"])
-
 
 def lite0_weights_path() -> Path:
     try:

@@ -115,7 +115,3 @@ def _cached(name: str, directory: str, sha256: str, device: str) -> nn.Module:
     net = build(entry)
     load_state(net, weights_registry.load_weights(name, directory=directory), name)
     return net.eval().requires_grad_(False).to(device)
-
-
-def clear_cache() -> None:
-    _cached.cache_clear()

@@ -492,11 +492,6 @@ class LiveColorizer:
         self.l_preview = F.interpolate(self.prep.l_full, size=(h, w), mode="area") \
             if (h, w) != (H, W) else self.prep.l_full
 
-    @property
-    def photo_size(self) -> tuple[int, int]:
-        h, w = self.prep.l_full.shape[-2:]
-        return h, w
-
     def ab(self, hints: list | None) -> Tensor:
         return work_ab(self.net, self.prep, hints, self.temperature,
                        prior_correction=self.prior_correction)

@@ -291,9 +291,7 @@ def load_style_bank(weights: str = "default", user_dir: Path | None = None,
                     device: torch.device | str = "cpu") -> StyleBank:
     """The shipped fast network plus user styles (``<user_dir>/*.safetensors``): a copy of
     the cached network (``models.registry.load``) so user styles never touch the shared one."""
-    from safetensors.torch import load_file
-
-    from neuron_desktop.models.weights import get_entry
+    from neuron_desktop.models.weights import get_entry, load_user_checkpoint
 
     name = FAST_WEIGHTS if weights == "default" else weights
     names = list(get_entry(name).recipe.get("style_names", []))
@@ -301,7 +299,7 @@ def load_style_bank(weights: str = "default", user_dir: Path | None = None,
     folder = user_styles_dir() if user_dir is None else user_dir
     for path in sorted(folder.glob("*.safetensors")) if folder.is_dir() else []:
         try:
-            params = load_file(str(path))
+            params = load_user_checkpoint(path)
             index = net.add_style()
             net.set_style_params(index, params)
         except Exception as exc:  # noqa: BLE001 - report which file is broken
