@@ -6,7 +6,7 @@ from neuron_desktop.capabilities import Capability, Choice, Inputs, Param
 from neuron_desktop.pipelines import inpaint as pi
 
 HELP = {
-    "telea": "Fast marching (Telea 2004): quick and smooth; best for thin scratches and dust",
+    "telea": "Fast marching (Telea 2004): quick and smooth; for thin scratches and dust",
     "ns": "Navier-Stokes based fill (Bertalmio et al. 2001): smooth; for thin scratches",
     "harmonic": "Smooth membrane fill from the hole's border: fast, the best classical fill "
                 "for thin scratches and plain areas",
@@ -14,10 +14,10 @@ HELP = {
                 "for larger damaged areas",
     "network": "Inpainting network (coarse-to-fine with contextual attention): shows a coarse "
                "fill, then the refined one; the best fill for larger holes",
-    "network-fast": "The inpainting network's narrower version: about 1.7x faster on a CPU, "
-                    "slightly softer fills",
+    "network-fast": "The inpainting network's narrower version: faster on a CPU, slightly "
+                    "softer fills",
     "network-best": "The inpainting network run on four mirrored copies of the photo, fills "
-                    "averaged: about 0.1 dB closer to the truth, 4x the time",
+                    "averaged: the best fills, four times as slow as network",
     "auto": "Harmonic fill for thin scratches, a network for larger areas (network on a GPU, "
             "network-fast on a CPU; exemplar when neither is installed)",
 }

@@ -1,5 +1,6 @@
 """Stylize: neural style transfer with a gallery style (fast network) or any image
-(arbitrary: feed-forward, under a second; Gatys: optimisation, best quality, minutes).
+(arbitrary: feed-forward, quick; Gatys: optimisation, best quality, slow; timings in
+docs/style.md).
 
 ``style`` is a gallery name, a blend (``{name: weight}`` or the CLI's ``a=0.7,b=0.3``) or a
 style image path; ``method`` None picks fast for names and gatys for image files (the

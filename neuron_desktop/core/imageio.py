@@ -34,9 +34,9 @@ from neuron_desktop.core.errors import ImageLoadError, ImageSaveError, ImageTooL
 
 log = logging.getLogger(__name__)
 
-# Images over this many pixels are refused from their header, before decoding (each pixel
-# costs about 30-100 bytes while a pipeline runs); `--max-megapixels` or the environment
-# variable NEURON_MAX_MEGAPIXELS raises it.
+# Images over this many pixels are refused from their header, before decoding (memory per
+# pixel: docs/reliability.md); `--max-megapixels` or the environment variable
+# NEURON_MAX_MEGAPIXELS raises it.
 DEFAULT_MAX_MEGAPIXELS = 50
 ENV_MAX_MEGAPIXELS = "NEURON_MAX_MEGAPIXELS"
 _max_pixels_override: int | None = None

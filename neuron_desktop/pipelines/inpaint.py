@@ -401,8 +401,8 @@ NETWORK_VIEWS = {"network-best": 4}
 SINGLE_PASS = tuple(m for m in NETWORK_WEIGHTS if m not in NETWORK_VIEWS)  # what auto picks
 NET_MAX_SIDE = 640  # network working size cap (contextual attention is quadratic)
 NET_BIG_WINDOW_SIDE = 320  # working size of windows over twice the cap (big photos)
-# network windows: twice the region's box per side (regions of 21 old photos, filled at
-# the same scale: 3x context scored no better; at a fixed working size, 2x gives a finer fill)
+# network windows: twice the region's box per side (3x context scored no better at the same
+# scale; at a fixed working size, 2x gives a finer fill: docs/inpainting.md)
 NET_CONTEXT = 2.0
 
 

@@ -43,7 +43,7 @@ from neuron_desktop.models.weights import get_entry, installed, weights_dir
 WORK_SIDE = 2048
 METHODS = ("auto", "classical", "network")
 NET_WEIGHTS = "scratch_net"
-PREFER_NETWORK = True  # "auto" picks the network when installed (it measured better)
+PREFER_NETWORK = True  # "auto" picks the network when installed (docs/inpainting.md)
 NET_TILE = 512  # px: the network runs tile by tile ...
 NET_MARGIN = 32  # ... each with this much context (its receptive field is ~50 px)
 SENSITIVITY_SPAN = 4.0  # logit units the threshold moves from sensitivity 0 to 1

@@ -6,7 +6,7 @@
   a preview every few iterations; stops on cancel.
 - ``arbitrary``: feed-forward, any style image, no training on it: whitening/colouring of
   frozen EfficientNet-Lite0 features and a decoder trained on photos only
-  (``pipelines.stylize_arbitrary``); under a second for a 1 MP photo on a CPU.
+  (``pipelines.stylize_arbitrary``); timings in docs/style.md.
 - ``fast``: the feed-forward multi-style network (``models.style.FastStyleNet``) for the
   gallery styles (and styles added with ``neuron train style``); a weight per style
   blends them; runs at full resolution.
@@ -50,7 +50,7 @@ from neuron_desktop.models.style import (
 
 METHODS = ("gatys", "fast", "arbitrary")
 DEFAULT_SIZE = 512
-DEFAULT_ITERATIONS = 150  # ~30 s at 512 px on a 2-core CPU (the evaluation uses 300)
+DEFAULT_ITERATIONS = 150  # half the evaluation's 300 (timings: docs/style.md)
 FAST_WEIGHTS = "style_fast"
 FAST_MAX_PIXELS = 12_600_000  # 12 MP photos run at full resolution
 GATYS_MIN_SIDE = 16  # the loss network (3 poolings after a 16 px edge pad) needs this
@@ -80,8 +80,8 @@ class GatysSettings:
     preview_every: int = 10
 
 
-# seconds per Gatys iteration at 512 px, per device type: measured on the 2-core CPU of
-# docs/style.md (55 s for 300), then replaced by the speed of the last run in this process
+# seconds per Gatys iteration at 512 px, per device type: the CPU figure from docs/style.md
+# (Gatys row), then replaced by the speed of the last run in this process
 _SECONDS_PER_ITERATION = {"cpu": 0.18, "cuda": 0.02}
 
 

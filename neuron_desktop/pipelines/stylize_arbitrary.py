@@ -56,7 +56,7 @@ class ArbitrarySettings:
 
 @functools.lru_cache(maxsize=2)
 def arbitrary_network(device: str = "cpu") -> ArbitraryStyleNet:
-    # channels-last: about 1.5x faster convolutions on a CPU (inputs follow in transfer())
+    # channels-last: faster convolutions on a CPU (docs/style.md; inputs follow in transfer())
     net = load_as(ArbitraryStyleNet, ARBITRARY_WEIGHTS, device)
     return net.to(memory_format=torch.channels_last)
 

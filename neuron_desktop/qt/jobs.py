@@ -240,7 +240,8 @@ class JobsMixin:
 
     def _mask_job(self, name: str, compute, wait: bool) -> bool:
         """Replace the whole mask by ``compute(mask)`` as one undoable step. The new mask and
-        its tile diffs are computed on a worker (a 24 MP mask costs seconds), or here with
+        its tile diffs are computed on a worker (slow on big photos: docs/benchmarks.md,
+        "Editor"), or here with
         ``wait``. Returns False if there is no photo (or, with ``wait``, the edit failed)."""
         doc = self.doc
         if doc is None:

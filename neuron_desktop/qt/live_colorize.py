@@ -1,4 +1,5 @@
-"""Live colorization while hints are edited: a preview on screen within ~100 ms.
+"""Live colorization while hints are edited: a preview on screen while the hint is still
+being placed (target and measured latency: docs/benchmarks.md, "Live colorization hints").
 
 :class:`LiveColorize` keeps one :class:`~neuron_desktop.pipelines.colorize.LiveColorizer`
 per photo revision on its own thread (the encoder runs once per photo; each hint edit costs

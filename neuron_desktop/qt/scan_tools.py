@@ -256,7 +256,7 @@ class ScanTools(QObject):
 
     def refresh_histogram(self) -> None:
         """Histogram of the shown photo, from the display pyramid level with at most
-        ``HISTOGRAM_PIXELS`` pixels (a few ms, even for a 24 MP scan)."""
+        ``HISTOGRAM_PIXELS`` pixels, so its cost does not grow with the scan."""
         if not self.w.docks["scan"].isVisible() or self.w.doc is None:
             return
         pyr = self.w.canvas.pyramids().get("image")
