@@ -737,7 +737,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _capability_parser(sub, cap: Capability) -> argparse.ArgumentParser:
     """The subcommand of ``cap``: its inputs, one option per parameter, device and output."""
-    p = sub.add_parser(cap.name, help=cap.help)
+    p = sub.add_parser(cap.name, help=cap.help.replace("%", "%%"))
     p.add_argument("inputs", nargs="+", metavar="IN", help="photos or folders")
     if "mask" in cap.needs:
         p.add_argument("--mask", required=True,
@@ -749,6 +749,7 @@ def _capability_parser(sub, cap: Capability) -> argparse.ArgumentParser:
         if not param.in_cli:
             continue
         text = param.help + ("" if param.default is None else f" ({param.default})")
+        text = text.replace("%", "%%")  # argparse formats help with %
         if param.kind is bool:
             flag = param.flag if not param.default else "--no-" + param.flag[2:]
             p.add_argument(flag, dest=param.name, action="store_false" if param.default

@@ -29,9 +29,8 @@ from neuron_desktop.core.errors import NeuronError, describe_failure
 
 log = logging.getLogger("neuron_desktop.cli")
 
-# Commands whose inputs are images (they take --max-megapixels).
-IMAGE_COMMANDS = ("metrics", "refine", "inpaint", "detect-scratches", "colorize", "stylize",
-                  "denoise", "restore")
+# Commands whose inputs are images besides the capabilities' (which all take --max-megapixels).
+IMAGE_COMMANDS = ("metrics",)
 
 
 def _positive_float(text: str) -> float:
@@ -45,10 +44,12 @@ def _positive_float(text: str) -> float:
 
 
 def add_image_options(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``--max-megapixels`` to each image command of ``subparsers``."""
+    """Add ``--max-megapixels`` to each image command of ``subparsers``: ``IMAGE_COMMANDS``
+    and every capability's subcommand."""
+    from neuron_desktop.capabilities import all_capabilities
     from neuron_desktop.core.imageio import DEFAULT_MAX_MEGAPIXELS, ENV_MAX_MEGAPIXELS
 
-    for name in IMAGE_COMMANDS:
+    for name in (*IMAGE_COMMANDS, *(cap.name for cap in all_capabilities())):
         if (p := subparsers.choices.get(name)) is not None:
             p.add_argument("--max-megapixels", type=_positive_float, default=None,
                            metavar="MP",

@@ -30,13 +30,40 @@ def mask(tmp_path):
     return path
 
 
+def _commands(parser, prefix=()):
+    """Every (sub)command path of ``parser``, e.g. ("eval", "inpaint")."""
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name)
+                yield from _commands(sub, (*prefix, name))
+
+
 def test_help_everywhere(capsys):
-    for argv in (["--help"], ["info", "--help"], ["metrics", "--help"], ["refine", "--help"],
-                 ["inpaint", "--help"], ["bench", "--help"]):
+    from neuron_desktop.cli import build_parser
+
+    commands = [(), *_commands(build_parser())]
+    assert ("stylize",) in commands and ("eval", "inpaint") in commands
+    for command in commands:
         with pytest.raises(SystemExit) as exc:
-            main(argv)
-        assert exc.value.code == 0
+            main([*command, "--help"])
+        assert exc.value.code == 0, command
         assert "usage:" in capsys.readouterr().out
+
+
+def test_every_capability_command_takes_max_megapixels():
+    from neuron_desktop.capabilities import all_capabilities
+    from neuron_desktop.cli import build_parser
+
+    parser = build_parser()
+    for cap in all_capabilities():
+        args = parser.parse_args([cap.name, "in.png", "-o", "out.png", "--max-megapixels", "60",
+                                  *(["--mask", "m.png"] if "mask" in cap.needs else []),
+                                  *[a for p in cap.params if p.required and p.in_cli
+                                    for a in (p.flag, "x")]])
+        assert args.max_megapixels == 60, cap.name
 
 
 def test_entry_point_runs_as_subprocess():

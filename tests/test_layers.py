@@ -10,8 +10,8 @@ PKG = Path(neuron_desktop.__file__).parent
 # a package may import its own layer and the layers below it, never one above
 LAYERS = {
     "core": 0, "models": 1, "pipelines": 2, "data": 2, "capabilities": 3, "train": 3,
-    "evaluation": 4, "batch": 4, "qt": 5, "cli": 5, "cli_guard": 5, "bench": 5,
-    "__main__": 6,
+    "evaluation": 4, "batch": 4, "qt": 5, "cli": 5, "cli_guard": 5, "project_cli": 5,
+    "bench": 5, "__main__": 6,
 }
 
 
@@ -35,6 +35,14 @@ def _imports() -> dict[str, set[str]]:
 def _layer(module: str) -> int | None:
     parts = module.split(".")
     return LAYERS.get(parts[1]) if len(parts) > 1 else None
+
+
+def test_every_module_has_a_layer():
+    """A new top-level module or package must be placed in LAYERS (and the picture in
+    docs/architecture.md), or the upward-import check would silently skip it."""
+    names = {p.stem for p in PKG.glob("*.py") if p.stem != "__init__"}
+    names |= {p.parent.name for p in PKG.glob("*/__init__.py")}
+    assert names <= set(LAYERS), f"modules without a layer: {sorted(names - set(LAYERS))}"
 
 
 def test_no_upward_imports():
