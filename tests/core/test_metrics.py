@@ -97,6 +97,7 @@ def test_ssim_rejects_tiny_images() -> None:
         ssim(torch.rand(1, 3, 10, 20), torch.rand(1, 3, 10, 20))
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not KODAK.is_dir(), reason="Kodak images not available")
 def test_kodak_pairs_match_skimage() -> None:
     rng = np.random.default_rng(0)

@@ -27,6 +27,7 @@ def _q8(x):
     return torch.round(x.clamp(0, 1) * 255) / 255
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["coffee.jpg", "astronaut.jpg"])
 def test_automatic_colours_are_plausible_and_hints_help(net, name):
     truth = _q8(to_tensor(load_image(SAMPLES / name).rgb))

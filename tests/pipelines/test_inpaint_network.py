@@ -123,6 +123,7 @@ def _sample(name):
     return resize_long(to_tensor(load_image(samples_dir() / f"{name}.jpg").rgb), 320)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["network", "network-fast", "network-best"])
 def test_shipped_network_fills_sample_photos(method):
     if not pi.network_available(method):

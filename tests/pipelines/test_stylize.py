@@ -72,6 +72,7 @@ def test_features_shapes_and_frozen():
     assert not any(p.requires_grad for p in net.parameters())
 
 
+@pytest.mark.slow
 def test_gatys_yields_previews_and_moves_toward_the_style():
     photo, style = _photo(), _stripes()
     settings = st.GatysSettings(preview_every=5)
@@ -118,6 +119,7 @@ def test_gatys_stops_on_cancel():
     assert seen < 15  # stopped within one iteration of the request
 
 
+@pytest.mark.slow
 def test_preserve_color_keeps_the_photos_ab():
     photo, style = _photo(), _stripes()
     kept = run_pipeline(st.gatys(photo, style, size=64, iterations=15, preserve_color=True))
@@ -226,6 +228,7 @@ def _sample(name, size=192):
     return resize_long(to_tensor(load_image(samples_dir() / f"{name}.jpg").rgb), size)
 
 
+@pytest.mark.slow
 def test_shipped_fast_network_stylizes_samples():
     from neuron_desktop.train.style import DEFAULT_STYLES, style_tensor
 
@@ -253,6 +256,7 @@ def test_shipped_fast_network_stylizes_samples():
         assert float(kept_moved) < min(6.0, 0.5 * float(moved))  # (gamut clipping aside)
 
 
+@pytest.mark.slow
 def test_style_weight_balances_content_and_style():
     photo, style = _photo(), _stripes()
     net = st.loss_network("cpu")
