@@ -11,6 +11,10 @@ import numpy as np
 from neuron_desktop.core.errors import ImageLoadError, NeuronError
 from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS, load_image
 
+# The development photos (train/, eval/, old_photos/, styles/) of training and evaluation: a
+# folder beside the source checkout, never part of the package or of the repository.
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
 
 def list_images(folders: list[str | Path]) -> list[Path]:
     """All supported image files under the folders (recursive), sorted for reproducibility."""

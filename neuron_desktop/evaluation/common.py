@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+from neuron_desktop.data.photos import SHARED_DATA as SHARED_DATA
 
 
 def to_8bit(x: torch.Tensor) -> torch.Tensor:

@@ -24,7 +24,7 @@ from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.metrics import colorfulness, psnr
 from neuron_desktop.core.progress import Pipeline, Progress
 from neuron_desktop.data.hints import hints_from_truth, random_hint_points, uniform_hint_points
-from neuron_desktop.data.photos import PhotoBank, list_images, split
+from neuron_desktop.data.photos import SHARED_DATA, PhotoBank, list_images, split
 from neuron_desktop.models.colorization import (
     ColorizationNet,
     annealed_mean,
@@ -34,7 +34,7 @@ from neuron_desktop.models.colorization import (
 )
 from neuron_desktop.train.runs import cosine_lr, log_entry
 
-DEFAULT_DATA = str(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "train")
+DEFAULT_DATA = str(SHARED_DATA / "train")
 
 
 @dataclass
