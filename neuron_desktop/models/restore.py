@@ -4,10 +4,15 @@ damage from old scans (trained on :mod:`neuron_desktop.data.degrade`).
 Input and output are RGB ``(B, 3, H, W)`` in [0, 1] (H, W multiples of 8); the network
 works on 2x2 pixel-unshuffled planes (a quarter of the pixels at full width) and predicts a
 correction added to its input.
+
+The tiles the network sees are too small to know where a faded print's black and white
+points were, so an optional :class:`ToneHead` predicts one tone correction for the whole
+photo from its global statistics (``pipelines.restore.tone_features``).
 """
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -25,13 +30,35 @@ class ResBlock(nn.Module):
         return x + self.b(F.leaky_relu(self.a(x), 0.1))
 
 
+class ToneHead(nn.Module):
+    """Whole-photo tone correction ``a * restored + b`` (the same on every channel) from
+    :data:`TONE_FEATURES` global statistics; starts as the identity (a = 1, b = 0)."""
+
+    def __init__(self, hidden: int = 32) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(TONE_FEATURES, hidden), nn.Tanh(),
+                                 nn.Linear(hidden, 2))
+        zero_init(self.net[2])
+
+    def forward(self, features: Tensor) -> Tensor:
+        """(B, TONE_FEATURES) -> (B, 2): the gain a and offset b."""
+        d = self.net(features)
+        return torch.stack([1 + d[:, 0], d[:, 1]], 1)
+
+
+TONE_FEATURES = 31  # luma quantiles of the scan and of the restored photo (15 each), noise
+
+
 class Restorer(nn.Module):
-    """Three levels (2, 4, 8 px strides) of residual blocks with skips."""
+    """Three levels (2, 4, 8 px strides) of residual blocks with skips, and optionally the
+    whole-photo :class:`ToneHead`."""
 
     pad_multiple = 8
 
-    def __init__(self, widths: tuple[int, int, int] = (32, 64, 128), blocks: int = 2) -> None:
+    def __init__(self, widths: tuple[int, int, int] = (32, 64, 128), blocks: int = 2,
+                 tone: bool = False) -> None:
         super().__init__()
+        self.tone = ToneHead() if tone else None
         a, b, c = widths
         self.inp = nn.Conv2d(12, a, 3, padding=1)
         self.enc2 = nn.Sequential(*[ResBlock(a) for _ in range(1)])
@@ -60,4 +87,5 @@ class Restorer(nn.Module):
 def build_restorer(entry) -> Restorer:
     """The layout recorded with the weights (``preprocessing.arch``)."""
     arch = entry.preprocessing.get("arch", {})
-    return Restorer(widths=tuple(arch.get("widths", (32, 64, 128))))
+    return Restorer(widths=tuple(arch.get("widths", (32, 64, 128))),
+                    tone=bool(arch.get("tone", False)))

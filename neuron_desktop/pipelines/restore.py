@@ -4,11 +4,15 @@ The restorer runs over the photo in overlapping tiles (any size, bounded memory)
 with linear ramps in the overlaps so no seam shows; ``strength`` mixes the result with the
 input; by default the print's tone is kept (the network was trained to keep it), and
 ``keep_tone=False`` neutralises it (a toned monochrome print becomes neutral gray, a colour
-photo gets a gray-world white balance).
+photo gets a gray-world white balance). When the weights carry a tone head, the faded print's
+contrast is then corrected once for the whole photo from its global statistics
+(:func:`tone_features`), which no tile can see.
 """
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -80,6 +84,40 @@ def run_tiled(net: Restorer, image: Tensor, tile: int = DEFAULT_TILE,
     return out / weight
 
 
+TONE_QUANTILES = (0.1, 0.5, 1, 2, 5, 10, 25, 50, 75, 90, 95, 98, 99, 99.5, 99.9)  # percent
+_LUMA = np.float32([0.299, 0.587, 0.114])
+
+
+def _luma_quantiles(rgb: np.ndarray) -> np.ndarray:
+    """Luma percentiles of ``rgb`` (H, W, 3) seen at 128 px (area-averaged: grain-free)."""
+    h, w = rgb.shape[:2]
+    s = 128 / max(h, w)
+    small = cv2.resize(rgb, (max(1, round(w * s)), max(1, round(h * s))),
+                       interpolation=cv2.INTER_AREA) if s < 1 else rgb
+    return np.percentile(small @ _LUMA, TONE_QUANTILES).astype(np.float32)
+
+
+def tone_features(scan: np.ndarray, restored: np.ndarray) -> np.ndarray:
+    """The tone head's input (``models.restore.TONE_FEATURES`` numbers) for float32
+    (H, W, 3) RGB arrays: luma quantiles of the scan and of the restored photo, and the
+    scan's fine-noise level (median absolute Laplacian of the luma, x10)."""
+    noise = np.median(np.abs(cv2.Laplacian(scan @ _LUMA, cv2.CV_32F)))
+    return np.concatenate([_luma_quantiles(scan), _luma_quantiles(restored),
+                           np.float32([10 * noise])])
+
+
+def correct_tone(net: Restorer, scan: Tensor, restored: Tensor) -> Tensor:
+    """``a * restored + b`` with (a, b) from the net's tone head (unchanged without one)."""
+    if net.tone is None:
+        return restored
+    from neuron_desktop.core.imageio import from_tensor
+
+    f = tone_features(from_tensor(scan.float().cpu()), from_tensor(restored.float().cpu()))
+    with torch.no_grad():
+        a, b = net.tone(torch.from_numpy(f)[None].to(restored.device))[0]
+    return (a * restored + b).clamp(0, 1)
+
+
 def neutralise(rgb: Tensor) -> Tensor:
     """Remove a print's tone: a toned monochrome photo becomes neutral gray (ab = 0), a
     colour photo gets a gray-world white balance (its mean ab moved to 0)."""
@@ -112,6 +150,7 @@ def restore(image: Tensor, *, strength: float = 1.0, keep_tone: bool = True,
         net = model.to(dev) if model is not None else load_restorer(weights, dev)
         x = image.to(dev)
         out = yield from run_tiled(net, x, tile_size or tile, cancel=cancel)
+        out = correct_tone(net, x, out.clamp(0, 1))
         out = (x + strength * (out - x)).clamp(0, 1)
         if not keep_tone:
             out = neutralise(out)

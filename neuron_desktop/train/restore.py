@@ -2,7 +2,11 @@
 
 ``python -m neuron_desktop.train.restore train RUN --data DIR...`` trains (resumable: a
 checkpoint every few minutes in ``RUN/checkpoint.pt``; run the same command again to
-continue); ``... export RUN --name restorer`` writes the weights and manifest entry.
+continue); ``... export RUN --name restorer`` writes the weights and manifest entry;
+``... tone RUN --data DIR...`` fits the whole-photo tone head on top of trained weights
+(samples: photos at 320 px degraded at a random severity and run through the restorer; loss:
+the photo's log MSE after ``a * restored + b``, exact from five per-photo moments) and
+writes the weights with the head.
 Each step: random crops, each degraded at a random severity in [0, 1] with a random size
 scale (a crop stands for part of a 250-750 px print); loss: Charbonnier (smooth L1).
 """
@@ -129,6 +133,116 @@ def export_main(args) -> None:
     log.info("exported step %d as '%s'", state["step"], args.name)
 
 
+def tone_samples(net: Restorer, files: list[Path], rng: np.random.Generator, n: int,
+                 side: int = 320, pick: bool = True) -> dict[str, np.ndarray]:
+    """``n`` (features, moments, severity) rows: a photo (random, or in order when not
+    ``pick``) at ``side`` px, degraded at a random severity, restored by ``net``. Moments
+    (over pixels and channels): E[o^2], E[o], E[o c], E[c], E[c^2] for output o, clean c."""
+    import cv2
+
+    from neuron_desktop.core.errors import ImageLoadError
+    from neuron_desktop.core.imageio import load_image
+    from neuron_desktop.pipelines.restore import tone_features
+
+    X, M, S = [], [], []
+    for k in range(n):
+        f = files[rng.integers(len(files))] if pick else files[k % len(files)]
+        try:
+            rgb = load_image(f).rgb
+        except ImageLoadError:
+            continue
+        h, w = rgb.shape[:2]
+        s = min(1.0, side / max(h, w))
+        if s < 1:
+            rgb = cv2.resize(rgb, (round(w * s) // 8 * 8, round(h * s) // 8 * 8),
+                             interpolation=cv2.INTER_AREA)
+        else:
+            rgb = rgb[: h // 8 * 8, : w // 8 * 8]
+        sev = rng.uniform(0, 1)
+        d = degrade(rgb, rng, sev)
+        with torch.no_grad():
+            out = net(torch.from_numpy(d.image).permute(2, 0, 1)[None]).clamp(0, 1)
+        o = out[0].permute(1, 2, 0).numpy().reshape(-1, 3).astype(np.float64)
+        c = d.clean.reshape(-1, 3).astype(np.float64)
+        M.append([np.mean(o * o), np.mean(o), np.mean(o * c), np.mean(c), np.mean(c * c)])
+        X.append(tone_features(d.image, out[0].permute(1, 2, 0).numpy()))
+        S.append(sev)
+    return {"X": np.array(X, np.float32), "M": np.array(M), "S": np.array(S)}
+
+
+def tone_mse(ab: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """Per-photo MSE of ``a * o + b`` against the clean photo, from the moments ``m``."""
+    a, b = ab[:, 0].double(), ab[:, 1].double()
+    return (a * a * m[:, 0] + 2 * a * b * m[:, 1] + b * b - 2 * a * m[:, 2] - 2 * b * m[:, 3]
+            + m[:, 4])
+
+
+def tone_report(head, data: dict) -> dict:
+    """Mean PSNR without and with the head, overall and near each evaluation severity."""
+    from neuron_desktop.data.degrade import SEVERITIES
+
+    m = torch.from_numpy(data["M"])
+    with torch.no_grad():
+        ab = head(torch.from_numpy(data["X"]))
+    same = torch.tensor([[1.0, 0.0]]).expand(len(m), 2)
+    out = {}
+    for name, centre in [("all", None), *SEVERITIES.items()]:
+        sel = (torch.ones(len(m), dtype=torch.bool) if centre is None
+               else torch.from_numpy(np.abs(data["S"] - centre) < 0.12))
+        psnr = [float((-10 * torch.log10(tone_mse(x[sel], m[sel]))).mean()) for x in (same, ab)]
+        out[name] = {"photos": int(sel.sum()), "psnr_restored": round(psnr[0], 3),
+                     "psnr_with_tone": round(psnr[1], 3)}
+    return out
+
+
+def tone_main(args) -> None:
+    from neuron_desktop.models.restore import ToneHead
+    from neuron_desktop.models.weights import get_entry, save_weights
+    from neuron_desktop.pipelines.restore import load_restorer
+
+    run = Path(args.run)
+    run.mkdir(parents=True, exist_ok=True)
+    net = load_restorer(args.weights)
+    train_files, val_files = split(list_images(args.data), 0.05)
+    # samples in shards of 100 (resumable: existing shards are kept)
+    shards = max(1, args.samples // 100)
+    for i in range(shards):
+        shard = run / f"tone_{i:03d}.npz"
+        if not shard.exists():
+            np.savez(shard, **tone_samples(net, train_files, np.random.default_rng(1000 + i),
+                                           min(100, args.samples), args.side))
+            log.info("tone samples: shard %d of %d", i + 1, shards)
+    val_path = run / "tone_val.npz"
+    if not val_path.exists():
+        np.savez(val_path, **tone_samples(net, val_files[30:], np.random.default_rng(1),
+                                          args.val_samples, args.side, pick=False))
+    parts = [np.load(run / f"tone_{i:03d}.npz") for i in range(shards)]
+    train = {k: np.concatenate([p[k] for p in parts]) for k in ("X", "M", "S")}
+    val = dict(np.load(val_path))
+    torch.manual_seed(args.seed)
+    head = ToneHead()
+    opt = torch.optim.Adam(head.parameters(), lr=3e-3, weight_decay=1e-4)
+    x, m = torch.from_numpy(train["X"]), torch.from_numpy(train["M"])
+    for it in range(args.iterations):
+        loss = torch.log(tone_mse(head(x), m).clamp_min(1e-10)).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    head.eval()
+    report = {"train": tone_report(head, train), "validation": tone_report(head, val)}
+    log.info("tone head: %s", report["validation"])
+    base = get_entry(args.weights if args.weights != "default" else "restorer")
+    state = {**net.state_dict(), **{f"tone.{k}": v for k, v in head.state_dict().items()}}
+    recipe = {**base.recipe, "tone": {"samples": len(x), "side": args.side,
+                                      "iterations": args.iterations, "seed": args.seed,
+                                      "script": "neuron_desktop.train.restore tone"}}
+    save_weights(args.name, state, task="restoration", arch="Restorer", recipe=recipe,
+                 data=base.data, metrics={**base.metrics, "tone": report},
+                 preprocessing={"arch": {**base.preprocessing.get("arch", {}), "tone": True}},
+                 directory=args.weights_dir)
+    log.info("wrote '%s' with the tone head", args.name)
+
+
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     ap = argparse.ArgumentParser(description=__doc__)
@@ -151,11 +265,22 @@ def main(argv=None) -> None:
     e = sub.add_parser("export")
     e.add_argument("run")
     e.add_argument("--name", default="restorer")
-    for q in (t, e):
+    o = sub.add_parser("tone", help="fit the whole-photo tone head on trained weights")
+    o.add_argument("run")
+    o.add_argument("--data", nargs="+", required=True)
+    o.add_argument("--weights", default="default", help="restorer weights to build on")
+    o.add_argument("--samples", type=int, default=2000)
+    o.add_argument("--val-samples", type=int, default=200)
+    o.add_argument("--side", type=int, default=320)
+    o.add_argument("--iterations", type=int, default=3000)
+    o.add_argument("--seed", type=int, default=0)
+    o.add_argument("--name", default="restorer")
+    o.add_argument("--weights-dir", default=None, help="where to write (default: the package's)")
+    for q in (t, e, o):
         q.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    {"train": train_main, "export": export_main}[args.cmd](args)
+    {"train": train_main, "export": export_main, "tone": tone_main}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -72,3 +72,36 @@ def test_eval_restore_cli_on_small_folders(tmp_path, capsys):
         assert np.isfinite(per["ours_minus_best_classical_db"])
     assert set(r["settings"]) == {"nlm", "bilateral", "unsharp"}
     assert "ours - best classical" in capsys.readouterr().out
+
+
+def test_tone_head_starts_as_identity_and_its_correction_is_applied_once_per_photo():
+    from neuron_desktop.models.restore import TONE_FEATURES
+    from neuron_desktop.pipelines.restore import correct_tone, tone_features
+
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 64, 80) * 0.8 + 0.1
+    f = tone_features(x[0].permute(1, 2, 0).numpy(), x[0].permute(1, 2, 0).numpy())
+    assert f.shape == (TONE_FEATURES,) and np.all(np.diff(f[:15]) >= 0)  # quantiles sorted
+    plain = Restorer(widths=(8, 8, 8)).eval()
+    assert plain.tone is None and correct_tone(plain, x, x) is x
+    net = Restorer(widths=(8, 8, 8), tone=True).eval()
+    assert torch.equal(correct_tone(net, x, x), x.clamp(0, 1))  # zero-initialised: identity
+    with torch.no_grad():  # a head that always answers a = 1.2, b = -0.1
+        net.tone.net[2].bias.copy_(torch.tensor([0.2, -0.1]))
+    out = correct_tone(net, x, x)
+    assert torch.allclose(out, (1.2 * x - 0.1).clamp(0, 1), atol=1e-6)
+    # the pipeline applies it to the whole photo (every tile gets the same a, b)
+    whole = run_pipeline(restore(x, model=net, device="cpu", tile=48))
+    base = run_pipeline(run_tiled(net, x, tile=48))
+    assert torch.allclose(whole, (1.2 * base.clamp(0, 1) - 0.1).clamp(0, 1), atol=1e-5)
+
+
+def test_tone_loss_from_moments_is_the_photos_mse():
+    from neuron_desktop.train.restore import tone_mse
+
+    rng = np.random.default_rng(0)
+    o, c = rng.random((50, 3)), rng.random((50, 3))
+    m = torch.tensor([[np.mean(o * o), np.mean(o), np.mean(o * c), np.mean(c), np.mean(c * c)]])
+    for a, b in [(1.0, 0.0), (1.3, -0.1), (0.8, 0.05)]:
+        direct = np.mean((a * o + b - c) ** 2)
+        assert abs(float(tone_mse(torch.tensor([[a, b]], dtype=torch.float64), m)[0]) - direct) < 1e-9
