@@ -223,7 +223,7 @@ def tone_main(args) -> None:
     head = ToneHead()
     opt = torch.optim.Adam(head.parameters(), lr=3e-3, weight_decay=1e-4)
     x, m = torch.from_numpy(train["X"]), torch.from_numpy(train["M"])
-    for it in range(args.iterations):
+    for _ in range(args.iterations):
         loss = torch.log(tone_mse(head(x), m).clamp_min(1e-10)).mean()
         opt.zero_grad()
         loss.backward()

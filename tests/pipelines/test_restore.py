@@ -104,4 +104,5 @@ def test_tone_loss_from_moments_is_the_photos_mse():
     m = torch.tensor([[np.mean(o * o), np.mean(o), np.mean(o * c), np.mean(c), np.mean(c * c)]])
     for a, b in [(1.0, 0.0), (1.3, -0.1), (0.8, 0.05)]:
         direct = np.mean((a * o + b - c) ** 2)
-        assert abs(float(tone_mse(torch.tensor([[a, b]], dtype=torch.float64), m)[0]) - direct) < 1e-9
+        ab = torch.tensor([[a, b]], dtype=torch.float64)
+        assert abs(float(tone_mse(ab, m)[0]) - direct) < 1e-9
