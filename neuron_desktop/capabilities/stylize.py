@@ -94,13 +94,13 @@ CAPABILITY = Capability(
         Param("style", str, None, required=True, scope="cli",
               help="gallery style name, a blend 'a=0.7,b=0.3', or a style image file"),
         Param("method", str, None, initial="fast",
-              help="fast for gallery names; for image files arbitrary (feed-forward, about "
-                   "a second) or gatys (optimisation, best quality; the default)",
+              help="fast for gallery names; for image files arbitrary (feed-forward, quick) "
+                   "or gatys (optimisation, best quality; the default)",
               choices=(Choice("fast", "Fast — gallery styles", "Feed-forward network: the "
                               "built-in styles, blendable; one quick pass at full resolution",
                               st.FAST_WEIGHTS),
                        Choice("arbitrary", "Arbitrary — any style image, instant",
-                              "Feed-forward: any style image in about a second, no "
+                              "Feed-forward: any style image in one quick pass, no "
                               "training on it (whitening/colouring of network features)",
                               ARBITRARY_WEIGHTS),
                        Choice("gatys", "Gatys — any style image, best quality",
