@@ -214,9 +214,7 @@ class Processor:
         try:
             return STEPS[step.use].load(step.params, self.device)
         except NeuronError as exc:
-            from neuron_desktop.batch.recipe import RecipeError
-
-            raise RecipeError(f"{self.recipe.source}:{step.line}: {step.use}: {exc}") from exc
+            raise NeuronError(f"{self.recipe.source}:{step.line}: {step.use}: {exc}") from exc
 
     def __call__(self, job: dict) -> dict:
         start = time.perf_counter()

@@ -7,6 +7,7 @@ from neuron_desktop.batch import steps
 from neuron_desktop.batch.recipe import RecipeError, parse_recipe
 from neuron_desktop.batch.steps import NOT_BATCHABLE, STEPS, Processor
 from neuron_desktop.capabilities import Inputs, all_capabilities, get
+from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import load_image, to_tensor
 from neuron_desktop.core.progress import run_pipeline
 from neuron_desktop.core.record import read_record
@@ -119,7 +120,7 @@ def test_declared_types_and_ranges_are_checked_with_the_line(step, expected):
 def test_prepare_errors_name_the_line_before_any_photo():
     recipe = parse_recipe(_recipe(("denoise", {}), ("levels", {"black": 200, "white": 100})),
                           "r.toml")
-    with pytest.raises(RecipeError, match=r"r.toml:3: levels: the white point \(100\) must "
+    with pytest.raises(NeuronError, match=r"r.toml:3: levels: the white point \(100\) must "
                                           r"be above the black point \(200\)"):
         Processor(recipe, device="cpu")
 
