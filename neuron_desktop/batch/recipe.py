@@ -148,6 +148,11 @@ def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
             if p.required and key not in params:
                 raise fail(f"{use}: '{key}' is required ({p.help})", *at)
         full = {k: p.default for k, p in spec.items()} | params
+        if STEPS[use].check is not None:
+            try:
+                STEPS[use].check(full)
+            except NeuronError as exc:
+                raise fail(f"{use}: {exc}", *at) from None
         steps.append(Step(use, full, lines.get(at, 1)))
     _check_chain(steps, fail)
     name = meta.get("name") or Path(source).stem

@@ -89,6 +89,8 @@ class StepSpec:
     models: Callable[[dict, Any], list[str]]  # manifest names of the weights it uses
     needs: tuple[str, ...] = ()  # inputs beyond the image: "mask" (made by an earlier step)
     target: str = "image"  # the layer it writes: "image" or "mask"
+    check: Callable[[dict], None] | None = None  # cross-parameter checks, when parsed
+    weights: Callable[[dict], list[str]] | None = None  # weights it needs, not installed
 
 
 def _nothing(params: dict, device: Any) -> None:
@@ -113,17 +115,25 @@ def capability_step(cap: Any) -> StepSpec:
     its pipeline. A mask step replaces the mask; a step that needs a mask is skipped when it
     is empty; a geometry step also transforms the mask."""
 
-    def load(values: dict, device: Any) -> dict:
-        from neuron_desktop.models.registry import load as load_network
+    def missing(values: dict, device: Any = None) -> list[str]:
         from neuron_desktop.models.weights import installed
 
-        names = cap.weights_used(values, device)
-        missing = [n for n in names if not installed(n)]
-        if missing:
-            raise NeuronError(f"{cap.title} model not installed (weights {', '.join(missing)})")
-        for name in names:  # cached: the pipelines get these very networks
+        return [n for n in cap.weights_used(values, device) if not installed(n)]
+
+    def load(values: dict, device: Any) -> dict:
+        from neuron_desktop.models.registry import load as load_network
+
+        if absent := missing(values, device):
+            raise NeuronError(f"{cap.title} model not installed (weights {', '.join(absent)})")
+        for name in cap.weights_used(values, device):  # cached: the pipelines get these
             load_network(name, device)
         return cap.resolve(values, device)  # prepare once per worker
+
+    def check(values: dict) -> None:
+        """The declaration's own checks (``prepare``: e.g. levels' white above black, a
+        known gallery style), when the recipe is read."""
+        if cap.prepare is not None:
+            cap.resolve(values, "cpu")
 
     def run(prepared: dict, work: Work, values: dict, device: Any) -> dict:
         from neuron_desktop.capabilities import Inputs
@@ -152,7 +162,7 @@ def capability_step(cap: Any) -> StepSpec:
 
     params = {p.name: Param.declared(p) for p in cap.params if p.in_recipe}
     return StepSpec(params, load, run, lambda values, device: list(cap.weights_used(
-        values, device)), tuple(cap.needs), cap.target)
+        values, device)), tuple(cap.needs), cap.target, check, missing)
 
 
 # --- export (the last step; runs in the encoder) ----------------------------------------
@@ -179,6 +189,17 @@ def _steps() -> tuple[dict[str, StepSpec], dict[str, str]]:
 
 
 STEPS, NOT_BATCHABLE = _steps()  # NOT_BATCHABLE: capability name -> why it is no step
+
+
+def check_weights(recipe) -> None:
+    """Every step's weights are installed (the driver checks before worker processes start,
+    so a missing model is one clear error naming the recipe line)."""
+    for step in recipe.work_steps:
+        spec = STEPS[step.use]
+        absent = spec.weights(step.params) if spec.weights else []
+        if absent:
+            raise NeuronError(f"{recipe.source}:{step.line}: {step.use}: model not installed "
+                              f"(weights {', '.join(absent)})")
 
 
 def output_name(relative: Path, export: dict) -> Path:

@@ -117,11 +117,30 @@ def test_declared_types_and_ranges_are_checked_with_the_line(step, expected):
     assert str(info.value).startswith(expected)
 
 
-def test_prepare_errors_name_the_line_before_any_photo():
-    recipe = parse_recipe(_recipe(("denoise", {}), ("levels", {"black": 200, "white": 100})),
-                          "r.toml")
-    with pytest.raises(NeuronError, match=r"r.toml:3: levels: the white point \(100\) must "
+def test_declared_cross_parameter_checks_name_the_line():
+    with pytest.raises(RecipeError, match=r"r.toml:3: levels: the white point \(100\) must "
                                           r"be above the black point \(200\)"):
+        parse_recipe(_recipe(("denoise", {}), ("levels", {"black": 200, "white": 100})),
+                     "r.toml")
+    with pytest.raises(RecipeError, match="r.toml:1: stylize: .*no_such_style"):
+        parse_recipe(_recipe(("stylize", {"style": "no_such_style"})), "r.toml")
+
+
+def test_a_missing_model_is_one_error_naming_the_line(tmp_path, monkeypatch):
+    from neuron_desktop.batch.job import prepare_job
+    from neuron_desktop.batch.local import run_local
+    from neuron_desktop.models import weights
+
+    recipe = parse_recipe(_recipe(("denoise", {}), ("restore", {})), "r.toml")
+    make_photos(tmp_path / "in", 1)
+    real = weights.installed
+    monkeypatch.setattr(weights, "installed", lambda name: name != "restorer" and real(name))
+    with prepare_job(recipe, [tmp_path / "in"], tmp_path / "out") as state:
+        for workers in (0, 2):  # before any worker process starts
+            with pytest.raises(NeuronError, match="r.toml:3: restore: model not installed "
+                                                  r"\(weights restorer\)"):
+                run_local(recipe, state, workers=workers)
+    with pytest.raises(NeuronError, match="r.toml:3: restore: Restore model not installed"):
         Processor(recipe, device="cpu")
 
 
