@@ -58,7 +58,7 @@ def run_local(recipe: Recipe, state: JobState, *, workers: int | None = None,
               on_result: OnResult | None = None) -> None:
     """Run the pending rows of ``state``. ``cancel``: an object with ``.cancelled``; on
     cancel no new photo starts, those in flight finish, and ``Cancelled`` is raised."""
-    check_weights(recipe)  # here, not in a worker that could only die of it
+    check_weights(recipe, device)  # here, not in a worker that could only die of it
     workers = default_workers(device) if workers is None else workers
     tmp = tmp_dir(state.path.parent)
     jobs = state.pending()

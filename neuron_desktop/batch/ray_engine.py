@@ -86,7 +86,7 @@ def run_ray(recipe: Recipe, state: JobState, *, address: str | None = None,
     """Run the pending rows of ``state`` on Ray. ``address``: an existing cluster (``auto``
     or ``ray://host:10001``); None starts a local Ray with ``num_cpus`` CPUs."""
     ray = import_ray()
-    check_weights(recipe)  # on the driver: a missing model is one clear error
+    check_weights(recipe, device)  # on the driver: a missing model is one clear error
     jobs = state.pending()
     if not jobs:
         return

@@ -90,7 +90,7 @@ class StepSpec:
     needs: tuple[str, ...] = ()  # inputs beyond the image: "mask" (made by an earlier step)
     target: str = "image"  # the layer it writes: "image" or "mask"
     check: Callable[[dict], None] | None = None  # cross-parameter checks, when parsed
-    weights: Callable[[dict], list[str]] | None = None  # weights it needs, not installed
+    weights: Callable[[dict, Any], list[str]] | None = None  # needed, not installed
 
 
 def _nothing(params: dict, device: Any) -> None:
@@ -115,7 +115,7 @@ def capability_step(cap: Any) -> StepSpec:
     its pipeline. A mask step replaces the mask; a step that needs a mask is skipped when it
     is empty; a geometry step also transforms the mask."""
 
-    def missing(values: dict, device: Any = None) -> list[str]:
+    def missing(values: dict, device: Any) -> list[str]:
         from neuron_desktop.models.weights import installed
 
         return [n for n in cap.weights_used(values, device) if not installed(n)]
@@ -191,12 +191,12 @@ def _steps() -> tuple[dict[str, StepSpec], dict[str, str]]:
 STEPS, NOT_BATCHABLE = _steps()  # NOT_BATCHABLE: capability name -> why it is no step
 
 
-def check_weights(recipe) -> None:
+def check_weights(recipe, device: Any = None) -> None:
     """Every step's weights are installed (the driver checks before worker processes start,
     so a missing model is one clear error naming the recipe line)."""
     for step in recipe.work_steps:
         spec = STEPS[step.use]
-        absent = spec.weights(step.params) if spec.weights else []
+        absent = spec.weights(step.params, device) if spec.weights else []
         if absent:
             raise NeuronError(f"{recipe.source}:{step.line}: {step.use}: model not installed "
                               f"(weights {', '.join(absent)})")
