@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the wheel, install it into a fresh virtual environment outside the checkout and run
 # `neuron colorize` and `neuron-desktop --screenshot` from there: proof that an installed
-# package finds its weights, samples and icon (package data) without a source tree.
+# package finds its weights, samples, icon and user guide (package data) without a source tree.
 # Dependencies are reused from the project's environment (a .pth line), so nothing is
 # downloaded; the wheel itself goes in with --no-deps.
 set -euo pipefail
@@ -16,7 +16,8 @@ WHEEL=$(ls "$TMP"/dist/neuron_desktop-*.whl)
 import sys, zipfile
 names = zipfile.ZipFile(sys.argv[1]).namelist()
 need = ["neuron_desktop/weights/manifest.json", "neuron_desktop/weights/colorizer.safetensors",
-        "neuron_desktop/resources/samples/old_photo.jpg", "neuron_desktop/resources/neuron-desktop.svg"]
+        "neuron_desktop/resources/samples/old_photo.jpg", "neuron_desktop/resources/neuron-desktop.svg",
+        "neuron_desktop/resources/user_guide.md"]
 missing = [n for n in need if n not in names]
 assert not missing, f"wheel lacks {missing}"
 print(f"wheel: {len(names)} files, package data present")
@@ -29,6 +30,12 @@ cd "$TMP"  # outside the checkout
 venv/bin/python - <<'PYEOF'
 import neuron_desktop, sys
 assert neuron_desktop.__file__.startswith(sys.prefix), f"not the wheel: {neuron_desktop.__file__}"
+from neuron_desktop.qt.help import guide_markdown, user_guide_path
+guide = user_guide_path()  # Help > User guide's lookup, through importlib.resources
+assert guide is not None and str(guide).startswith(sys.prefix), f"user guide: {guide}"
+text = guide_markdown(guide)  # no screenshots installed: their captions instead
+assert "Open the scan" in text and "![" not in text and "(Picture: " in text
+print(f"user guide found in the installed package: {guide}")
 PYEOF
 SAMPLE=$(venv/bin/python -c 'from neuron_desktop.core.paths import samples_dir; print(samples_dir() / "old_photo.jpg")')
 venv/bin/neuron colorize "$SAMPLE" -o colorized.jpg -q --device cpu

@@ -18,7 +18,7 @@ from pathlib import Path
 from neuron_desktop.batch.job import tmp_dir
 from neuron_desktop.batch.recipe import Recipe
 from neuron_desktop.batch.state import JobState
-from neuron_desktop.batch.steps import Processor
+from neuron_desktop.batch.steps import Processor, check_weights
 from neuron_desktop.core.progress import Cancelled
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ def run_local(recipe: Recipe, state: JobState, *, workers: int | None = None,
               on_result: OnResult | None = None) -> None:
     """Run the pending rows of ``state``. ``cancel``: an object with ``.cancelled``; on
     cancel no new photo starts, those in flight finish, and ``Cancelled`` is raised."""
+    check_weights(recipe, device)  # here, not in a worker that could only die of it
     workers = default_workers(device) if workers is None else workers
     tmp = tmp_dir(state.path.parent)
     jobs = state.pending()

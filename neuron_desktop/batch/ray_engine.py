@@ -24,7 +24,7 @@ from pathlib import Path
 from neuron_desktop.batch.job import tmp_dir
 from neuron_desktop.batch.recipe import Recipe
 from neuron_desktop.batch.state import JobState
-from neuron_desktop.batch.steps import Processor, encode, failure
+from neuron_desktop.batch.steps import Processor, check_weights, encode, failure
 from neuron_desktop.core.errors import NeuronError
 
 log = logging.getLogger(__name__)
@@ -86,6 +86,7 @@ def run_ray(recipe: Recipe, state: JobState, *, address: str | None = None,
     """Run the pending rows of ``state`` on Ray. ``address``: an existing cluster (``auto``
     or ``ray://host:10001``); None starts a local Ray with ``num_cpus`` CPUs."""
     ray = import_ray()
+    check_weights(recipe, device)  # on the driver: a missing model is one clear error
     jobs = state.pending()
     if not jobs:
         return

@@ -93,7 +93,7 @@ def load_recipe(name_or_path: str | Path) -> Recipe:
 
 def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
     """Parse and validate recipe ``text``; every error names ``source`` and a line."""
-    from neuron_desktop.batch.steps import STEPS
+    from neuron_desktop.batch.steps import NOT_BATCHABLE, STEPS
 
     try:
         data = tomllib.loads(text)
@@ -128,6 +128,8 @@ def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
         use = raw.get("use")
         if use is None:
             raise fail("step has no 'use = \"...\"' (the step name)", *at)
+        if use in NOT_BATCHABLE:
+            raise fail(f"'{use}' cannot be a batch step: {NOT_BATCHABLE[use]}", *at, "use")
         if use not in STEPS:
             raise fail(f"unknown step '{use}' (available: {', '.join(STEPS)})", *at, "use")
         params = {}
@@ -142,7 +144,15 @@ def parse_recipe(text: str, source: str = "<recipe>") -> Recipe:
                 params[key] = spec[key].check(value)
             except ValueError as exc:
                 raise fail(f"{use}: {key} {exc}", *at, key) from None
+        for key, p in spec.items():
+            if p.required and key not in params:
+                raise fail(f"{use}: '{key}' is required ({p.help})", *at)
         full = {k: p.default for k, p in spec.items()} | params
+        if STEPS[use].check is not None:
+            try:
+                STEPS[use].check(full)
+            except NeuronError as exc:
+                raise fail(f"{use}: {exc}", *at) from None
         steps.append(Step(use, full, lines.get(at, 1)))
     _check_chain(steps, fail)
     name = meta.get("name") or Path(source).stem
@@ -197,7 +207,10 @@ def _toml_value(v: object) -> str:
 
 
 def _check_chain(steps: list[Step], fail) -> None:
+    from neuron_desktop.batch.steps import STEPS
+
     names = [s.use for s in steps]
+    makers = [n for n, spec in STEPS.items() if spec.target == "mask"]
     if names[-1] != "export":
         raise fail("the last step must be 'export' (it writes the output file)",
                    "step", len(steps) - 1)
@@ -205,9 +218,9 @@ def _check_chain(steps: list[Step], fail) -> None:
         raise fail("'export' may appear only once, as the last step",
                    "step", names.index("export"))
     for i, name in enumerate(names):
-        if name == "inpaint" and "detect-scratches" not in names[:i]:
-            raise fail("inpaint needs a mask: put a 'detect-scratches' step before it",
-                       "step", i)
+        if "mask" in STEPS[name].needs and not set(makers) & set(names[:i]):
+            where = " or ".join(f"'{n}'" for n in makers)
+            raise fail(f"{name} needs a mask: put a {where} step before it", "step", i)
 
 
 def _key_lines(text: str) -> dict[tuple, int]:

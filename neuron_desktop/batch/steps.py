@@ -1,10 +1,13 @@
-"""The step table: recipe step names -> calls of the existing pipeline functions.
+"""The step table: recipe step names -> capability pipelines, generated from the declarations.
 
-One thin table (``STEPS``) so that it can later be replaced by capability lookups. Each
-entry has its parameters (type, default, range), a ``load`` that loads its models once per
-worker, a ``run`` that transforms a :class:`Work` item, and the manifest names of the models
-it used (for the edit record). ``Processor`` chains them: decode -> steps -> encode; both
-engines call exactly these functions, so their outputs are identical.
+Every capability in ``capabilities/`` is a recipe step of the same name (unless it declares
+``not_batchable`` with a reason): its recipe parameters are the declared CLI parameters
+(type, default, range, choices; ``Param.batch`` False leaves one out), its ``load`` resolves
+the parameters (``prepare``) and loads the weights it uses once per worker, its ``run``
+transforms a :class:`Work` item through the capability's pipeline, and ``models`` names the
+weights it used (for the edit record). ``export`` is the one hand-written step (the encoder).
+``Processor`` chains them: decode -> steps -> encode; both engines call exactly these
+functions, so their outputs are identical.
 """
 
 from __future__ import annotations
@@ -31,8 +34,14 @@ class Param:
     lo: float | None = None
     hi: float | None = None
     choices: tuple = ()
-    lo_open: bool = False
     help: str = ""
+    required: bool = False
+
+    @classmethod
+    def declared(cls, p: Any) -> Param:
+        """The recipe parameter of capability parameter ``p`` (``capabilities.Param``)."""
+        return cls(p.kind, p.default, p.min, p.max, tuple(c.value for c in p.choices),
+                   p.help, p.required)
 
     def check(self, value: Any) -> Any:
         """``value`` converted to the type; ValueError says what is allowed."""
@@ -43,11 +52,14 @@ class Param:
         if self.choices and value not in self.choices:
             raise ValueError(f"must be one of {', '.join(map(str, self.choices))}, "
                              f"got {value!r}")
-        low_bad = self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo)
-        if low_bad or (self.hi is not None and value > self.hi):
-            lb = "(" if self.lo_open else "["
-            raise ValueError(f"must be in {lb}{self.lo}, {self.hi}], got {value!r}")
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and
+                                                          value > self.hi):
+            raise ValueError(f"must be in [{_num(self.lo)}, {_num(self.hi)}], got {value!r}")
         return value
+
+
+def _num(x: float | None) -> str:
+    return "..." if x is None else f"{x:g}"
 
 
 @dataclass
@@ -75,6 +87,10 @@ class StepSpec:
     load: Callable[[dict, Any], Any]  # (params, device) -> context (models), once per worker
     run: Callable[[Any, Work, dict, Any], dict]  # -> settings for the record (default params)
     models: Callable[[dict, Any], list[str]]  # manifest names of the weights it uses
+    needs: tuple[str, ...] = ()  # inputs beyond the image: "mask" (made by an earlier step)
+    target: str = "image"  # the layer it writes: "image" or "mask"
+    check: Callable[[dict], None] | None = None  # cross-parameter checks, when parsed
+    weights: Callable[[dict, Any], list[str]] | None = None  # needed, not installed
 
 
 def _nothing(params: dict, device: Any) -> None:
@@ -91,134 +107,62 @@ def _drive(gen):
     return run_pipeline(gen)
 
 
-# --- detect-scratches ------------------------------------------------------------------
+# --- capability steps: generated from the declarations ---------------------------------
 
 
-def _scratch_method(params: dict) -> str:
-    from neuron_desktop.pipelines import scratches
+def capability_step(cap: Any) -> StepSpec:
+    """The recipe step of capability ``cap``: its declared CLI parameters (``batch`` ones),
+    its pipeline. A mask step replaces the mask; a step that needs a mask is skipped when it
+    is empty; a geometry step also transforms the mask."""
 
-    if params["method"] != "auto":
-        return params["method"]
-    return "network" if scratches.PREFER_NETWORK and scratches.network_available() else "classical"
+    def missing(values: dict, device: Any) -> list[str]:
+        from neuron_desktop.models.weights import installed
 
+        return [n for n in cap.weights_used(values, device) if not installed(n)]
 
-def _load_scratches(params: dict, device: Any) -> None:
-    from neuron_desktop.pipelines import scratches
+    def load(values: dict, device: Any) -> dict:
+        from neuron_desktop.models.registry import load as load_network
 
-    if _scratch_method(params) == "network":
-        scratches.load_scratch_net(str(device))
+        if absent := missing(values, device):
+            raise NeuronError(f"{cap.title} model not installed (weights {', '.join(absent)})")
+        for name in cap.weights_used(values, device):  # cached: the pipelines get these
+            load_network(name, device)
+        return cap.resolve(values, device)  # prepare once per worker
 
+    def check(values: dict) -> None:
+        """The declaration's own checks (``prepare``: e.g. levels' white above black, a
+        known gallery style), when the recipe is read."""
+        if cap.prepare is not None:
+            cap.resolve(values, "cpu")
 
-def _run_scratches(ctx: Any, work: Work, params: dict, device: Any) -> dict:
-    from neuron_desktop.pipelines.scratches import detect_scratches
+    def run(prepared: dict, work: Work, values: dict, device: Any) -> dict:
+        from neuron_desktop.capabilities import Inputs
+        from neuron_desktop.core.adjust import apply_to_tensor
 
-    method = _scratch_method(params)
-    work.mask = _drive(detect_scratches(work.image, sensitivity=params["sensitivity"],
-                                        method=method, device=device)).cpu()
-    return {"method": method, "damaged_fraction": round(float(work.mask.mean()), 6)}
+        if cap.geometry is not None:
+            g = cap.geometry(prepared, work.image.shape[-1], work.image.shape[-2])
+            if not g.identity:
+                work.image = apply_to_tensor(g, work.image)
+                if work.mask is not None:
+                    work.mask = apply_to_tensor(g, work.mask)
+            return {"size": list(g.size)}
+        mask = work.mask if "mask" in cap.needs else None
+        if "mask" in cap.needs and (mask is None or not bool(mask.any())):
+            return {"skipped": "no damage found"}
+        try:
+            result = _drive(cap.pipeline(Inputs(work.image, mask).to(device), prepared,
+                                         device=device, prepared=True)).cpu()
+        except ValueError as exc:
+            raise NeuronError(f"{cap.name}: {exc}") from exc
+        if cap.target == "mask":
+            work.mask = result
+            return {"damaged_fraction": round(float(result.mean()), 6)}  # share marked
+        work.image = result
+        return {}
 
-
-def _scratch_models(params: dict, device: Any) -> list[str]:
-    from neuron_desktop.pipelines.scratches import NET_WEIGHTS
-
-    return [NET_WEIGHTS] if _scratch_method(params) == "network" else []
-
-
-# --- inpaint ---------------------------------------------------------------------------
-
-
-def _inpaint_network(params: dict, device: Any) -> str | None:
-    from neuron_desktop.pipelines import inpaint as ip
-
-    method = ip.auto_network(device) if params["method"] == "auto" else params["method"]
-    return ip.NETWORK_WEIGHTS.get(method)
-
-
-def _load_inpaint(params: dict, device: Any) -> None:
-    from neuron_desktop.pipelines.inpaint import load_inpainter
-
-    name = _inpaint_network(params, device)
-    if name is not None:
-        load_inpainter(str(device), name)
-
-
-def _run_inpaint(ctx: Any, work: Work, params: dict, device: Any) -> dict:
-    from neuron_desktop.pipelines.inpaint import inpaint
-
-    if work.mask is None or not bool(work.mask.any()):
-        return {"skipped": "no damage found"}
-    work.image = _drive(inpaint(work.image, work.mask, method=params["method"],
-                                radius=params["radius"], device=device)).cpu()
-    return {}
-
-
-def _inpaint_models(params: dict, device: Any) -> list[str]:
-    name = _inpaint_network(params, device)
-    return [name] if name else []
-
-
-# --- colorize --------------------------------------------------------------------------
-
-
-def _colorizer_name(params: dict) -> str:
-    return "colorizer" if params["weights"] == "default" else params["weights"]
-
-
-def _load_colorize(params: dict, device: Any):
-    from neuron_desktop.pipelines.colorize import load_colorizer
-
-    return load_colorizer(params["weights"], device)
-
-
-def _run_colorize(net: Any, work: Work, params: dict, device: Any) -> dict:
-    from neuron_desktop.pipelines.colorize import colorize
-
-    try:
-        work.image = _drive(colorize(
-            work.image, temperature=params["temperature"], render_size=params["render_size"],
-            refine=params["refine"], device=device, model=net,
-            prior_correction=params["prior_correction"])).cpu()
-    except ValueError as exc:
-        raise NeuronError(f"colorize: {exc}") from exc
-    return {}
-
-
-# --- refine ----------------------------------------------------------------------------
-
-
-def _run_refine(ctx: Any, work: Work, params: dict, device: Any) -> dict:
-    from neuron_desktop.pipelines.refine import refine_colors
-
-    work.image = _drive(refine_colors(work.image, radius=params["radius"], eps=params["eps"],
-                                      subsample=params["subsample"])).cpu()
-    return {}
-
-
-# --- stylize ---------------------------------------------------------------------------
-
-
-def _load_stylize(params: dict, device: Any):
-    from neuron_desktop.pipelines.stylize import load_style_bank
-
-    bank = load_style_bank(params["weights"], device=device)
-    bank.weights(params["style"])  # an unknown style fails before any photo is read
-    return bank
-
-
-def _run_stylize(bank: Any, work: Work, params: dict, device: Any) -> dict:
-    from neuron_desktop.pipelines.stylize import fast
-
-    work.image = _drive(fast(work.image, params["style"], size=params["size"] or None,
-                             strength=params["strength"],
-                             preserve_color=params["preserve_color"], bank=bank,
-                             device=device)).cpu()
-    return {}
-
-
-def _style_models(params: dict, device: Any) -> list[str]:
-    from neuron_desktop.pipelines.stylize import FAST_WEIGHTS
-
-    return [FAST_WEIGHTS if params["weights"] == "default" else params["weights"]]
+    params = {p.name: Param.declared(p) for p in cap.params if p.in_recipe}
+    return StepSpec(params, load, run, lambda values, device: list(cap.weights_used(
+        values, device)), tuple(cap.needs), cap.target, check, missing)
 
 
 # --- export (the last step; runs in the encoder) ----------------------------------------
@@ -231,84 +175,31 @@ def _export_not_a_work_step(ctx: Any, work: Work, params: dict, device: Any) -> 
     raise AssertionError("export runs in Processor.encode")
 
 
-# The pipelines' defaults, repeated so that parsing a recipe imports no model code
-# (tests/batch/test_recipe.py checks they match pipelines.colorize).
-COLORIZE_DEFAULTS = {"temperature": 0.2, "prior_correction": 0.43, "render_size": 256}
-_INPAINT_METHODS = ("auto", "harmonic", "telea", "ns", "exemplar", "network", "network-fast",
-                    "network-best")
+def _steps() -> tuple[dict[str, StepSpec], dict[str, str]]:
+    from neuron_desktop.capabilities import all_capabilities
 
-STEPS: dict[str, StepSpec] = {
-    "detect-scratches": StepSpec(
-        {"sensitivity": Param(float, 0.5, 0.0, 1.0, help="higher finds more"),
-         "method": Param(str, "auto", choices=("auto", "classical", "network"))},
-        _load_scratches, _run_scratches, _scratch_models),
-    "inpaint": StepSpec(
-        {"method": Param(str, "auto", choices=_INPAINT_METHODS),
-         "radius": Param(int, 3, 1, 64, help="classical fill radius in px")},
-        _load_inpaint, _run_inpaint, _inpaint_models),
-    "colorize": StepSpec(
-        {"temperature": Param(float, COLORIZE_DEFAULTS["temperature"], 0.0, 2.0, lo_open=True),
-         "prior_correction": Param(float, COLORIZE_DEFAULTS["prior_correction"], 0.0, 1.0),
-         "render_size": Param(int, COLORIZE_DEFAULTS["render_size"], 64, 4096),
-         "refine": Param(bool, True),
-         "weights": Param(str, "default")},
-        _load_colorize, _run_colorize, lambda p, d: [_colorizer_name(p)]),
-    "refine": StepSpec(
-        {"radius": Param(int, 40, 1, 1000), "eps": Param(float, 1e-4, 0.0, 1.0, lo_open=True),
-         "subsample": Param(int, 1, 1, 16)},
-        _nothing, _run_refine, _no_models),
-    "stylize": StepSpec(
-        {"style": Param(str, "van_gogh_starry_night_1889", help="gallery style name"),
-         "strength": Param(float, 1.0, 0.0, 1.0),
-         "preserve_color": Param(bool, False),
-         "size": Param(int, 0, 0, 20000, help="working long side, 0 = full resolution"),
-         "weights": Param(str, "default")},
-        _load_stylize, _run_stylize, _style_models),
-    "export": StepSpec(
+    steps = {c.name: capability_step(c) for c in all_capabilities() if not c.not_batchable}
+    steps["export"] = StepSpec(
         {"format": Param(str, "tiff", choices=tuple(EXTENSIONS)),
          "bit_depth": Param(int, 16, choices=(8, 16), help="PNG/TIFF; JPEG/WebP are 8-bit"),
          "quality": Param(int, 95, 1, 100, help="JPEG/WebP quality"),
          "suffix": Param(str, "", help="added to the file name's stem")},
-        _nothing, _export_not_a_work_step, _no_models),
-}
+        _nothing, _export_not_a_work_step, _no_models)
+    return steps, {c.name: c.not_batchable for c in all_capabilities() if c.not_batchable}
 
 
-# --- scan basics: generated from their capability declarations ------------------------
-
-SCAN_STEPS = ("crop", "rotate", "flip", "straighten", "levels", "curves", "auto-contrast",
-              "white-balance")
+STEPS, NOT_BATCHABLE = _steps()  # NOT_BATCHABLE: capability name -> why it is no step
 
 
-def _scan_step(name: str) -> StepSpec:
-    """The step of scan capability ``name``: its CLI parameters, its pipeline; a geometry
-    step also transforms a detected mask."""
-    import importlib
-
-    cap = importlib.import_module(f"neuron_desktop.capabilities.{name.replace('-', '_')}"
-                                  ).CAPABILITY
-    params = {p.name: Param(p.kind, "" if p.default is None else p.default, p.min, p.max,
-                            tuple(c.value for c in p.choices), help=p.help)
-              for p in cap.params if p.in_cli}
-
-    def run(ctx: Any, work: Work, values: dict, device: Any) -> dict:
-        from neuron_desktop.capabilities import Inputs
-        from neuron_desktop.core.adjust import apply_to_tensor
-
-        p = cap.resolve({k: (None if v == "" else v) for k, v in values.items()})
-        if cap.geometry is None:
-            work.image = _drive(cap.pipeline(Inputs(work.image), p, prepared=True)).cpu()
-            return {}
-        g = cap.geometry(p, work.image.shape[-1], work.image.shape[-2])
-        if not g.identity:
-            work.image = apply_to_tensor(g, work.image)
-            if work.mask is not None:
-                work.mask = apply_to_tensor(g, work.mask)
-        return {"size": list(g.size)}
-
-    return StepSpec(params, _nothing, run, _no_models)
-
-
-STEPS.update({name: _scan_step(name) for name in SCAN_STEPS})
+def check_weights(recipe, device: Any = None) -> None:
+    """Every step's weights are installed (the driver checks before worker processes start,
+    so a missing model is one clear error naming the recipe line)."""
+    for step in recipe.work_steps:
+        spec = STEPS[step.use]
+        absent = spec.weights(step.params, device) if spec.weights else []
+        if absent:
+            raise NeuronError(f"{recipe.source}:{step.line}: {step.use}: model not installed "
+                              f"(weights {', '.join(absent)})")
 
 
 def output_name(relative: Path, export: dict) -> Path:
@@ -336,7 +227,15 @@ class Processor:
         self.recipe = recipe
         self.device = choose_device(device)
         self.tmp_dir = tmp_dir
-        self.contexts = [STEPS[s.use].load(s.params, self.device) for s in recipe.work_steps]
+        self.contexts = [self._load(s) for s in recipe.work_steps]
+
+    def _load(self, step) -> Any:
+        """Step ``step``'s context (its models loaded, its parameters prepared); an error
+        names the recipe line, before any photo is read."""
+        try:
+            return STEPS[step.use].load(step.params, self.device)
+        except NeuronError as exc:
+            raise NeuronError(f"{self.recipe.source}:{step.line}: {step.use}: {exc}") from exc
 
     def __call__(self, job: dict) -> dict:
         start = time.perf_counter()
@@ -364,7 +263,8 @@ class Processor:
         for step, ctx in zip(self.recipe.work_steps, self.contexts, strict=True):
             t, c = time.perf_counter(), time.process_time()
             spec = STEPS[step.use]
-            settings = dict(step.params) | spec.run(ctx, work, step.params, self.device)
+            given = {k: v for k, v in step.params.items() if v is not None}  # None: default
+            settings = given | spec.run(ctx, work, step.params, self.device)
             models = () if "skipped" in settings else tuple(
                 _model_ref(m) for m in spec.models(step.params, self.device))
             work.records.append(StepRecord(step.use, settings, models))

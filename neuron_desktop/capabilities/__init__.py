@@ -4,7 +4,8 @@ A capability module in this package defines ``CAPABILITY = Capability(...)``: it
 CLI subcommand and settings group), the layer it writes, its parameters (type, default,
 range, help in plain words), the weights it needs and a function returning its pipeline.
 The front ends generate from these declarations: ``cli.py`` a subcommand per capability,
-``qt/forms.py`` the editor's operation forms, and ``qt/settings.py`` the saved settings.
+``qt/forms.py`` the editor's operation forms, ``qt/settings.py`` the saved settings and
+``batch/steps.py`` the batch recipe steps.
 No Qt here: this package sits between ``pipelines/`` and the front ends.
 """
 
@@ -49,7 +50,8 @@ class Param:
     where the default is None. ``percent`` shows a 0..1 float as a 0-100 % slider.
     ``scope``: "all" (pipeline, CLI and editor), "cli" (pipeline and CLI only) or "editor"
     (an editor option, not passed to the pipeline). ``shown_when=(param, value)`` shows the
-    editor row only while another parameter has that value.
+    editor row only while another parameter has that value. ``batch`` False: a CLI
+    parameter that a batch recipe cannot take (a per-photo file, say).
     """
 
     name: str
@@ -68,6 +70,7 @@ class Param:
     required: bool = False
     scope: str = "all"
     shown_when: tuple[str, str] | None = None
+    batch: bool = True
 
     @property
     def title(self) -> str:
@@ -84,6 +87,11 @@ class Param:
     @property
     def in_editor(self) -> bool:
         return self.scope in ("all", "editor")
+
+    @property
+    def in_recipe(self) -> bool:
+        """A parameter of the capability's batch recipe step."""
+        return self.in_cli and self.batch
 
     @property
     def start(self) -> Any:
@@ -146,6 +154,10 @@ class Capability:
     operation tab. ``geometry(params, width, height)`` -> ``core.adjust.Geometry``: the
     operation changes the photo's geometry; the editor applies it to the original, mask and
     hints as well (``run`` then applies it to the image alone, for the CLI and batches).
+    ``uses(params, device)``: names of the weights a run with these parameters loads (for
+    edit records, and loaded once per batch worker); by default ``weights`` plus those the
+    chosen choices need. ``not_batchable``: why it cannot be a batch recipe step (empty: it
+    can; its step is generated from this declaration, see ``batch/steps.py``).
     """
 
     name: str
@@ -162,6 +174,8 @@ class Capability:
     order: int = 100
     group: str = ""
     geometry: Callable[[dict[str, Any], int, int], Any] | None = None
+    uses: Callable[[dict[str, Any], Any], tuple[str, ...]] | None = None
+    not_batchable: str = ""
 
     def param(self, name: str) -> Param:
         return next(p for p in self.params if p.name == name)
@@ -192,6 +206,17 @@ class Capability:
         """The pipeline for ``inputs``; ``prepared``: ``params`` came from :meth:`resolve`."""
         values = params if prepared else self.resolve(params, device)
         return self.run(inputs, values, device, cancel)
+
+    def weights_used(self, params: dict[str, Any], device: Any = None) -> tuple[str, ...]:
+        """The weights a run with ``params`` (defaults filled in) loads."""
+        if self.uses is not None:
+            return tuple(self.uses(params, device))
+        names = list(self.weights)
+        for p in self.params:
+            chosen = next((c for c in p.choices if c.value == params.get(p.name)), None)
+            if chosen is not None and chosen.needs and chosen.needs not in names:
+                names.append(chosen.needs)
+        return tuple(names)
 
     def describe(self, params: dict[str, Any]) -> str:
         return self.job_title(params) if self.job_title else self.title

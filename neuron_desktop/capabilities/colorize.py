@@ -44,6 +44,7 @@ CAPABILITY = Capability(
     weights=(pc.DEFAULT_WEIGHTS,),
     order=10,
     run=_run,
+    uses=lambda p, device: (pc.DEFAULT_WEIGHTS if p["weights"] == "default" else p["weights"],),
     params=(
         Param("temperature", float, pc.DEFAULT_TEMPERATURE, min=0.01, max=2.0, step=0.02,
               help="Annealed-mean temperature: lower is more vivid, higher is more "
@@ -58,7 +59,7 @@ CAPABILITY = Capability(
         Param("refine", bool, True, label="Refine with the guided filter",
               help="Refine the colours at full resolution with the guided filter"),
         Param("weights", str, "default", scope="cli", help="colorizer weights name"),
-        Param("confidence", str, None, scope="cli",
+        Param("confidence", str, None, scope="cli", batch=False,
               help="also write where the model is sure of its colours to this PNG (white: "
                    "sure, dark: unsure — a colour hint there helps most)"),
         Param("live", bool, True, scope="editor", label="Live update as hints change",

@@ -13,6 +13,13 @@ def _run(inputs: Inputs, p: dict, device, cancel):
                                device=device, cancel=cancel)
 
 
+def _uses(p: dict, device) -> tuple[str, ...]:
+    """The learned detector's weights when it runs ("auto": when installed and preferred)."""
+    network = p["method"] == "network" or (
+        p["method"] == "auto" and ps.PREFER_NETWORK and ps.network_available())
+    return (ps.NET_WEIGHTS,) if network else ()
+
+
 CAPABILITY = Capability(
     name="detect-scratches",
     title="Detect scratches",
@@ -21,6 +28,7 @@ CAPABILITY = Capability(
     target="mask",
     order=30,
     run=_run,
+    uses=_uses,
     params=(
         Param("method", str, "auto", label="Detector",
               help="Which scratch detector runs; what it finds is added to the painted mask",

@@ -28,6 +28,13 @@ def _run(inputs: Inputs, p: dict, device, cancel):
                       device=device, cancel=cancel, grain=p["grain"])
 
 
+def _uses(p: dict, device) -> tuple[str, ...]:
+    """The network a method runs ("auto": the one it uses for wide holes on ``device``)."""
+    name = pi.NETWORK_WEIGHTS.get(pi.auto_network(device) if p["method"] == "auto"
+                                  else p["method"])
+    return (name,) if name else ()
+
+
 CAPABILITY = Capability(
     name="inpaint",
     title="Inpaint",
@@ -36,6 +43,7 @@ CAPABILITY = Capability(
     needs=("mask",),
     order=20,
     run=_run,
+    uses=_uses,
     job_title=lambda p: f"Inpaint ({p['method']})",
     params=(
         Param("method", str, "auto", help="How the masked area is filled",

@@ -36,7 +36,7 @@ CAPABILITY = Capability(
               help="Regularisation: smaller keeps colour edges on luminance edges"),
         Param("subsample", int, 1, min=1, max=16,
               help="Fast guided filter subsampling (1 = exact)"),
-        Param("guide", str, None, scope="cli",
+        Param("guide", str, None, scope="cli", batch=False,
               help="full-resolution original whose lightness guides (default: the input)"),
     ),
 )

@@ -72,6 +72,17 @@ def _run(inputs: Inputs, p: dict, device, cancel):
                       style_weight=p["style_weight"], device=device, cancel=cancel)
 
 
+def _uses(p: dict, device) -> tuple[str, ...]:
+    """The fast network (or its ``weights``) for gallery styles, the arbitrary network for
+    ``arbitrary``; gatys loads no manifest weights."""
+    style, method = p["style"], p["method"]
+    if method is None:
+        method = "gatys" if isinstance(style, str) and Path(style).is_file() else "fast"
+    if method == "fast":
+        return (st.FAST_WEIGHTS if p["weights"] == "default" else p["weights"],)
+    return (ARBITRARY_WEIGHTS,) if method == "arbitrary" else ()
+
+
 def _title(p: dict) -> str:
     style = p["style"]
     if p["method"] in ("gatys", "arbitrary"):
@@ -90,17 +101,18 @@ CAPABILITY = Capability(
     run=_run,
     prepare=_prepare,
     job_title=_title,
+    uses=_uses,
     params=(
         Param("style", str, None, required=True, scope="cli",
               help="gallery style name, a blend 'a=0.7,b=0.3', or a style image file"),
         Param("method", str, None, initial="fast",
-              help="fast for gallery names; for image files arbitrary (feed-forward, about "
-                   "a second) or gatys (optimisation, best quality; the default)",
+              help="fast for gallery names; for image files arbitrary (feed-forward, quick) "
+                   "or gatys (optimisation, best quality; the default)",
               choices=(Choice("fast", "Fast — gallery styles", "Feed-forward network: the "
                               "built-in styles, blendable; one quick pass at full resolution",
                               st.FAST_WEIGHTS),
                        Choice("arbitrary", "Arbitrary — any style image, instant",
-                              "Feed-forward: any style image in about a second, no "
+                              "Feed-forward: any style image in one quick pass, no "
                               "training on it (whitening/colouring of network features)",
                               ARBITRARY_WEIGHTS),
                        Choice("gatys", "Gatys — any style image, best quality",

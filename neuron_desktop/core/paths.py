@@ -27,6 +27,12 @@ def package_data(*parts: str) -> Path:
     return Path(str(files("neuron_desktop").joinpath(*parts)))
 
 
+def user_guide() -> Path:
+    """The user guide (Markdown) that Help ▸ User guide shows; its screenshots are in the
+    checkout's docs/screenshots/ only (an installed app shows their captions instead)."""
+    return package_data("resources", "user_guide.md")
+
+
 def samples_dir() -> Path:
     """The bundled sample photos."""
     return package_data("resources", "samples")

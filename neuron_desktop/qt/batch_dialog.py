@@ -79,6 +79,7 @@ class BatchRunner(QObject):
             summary = f"{c.done} done, {c.failed} failed, {c.pending + c.running} to do"
             self.finished.emit(("Cancelled: " if cancelled else "Finished: ") + summary)
         except NeuronError as exc:
+            log.error("batch failed: %s", exc, exc_info=True)
             self.failed.emit(str(exc))
         except Exception as exc:  # shown in the dialog rather than lost on a thread
             log.exception("batch failed")

@@ -1,11 +1,12 @@
 """Help ▸ Keyboard shortcuts (a searchable list generated from the window's actions) and
-Help ▸ User guide (docs/user_guide.md shown in the editor, or opened with the system's
-viewer); plus the "no photo open" state: operations that need a photo are disabled.
+Help ▸ User guide (the packaged resources/user_guide.md shown in the editor, or opened with
+the system's viewer); plus the "no photo open" state: operations that need a photo are disabled.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QUrl
@@ -37,9 +38,24 @@ GESTURES = (
 
 
 def user_guide_path() -> Path | None:
-    """docs/user_guide.md of this checkout (None when the docs are not installed)."""
-    path = Path(__file__).resolve().parents[2] / "docs" / "user_guide.md"
+    """The user guide shipped in the package (None if it is missing)."""
+    from neuron_desktop.core.paths import user_guide
+
+    path = user_guide()
     return path if path.is_file() else None
+
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+
+
+def guide_markdown(path: Path) -> str:
+    """The guide's text; a picture whose file is absent (an installed app ships no
+    screenshots) becomes its caption in italics instead of a broken image."""
+
+    def picture(m: re.Match) -> str:
+        return m.group(0) if (path.parent / m.group(2)).is_file() else f"*(Picture: {m.group(1)})*"
+
+    return _IMAGE.sub(picture, path.read_text(encoding="utf-8"))
 
 
 def shortcut_rows(window) -> list[tuple[str, str, str]]:
@@ -109,7 +125,7 @@ class ShortcutsDialog(QDialog):
 
 
 class UserGuideDialog(QDialog):
-    """docs/user_guide.md rendered (Markdown, with its screenshots) in the editor."""
+    """The user guide rendered (Markdown, with its screenshots when present) in the editor."""
 
     def __init__(self, window, path: Path) -> None:
         super().__init__(window)
@@ -120,7 +136,7 @@ class UserGuideDialog(QDialog):
         self.view.setOpenExternalLinks(True)
         self.view.setSearchPaths([str(path.parent)])
         self.view.document().setBaseUrl(QUrl.fromLocalFile(str(path.parent) + "/"))
-        self.view.setMarkdown(path.read_text(encoding="utf-8"))
+        self.view.setMarkdown(guide_markdown(path))
         v.addWidget(self.view)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         external = QPushButton("Open the file")
@@ -162,7 +178,7 @@ class HelpWiring(QObject):
         path = user_guide_path()
         if path is None:
             self.w.show_error("User guide not found",
-                              "docs/user_guide.md is not installed with this copy.")
+                              "The user guide is missing from this installation.")
             return None
         self.dialog = UserGuideDialog(self.w, path)
         self.dialog.show()

@@ -9,6 +9,7 @@ revisions before they become one undoable step.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import qtawesome as qta
@@ -510,8 +511,13 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
 
     # ------------------------------------------------------------------------------ dialogs
 
-    def show_error(self, title: str, text: str) -> QMessageBox:
-        """A non-blocking, window-modal error dialog (kept in ``self.error_box``)."""
+    def show_error(self, title: str, text: str, exc: BaseException | None = None
+                   ) -> QMessageBox:
+        """A non-blocking, window-modal error dialog (kept in ``self.error_box``), logged
+        with the traceback of ``exc`` or of the exception being handled (else the text)."""
+        exc = exc if exc is not None else sys.exc_info()[1]
+        log.error("%s: %s", title, text,
+                  exc_info=None if exc is None else (type(exc), exc, exc.__traceback__))
         box = QMessageBox(QMessageBox.Icon.Critical, title, text, QMessageBox.StandardButton.Ok,
                           self)
         box.setWindowModality(Qt.WindowModality.WindowModal)

@@ -16,6 +16,7 @@ selecting an image style asks for the arbitrary method (Gatys stays if it is cho
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +52,7 @@ from neuron_desktop.pipelines.stylize import style_title
 from neuron_desktop.qt.qimage import IMAGE_FILTER, to_qimage
 from neuron_desktop.qt.workers import lower_thread_priority, tensor_preview
 
+log = logging.getLogger(__name__)
 SAMPLE = samples_dir() / "coffee.jpg"
 RENDER_SIDE = 256  # the network sees the sample at this size (strokes at a photo's scale)
 THUMB_SIDE = 128  # stored size; shown at ICON_SIDE (sharp on HiDPI screens)
@@ -145,6 +147,7 @@ def render_gallery(signals: _Signals, token: CancelToken) -> None:
         names = stylize.gallery_styles()
         folder = thumbnail_cache_dir() / gallery_key()
     except Exception as exc:  # noqa: BLE001 - weights missing or broken: say why
+        log.error("gallery styles unavailable", exc_info=True)
         signals.failed.emit("fast", "", str(exc))
         return
     signals.listed.emit(names)
@@ -163,6 +166,7 @@ def render_gallery(signals: _Signals, token: CancelToken) -> None:
             except Cancelled:
                 raise
             except Exception as exc:  # noqa: BLE001
+                log.error("style %s thumbnail failed", name, exc_info=True)
                 signals.failed.emit("fast", name, str(exc))
                 continue
             img = to_qimage(tensor_preview(out, THUMB_SIDE))
@@ -209,6 +213,7 @@ def image_thumbnail(path: str) -> Callable[[_Signals, CancelToken], None]:
         try:
             img = to_qimage(square_thumbnail(load_image(path).rgb))
         except Exception as exc:  # noqa: BLE001 - unreadable file
+            log.error("style image %s cannot be read", path, exc_info=True)
             signals.failed.emit("image", path, str(exc))
             return
         signals.ready.emit("image", path, img)

@@ -86,7 +86,7 @@ class StylizePanel(CapabilityPanel):
             self.estimate.setText(
                 f"Takes {plain_duration(gatys_estimate(p['size'], p['iterations']))} on this "
                 "computer (fewer iterations or a smaller size are quicker). Arbitrary gives a "
-                "result in about a second.")
+                "result almost at once.")
         blend = not image and len(self.weights) > 1
         self.weights_box.setVisible(blend)
         self.form.setRowVisible(self.style_label, not blend)  # the sliders name the styles

@@ -3,7 +3,7 @@
 import pytest
 
 from neuron_desktop.batch.recipe import RecipeError, load_recipe, parse_recipe, shipped_recipes
-from neuron_desktop.batch.steps import COLORIZE_DEFAULTS, STEPS
+from neuron_desktop.batch.steps import STEPS
 
 from .conftest import CHEAP
 
@@ -25,16 +25,16 @@ def test_defaults_filled_and_line_numbers():
     assert [s.line for s in r.steps] == [4, 8, 12, 16]
 
 
-def test_colorize_defaults_match_the_pipeline():
+def test_steps_come_from_the_capability_declarations():
+    from neuron_desktop.capabilities import all_capabilities
     from neuron_desktop.pipelines import colorize
 
-    assert COLORIZE_DEFAULTS == {"temperature": colorize.DEFAULT_TEMPERATURE,
-                                 "prior_correction": colorize.DEFAULT_PRIOR_CORRECTION,
-                                 "render_size": colorize.DEFAULT_RENDER_SIZE}
-    from neuron_desktop.batch.steps import SCAN_STEPS
-
-    assert set(STEPS) == {"detect-scratches", "inpaint", "colorize", "refine", "stylize",
-                          "export", *SCAN_STEPS}
+    colorize_step = STEPS["colorize"].params
+    assert colorize_step["temperature"].default == colorize.DEFAULT_TEMPERATURE
+    assert colorize_step["render_size"].default == colorize.DEFAULT_RENDER_SIZE
+    assert colorize_step["prior_correction"].default is None  # the pipeline decides
+    assert "confidence" not in colorize_step  # a per-photo file: not a recipe parameter
+    assert set(STEPS) == {c.name for c in all_capabilities()} | {"export"}
 
 
 def _error(text: str) -> str:
@@ -47,7 +47,7 @@ def _error(text: str) -> str:
     ('[[step]]\nuse = "colorize"\ntemperature = \n', "r.toml:3: not valid TOML"),
     ('[[step]]\nuse = "colorise"\n', "r.toml:2: unknown step 'colorise' (available: "),
     ('[[step]]\nuse = "colorize"\n\ntemperature = 5\n[[step]]\nuse = "export"\n',
-     "r.toml:4: colorize: temperature must be in (0.0, 2.0], got 5.0"),
+     "r.toml:4: colorize: temperature must be in [0.01, 2], got 5.0"),
     ('[[step]]\nuse = "colorize"\nrefine = "yes"\n[[step]]\nuse = "export"\n',
      "r.toml:3: colorize: refine must be bool, got 'yes'"),
     ('[[step]]\nuse = "colorize"\nvivid = 1\n[[step]]\nuse = "export"\n',

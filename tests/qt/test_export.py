@@ -73,3 +73,20 @@ def test_export_over_the_original_offers_a_copy(window, qtbot, tmp_path, monkeyp
     assert not w.save_as()
     assert "family_restored-2.jpg" in seen[0]
     assert not (tmp_path / "family_restored-2.jpg").exists()
+
+
+def test_a_failed_export_is_logged_with_its_traceback(photo_window, tmp_path, caplog):
+    """Issue 19: every failure shown as a message is in the log with its traceback."""
+    import logging
+
+    w = photo_window
+    (tmp_path / "file.png").write_bytes(b"not a folder")
+    with caplog.at_level(logging.ERROR, logger="neuron_desktop.qt.main_window"):
+        assert not w.save_as(tmp_path / "file.png" / "out.png")  # its folder is a file
+    assert w.error_box is not None and w.error_box.windowTitle() == "Cannot export"
+    records = [r for r in caplog.records if r.getMessage().startswith("Cannot export: ")]
+    assert len(records) == 1 and records[0].exc_info is not None
+    assert isinstance(records[0].exc_info[1], Exception)
+    assert "Traceback (most recent call last)" in caplog.text
+    assert "documents.py" in caplog.text  # the frame that failed: the export
+    w.error_box.close()

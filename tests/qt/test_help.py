@@ -1,6 +1,8 @@
 """Help ▸ Keyboard shortcuts (generated, searchable), Help ▸ User guide, and operations
 disabled while no photo is open."""
 
+import re
+
 from PySide6.QtCore import Qt
 
 from tests.qt.conftest import open_photo
@@ -41,3 +43,43 @@ def test_operations_need_a_photo(window, qtbot):
     assert not w.panels["colorize"].apply.isEnabled()  # its model is hidden in the tests
     qtbot.mouseClick(w.panels["denoise"].apply, Qt.MouseButton.LeftButton)  # enabled: runs
     qtbot.waitUntil(lambda: w.history.count() == 1, timeout=20000)
+
+
+def test_user_guide_ships_in_the_package_with_its_pictures_found(window):
+    """Issue 19: the guide is package data (found through importlib.resources, so an
+    installed wheel has it); in a checkout its screenshots load from docs/screenshots/."""
+    from pathlib import Path
+
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QTextDocument
+
+    import neuron_desktop
+    from neuron_desktop.qt.help import user_guide_path
+
+    path = user_guide_path()
+    assert path is not None and path.parent == Path(neuron_desktop.__file__).parent / "resources"
+    pointer = Path(neuron_desktop.__file__).parents[1] / "docs" / "user_guide.md"
+    assert "neuron_desktop/resources/user_guide.md" in pointer.read_text()  # one source
+    assert len(pointer.read_text()) < 400
+    d = window.help_wiring.show_guide()
+    html = d.view.toHtml()
+    sources = re.findall(r'<img src="([^"]+)"', html)
+    assert len(sources) >= 4 and "*(Picture:" not in d.view.toMarkdown()
+    for src in sources:
+        image = d.view.loadResource(QTextDocument.ResourceType.ImageResource.value, QUrl(src))
+        assert image is not None and not image.isNull(), src
+    d.close()
+
+
+def test_user_guide_without_its_screenshots_shows_the_captions(window, tmp_path):
+    """An installed app ships no screenshots: each picture becomes its caption."""
+    from neuron_desktop.qt.help import UserGuideDialog, guide_markdown, user_guide_path
+
+    guide = tmp_path / "user_guide.md"
+    guide.write_text(user_guide_path().read_text(encoding="utf-8"), encoding="utf-8")
+    text = guide_markdown(guide)
+    assert "![" not in text and "*(Picture: The editor with a photo open)*" in text
+    d = UserGuideDialog(window, guide)
+    assert "<img" not in d.view.toHtml()
+    assert "Picture: Painting the mask" in d.view.toPlainText()
+    d.close()
