@@ -151,7 +151,7 @@ class CloneTool(QObject):
             return True
         if t == QEvent.Type.MouseMove:
             self._mouse = event.position()
-            if self.stroke is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            if self.stroke is not None:
                 self.move(*canvas.widget_to_image(event.position()))
             self.overlay.update()
             return False  # the canvas still shows the position

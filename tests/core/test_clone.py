@@ -41,7 +41,7 @@ def test_a_stroke_reads_the_image_as_it_was_before_it():
     before = img.copy()
     s = CloneStroke(img.shape[:2], (5, 0), mode="clone", radius=4, hardness=1.0)
     pts = [(20 + 3 * i, 20) for i in range(40)]
-    for a, b in zip(pts, pts[1:]):
+    for a, b in zip(pts, pts[1:], strict=False):
         s.dab(img, a, b)
     np.testing.assert_array_equal(img[20, 30:130], before[20, 35:135])
 
