@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuron_desktop.core.progress import Cancelled, CancelToken, run_pipeline
-from neuron_desktop.qt.live_fill import METHOD_WORDS, Fill, commit_fill
+from neuron_desktop.qt.fills import METHOD_WORDS, Fill, commit_fill
 from neuron_desktop.qt.qimage import to_qimage
 from neuron_desktop.qt.workers import lower_thread_priority, tensor_preview
 
@@ -146,6 +146,7 @@ class CompareFills(QDialog):
         v.addLayout(grid)
         self.progress = QProgressBar()
         self.progress.setRange(0, len(self.methods))
+        self.progress.setValue(0)
         self.progress.setFormat("%v of %m methods done")
         v.addWidget(self.progress)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QRectF, Qt
@@ -28,12 +27,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from neuron_desktop import capabilities
-from neuron_desktop.core.clone import patch_diff, union
+from neuron_desktop.core.clone import union
 from neuron_desktop.core.document import Rect
 from neuron_desktop.pipelines.local_fill import context_box
-from neuron_desktop.qt.commands import EditCommand, StrokeCommand
-from neuron_desktop.qt.jobs import step_entry
+from neuron_desktop.qt.commands import StrokeCommand
+from neuron_desktop.qt.fills import METHOD_WORDS, Fill, commit_fill
 from neuron_desktop.qt.qimage import to_qimage
 from neuron_desktop.qt.workers import JobManager, JobSpec
 
@@ -42,10 +40,7 @@ log = logging.getLogger(__name__)
 Box = tuple[int, int, int, int]
 LIVE_MAX_PIXELS = 250_000  # strokes whose box is smaller are filled as they end
 LIVE_MAX_REGION = 1_000_000  # strokes awaiting Apply are filled together up to this size
-LIVE_METHODS = ("harmonic", "telea", "ns", "exemplar", "network-fast", "network")
-METHOD_WORDS = {"harmonic": "Smooth (harmonic)", "telea": "Fast (Telea)",
-                "ns": "Fast (Navier-Stokes)", "exemplar": "Copy texture (exemplar)",
-                "network-fast": "Network, fast", "network": "Network"}
+LIVE_METHODS = ("telea", "harmonic", "ns", "exemplar", "network-fast", "network")
 
 
 def box_area(box: Box) -> int:
@@ -136,38 +131,6 @@ class LiveFillPanel(QGroupBox):
         self.discard.setEnabled(pending)
 
 
-@dataclass
-class Fill:
-    """A fill computed for ``box``: its pixels, from the document at ``revisions``."""
-
-    box: Box
-    pixels: np.ndarray
-    method: str
-    revisions: dict
-    image: QImage | None = None
-    seconds: float = 0.0
-
-
-def commit_fill(window, fill: Fill, name: str) -> bool:
-    """Apply ``fill`` to the window's photo as one undo step (the image inside its box,
-    and the mask there cleared); False when the photo or mask changed since."""
-    doc = window.doc
-    if doc is None or any(doc.revisions[k] != v for k, v in fill.revisions.items()):
-        window.statusBar().showMessage("The photo or mask changed since this fill was made: "
-                                       "it was not applied", 6000)
-        return False
-    x0, y0, x1, y1 = fill.box
-    diffs = [patch_diff("image", doc.image, fill.box, fill.pixels),
-             patch_diff("mask", doc.mask, fill.box, np.zeros((y1 - y0, x1 - x0), np.float32))]
-    cmd = EditCommand(doc, name, diffs=diffs)
-    cap = capabilities.get("inpaint")
-    params = {**window.capability_params("inpaint"), "method": fill.method}
-    cmd.record = {**step_entry(cap, params), "region": list(fill.box)}
-    if not cmd.changes_nothing:
-        window.history.push(cmd)
-    return True
-
-
 class LiveFill(QObject):
     """Wires fill-as-you-paint into the window (``window.live_fill``)."""
 
@@ -192,7 +155,7 @@ class LiveFill(QObject):
         from neuron_desktop.pipelines.local_fill import compare_methods
 
         methods = [m for m in LIVE_METHODS if m in compare_methods()]
-        saved = str(w.settings.value("live_fill/method", "harmonic"))
+        saved = str(w.settings.value("live_fill/method", "telea"))  # the fastest
         self.panel.set_methods(methods, saved)
         self.panel.enabled.setChecked(w.settings.value("live_fill/enabled", True, bool))
         self.panel.enabled.toggled.connect(self._toggled)
@@ -209,7 +172,7 @@ class LiveFill(QObject):
 
     @property
     def method(self) -> str:
-        return self.panel.method.currentData() or "harmonic"
+        return self.panel.method.currentData() or "telea"
 
     def _toggled(self, on: bool) -> None:
         self.w.settings.setValue("live_fill/enabled", on)
@@ -365,15 +328,16 @@ class LiveFill(QObject):
 
     # ----------------------------------------------------------------------------- compare
 
-    def compare(self):
-        """Open the compare view on the strokes being filled, else on the whole mask."""
+    def compare(self, region: Box | None = None):
+        """Open the compare view on ``region``, else the strokes being filled, else the
+        whole mask."""
         from neuron_desktop.qt.compare_fills import CompareFills
 
         if self.w.doc is None:
             return None
         if self.compare_dialog is not None:
             self.compare_dialog.close()
-        self.compare_dialog = CompareFills(self.w, self, self.region)
+        self.compare_dialog = CompareFills(self.w, self, region or self.region)
         self.compare_dialog.show()
         return self.compare_dialog
 

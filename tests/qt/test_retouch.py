@@ -45,7 +45,7 @@ def test_fill_as_you_paint_previews_applies_as_one_step_and_undoes(photo_window,
     w = photo_window
     w.brush_panel.size.setValue(10)
     lf = w.live_fill
-    assert lf.panel.enabled.isChecked() and lf.method == "harmonic"
+    assert lf.panel.enabled.isChecked() and lf.method == "telea"
     before = w.doc.image.copy()
     fill = _paint_and_wait(qtbot, w)
     x0, y0, x1, y1 = fill.box
