@@ -96,6 +96,8 @@ def main(out_dir: str | None = None) -> int:
     drag(w, SCRATCH)
     wait(lambda: w.live_fill.pending is not None)
     w.canvas._mouse = w.canvas.image_to_widget(*SCRATCH[-1])
+    w.act_split.trigger()  # split view: the original on the left, the fill on the right
+    w.canvas.split_pos = (w.canvas.image_to_widget(128, 0).x()) / w.canvas.width()
     w.canvas.update()
     w.docks["tools"].widget().ensureWidgetVisible(w.live_fill.panel)
     app.processEvents()
@@ -118,7 +120,6 @@ def main(out_dir: str | None = None) -> int:
     ct.act.trigger()
     ct.panel.size.setValue(10)
     c = w.canvas
-    c.set_zoom(2.0, c.image_to_widget(240, 200))
     QTest.mouseClick(c, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier,
                      c.image_to_widget(RIGHT[0][0] - 24, RIGHT[0][1]).toPoint())
     drag(w, RIGHT)

@@ -210,15 +210,15 @@ class CloneTool(QObject):
         self.segment_ms.append((time.perf_counter() - t0) * 1000)
 
     def end(self, wait: bool = False) -> None:
-        """End the stroke: a Clone stroke becomes an undo step now, a Heal or Match colour
-        stroke once its blend (computed on a worker) is written."""
+        """End the stroke: it becomes one undo step now; a Heal or Match colour stroke's
+        blend is computed on a worker and then written into that same step."""
         stroke, self.stroke, self._last = self.stroke, None, None
         doc = self.w.doc
         if stroke is None or doc is None or stroke.box is None:
             return
         inputs = stroke.blend_inputs(doc.image)
-        if inputs is None:
-            self._push(stroke)
+        cmd = self._push(stroke)
+        if inputs is None or cmd is None:
             return
         box, target, source, hole = inputs
         mode = stroke.mode
@@ -231,44 +231,48 @@ class CloneTool(QObject):
         self._t0 = time.perf_counter()
         self.w.statusBar().showMessage("Blending the stroke…")
         self.jobs.submit(JobSpec("Blend stroke", make, device="cpu",
-                                 payload={"doc": doc, "stroke": stroke, "box": box}))
+                                 payload={"doc": doc, "stroke": stroke, "box": box,
+                                          "cmd": cmd}))
         if wait:
             self.jobs.wait()
 
     def _blended(self, _name, fill, spec: JobSpec) -> None:
         self.blending = False
-        doc, stroke = spec.payload["doc"], spec.payload["stroke"]
-        if doc is not self.w.doc:
+        doc, stroke, cmd = spec.payload["doc"], spec.payload["stroke"], spec.payload["cmd"]
+        h = self.w.history
+        if doc is not self.w.doc or h.index() == 0 or h.command(h.index() - 1) is not cmd:
+            self.w.statusBar().showMessage("The photo changed while the stroke was being "
+                                           "blended: the plain copy was kept", 6000)
             return
         self.last_blend_seconds = time.perf_counter() - self._t0
         box = spec.payload["box"]
         stroke.apply_blend(doc.writable("image"), box, fill)
         doc.notify("image", Rect(*box))
-        self._push(stroke)
+        cmd.diffs = [stroke_diff(stroke, doc.image)]  # the same step, now blended
         self.w.statusBar().showMessage(
             f"Stroke blended in {self.last_blend_seconds:.2f} s", 3000)
 
     def _blend_failed(self, _name, exc, spec: JobSpec) -> None:
         self.blending = False
         log.error("blending a stroke failed: %s", exc)
-        if spec.payload["doc"] is self.w.doc:
-            self._push(spec.payload["stroke"])  # the plain copy stays, undoable
         self.w.statusBar().showMessage(f"Blending failed ({exc}): the plain copy was kept",
                                        8000)
 
-    def _push(self, stroke: CloneStroke) -> None:
+    def _push(self, stroke: CloneStroke) -> EditCommand | None:
         doc = self.w.doc
         diff = stroke_diff(stroke, doc.image)
         if diff.empty:
-            return
+            return None
         name = {"clone": "Clone stroke", "heal": "Heal stroke", "match": "Clone stroke "
                 "(match colour)"}[stroke.mode]
         cmd = EditCommand(doc, name, diffs=[diff])
-        cmd.record = {"name": name, "tool": "clone", "mode": stroke.mode,
-                      "offset": list(stroke.offset), "box": list(stroke.box or ())}
+        cmd.record = {"name": name, "params": {
+            "tool": "clone brush", "mode": stroke.mode, "offset": list(stroke.offset),
+            "size": round(stroke.radius * 2), "box": [int(v) for v in stroke.box or ()]}}
         cmd.silent = True  # already painted
         self.w.history.push(cmd)
         cmd.silent = False
+        return cmd
 
     # ---------------------------------------------------------------------------- drawing
 

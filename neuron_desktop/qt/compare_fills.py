@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuron_desktop.core.progress import Cancelled, CancelToken, run_pipeline
-from neuron_desktop.qt.fills import METHOD_WORDS, Fill, commit_fill
+from neuron_desktop.qt.fills import METHOD_WORDS, Fill, commit_fill, fill_name
 from neuron_desktop.qt.qimage import to_qimage
 from neuron_desktop.qt.workers import lower_thread_priority, tensor_preview
 
@@ -96,7 +96,9 @@ class _CompareRun(QRunnable):
                 seconds = time.perf_counter() - t0
                 view = image.copy()
                 view[rel[1]:rel[3], rel[0]:rel[2]] = pixels
-                thumb = to_qimage(tensor_preview(view, THUMB_SIDE))
+                vx0, vy0, vx1, vy1 = context_box(rel, view.shape[:2], max(
+                    16, round(0.15 * max(rel[2] - rel[0], rel[3] - rel[1]))))
+                thumb = to_qimage(tensor_preview(view[vy0:vy1, vx0:vx1], THUMB_SIDE))
                 sig.tile.emit(method, pixels, thumb, seconds)
         except Cancelled:
             pass
@@ -212,7 +214,7 @@ class CompareFills(QDialog):
             return False
         self.stop()
         self.live.discard(quiet=True)
-        ok = commit_fill(self.w, fill, f"Fill ({METHOD_WORDS.get(method, method).lower()})")
+        ok = commit_fill(self.w, fill, fill_name(method))
         if ok:
             self.applied.emit(method)
             self.accept()

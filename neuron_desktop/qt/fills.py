@@ -14,6 +14,7 @@ from neuron_desktop.qt.commands import EditCommand
 from neuron_desktop.qt.jobs import step_entry
 
 Box = tuple[int, int, int, int]
+
 METHOD_WORDS = {"harmonic": "Smooth (harmonic)", "telea": "Fast (Telea)",
                 "ns": "Fast (Navier-Stokes)", "exemplar": "Copy texture (exemplar)",
                 "network-fast": "Network, fast", "network": "Network"}
@@ -45,7 +46,15 @@ def commit_fill(window, fill: Fill, name: str) -> bool:
     cmd = EditCommand(doc, name, diffs=diffs)
     cap = capabilities.get("inpaint")
     params = {**window.capability_params("inpaint"), "method": fill.method}
-    cmd.record = {**step_entry(cap, params), "region": list(fill.box)}
+    record = step_entry(cap, params)
+    record["name"] = name
+    record["params"] = {**record["params"], "region": [int(v) for v in fill.box]}
+    cmd.record = record
     if not cmd.changes_nothing:
         window.history.push(cmd)
     return True
+
+
+def fill_name(method: str) -> str:
+    """The History's name of a fill by ``method``."""
+    return f"Fill: {METHOD_WORDS.get(method, method)}"

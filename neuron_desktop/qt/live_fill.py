@@ -31,7 +31,7 @@ from neuron_desktop.core.clone import union
 from neuron_desktop.core.document import Rect
 from neuron_desktop.pipelines.local_fill import context_box
 from neuron_desktop.qt.commands import StrokeCommand
-from neuron_desktop.qt.fills import METHOD_WORDS, Fill, commit_fill
+from neuron_desktop.qt.fills import METHOD_WORDS, Fill, commit_fill, fill_name
 from neuron_desktop.qt.qimage import to_qimage
 from neuron_desktop.qt.workers import JobManager, JobSpec
 
@@ -280,8 +280,7 @@ class LiveFill(QObject):
         self.region = None
         self.overlay.set_patch(None)
         self.panel.set_pending(False)
-        name = f"Fill ({METHOD_WORDS.get(fill.method, fill.method).lower()})"
-        ok = commit_fill(self.w, fill, name)
+        ok = commit_fill(self.w, fill, fill_name(fill.method))
         self.panel.status.setText("Applied: Ctrl+Z undoes it" if ok else "")
         return ok
 

@@ -55,7 +55,10 @@ def test_fill_as_you_paint_previews_applies_as_one_step_and_undoes(photo_window,
     steps = w.history.count()
     w.canvas.setFocus()
     qtbot.keyClick(w.canvas, Qt.Key.Key_Return)  # Enter keeps it
-    assert w.history.count() == steps + 1 and w.history.undoText().startswith("Fill")
+    assert w.history.count() == steps + 1 and w.history.undoText() == "Fill: Fast (Telea)"
+    step = w.edit_steps()[-1]  # the edit record says what was done where
+    assert step["capability"] == "inpaint" and step["params"]["method"] == "telea"
+    assert step["params"]["region"] == list(fill.box)
     hole = before[y0:y1, x0:x1] != w.doc.image[y0:y1, x0:x1]
     assert hole.any() and not w.doc.mask[y0:y1, x0:x1].any()  # filled, mask cleared there
     assert np.array_equal(w.doc.image[:y0], before[:y0])  # nothing else changed
@@ -120,7 +123,7 @@ def test_compare_methods_shows_each_fill_and_applies_the_one_clicked(photo_windo
     steps = w.history.count()
     qtbot.mouseClick(d.tiles["telea"], Qt.MouseButton.LeftButton)
     assert not d.isVisible()
-    assert w.history.count() == steps + 1
+    assert w.history.count() == steps + 1 and w.history.undoText() == "Fill: Fast (Telea)"
     x0, y0, x1, y1 = d.fills["telea"].box
     np.testing.assert_array_equal(w.doc.image[y0:y1, x0:x1], fills["telea"])
     assert not w.doc.has_mask  # the whole mask was compared, filled and cleared
@@ -160,6 +163,7 @@ def test_clone_brush_alt_click_then_paint_copies_pixels(photo_window, qtbot):
     assert ct.source is not None and w.history.count() == steps
     _stroke(qtbot, w, [(100 + 4 * i, 60) for i in range(11)])
     assert w.history.count() == steps + 1 and w.history.undoText() == "Clone stroke"
+    assert w.edit_steps()[-1]["params"]["mode"] == "clone"
     ox, oy = ct.offset
     assert abs(ox - 200) <= 1 and abs(oy - 140) <= 1
     ox, oy = round(ox), round(oy)
@@ -181,13 +185,19 @@ def test_heal_brush_blends_on_a_worker_as_one_step(photo_window, qtbot):
     qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.AltModifier,
                      _pt(w, 60, 250))
     _stroke(qtbot, w, [(200 + 5 * i, 120) for i in range(8)])
-    qtbot.waitUntil(lambda: w.history.count() == steps + 1, timeout=30000)
-    assert w.history.undoText() == "Heal stroke" and not ct.blending
+    assert w.history.count() == steps + 1 and w.history.undoText() == "Heal stroke"
+    copied = w.doc.image.copy()  # the plain copy, while the blend is computed
+    qtbot.waitUntil(lambda: not ct.blending, timeout=30000)
+    assert w.history.count() == steps + 1 and ct.last_blend_seconds is not None
+    assert not np.array_equal(w.doc.image, copied)  # blended into the same step
     changed = np.abs(w.doc.image - before).max(-1) > 1e-6
     ys, xs = np.nonzero(changed)
     assert changed.any() and xs.min() >= 185 and xs.max() <= 250 and ys.min() >= 105
+    healed = w.doc.image.copy()
     w.history.undo()
     np.testing.assert_array_equal(w.doc.image, before)
+    w.history.redo()
+    np.testing.assert_array_equal(w.doc.image, healed)
     # another tool: the clone tool lets go of the mouse
     w.set_tool("brush")
     assert not ct.active and not ct.panel.isVisible()
