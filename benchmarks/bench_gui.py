@@ -471,6 +471,9 @@ def bench_retouch(quick: bool) -> list[dict]:
                      "stall_ms": stall, "target": "stall < 50 ms",
                      "meets_target": stall < 50, **extra})
 
+    t_idle = time.perf_counter()
+    took, stall = measure(lambda: None, lambda: time.perf_counter() - t_idle > 3)
+    row("idle (no job), same machine load", took, stall)
     lf, ct = win.live_fill, win.clone_tool
     win.brush_panel.size.setValue(12)
     for k, method in enumerate(("telea", "harmonic") if quick else

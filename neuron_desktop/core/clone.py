@@ -250,21 +250,47 @@ def blend(mode: str, target: np.ndarray, source: np.ndarray, hole: np.ndarray) -
     return heal(target, source, hole) if mode == "heal" else match_mean(target, source, hole)
 
 
-def heal(target: np.ndarray, source: np.ndarray, hole: np.ndarray) -> np.ndarray:
+HEAL_EXACT_PIXELS = 3000  # bigger strokes solve the blend on a coarser grid
+
+
+def heal(target: np.ndarray, source: np.ndarray, hole: np.ndarray,
+         exact_pixels: int = HEAL_EXACT_PIXELS) -> np.ndarray:
     """Poisson (seamless) blend: ``source`` inside ``hole`` with the gradients of the source
     and the border values of ``target``. target/source (h, w, C) float32, hole (h, w) bool;
     pixels outside the hole are the target's. The solution is source + the harmonic
-    interpolant of (target - source) from the hole's border."""
+    interpolant of (target - source) from the hole's border. A hole of more than
+    ``exact_pixels`` pixels solves that smooth correction on a grid 2, 4... times coarser
+    (at most ``exact_pixels`` unknowns) and upsamples it: the same smooth shift of colour
+    and brightness, without the fine noise of the border copied in, in a fraction of the
+    time (0.1 s instead of seconds for a 40 px brush's stroke)."""
+    import cv2
     import torch
 
     from neuron_desktop.core.fill import harmonic_fill
 
     if not hole.any():
         return target.copy()
-    diff = torch.from_numpy(np.ascontiguousarray((target - source).transpose(2, 0, 1)))[None]
-    m = torch.from_numpy(hole.astype(np.float32))[None, None]
+    diff = target - source
+    h, w = hole.shape
+    f = 1
+    while int(hole.sum()) > exact_pixels * f * f and min(h, w) // (2 * f) >= 4:
+        f *= 2
+    known = (~hole).astype(np.float32)
+    if f > 1:  # mask-weighted area averages: a cell with any known pixel is known
+        size = (max(1, -(-w // f)), max(1, -(-h // f)))
+        weight = cv2.resize(known, size, interpolation=cv2.INTER_AREA)
+        small = cv2.resize(diff * known[..., None], size, interpolation=cv2.INTER_AREA)
+        small = small.reshape(size[1], size[0], -1) / np.maximum(weight, 1e-6)[..., None]
+        small_hole = weight <= 0
+    else:
+        small, small_hole = diff, hole
+    d = torch.from_numpy(np.ascontiguousarray(small.transpose(2, 0, 1), np.float32))[None]
+    m = torch.from_numpy(small_hole.astype(np.float32))[None, None]
     with torch.no_grad():
-        smooth = harmonic_fill(diff, m)[0].numpy().transpose(1, 2, 0)
+        smooth = harmonic_fill(d, m)[0].numpy().transpose(1, 2, 0)
+    if f > 1:
+        smooth = cv2.resize(np.ascontiguousarray(smooth), (w, h), interpolation=cv2.INTER_LINEAR)
+        smooth = smooth.reshape(h, w, -1)
     out = target.copy()
     out[hole] = np.clip(source[hole] + smooth[hole], 0.0, 1.0)
     return out

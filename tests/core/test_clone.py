@@ -135,3 +135,20 @@ def test_a_stroke_on_a_24_mp_photo_touches_only_its_box():
 def test_unknown_mode():
     with pytest.raises(ValueError):
         CloneStroke((10, 10), (1, 1), mode="smudge")
+
+
+def test_a_big_heal_is_solved_coarser_with_the_same_smooth_correction():
+    """A wide stroke: the coarse solve gives the exact solve's colour shift (to a few
+    levels), and the source's texture."""
+    rng = np.random.default_rng(1)
+    h, w = 120, 200
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    target = np.stack([0.6 + 0.2 * xx / w, 0.5 + 0.1 * yy / h, np.full_like(xx, 0.4)], -1)
+    source = (0.3 + rng.normal(0, 0.02, (h, w, 3))).astype(np.float32)
+    hole = np.zeros((h, w), bool)
+    hole[20:100, 20:180] = True  # 12800 px
+    exact = heal(target, source, hole, exact_pixels=10**6)
+    coarse = heal(target, source, hole)
+    assert np.abs(coarse[hole] - exact[hole]).mean() < 0.01
+    dev = coarse[hole] - exact[hole]
+    assert np.abs(dev).max() < 0.06
