@@ -108,6 +108,7 @@ class CloneTool(QObject):
         w.canvas.installEventFilter(self)
         overlay.drawers.append(self._paint)
         w.documentOpened.connect(lambda _d: self._reset())
+        self.act.setEnabled(w.doc is not None)  # no photo: nothing to clone
 
     @property
     def active(self) -> bool:
@@ -118,6 +119,7 @@ class CloneTool(QObject):
         return self.panel.size.value() / 2
 
     def _reset(self) -> None:
+        self.act.setEnabled(True)
         self.source = self.offset = None
         self.stroke = None
         self.panel.source.setText("Alt+click the photo to choose where to copy from")

@@ -166,9 +166,14 @@ class LiveFill(QObject):
         self.panel.set_pending(False)
         w.brush.strokeFinished.connect(self._stroke_ended)
         w.history.indexChanged.connect(self._history_moved)
-        w.documentOpened.connect(lambda _d: self.discard(quiet=True))
+        w.documentOpened.connect(self._opened)
+        self.panel.compare.setEnabled(w.doc is not None)
         w.act_cancel.triggered.connect(lambda: self.discard(quiet=True))
         w.canvas.installEventFilter(self)
+
+    def _opened(self, _doc) -> None:
+        self.discard(quiet=True)
+        self.panel.compare.setEnabled(True)
 
     @property
     def method(self) -> str:

@@ -201,3 +201,12 @@ def test_heal_brush_blends_on_a_worker_as_one_step(photo_window, qtbot):
     # another tool: the clone tool lets go of the mouse
     w.set_tool("brush")
     assert not ct.active and not ct.panel.isVisible()
+
+
+def test_without_a_photo_the_retouch_tools_are_disabled(window, qtbot):
+    from tests.qt.conftest import open_photo
+
+    assert not window.live_fill.panel.compare.isEnabled()
+    assert not window.clone_tool.act.isEnabled()
+    open_photo(qtbot, window)
+    assert window.live_fill.panel.compare.isEnabled() and window.clone_tool.act.isEnabled()
