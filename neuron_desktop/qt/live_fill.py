@@ -15,7 +15,7 @@ import logging
 import time
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QRectF, Qt
+from PySide6.QtCore import QEvent, QObject, QRectF, QRunnable, Qt
 from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -33,7 +33,7 @@ from neuron_desktop.pipelines.local_fill import context_box
 from neuron_desktop.qt.commands import StrokeCommand
 from neuron_desktop.qt.fills import METHOD_WORDS, Fill, commit_fill, fill_name
 from neuron_desktop.qt.qimage import to_qimage
-from neuron_desktop.qt.workers import JobManager, JobSpec
+from neuron_desktop.qt.workers import JobManager, JobSpec, lower_thread_priority
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,30 @@ class LiveFillPanel(QGroupBox):
         self.discard.setEnabled(pending)
 
 
+class _WarmUp(QRunnable):
+    """Import the inpainting pipeline and fill a tiny hole once, on a worker, when a photo
+    opens (about 2 s of first-use cost that would otherwise delay the first stroke's fill).
+    """
+
+    def __init__(self, method: str) -> None:
+        super().__init__()
+        self.method = method
+
+    def run(self) -> None:
+        from neuron_desktop.core.progress import run_pipeline
+        from neuron_desktop.pipelines.local_fill import fill_box
+
+        lower_thread_priority()
+        image = np.zeros((48, 48, 3), np.float32)
+        mask = np.zeros((48, 48), np.float32)
+        mask[20:28, 20:28] = 1
+        method = self.method if self.method in ("telea", "ns", "harmonic") else "telea"
+        try:
+            run_pipeline(fill_box(image, mask, (16, 16, 32, 32), method=method))
+        except Exception:  # noqa: BLE001 - a warm-up only; a real fill reports its errors
+            log.debug("fill warm-up failed", exc_info=True)
+
+
 class LiveFill(QObject):
     """Wires fill-as-you-paint into the window (``window.live_fill``)."""
 
@@ -152,6 +176,7 @@ class LiveFill(QObject):
         self._t0 = 0.0
         self.last_latency: float | None = None  # stroke end -> preview shown (s)
         self.compare_dialog = None
+        self._warm = False
         from neuron_desktop.pipelines.local_fill import compare_methods
 
         methods = [m for m in LIVE_METHODS if m in compare_methods()]
@@ -174,6 +199,9 @@ class LiveFill(QObject):
     def _opened(self, _doc) -> None:
         self.discard(quiet=True)
         self.panel.compare.setEnabled(True)
+        if self.panel.enabled.isChecked() and not self._warm:
+            self._warm = True  # the first stroke's fill need not wait for imports
+            self.jobs.pool.start(_WarmUp(self.method))
 
     @property
     def method(self) -> str:
