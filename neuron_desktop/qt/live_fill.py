@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from neuron_desktop.core.clone import union
 from neuron_desktop.core.document import Rect
-from neuron_desktop.pipelines.local_fill import context_box
+from neuron_desktop.pipelines.local_fill import MARGIN_FACTOR, MIN_MARGIN, context_box
 from neuron_desktop.qt.commands import StrokeCommand
 from neuron_desktop.qt.fills import METHOD_WORDS, Fill, commit_fill, fill_name
 from neuron_desktop.qt.qimage import to_qimage
@@ -39,7 +39,8 @@ log = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
 LIVE_MAX_PIXELS = 250_000  # strokes whose box is smaller are filled as they end
-LIVE_MAX_REGION = 1_000_000  # strokes awaiting Apply are filled together up to this size
+LIVE_MAX_REGION = 500_000  # strokes awaiting Apply are filled together up to this size
+LIVE_MARGIN = 256  # px of context around them, at most (the crop is copied on this thread)
 LIVE_METHODS = ("telea", "harmonic", "ns", "exemplar", "network-fast", "network")
 
 
@@ -252,16 +253,18 @@ class LiveFill(QObject):
         self.region = region
         method = self.method
         params = self.w.capability_params("inpaint")
-        snap = doc.snapshot("image", "mask")
         revisions = dict(doc.revisions)
-        ctx = context_box(region, (doc.height, doc.width))
+        side = max(region[2] - region[0], region[3] - region[1])
+        ctx = context_box(region, (doc.height, doc.width),
+                          min(LIVE_MARGIN, max(MIN_MARGIN, round(MARGIN_FACTOR * side))))
         x0, y0 = ctx[:2]
         rel = (region[0] - x0, region[1] - y0, region[2] - x0, region[3] - y0)
+        # the crop (at most a few MB: a few ms) is copied here rather than pinning the
+        # whole layers in a snapshot: nothing is copied on write while the fill runs
+        image = doc.image[ctx[1]:ctx[3], ctx[0]:ctx[2]].copy()
+        mask = doc.mask[ctx[1]:ctx[3], ctx[0]:ctx[2]].copy()
 
         def make(device, cancel):
-            with snap:  # the crop is copied here, on the worker
-                image = snap.image[ctx[1]:ctx[3], ctx[0]:ctx[2]].copy()
-                mask = snap.mask[ctx[1]:ctx[3], ctx[0]:ctx[2]].copy()
             if not (mask[rel[1]:rel[3], rel[0]:rel[2]] > 0.5).any():
                 from neuron_desktop.core.errors import MaskError
 
