@@ -97,7 +97,7 @@ class LiveFillPanel(QGroupBox):
         grid = QGridLayout(self)
         self.enabled = QCheckBox("Fill small strokes as I paint")
         self.enabled.setChecked(True)
-        self.enabled.setToolTip("When a mask stroke smaller than about half a megapixel "
+        self.enabled.setToolTip("When a mask stroke smaller than about 500 × 500 px "
                                 "ends, fill it in the background and show the result; "
                                 "Enter keeps it, Esc drops it")
         grid.addWidget(self.enabled, 0, 0, 1, 3)
