@@ -62,7 +62,7 @@ class CloneToolPanel(QGroupBox):
         self.size.setRange(1, 1000)
         self.size.setValue(40)
         self.size.setSuffix(" px")
-        self.size.setToolTip("Brush diameter")
+        self.size.setToolTip("Brush diameter ([ and ] change it)")
         form.addRow("Size", self.size)
         self.hardness = QSlider(Qt.Orientation.Horizontal)
         self.hardness.setRange(0, 100)
@@ -105,6 +105,8 @@ class CloneTool(QObject):
         menus = {a.text(): a.menu() for a in w.menuBar().actions() if a.menu() is not None}
         menus["&Tools"].insertAction(w.act_eraser, self.act)
         self.panel.size.valueChanged.connect(lambda _v: overlay.update())
+        w.act_smaller.triggered.connect(lambda: self._resize(1 / 1.2))  # [ and ]
+        w.act_bigger.triggered.connect(lambda: self._resize(1.2))
         w.canvas.installEventFilter(self)
         overlay.drawers.append(self._paint)
         w.documentOpened.connect(lambda _d: self._reset())
@@ -117,6 +119,11 @@ class CloneTool(QObject):
     @property
     def radius(self) -> float:
         return self.panel.size.value() / 2
+
+    def _resize(self, factor: float) -> None:
+        if self.active:
+            s = self.panel.size
+            s.setValue(max(1, round(s.value() * factor + (0.5 if factor > 1 else -0.5))))
 
     def _reset(self) -> None:
         self.act.setEnabled(True)

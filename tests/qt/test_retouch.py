@@ -152,6 +152,9 @@ def test_clone_brush_alt_click_then_paint_copies_pixels(photo_window, qtbot):
     assert ct.active and ct.panel.isVisible()
     ct.panel.mode.setCurrentIndex(ct.panel.mode.findData("clone"))
     ct.panel.size.setValue(20)
+    qtbot.keyClick(w.canvas, Qt.Key.Key_BracketRight)  # ] enlarges the clone brush
+    assert ct.panel.size.value() == 24
+    ct.panel.size.setValue(20)
     ct.panel.hardness.setValue(100)
     before = w.doc.image.copy()
     steps = w.history.count()
