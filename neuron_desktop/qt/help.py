@@ -34,6 +34,8 @@ GESTURES = (
     ("Brush size", "Ctrl + drag, or Alt + right-button drag", "Drag right to enlarge"),
     ("Lasso: add / subtract", "Shift / Alt while closing the outline", "With the lasso"),
     ("Crop", "Enter", "With the crop tool: crop to the rectangle; Esc forgets it"),
+    ("Fill as you paint: keep / drop", "Enter / Esc", "While a fill is shown on the photo"),
+    ("Clone source", "Alt + click", "With the clone / heal brush: where to copy from"),
 )
 
 

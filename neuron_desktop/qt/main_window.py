@@ -547,6 +547,8 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self.jobs.shutdown()
         self.suggest_jobs.shutdown()
         self.mask_jobs.shutdown()
+        for stop in getattr(self, "on_shutdown", ()):  # the toolset's workers (toolset.py)
+            stop()
         self.load_jobs.shutdown()
         self.styles_panel.shutdown()
         self.live_preview.close()
