@@ -7,8 +7,9 @@ from __future__ import annotations
 
 def install(window) -> None:
     """Add the toolset to ``window`` (after its docks, menus and toolbar exist)."""
-    from neuron_desktop.qt import help, mask_tools, scan_tools
+    from neuron_desktop.qt import dock_layout, help, mask_tools, scan_tools
 
     scan_tools.install(window)
     mask_tools.install(window)
-    help.install(window)  # last: lists every action made above
+    help.install(window)  # lists every action made above
+    dock_layout.install(window)  # last: sizes the docks around what they hold
