@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 log = logging.getLogger(__name__)
 SELECTOR_COLUMNS = 3
 RIGHT_DOCK_WIDTH = 350
-HISTORY_DOCK_WIDTH = 220
+HISTORY_DOCK_WIDTH = 210
 
 
 class PagedPanel(QWidget):
