@@ -7,9 +7,10 @@ from __future__ import annotations
 
 def install(window) -> None:
     """Add the toolset to ``window`` (after its docks, menus and toolbar exist)."""
-    from neuron_desktop.qt import dock_layout, help, mask_tools, scan_tools
+    from neuron_desktop.qt import dock_layout, export, help, mask_tools, scan_tools
 
     scan_tools.install(window)
     mask_tools.install(window)
+    export.install(window)  # File: Export before/after, Export options (JPEG quality)
     help.install(window)  # lists every action made above
     dock_layout.install(window)  # last: sizes the docks around what they hold
