@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
 
 AB_RANGE = 110.0
-L_SHOWN = (8.0, 93.0)  # darker / lighter slices have (almost) no displayable colour
+L_SHOWN = (15.0, 93.0)  # darker / lighter slices have (almost) no displayable colour
 MIN_RANGE = 24.0  # the zoomed-in view's smallest half-width (ab units)
 SIDE = 221
 
@@ -51,7 +51,7 @@ def view_range(lightness: float) -> float:
     if not len(xs):
         return MIN_RANGE
     extent = max(np.abs(ab[xs]).max(), np.abs(ab[ys]).max()) + 2 * AB_RANGE / 110
-    return AB_RANGE if extent > 0.6 * AB_RANGE else max(MIN_RANGE, float(extent) * 1.15)
+    return AB_RANGE if extent > 0.7 * AB_RANGE else max(MIN_RANGE, float(extent) * 1.15)
 
 
 def hatched(rgb: np.ndarray, ok: np.ndarray) -> np.ndarray:
