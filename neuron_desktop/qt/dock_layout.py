@@ -63,6 +63,9 @@ class PagedPanel(QWidget):
         self.buttons.idClicked.connect(self.setCurrentIndex)
         self.names: list[str] = []
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.setStyleSheet("QToolButton[page=true] { padding: 3px 6px; border-radius: 4px; }"
+                           "QToolButton[page=true]:checked { background: #2f4f86; "
+                           "color: white; }")
 
     def add_page(self, name: str, page: QWidget, icon: str | None = None,
                  tip: str | None = None) -> QToolButton:
@@ -77,6 +80,7 @@ class PagedPanel(QWidget):
         b.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         b.setToolTip((tip[:1].upper() + tip[1:]) if tip else name)
         b.setObjectName(f"page_{name}")
+        b.setProperty("page", True)
         self.buttons.addButton(b, i)
         self.selector.addWidget(b, i // self.columns, i % self.columns)
         self.names.append(name)
