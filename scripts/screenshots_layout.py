@@ -81,7 +81,19 @@ def main(out_dir: str | None = None) -> int:
     w._show_operation("Inpaint")
     settle(app)
     written.append(save_small(w.grab(), out / "layout_1366x768.png"))
-    # the Scan dock's Levels section at the same size
+    # the Scan dock: the crop tool at 4:3 (Crop and turn), then the Levels section
+    st = w.scan_tools
+    st.act_crop.setChecked(True)
+    crop = st.panel.forms["crop"].widgets
+    crop["aspect"].setCurrentIndex(crop["aspect"].findData("4:3"))
+    d = w.doc
+    st.overlay.set_crop((int(d.width * 0.08), int(d.height * 0.1), int(d.width * 0.8),
+                         int(d.width * 0.6)), notify=True)
+    settle(app)
+    written.append(save_small(w.grab(), out / "scan_tools.png"))
+    w.set_tool("brush")
+    st.overlay.set_crop(None, notify=True)
+    st.panel.forms["levels"].widgets["black"].setValue(18)
     w.docks["scan"].raise_()
     w.scan_tools.panel.pages.show_page("Levels")
     w.scan_tools.refresh_histogram()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -97,6 +98,7 @@ def main(width: int, height: int, out_path: str) -> int:
     w.history.setClean()
     w.close()
     w.shutdown()
+    shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
