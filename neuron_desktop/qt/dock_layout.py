@@ -51,7 +51,7 @@ class PagedPanel(QWidget):
         self.columns = columns
         v = QVBoxLayout(self)
         v.setContentsMargins(4, 4, 4, 4)
-        v.setSpacing(4)
+        v.setSpacing(8)
         self.selector = QGridLayout()
         self.selector.setSpacing(2)
         v.addLayout(self.selector)
@@ -84,6 +84,9 @@ class PagedPanel(QWidget):
         self.buttons.addButton(b, i)
         self.selector.addWidget(b, i // self.columns, i % self.columns)
         self.names.append(name)
+        if page.layout() is not None:  # the selector above is the page's top margin
+            m = page.layout().contentsMargins()
+            page.layout().setContentsMargins(m.left(), 0, m.right(), 0)
         self.stack.addWidget(page)
         if i == 0:
             b.setChecked(True)
