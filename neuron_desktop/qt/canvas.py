@@ -323,6 +323,11 @@ class Canvas(QWidget):
                 p.fillRect(QRectF(0, 0, x, self.height()), BACKGROUND)
                 self._draw_pyramid(p, self._original_pyramid(), vis)
                 p.restore()
+        p.save()
+        if self.split and not self.show_original:  # mask and hints: the result side only
+            x = self.split_pos * self.width()
+            p.setClipRect(QRectF(x, 0, self.width() - x, self.height())
+                          .intersected(QRectF(event.rect())))
         if self._overlay is not None and not self.show_original:
             p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
             p.drawImage(self._widget_rect(self.doc.bounds), self._overlay)
@@ -330,6 +335,7 @@ class Canvas(QWidget):
             self._draw_pyramid(p, self._mask_pyr, vis)
         if self.show_hints and not self.show_original:
             self._draw_hints(p)
+        p.restore()
         if self.split and not self.show_original:
             self._draw_split(p)
         if self.show_original:

@@ -195,7 +195,8 @@ class DocumentsMixin:
                 if path is None:
                     return False
         try:
-            out = self.doc.save(path, overwrite=overwrite)
+            quality = int(self.settings.value("export/jpeg_quality", 95))  # qt/export.py
+            out = self.doc.save(path, overwrite=overwrite, quality=quality)
             if self.act_record.isChecked():  # the edit record, as XMP in the file
                 add_record(out, self.export_record(out))
         except NeuronError as exc:

@@ -192,6 +192,15 @@ class HelpWiring(QObject):
         has = w.doc is not None
         w.undo_view.setEmptyLabel("Opened photo" if has else "No photo open")
         w.brush_panel.detect.setEnabled(has)
+        for b in [*w.brush_panel.findChildren(QPushButton),  # Clear, Invert, Import, ...
+                  *w.hint_panel.findChildren(QPushButton)]:  # Remove all hints
+            if b is not w.brush_panel.color:
+                b.setEnabled(has)
+        shapes = getattr(getattr(w, "mask_tools", None), "panel", None)
+        for b in (shapes.grow, shapes.shrink, shapes.feather) if shapes is not None else ():
+            b.setEnabled(has)
+        if hasattr(w, "act_save_recipe"):
+            w.act_save_recipe.setEnabled(has)
         for panel in w.panels.values():
             if not has:
                 panel.apply.setEnabled(False)

@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QProgressBar,
     QScrollArea,
-    QTabWidget,
     QToolButton,
     QUndoView,
     QVBoxLayout,
@@ -44,6 +43,7 @@ from neuron_desktop.core.document import Document, Snapshot
 from neuron_desktop.core.logs import log_dir
 from neuron_desktop.qt.canvas import Canvas
 from neuron_desktop.qt.commands import History
+from neuron_desktop.qt.dock_layout import PagedPanel
 from neuron_desktop.qt.documents import DocumentsMixin
 from neuron_desktop.qt.forms import CapabilityPanel
 from neuron_desktop.qt.hint_wiring import HintsMixin
@@ -306,9 +306,9 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self.inpaint_panel = self.panels["inpaint"]
         self.refine_panel = self.panels["refine"]
         self.stylize_panel = self.panels["stylize"]
-        self.op_tabs = QTabWidget()
-        for name, panel in self.operations.items():  # scrolled: a long form never squeezes
-            self.op_tabs.addTab(_scrolled(panel), name)  # the docks above
+        self.op_tabs = PagedPanel()  # one form at a time, Apply in view (qt/dock_layout.py)
+        for name, panel in self.operations.items():
+            self.op_tabs.add_page(name, panel, panel.cap.icon, panel.cap.help)
         self._dock("operations", "Operations", self.op_tabs, right)
         self.styles_panel = StylesPanel()
         self._dock("styles", "Styles", self.styles_panel, right)
@@ -319,10 +319,6 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self._dock("history", "History", self.undo_view, left)
         self.layers_panel = LayersPanel()
         self._dock("layers", "Layers", self.layers_panel, left)
-        self.resizeDocks([self.docks["tools"]], [340], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["history"]], [200], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["tools"], self.docks["operations"]], [640, 250],
-                         Qt.Orientation.Vertical)
 
     def _build_statusbar(self) -> None:
         sb = self.statusBar()

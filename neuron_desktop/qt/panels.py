@@ -1,16 +1,14 @@
-"""Dock panels: tool parameters, the ab-gamut colour picker, layers (operation forms are
-generated in ``qt/forms.py``).
+"""Dock panels: tool parameters, hint colours (the picker: ``qt/gamut.py``), layers
+(operation forms are generated in ``qt/forms.py``).
 
 Panels hold widget state only and emit requests; the main window acts on them.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import qtawesome as qta
-import torch
-from PySide6.QtCore import QPointF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPen, QPixmap
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
     QColorDialog,
@@ -20,7 +18,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -28,124 +25,20 @@ from PySide6.QtWidgets import (
 )
 
 from neuron_desktop import capabilities
-from neuron_desktop.core.color import lab_to_rgb
 from neuron_desktop.qt.forms import ParamForm, slider
-
-AB_RANGE = 110.0
+from neuron_desktop.qt.gamut import (  # noqa: F401 (re-exported)
+    AB_RANGE,
+    GamutPicker,
+    gamut_image,
+    lab_px_to_rgb,
+    rgb_to_lab_px,
+)
 
 
 def _swatch_icon(rgb: tuple[float, float, float], side: int = 18) -> QIcon:
     pm = QPixmap(side, side)
     pm.fill(QColor.fromRgbF(*rgb))
     return QIcon(pm)
-
-
-# ---------------------------------------------------------------------------- gamut picker
-
-
-def gamut_image(lightness: float, side: int = 221) -> tuple[np.ndarray, np.ndarray]:
-    """The ab plane at ``lightness`` (L in [0, 100]) as (side, side, 3) sRGB and an in-gamut
-    mask; x = a, y = -b, both spanning [-110, 110]."""
-    ab = np.linspace(-AB_RANGE, AB_RANGE, side, dtype=np.float32)
-    a, b = np.meshgrid(ab, -ab)
-    lab = torch.from_numpy(np.stack([np.full_like(a, lightness), a, b]))[None]
-    rgb = lab_to_rgb(lab, clip=False)[0].permute(1, 2, 0).numpy()
-    ok = np.all((rgb >= -1e-3) & (rgb <= 1 + 1e-3), axis=-1)
-    return np.clip(rgb, 0, 1), ok
-
-
-def rgb_to_lab_px(rgb: tuple[float, float, float]) -> tuple[float, float, float]:
-    from neuron_desktop.core.color import rgb_to_lab
-
-    lab = rgb_to_lab(torch.tensor(rgb, dtype=torch.float32).clamp(0, 1).view(1, 3, 1, 1))
-    return tuple(float(v) for v in lab[0, :, 0, 0])
-
-
-def lab_px_to_rgb(L: float, a: float, b: float) -> tuple[float, float, float]:
-    rgb = lab_to_rgb(torch.tensor([L, a, b], dtype=torch.float32).view(1, 3, 1, 1))
-    return tuple(float(v) for v in rgb[0, :, 0, 0].clamp(0, 1))
-
-
-class GamutPicker(QWidget):
-    """Pick a colour in the ab plane at a fixed lightness (the hint pixel's L)."""
-
-    colorPicked = Signal(tuple)  # (r, g, b) in [0, 1]
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setMinimumSize(160, 160)
-        self.setMaximumHeight(260)  # keeps the hints panel whole in a wide dock
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        self.setToolTip("ab colour gamut at the selected hint's lightness: click or drag to "
-                        "choose its colour; grey areas are not displayable at this lightness")
-        self.lightness = 50.0
-        self.ab = (0.0, 0.0)
-        self._img: QImage | None = None
-        self._render()
-
-    def heightForWidth(self, w: int) -> int:  # noqa: N802 (Qt API)
-        return w
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt API)
-        return True
-
-    def set_state(self, lightness: float, rgb: tuple[float, float, float] | None) -> None:
-        changed = abs(lightness - self.lightness) > 0.25
-        self.lightness = float(np.clip(lightness, 0, 100))
-        if rgb is not None:
-            _, a, b = rgb_to_lab_px(rgb)
-            self.ab = (a, b)
-        if changed or self._img is None:
-            self._render()
-        self.update()
-
-    def _render(self) -> None:
-        rgb, ok = gamut_image(self.lightness)
-        rgb[~ok] = 0.16
-        self._arr = np.ascontiguousarray((rgb * 255).round().astype(np.uint8))
-        h, w = ok.shape
-        self._img = QImage(self._arr.data, w, h, w * 3, QImage.Format.Format_RGB888).copy()
-
-    def _square(self):
-        side = min(self.width(), self.height())
-        return (self.width() - side) / 2, (self.height() - side) / 2, side
-
-    def paintEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        p = QPainter(self)
-        x0, y0, side = self._square()
-        from PySide6.QtCore import QRectF
-
-        p.drawImage(QRectF(x0, y0, side, side), self._img)
-        p.setPen(QPen(QColor(255, 255, 255, 60), 1))
-        p.drawLine(QPointF(x0 + side / 2, y0), QPointF(x0 + side / 2, y0 + side))
-        p.drawLine(QPointF(x0, y0 + side / 2), QPointF(x0 + side, y0 + side / 2))
-        a, b = self.ab
-        cx = x0 + (a / AB_RANGE + 1) / 2 * side
-        cy = y0 + (1 - (b / AB_RANGE + 1) / 2) * side
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setBrush(Qt.BrushStyle.NoBrush)
-        p.setPen(QPen(QColor(0, 0, 0), 3))
-        p.drawEllipse(QPointF(cx, cy), 6, 6)
-        p.setPen(QPen(QColor(255, 255, 255), 1.5))
-        p.drawEllipse(QPointF(cx, cy), 6, 6)
-        p.setPen(QColor(220, 220, 220))
-        p.drawText(int(x0 + 4), int(y0 + 14), f"L = {self.lightness:.0f}")
-
-    def _pick(self, pos: QPointF) -> None:
-        x0, y0, side = self._square()
-        a = ((pos.x() - x0) / side * 2 - 1) * AB_RANGE
-        b = (1 - (pos.y() - y0) / side * 2) * AB_RANGE
-        a, b = float(np.clip(a, -AB_RANGE, AB_RANGE)), float(np.clip(b, -AB_RANGE, AB_RANGE))
-        self.ab = (a, b)
-        self.update()
-        self.colorPicked.emit(lab_px_to_rgb(self.lightness, a, b))
-
-    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        self._pick(event.position())
-
-    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        if event.buttons() & Qt.MouseButton.LeftButton:
-            self._pick(event.position())
 
 
 class SwatchRow(QWidget):

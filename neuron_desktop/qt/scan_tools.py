@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
     QFormLayout,
     QGridLayout,
-    QGroupBox,
     QHBoxLayout,
     QLineEdit,
     QPushButton,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from neuron_desktop import capabilities
 from neuron_desktop.capabilities.crop import aspect_ratio
+from neuron_desktop.qt.dock_layout import PagedPanel
 from neuron_desktop.qt.forms import ParamForm
 from neuron_desktop.qt.geometry import GeometryRunner
 from neuron_desktop.qt.scan_widgets import (
@@ -56,10 +56,11 @@ class ScanPanel(QWidget):
         self.forms: dict[str, ParamForm] = {}
         self.applies: dict[str, QPushButton] = {}
         v = QVBoxLayout(self)
-        v.setContentsMargins(4, 4, 4, 4)
+        v.setContentsMargins(0, 0, 0, 0)
+        self.pages = PagedPanel(columns=2)  # one section at a time: its Apply in view
+        v.addWidget(self.pages)
 
-        geo = QGroupBox("Crop and turn")
-        gv = QVBoxLayout(geo)
+        _geo, gv = self._page("Crop and turn", "mdi6.crop-rotate", "Crop, turn, straighten")
         turns = QGridLayout()
         self.rotate_left = self._tool_button("mdi6.rotate-left", "Rotate left")
         self.rotate_right = self._tool_button("mdi6.rotate-right", "Rotate right")
@@ -75,32 +76,36 @@ class ScanPanel(QWidget):
             "mdi6.angle-acute", "Straighten tool: draw a line along the horizon (S)",
             checkable=True)
         gv.addLayout(self._section("straighten", self.straighten_tool))
-        v.addWidget(geo)
 
-        tone = QGroupBox("Tones")
-        tv = QVBoxLayout(tone)
+        _levels, lv = self._page("Levels", "mdi6.chart-histogram",
+                                 "Black and white points, auto contrast")
         self.histogram = HistogramView()
-        tv.addWidget(self.histogram)
-        tv.addLayout(self._section("levels"))
+        lv.addWidget(self.histogram)
+        lv.addLayout(self._section("levels"))
+        lv.addLayout(self._section("auto-contrast"))
+        _curves, kv = self._page("Curves", "mdi6.chart-bell-curve-cumulative", "Tone curve")
         self.curve = CurveEditor()
-        tv.addWidget(self.curve)
-        tv.addLayout(self._section("curves"))
-        tv.addLayout(self._section("auto-contrast"))
-        v.addWidget(tone)
+        kv.addWidget(self.curve)
+        kv.addLayout(self._section("curves"))
 
-        color = QGroupBox("Colour cast")
-        cv = QVBoxLayout(color)
+        _color, cv = self._page("Colour cast", "mdi6.eyedropper", "White balance")
         self.eyedropper = self._tool_button(
             "mdi6.eyedropper", "Pick a neutral colour: click something on the photo that "
             "should be grey or white (I)", checkable=True)
         cv.addLayout(self._section("white-balance", self.eyedropper))
-        v.addWidget(color)
         v.addStretch(1)
         points = self.forms["curves"].widgets["points"]
         self.curve.pointsChanged.connect(points.setText)
         points.textChanged.connect(self.curve.set_points)
         for name in ("black", "white"):
             self.forms["levels"].widgets[name].valueChanged.connect(self._levels_marks)
+
+    def _page(self, name: str, icon: str, tip: str) -> tuple[QWidget, QVBoxLayout]:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.pages.add_page(name, page, icon, tip)
+        return page, layout
 
     def _tool_button(self, icon: str, tip: str, checkable: bool = False) -> QToolButton:
         b = QToolButton()
@@ -235,6 +240,8 @@ class ScanTools(QObject):
         if on:
             self.w.canvas.tool = "scan"  # the canvas ignores the left button; we take it
             self.overlay.set_mode(mode)
+            self.panel.pages.show_page("Colour cast" if mode == "eyedropper"
+                                       else "Crop and turn")
             self.w.docks["scan"].show()
             self.w.docks["scan"].raise_()
             self._aspect_changed()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtGui import QColor
 
-LAYOUT_VERSION = 2  # saved dock layouts of other versions are ignored
+LAYOUT_VERSION = 3  # saved dock layouts of other versions are ignored
 
 
 def as_list(value) -> list[str]:

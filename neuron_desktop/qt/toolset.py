@@ -11,7 +11,15 @@ def install(window) -> None:
     """Add the toolset to ``window`` (after its docks, menus and toolbar exist)."""
     from PySide6.QtCore import QThreadPool
 
-    from neuron_desktop.qt import clone_tool, help, live_fill, mask_tools, scan_tools
+    from neuron_desktop.qt import (
+        clone_tool,
+        dock_layout,
+        export,
+        help,
+        live_fill,
+        mask_tools,
+        scan_tools,
+    )
 
     scan_tools.install(window)
     mask_tools.install(window)
@@ -19,4 +27,6 @@ def install(window) -> None:
     window.live_fill = live_fill.LiveFill(window, pool)
     window.clone_tool = clone_tool.CloneTool(window, window.live_fill.overlay, pool)
     window.on_shutdown = [window.live_fill.shutdown, window.clone_tool.shutdown]
-    help.install(window)  # last: lists every action made above
+    export.install(window)  # File: Export before/after, Export options (JPEG quality)
+    help.install(window)  # lists every action made above
+    dock_layout.install(window)  # last: sizes the docks around what they hold

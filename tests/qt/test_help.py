@@ -83,3 +83,38 @@ def test_user_guide_without_its_screenshots_shows_the_captions(window, tmp_path)
     assert "<img" not in d.view.toHtml()
     assert "Picture: Painting the mask" in d.view.toPlainText()
     d.close()
+
+
+# what may be used with no photo open: opening, settings, docks, tool choice, help
+NO_PHOTO_OK = {"Open…", "Open project…", "Export options…", "Embed edit record in exports",
+               "Restore session…", "Batch…", "Quit", "Show uncertain areas", "Tools",
+               "Operations", "Styles", "History", "Layers", "Scan", "Mask brush", "Lasso",
+               "Eraser", "Colour hints", "Pan", "Smaller brush", "Bigger brush", "User guide",
+               "Keyboard shortcuts", "Open log folder", "About"}
+
+
+def _menu_actions(w):
+    for m in w.menuBar().actions():
+        for a in m.menu().actions():
+            if not a.isSeparator() and a.menu() is None:
+                yield m.text().replace("&", ""), a.text().replace("&", ""), a
+
+
+def test_every_photo_action_and_button_is_disabled_without_a_photo(window, qtbot):
+    from PySide6.QtWidgets import QPushButton
+
+    w = window
+    enabled = {(m, t) for m, t, a in _menu_actions(w)
+               if a.isEnabled() and t not in NO_PHOTO_OK and m != "Image"}
+    image_ops = {t for m, t, a in _menu_actions(w) if m == "Image" and a.isEnabled()}
+    assert not enabled, f"enabled with no photo: {enabled}"
+    assert image_ops <= {f"{n}…" for n in w.operations}  # they only show the operation's form
+    buttons = [b for b in w.findChildren(QPushButton) if b.isEnabled()
+               and b.text() not in ("", "Add style image…", "Add", "Subtract")]
+    assert not buttons, [b.text() for b in buttons]
+    open_photo(qtbot, w)
+    for name in ("Export…", "Export before/after…", "Save project…", "Clear mask",
+                 "Rotate left", "Crop tool", "Save steps as recipe…"):
+        assert any(t == name and a.isEnabled() for _m, t, a in _menu_actions(w)), name
+    assert w.mask_tools.panel.grow.isEnabled() and w.brush_panel.detect.isEnabled()
+    assert all(b.isEnabled() for b in w.scan_tools.panel.applies.values())

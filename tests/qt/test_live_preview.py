@@ -30,7 +30,7 @@ def _window_with_a_hint(qtbot, make_window, color):
     w.set_tool("hints")
     w.hint_tool.color = color
     qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton,
-                     pos=w.canvas_point(200, 150).toPoint())
+                     pos=w.canvas_point(200.5, 150.5).toPoint())  # the pixel centre
     return w
 
 
