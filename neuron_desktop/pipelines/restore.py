@@ -85,7 +85,7 @@ def run_tiled(net: Restorer, image: Tensor, tile: int = DEFAULT_TILE,
 
 
 TONE_QUANTILES = (0.1, 0.5, 1, 2, 5, 10, 25, 50, 75, 90, 95, 98, 99, 99.5, 99.9)  # percent
-_LUMA = np.float32([0.299, 0.587, 0.114])
+_LUMA = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 def _luma_quantiles(rgb: np.ndarray) -> np.ndarray:
@@ -103,7 +103,7 @@ def tone_features(scan: np.ndarray, restored: np.ndarray) -> np.ndarray:
     scan's fine-noise level (median absolute Laplacian of the luma, x10)."""
     noise = np.median(np.abs(cv2.Laplacian(scan @ _LUMA, cv2.CV_32F)))
     return np.concatenate([_luma_quantiles(scan), _luma_quantiles(restored),
-                           np.float32([10 * noise])])
+                           np.array([10 * noise], np.float32)])
 
 
 def correct_tone(net: Restorer, scan: Tensor, restored: Tensor) -> Tensor:
