@@ -212,11 +212,12 @@ class Document:
 
     def writable(self, name: str) -> np.ndarray:
         """Layer ``name`` for writing in place: bumps its revision and, when a pinned
-        snapshot shares the array, replaces it with a copy first (copy-on-write)."""
+        snapshot shares the array or it is read-only (the original, swapped in by undo),
+        replaces it with a copy first (copy-on-write)."""
         arr = self.layer(name)
         with self._lock:
             shared = any(s.shares(arr) for s in self._snapshots)
-        if shared:
+        if shared or not arr.flags.writeable:  # read-only: e.g. the original shown as is
             arr = arr.copy()
             setattr(self, name, arr)
         self.revisions[name] += 1
