@@ -19,13 +19,13 @@ from PySide6.QtWidgets import QFileDialog
 from neuron_desktop import capabilities
 from neuron_desktop.capabilities import Inputs
 from neuron_desktop.core.device import is_out_of_memory
-from neuron_desktop.core.document import Document, Snapshot, TileDiff, changed_tiles
+from neuron_desktop.core import document as document_core
+from neuron_desktop.core.document import Document, Snapshot, TileDiff
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import load_mask, save_mask
 from neuron_desktop.core.progress import Progress
 from neuron_desktop.qt.commands import EditCommand
 from neuron_desktop.qt.geometry import Layers, image_swap_command
-from neuron_desktop.qt.project_io import jsonable, model_refs
 from neuron_desktop.qt.qimage import IMAGE_FILTER, Pyramid, rgb_to_bgra, to_qimage
 from neuron_desktop.qt.workers import JobSpec, tensor_preview
 
@@ -90,7 +90,7 @@ def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
         if add:
             arr = np.maximum(arr, base)
         if layer == "image" and not clear_mask and not preview:
-            cells, (h, w) = changed_tiles(base, arr, 128), base.shape[:2]
+            cells, (h, w) = document_core.changed_tiles(base, arr, 128), base.shape[:2]
             if len(cells) >= SWAP_FRACTION * -(-h // 128) * -(-w // 128):
                 # the GUI thread then only swaps references: no 24 MP copy at commit
                 pyr = Pyramid(w, h, lambda r: rgb_to_bgra(arr[r.slices]))
@@ -106,10 +106,7 @@ def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
 
 def step_entry(cap, params: dict) -> dict:
     """The edit-record entry of one capability run (projects, exports)."""
-    shown = {p.name for p in cap.params if p.scope != "editor"}
-    return {"name": cap.describe(params), "capability": cap.name,
-            "params": jsonable({k: v for k, v in params.items() if k in shown}),
-            "models": model_refs(cap, params)}
+    return capabilities.record_entry(cap, params)
 
 
 class JobsMixin:

@@ -17,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QFileDialog
 
+from neuron_desktop.capabilities import jsonable, model_refs  # noqa: F401 (re-exported)
 from neuron_desktop.core.document import Document, TileDiff
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.masks import Hint
@@ -29,38 +30,6 @@ from neuron_desktop.qt.workers import JobSpec
 log = logging.getLogger(__name__)
 
 OPENED_PROJECT = "Opened project"
-
-
-def jsonable(value):
-    """A parameter value as JSON: paths and enums as strings, tuples as lists."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    return str(getattr(value, "value", value))
-
-
-def model_refs(cap, params: dict) -> list[dict]:
-    """The weights a capability run used: its own plus those of the chosen values, each
-    with the sha256 from the weights manifest (None when not installed)."""
-    from neuron_desktop.models.weights import WeightsError, get_entry
-
-    names = list(cap.weights)
-    for p in cap.params:
-        for choice in p.choices or ():
-            if choice.needs and params.get(p.name) == choice.value and choice.needs not in names:
-                names.append(choice.needs)
-    refs = []
-    for n in names:
-        try:
-            refs.append({"name": n, "sha256": get_entry(n).sha256})
-        except (WeightsError, OSError):
-            refs.append({"name": n, "sha256": None})
-    return refs
 
 
 def step_record(cmd) -> dict | None:
