@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QFileDialog
 
 from neuron_desktop import capabilities
 from neuron_desktop.capabilities import Inputs
-from neuron_desktop.core.device import is_out_of_memory
 from neuron_desktop.core import document as document_core
+from neuron_desktop.core.device import is_out_of_memory
 from neuron_desktop.core.document import Document, Snapshot, TileDiff
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import load_mask, save_mask

@@ -1,6 +1,6 @@
-"""Editor export (issue 20): the dpi is kept in PNG, TIFF and JPEG, each export carries the edit record
-(File ▸ Embed edit record turns it off), and an export aimed at the original offers a
-copy instead of a refusal (bug 10b)."""
+"""Editor export (issue 20): the dpi is kept in PNG, TIFF and JPEG, each export carries the
+edit record (File ▸ Embed edit record turns it off), and an export aimed at the original
+offers a copy instead of a refusal (bug 10b)."""
 
 import hashlib
 import shutil
