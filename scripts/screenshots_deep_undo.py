@@ -16,11 +16,11 @@ import tempfile
 from pathlib import Path
 
 import cv2
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QSettings, Qt
 
 from neuron_desktop.core.imageio import load_image, save_image
 from neuron_desktop.core.paths import samples_dir
+from neuron_desktop.qt.app import create_app
 from neuron_desktop.qt.main_window import MainWindow
 
 OUT = Path("docs/screenshots")
@@ -31,10 +31,19 @@ def settle(app, n=20):
         app.processEvents()
 
 
+def save_small(pixmap, path: Path) -> None:
+    """A screenshot as a 256-colour PNG (docs screenshots stay under 300 KB)."""
+    from PIL import Image
+
+    pixmap.save(str(path))
+    Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(
+        path, optimize=True)
+
+
 def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="neuron-shots-"))
     os.environ["XDG_CACHE_HOME"] = str(tmp / "cache")  # the undo disk cache, removed on close
-    app = QApplication(sys.argv)
+    app = create_app(sys.argv)
     scan = tmp / "big_scan.png"
     small = load_image(samples_dir() / "old_photo.jpg").rgb
     save_image(scan, cv2.resize(small, (6000, 4000), interpolation=cv2.INTER_CUBIC))
@@ -58,14 +67,15 @@ def main() -> int:
         settle(app)
         print(f"step {i + 1}: {w.history.count()} rows, {w.history.nbytes >> 20} MB in "
               f"memory, {w.history.disk_nbytes >> 20} MB on disk", flush=True)
+    w.resizeDocks([w.docks["history"]], [330], Qt.Orientation.Horizontal)
     w.undo_view.scrollToTop()
     settle(app, 40)
-    w.grab().save(str(OUT / "history_big_scan.png"))
+    save_small(w.grab(), OUT / "history_big_scan.png")
     from neuron_desktop.qt.preferences import open_preferences
 
     dlg = open_preferences(w)
     settle(app, 30)
-    dlg.grab().save(str(OUT / "preferences.png"))
+    save_small(dlg.grab(), OUT / "preferences.png")
     dlg.reject()
     w.history.setClean()
     w.close()

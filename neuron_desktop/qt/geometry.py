@@ -275,11 +275,13 @@ class EarlierStepsCommand(DocCommand):
         if self.silent:
             return
         doc, canvas = self.doc, self.canvas
-        self.after = _current(canvas, doc)
-        orig = self.after.pyramids["original"]
-        pyr = {"image": orig.copy(lambda r: rgb_to_bgra(doc.image[r.slices])), "original": orig}
-        if canvas.doc is doc:
-            canvas.set_pyramids(pyr)
+        if canvas is None or canvas.doc is not doc:  # no view of this document
+            self.after = Layers(doc.image, doc.original, doc.mask, doc.hints, {})
+        else:
+            self.after = _current(canvas, doc)
+            orig = self.after.pyramids["original"]
+            canvas.set_pyramids({"image": orig.copy(lambda r: rgb_to_bgra(doc.image[r.slices])),
+                                 "original": orig})
         # the original itself (read-only: the document copies it before a first edit)
         doc.replace_layers(doc.original, doc.original, np.zeros(doc.mask.shape, np.float32), ())
 
@@ -288,7 +290,7 @@ class EarlierStepsCommand(DocCommand):
         if self.silent or self.after is None:
             return
         s, self.after = self.after, None
-        if self.canvas.doc is self.doc:
+        if s.pyramids and self.canvas is not None and self.canvas.doc is self.doc:
             self.canvas.set_pyramids(s.pyramids)
         self.doc.replace_layers(s.image, s.original, s.mask, s.hints)
 

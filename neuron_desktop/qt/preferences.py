@@ -138,9 +138,9 @@ def _steps_dropped(window, count: int) -> None:
     window.undo_notice.setText(f"⚠ Undo: {h.dropped_total} oldest step(s) merged")
     window.undo_notice.show()
     window.statusBar().showMessage(
-        f"Undo budget reached: the {count} oldest step(s) were merged into one "
-        f"(“{h.command(0).text() if h.count() else ''}”); the first History row is still "
-        "the photo as opened. Raise the budget in Edit ▸ Preferences", 15000)
+        f"Undo budget reached: {count} more old step(s) merged into "
+        f"“{h.command(0).text() if h.count() else ''}”; the first History row is still the "
+        "photo as opened (budget: Edit ▸ Preferences)", 15000)
 
 
 def open_preferences(window) -> PreferencesDialog:
