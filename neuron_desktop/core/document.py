@@ -152,6 +152,7 @@ class Document:
         self._listeners: list[Listener] = []
         self.revisions = {name: 0 for name in LAYERS}  # bumped by every write of a layer
         self.revision = 0  # bumped on every change notification of any layer
+        self.swaps = 0  # bumped by every replace_layers (undo's disk cache checks it)
         self._snapshots: weakref.WeakSet[Snapshot] = weakref.WeakSet()
         self._lock = threading.Lock()  # snapshots are created here and released by workers
 
@@ -279,6 +280,7 @@ class Document:
             raise ValueError(f"layer shapes differ: {image.shape}, {original.shape}, "
                              f"{mask.shape}")
         old = (self.image, self.original, self.mask, self.hints)
+        self.swaps += 1
         self.image, self.original, self.mask = image, original, mask
         self.original.setflags(write=False)
         self.hints = tuple(hints)

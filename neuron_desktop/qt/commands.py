@@ -15,7 +15,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from neuron_desktop.core.document import Document, Rect, TileDiff
@@ -227,7 +227,7 @@ class History(QUndoStack):
     The stack is rebuilt from clones of the kept commands, without re-applying them."""
 
     stepsDropped = Signal(int)
-    _spilled = Signal(object, object, int)  # state, memory-mapped arrays, its shows count
+    _spilled = Signal(object, object, int)  # state, (array, memory-mapped copy) pairs, swaps
 
     def __init__(self, parent=None, byte_limit: int = 1024 * 2**20,
                  disk_limit: int = 16 * 2**30) -> None:
@@ -292,30 +292,43 @@ class History(QUndoStack):
         return ram, disk, chosen
 
     def _schedule_spills(self) -> None:
-        if self.cache.closed:
+        if self.cache.closed or not self._commands:
             return
+        swaps = self._commands[0].doc.swaps
         for state, n in self._plan(self._commands)[2]:
             self._spilling[id(state)] = n
-            self._futures.append(self._pool.submit(self._spill, state, state.shows))
+            self._futures.append(self._pool.submit(self._spill, state, swaps))
 
-    def _spill(self, state, shows: int) -> None:  # worker thread
+    def _spill(self, state, swaps: int) -> None:  # worker thread
         from neuron_desktop.qt.geometry import spill_layers
 
         try:
-            self._spilled.emit(state, spill_layers(state, self.cache), shows)
+            self._spilled.emit(state, spill_layers(state, self.cache), swaps)
         except Exception:  # disk full, cache closed...: the state stays in memory
             log.warning("could not write an undo step to the disk cache", exc_info=True)
-            self._spilled.emit(state, None, shows)
+            self._spilled.emit(state, None, swaps)
 
-    def _adopt(self, state, spilled: dict | None, shows: int) -> None:
+    def _states(self) -> list:
+        """Every whole-layer state the steps hold (shown or not)."""
+        out = []
+        for c in self._commands:
+            out += [s for s in (getattr(c, "old", None), getattr(c, "new", None),
+                                getattr(c, "after", None)) if hasattr(s, "pyramids")]
+        return out
+
+    def _adopt(self, state, pairs: list | None, swaps: int) -> None:
         from neuron_desktop.qt.geometry import adopt_spilled
 
         self._spilling.pop(id(state), None)
-        if spilled is None:
+        if pairs is None:
             state.spill_failed = True
             self.enforce_limit()
-        elif state.shows == shows:  # not shown since: the files hold its arrays exactly
-            adopt_spilled(state, spilled)
+        elif not self._commands or self._commands[0].doc.swaps != swaps:
+            # layers were swapped on screen meanwhile: the arrays written may have been
+            # shown (and edited); the files are dropped and the spill is tried again
+            QTimer.singleShot(0, self, self._schedule_spills)
+        else:
+            adopt_spilled(self._states(), pairs)
             log.debug("undo step spilled; memory %d MB, disk %d MB", self.nbytes >> 20,
                       self.disk_nbytes >> 20)
 

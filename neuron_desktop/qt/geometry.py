@@ -43,7 +43,6 @@ class Layers:
     pyramids: dict[str, Pyramid]
 
     shares: bool = False  # only the image (and its pyramid) differ from the other state
-    shows: int = 0  # times put on screen: a spill started before the last one is void
 
     def own(self) -> tuple[list[str], list[Pyramid]]:
         """The array attributes and pyramids this state holds alone (not shared with the
@@ -67,25 +66,33 @@ class Layers:
         return sum(a.nbytes for a in arrays if not ram_nbytes(a))
 
 
-def spill_layers(state: Layers, cache) -> dict:
-    """Write the arrays ``state`` holds alone to ``cache`` (a worker's job): returns the
-    memory-mapped replacements, applied by :func:`adopt_spilled` on the GUI thread."""
+def spill_layers(state: Layers, cache) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Write the arrays ``state`` holds alone to ``cache`` (a worker's job): returns (array,
+    its memory-mapped copy) pairs, put in place by :func:`adopt_spilled` on the GUI thread."""
     names, pyramids = state.own()
-    out: dict = {n: cache.spill(getattr(state, n)) for n in names
-                 if ram_nbytes(getattr(state, n))}
-    out["levels"] = [[cache.spill(a) if ram_nbytes(a) else a for a in p.levels]
-                     for p in pyramids]
-    return out
+    arrays = [getattr(state, n) for n in names] + [a for p in pyramids for a in p.levels]
+    return [(a, cache.spill(a)) for a in arrays if ram_nbytes(a)]
 
 
-def adopt_spilled(state: Layers, spilled: dict) -> None:
-    names, pyramids = state.own()
-    for n in names:
-        if n in spilled:
-            setattr(state, n, spilled[n])
-    for p, levels in zip(pyramids, spilled["levels"], strict=True):
-        p.levels = levels
-        p._views = [None] * len(levels)
+def adopt_spilled(states: list[Layers], pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    """Replace the spilled arrays by their memory-mapped copies wherever ``states`` refer to
+    them: the state after one step is also the state before the next, two objects sharing
+    the same arrays and pyramids."""
+    swap = {id(a): (a, m) for a, m in pairs}
+
+    def mapped(arr):
+        hit = swap.get(id(arr))
+        return hit[1] if hit is not None and hit[0] is arr else arr
+
+    for st in states:
+        for n in ("image", "original", "mask"):
+            arr = getattr(st, n)
+            if arr is not None:
+                setattr(st, n, mapped(arr))
+        for p in st.pyramids.values():
+            levels = [mapped(a) for a in p.levels]
+            if any(x is not y for x, y in zip(levels, p.levels, strict=True)):
+                p.levels, p._views = levels, [None] * len(levels)
 
 
 def transform(doc_layers: tuple, geometry, mask_style) -> Layers:
@@ -126,7 +133,6 @@ class GeometryCommand(DocCommand):
         return self.hidden().disk_nbytes
 
     def _show(self, state: Layers) -> None:
-        state.shows += 1
         if self.canvas.doc is self.doc:
             self.canvas.set_pyramids(state.pyramids)
         self.doc.replace_layers(state.image, state.original, state.mask, state.hints)

@@ -79,8 +79,10 @@ def _inputs(snap: Snapshot, convert):
 
 def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
                     preview: bool = False, add: bool = False):
-    """Worker-side postprocess: result tensor -> array -> tile diffs against ``snap``
-    (``add``: the result is added to the layer, e.g. a detected mask to the painted one)."""
+    """Worker-side postprocess: result tensor -> array -> tile diffs against ``snap``, or,
+    for an image result that changes most tiles, the new layer and its display pyramid (a
+    layer swap) (``add``: the result is added to the layer, e.g. a detected mask to the
+    painted one)."""
 
     def post(result) -> JobResult:
         arr = (_to_array if layer == "image" else _to_mask)(result)
@@ -89,16 +91,17 @@ def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
             raise ValueError(f"the result has shape {arr.shape}, expected {base.shape}")
         if add:
             arr = np.maximum(arr, base)
-        if layer == "image" and not clear_mask and not preview:
+        shown = to_qimage(tensor_preview(arr, LIVE_PREVIEW_SIDE)) if preview else None
+        if layer == "image" and not clear_mask:
             cells, (h, w) = document_core.changed_tiles(base, arr, 128), base.shape[:2]
             if len(cells) >= SWAP_FRACTION * -(-h // 128) * -(-w // 128):
-                # the GUI thread then only swaps references: no 24 MP copy at commit
+                # the GUI thread then only swaps references: no 24 MP copy at commit (a
+                # live colorization's too, when Apply commits it)
                 pyr = Pyramid(w, h, lambda r: rgb_to_bgra(arr[r.slices]))
-                return JobResult(layer, [], None, Layers(arr, None, None, (), {"image": pyr}))
+                return JobResult(layer, [], shown, Layers(arr, None, None, (), {"image": pyr}))
         diffs = [TileDiff.from_arrays(layer, base, arr)]
         if clear_mask:
             diffs.append(TileDiff.from_arrays("mask", snap.mask, np.zeros_like(snap.mask)))
-        shown = to_qimage(tensor_preview(arr, LIVE_PREVIEW_SIDE)) if preview else None
         return JobResult(layer, [d for d in diffs if not d.empty], shown)
 
     return post
