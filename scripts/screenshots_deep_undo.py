@@ -50,7 +50,7 @@ def main() -> int:
     s = QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat)
     s.setValue("history/limit_mb", 1024)
     s.setValue("history/disk_limit_gb", 3)
-    w = MainWindow(s, recovery_dir=tmp / "rec", autosave_minutes=600)
+    w = MainWindow(s, recovery_dir=tmp / "rec")
     w.resize(1280, 800)
     w.show()
     w.open_file(scan, wait=True)
