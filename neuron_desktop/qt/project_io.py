@@ -41,6 +41,10 @@ OPENED_PROJECT = "Opened project"
 
 def step_record(cmd) -> dict | None:
     """One history step as an edit-record entry (None: the project's own base step)."""
+    from neuron_desktop.qt.geometry import EarlierStepsCommand
+
+    if isinstance(cmd, EarlierStepsCommand):  # its steps are in History.dropped
+        return None
     record = getattr(cmd, "record", None)
     if record is not None:
         return record
@@ -115,7 +119,12 @@ class ProjectMixin:
     def edit_steps(self) -> list[dict]:
         """The edit record: earlier steps (from the project, or dropped from History to
         keep within its memory budget), then the History's steps up to the current one."""
-        steps = list(self.project_steps) + list(self.history.dropped)
+        from neuron_desktop.qt.geometry import EarlierStepsCommand
+
+        h = self.history
+        merged_undone = h.count() and isinstance(h.command(0), EarlierStepsCommand) \
+            and h.index() == 0  # the photo as opened is shown
+        steps = list(self.project_steps) + ([] if merged_undone else list(h.dropped))
         for i in range(self.history.index()):
             rec = step_record(self.history.command(i))
             if rec is not None:

@@ -61,6 +61,9 @@ def test_big_scan_keeps_many_whole_image_steps_and_the_opened_photo(window, qtbo
     qtbot.waitUntil(lambda: w.undo_notice.isVisible())  # stays in the status bar
     assert f"{h.dropped_total} oldest step(s) merged" in w.undo_notice.text()
     kept = h.count() - 1
+    # the edit record still lists every step, once (the merged row is not one)
+    names = [s["name"] for s in w.edit_steps()]
+    assert len(names) == 7 and all(n in ("Levels", "Auto contrast") for n in names)
     assert kept >= 4  # 1 in memory, 3 on disk (+ the merged first step)
     # undo step by step: each state comes back exactly (memory-mapped from the cache)
     for k in range(1, kept):
