@@ -331,6 +331,19 @@ def load_hints_file(path: str) -> list:
         raise NeuronError(f"cannot read hints '{path}': {exc}") from exc
 
 
+def _add_cli_record(out: Path, src: Path, cap: Capability, params: dict) -> None:
+    """Embed the edit record (the step, its settings and models, the source's sha256) in an
+    output, as the editor's exports and `neuron batch` do (docs/projects.md)."""
+    import hashlib
+
+    from neuron_desktop.capabilities import record_entry
+    from neuron_desktop.core.record import add_record, record_from_steps
+
+    sha = hashlib.sha256(Path(src).read_bytes()).hexdigest()
+    steps = [record_entry(cap, params), {"name": "export", "params": {"format": out.suffix[1:]}}]
+    add_record(out, record_from_steps(steps, __version__, source_sha256=sha))
+
+
 def cmd_capability(cap: Capability, args: argparse.Namespace) -> int:
     """Run capability ``cap`` over the inputs with the options its declaration generated."""
     from neuron_desktop.core.device import choose_device
@@ -371,8 +384,12 @@ def cmd_capability(cap: Capability, args: argparse.Namespace) -> int:
             dst = dst.with_suffix(".png")
             if dst.resolve() == src.resolve() and not args.overwrite:
                 raise NeuronError(f"refusing to overwrite the photo '{src}' with its mask")
-            return save_mask(dst, from_tensor(result.cpu()))
-        return _save_result(str(dst), result.cpu(), original, args.overwrite)
+            out = save_mask(dst, from_tensor(result.cpu()))
+        else:
+            out = _save_result(str(dst), result.cpu(), original, args.overwrite)
+        if not args.no_record:
+            _add_cli_record(out, src, cap, params)
+        return out
 
     return _run_batch(pairs, process, cap.name, args)
 
@@ -762,6 +779,9 @@ def _capability_parser(sub, cap: Capability) -> argparse.ArgumentParser:
                            default=param.default, required=param.required, help=text)
     p.add_argument("--device", default=None, help="cpu, cuda, mps or auto (default)")
     _add_io(p)
+    p.add_argument("--no-record", action="store_true",
+                   help="do not embed the edit record (XMP: the step, its settings and "
+                        "models, the app version) in the output")
     p.set_defaults(func=functools.partial(cmd_capability, cap))
     return p
 

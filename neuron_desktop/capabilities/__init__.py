@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -220,6 +221,47 @@ class Capability:
 
     def describe(self, params: dict[str, Any]) -> str:
         return self.job_title(params) if self.job_title else self.title
+
+
+def jsonable(value):
+    """A parameter value as JSON: paths and enums as strings, tuples as lists."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return str(getattr(value, "value", value))
+
+
+def model_refs(cap: Capability, params: dict) -> list[dict]:
+    """The weights a capability run used: its own plus those of the chosen values, each
+    with the sha256 from the weights manifest (None when not installed)."""
+    from neuron_desktop.models.weights import WeightsError, get_entry
+
+    names = list(cap.weights)
+    for p in cap.params:
+        for choice in p.choices or ():
+            if choice.needs and params.get(p.name) == choice.value and choice.needs not in names:
+                names.append(choice.needs)
+    refs = []
+    for n in names:
+        try:
+            refs.append({"name": n, "sha256": get_entry(n).sha256})
+        except (WeightsError, OSError):
+            refs.append({"name": n, "sha256": None})
+    return refs
+
+
+def record_entry(cap: Capability, params: dict) -> dict:
+    """The edit-record entry of one run of ``cap`` (editor steps, projects, CLI outputs):
+    its title, the parameters a user sets (no editor-only ones), the weights used."""
+    shown = {p.name for p in cap.params if p.scope != "editor"}
+    return {"name": cap.describe(params), "capability": cap.name,
+            "params": jsonable({k: v for k, v in params.items() if k in shown}),
+            "models": model_refs(cap, params)}
 
 
 @functools.cache

@@ -147,6 +147,7 @@ class Document:
         self._listeners: list[Listener] = []
         self.revisions = {name: 0 for name in LAYERS}  # bumped by every write of a layer
         self.revision = 0  # bumped on every change notification of any layer
+        self.swaps = 0  # bumped by every replace_layers (undo's disk cache checks it)
         self._snapshots: weakref.WeakSet[Snapshot] = weakref.WeakSet()
         self._lock = threading.Lock()  # snapshots are created here and released by workers
 
@@ -203,11 +204,12 @@ class Document:
 
     def writable(self, name: str) -> np.ndarray:
         """Layer ``name`` for writing in place: bumps its revision and, when a pinned
-        snapshot shares the array, replaces it with a copy first (copy-on-write)."""
+        snapshot shares the array or it is read-only (the original, swapped in by undo),
+        replaces it with a copy first (copy-on-write)."""
         arr = self.layer(name)
         with self._lock:
             shared = any(s.shares(arr) for s in self._snapshots)
-        if shared:
+        if shared or not arr.flags.writeable:  # read-only: e.g. the original shown as is
             arr = arr.copy()
             setattr(self, name, arr)
         self.revisions[name] += 1
@@ -263,6 +265,7 @@ class Document:
             raise ValueError(f"layer shapes differ: {image.shape}, {original.shape}, "
                              f"{mask.shape}")
         old = (self.image, self.original, self.mask, self.hints)
+        self.swaps += 1
         self.image, self.original, self.mask = image, original, mask
         self.original.setflags(write=False)
         self.hints = tuple(hints)

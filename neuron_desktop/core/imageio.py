@@ -526,9 +526,9 @@ def save_image(
         if a is not None and a.shape != x.shape[:2]:
             raise ValueError(f"alpha shape {a.shape} does not match the image {x.shape[:2]}")
         if fmt == "TIFF" or (fmt == "PNG" and bit_depth == 16):
-            data = _encode_cv2(fmt, x, a, bit_depth, exif, icc_profile)
+            data = _encode_cv2(fmt, x, a, bit_depth, exif, icc_profile, dpi)
         else:
-            data = _encode_pil(fmt, x, a, exif, icc_profile, quality)
+            data = _encode_pil(fmt, x, a, exif, icc_profile, quality, dpi)
         if fmt == "PNG" and dpi:
             data = _png_add_dpi(data, dpi)
     except Exception as exc:  # bad array, or the encoder rejected data or metadata
@@ -592,7 +592,8 @@ def _quantize(x: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _encode_pil(fmt: str, x: np.ndarray, alpha: np.ndarray | None, exif: bytes | None,
-                 icc: bytes | None, quality: int) -> bytes:
+                 icc: bytes | None, quality: int,
+                 dpi: tuple[float, float] | None = None) -> bytes:
     pixels = x if alpha is None else np.dstack([x, alpha])
     im = Image.fromarray(_quantize(pixels, 8), "RGB" if alpha is None else "RGBA")
     opts: dict = {}
@@ -600,6 +601,8 @@ def _encode_pil(fmt: str, x: np.ndarray, alpha: np.ndarray | None, exif: bytes |
         opts["exif"] = exif
     if icc:
         opts["icc_profile"] = icc
+    if dpi and fmt == "JPEG":  # JFIF density (PNG: pHYs, added by save_image)
+        opts["dpi"] = (round(dpi[0]), round(dpi[1]))
     if fmt == "JPEG":
         opts.update(quality=quality, subsampling=0 if quality >= 90 else 2)
     elif fmt == "WEBP":
@@ -610,7 +613,8 @@ def _encode_pil(fmt: str, x: np.ndarray, alpha: np.ndarray | None, exif: bytes |
 
 
 def _encode_cv2(fmt: str, x: np.ndarray, alpha: np.ndarray | None, bits: int,
-                exif: bytes | None, icc: bytes | None) -> bytes:
+                exif: bytes | None, icc: bytes | None,
+                dpi: tuple[float, float] | None = None) -> bytes:
     """PNG/TIFF via OpenCV, which (unlike Pillow) handles 16-bit RGB; metadata added after.
 
     TIFF always goes this way: Pillow's libtiff writer rejects EXIF sub-IFDs.
@@ -622,7 +626,7 @@ def _encode_cv2(fmt: str, x: np.ndarray, alpha: np.ndarray | None, bits: int,
     data = buf.tobytes()
     if fmt == "PNG":
         return _png_add_metadata(data, exif, icc)
-    return _tiff_add_metadata(data, exif, icc)
+    return _tiff_add_metadata(data, exif, icc, dpi)
 
 
 def _png_chunk(kind: bytes, payload: bytes) -> bytes:
@@ -648,7 +652,8 @@ def _png_add_dpi(data: bytes, dpi: tuple[float, float]) -> bytes:
     return data[:33] + _png_chunk(b"pHYs", ppm) + data[33:]
 
 
-def _tiff_add_metadata(data: bytes, exif: bytes | None, icc: bytes | None) -> bytes:
+def _tiff_add_metadata(data: bytes, exif: bytes | None, icc: bytes | None,
+                       dpi: tuple[float, float] | None = None) -> bytes:
     """Rewrite an OpenCV TIFF as header + IFD0 (plus EXIF tags, ICC, alpha marking) + strips.
 
     That is the layout Pillow's IFD writer expects: strip offsets count from the data start.
@@ -676,6 +681,10 @@ def _tiff_add_metadata(data: bytes, exif: bytes | None, icc: bytes | None) -> by
     if icc:
         ifd[34675] = icc
         ifd.tagtype[34675] = TiffTags.UNDEFINED
+    if dpi:  # XResolution, YResolution, ResolutionUnit (inch)
+        ifd[282], ifd[283], ifd[296] = float(dpi[0]), float(dpi[1]), 2
+        ifd.tagtype[282] = ifd.tagtype[283] = TiffTags.RATIONAL
+        ifd.tagtype[296] = TiffTags.SHORT
     return header + ifd.tobytes(8) + strips
 
 

@@ -24,6 +24,7 @@ import io
 import json
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,8 +81,21 @@ def _png8(mask: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
-def save_project(path: str | Path, project: Project) -> Path:
-    """Write ``project`` to ``path`` (``.neuron`` added when missing), atomically."""
+def save_project(path: str | Path, project: Project, *,
+                 progress: Callable[[float, str], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> Path:
+    """Write ``project`` to ``path`` (``.neuron`` added when missing), atomically.
+
+    ``progress(fraction, text)`` is called as the layers are encoded; when ``cancelled()``
+    turns true before the write, :class:`ProjectCancelled` is raised and nothing is written
+    (the editor runs this on a worker thread)."""
+
+    def step(fraction: float, text: str) -> None:
+        if cancelled is not None and cancelled():
+            raise ProjectCancelled("saving the project was cancelled")
+        if progress is not None:
+            progress(fraction, text)
+
     path = Path(path)
     if path.suffix.lower() != SUFFIX:
         path = path.with_name(path.name + SUFFIX)
@@ -92,16 +106,24 @@ def save_project(path: str | Path, project: Project) -> Path:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
         z.writestr("project.json", json.dumps(project.record(), indent=1))
+        step(0.0, "Encoding the original")
         z.writestr("original.png", _png16(project.original))
+        step(0.4, "Encoding the result")
         z.writestr("current.png", _png16(project.current))
+        step(0.8, "Encoding the mask")
         if np.any(project.mask > 0):
             z.writestr("mask.png", _png8(project.mask))
+    step(0.9, "Writing the file")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, buf.getvalue())
     except (OSError, ImageSaveError) as exc:
         raise ProjectError(f"cannot write project '{path}': {exc}") from exc
     return path
+
+
+class ProjectCancelled(ProjectError):
+    """The user cancelled the save; nothing was written."""
 
 
 def _upgrade(record: dict) -> dict:

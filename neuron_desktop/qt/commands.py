@@ -3,8 +3,8 @@
 Commands change the document only through its public API and store tile diffs of what
 changed (never whole images unless the whole image changed). A brush drag is one
 :class:`StrokeCommand`: each mouse-move segment is pushed and merged into it (``mergeWith``),
-and it remembers the rectangle it touched. :class:`History` bounds the memory the stored
-diffs use by dropping the oldest steps.
+and it remembers the rectangle it touched. :class:`History` bounds the memory the steps use:
+it spills whole-layer steps to a disk cache, then merges the oldest steps into one.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ from __future__ import annotations
 import functools
 import itertools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from neuron_desktop.core.document import Document, Rect, TileDiff
 from neuron_desktop.core.masks import Hint, paint_segment, segment_bounds
+from neuron_desktop.core.undo_cache import SpillCache
 
 log = logging.getLogger(__name__)
 
@@ -214,53 +217,182 @@ class EditCommand(DocCommand):
 
 
 class History(QUndoStack):
-    """A QUndoStack whose stored diffs stay under ``byte_limit`` (the newest step always
-    stays). Over the limit, the oldest steps are dropped (the stack is rebuilt from clones
-    of the kept commands, without re-applying them)."""
+    """A QUndoStack whose steps stay within a memory budget (``byte_limit``) and a disk
+    budget (``disk_limit``). Over the memory budget, the layers of the oldest whole-layer
+    steps that are not on screen are written to the undo disk cache on a worker
+    (:mod:`core.undo_cache`) and read back memory-mapped when needed. Steps are dropped
+    only when both budgets are spent (the newest step always stays): the dropped steps are
+    merged into one first step, :class:`~neuron_desktop.qt.geometry.EarlierStepsCommand`,
+    so the first row still shows the photo as opened, and ``stepsDropped`` says how many.
+    The stack is rebuilt from clones of the kept commands, without re-applying them."""
 
-    def __init__(self, parent=None, byte_limit: int = 1024 * 2**20) -> None:
+    stepsDropped = Signal(int)
+    _spilled = Signal(object, object, int)  # state, (array, memory-mapped copy) pairs, swaps
+
+    def __init__(self, parent=None, byte_limit: int = 1024 * 2**20,
+                 disk_limit: int = 16 * 2**30) -> None:
         super().__init__(parent)
-        self.byte_limit = byte_limit
+        self.byte_limit, self.disk_limit = byte_limit, disk_limit
+        self.canvas = None  # the window's canvas (the merged first step swaps its pyramids)
         self._commands: list[DocCommand] = []  # Python references for every live command
         self.dropped: list[dict] = []  # edit-record entries of the steps dropped so far
+        self.dropped_total = 0  # steps dropped since the document was opened
+        self.cache = SpillCache()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="undo-spill")
+        self._spilling: dict[int, int] = {}  # id(state) -> bytes being written
+        self._futures: list = []
+        self._spilled.connect(self._adopt)
+        self.indexChanged.connect(lambda _i: self._schedule_spills())
 
     def push(self, cmd: QUndoCommand) -> None:  # type: ignore[override]
         super().push(cmd)
         self._sync()
         self.enforce_limit()
 
+    def clear(self) -> None:  # type: ignore[override]
+        super().clear()
+        self.dropped_total = 0
+
     def _sync(self) -> None:
         self._commands = [self.command(i) for i in range(self.count())]
 
     @property
     def nbytes(self) -> int:
+        """Memory the steps hold (spilled layers count nothing)."""
         return sum(getattr(c, "nbytes", 0) for c in self._commands)
 
+    @property
+    def disk_nbytes(self) -> int:
+        return self.cache.disk_bytes
+
+    # ---------------------------------------------------------------------- disk cache
+
+    def _plan(self, cmds: list) -> tuple[int, int, list]:
+        """(memory, disk, states to spill) for ``cmds`` once the oldest hidden whole-layer
+        states that fit in the disk budget are spilled."""
+        ram = disk = 0
+        candidates = []
+        for c in cmds:
+            hidden = getattr(c, "hidden", None)
+            state = hidden() if hidden is not None else None
+            disk += getattr(c, "disk_nbytes", 0)
+            if state is not None and id(state) in self._spilling:
+                disk += self._spilling[id(state)]
+                continue
+            n = getattr(c, "nbytes", 0)
+            ram += n
+            if state is not None and n and not getattr(state, "spill_failed", False):
+                candidates.append((state, n))
+        chosen = []
+        for state, n in candidates:
+            if ram <= self.byte_limit or disk + n > self.disk_limit:
+                break
+            ram, disk = ram - n, disk + n
+            chosen.append((state, n))
+        return ram, disk, chosen
+
+    def _schedule_spills(self) -> None:
+        if self.cache.closed or not self._commands:
+            return
+        swaps = self._commands[0].doc.swaps
+        for state, n in self._plan(self._commands)[2]:
+            self._spilling[id(state)] = n
+            self._futures.append(self._pool.submit(self._spill, state, swaps))
+
+    def _spill(self, state, swaps: int) -> None:  # worker thread
+        from neuron_desktop.qt.geometry import spill_layers
+
+        try:
+            self._spilled.emit(state, spill_layers(state, self.cache), swaps)
+        except Exception:  # disk full, cache closed...: the state stays in memory
+            log.warning("could not write an undo step to the disk cache", exc_info=True)
+            self._spilled.emit(state, None, swaps)
+
+    def _states(self) -> list:
+        """Every whole-layer state the steps hold (shown or not)."""
+        out = []
+        for c in self._commands:
+            out += [s for s in (getattr(c, "old", None), getattr(c, "new", None),
+                                getattr(c, "after", None)) if hasattr(s, "pyramids")]
+        return out
+
+    def _adopt(self, state, pairs: list | None, swaps: int) -> None:
+        from neuron_desktop.qt.geometry import adopt_spilled
+
+        self._spilling.pop(id(state), None)
+        if pairs is None:
+            state.spill_failed = True
+            self.enforce_limit()
+        elif not self._commands or self._commands[0].doc.swaps != swaps:
+            # layers were swapped on screen meanwhile: the arrays written may have been
+            # shown (and edited); the files are dropped and the spill is tried again
+            QTimer.singleShot(0, self, self._schedule_spills)
+        else:
+            adopt_spilled(self._states(), pairs)
+            log.debug("undo step spilled; memory %d MB, disk %d MB", self.nbytes >> 20,
+                      self.disk_nbytes >> 20)
+
+    def wait_spills(self) -> None:
+        """Block until the disk cache writes are done and adopted (tests, benchmarks)."""
+        from PySide6.QtCore import QCoreApplication
+
+        for f in self._futures:
+            f.result()
+        self._futures = []
+        QCoreApplication.sendPostedEvents(self)
+        QCoreApplication.processEvents()
+
+    def close_cache(self) -> None:
+        """The window closes: finish the writes and delete the disk cache."""
+        self._pool.shutdown(wait=True)
+        self.cache.close()
+
+    # ----------------------------------------------------------------------- dropping
+
     def enforce_limit(self) -> int:
-        """Drop the oldest steps while over the byte limit; returns how many were dropped."""
+        """Spill, then merge the oldest steps while over the budgets; returns how many
+        steps were merged away."""
+        self._schedule_spills()
         if self.index() != self.count() or self.count() <= 1:
             return 0
-        sizes = [getattr(c, "nbytes", 0) for c in self._commands]
-        total, drop = sum(sizes), 0
-        while total > self.byte_limit and drop < len(sizes) - 1:
-            total -= sizes[drop]
+        from neuron_desktop.qt.geometry import EarlierStepsCommand
+
+        cmds = self._commands
+        drop = 0
+        while drop < len(cmds) - 1:
+            ram, disk, _ = self._plan(cmds[drop:])
+            if ram <= self.byte_limit and disk <= self.disk_limit:
+                break
             drop += 1
-        if drop == 0:
+        first = cmds[0] if isinstance(cmds[0], EarlierStepsCommand) else None
+        if drop == 0 or (drop == 1 and first is not None):
             return 0
+        merged = sum(c.count if isinstance(c, EarlierStepsCommand) else 1 for c in cmds[:drop])
+        newly = merged - (first.count if first is not None else 0)
         clean = self.cleanIndex()
-        for c in self._commands[:drop]:  # the record keeps them (projects, exports)
-            if c.text() != "Opened project":
+        for c in cmds[:drop]:  # the record keeps them (projects, exports)
+            if c.text() != "Opened project" and not isinstance(c, EarlierStepsCommand):
                 self.dropped.append(c.record or {"name": c.text()})
-        kept = []
-        for c in self._commands[drop:]:
+        base = EarlierStepsCommand(cmds[0].doc, self.canvas, merged)
+        kept = [base]
+        for c in cmds[drop:]:
             kept.append(c.clone())
             kept[-1].record = c.record
-        self.clear()
-        for c in kept:
+        total = self.dropped_total + newly
+        super().clear()
+        self.dropped_total = total
+        for i, c in enumerate(kept):
             c.silent = True
             super().push(c)
             c.silent = False
-        if clean == drop + len(kept):
-            self.setClean()
+            if clean == drop + i:  # the saved state is still in the history
+                self.setClean()
+        if clean < 0 or 0 < clean < drop:  # the saved state is gone
+            self.resetClean()
         self._sync()
-        return drop
+        del cmds, c  # the dropped steps' cache files go with them
+        self._schedule_spills()
+        log.info("undo budget: %d oldest step(s) merged (%d MB in memory, %d MB on disk)",
+                 newly, self.nbytes >> 20, self.disk_nbytes >> 20)
+        self.stepsDropped.emit(newly)
+        return newly

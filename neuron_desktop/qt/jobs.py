@@ -18,14 +18,15 @@ from PySide6.QtWidgets import QFileDialog
 
 from neuron_desktop import capabilities
 from neuron_desktop.capabilities import Inputs
+from neuron_desktop.core import document as document_core
 from neuron_desktop.core.device import is_out_of_memory
 from neuron_desktop.core.document import Document, Snapshot, TileDiff
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import load_mask, save_mask
 from neuron_desktop.core.progress import Progress
 from neuron_desktop.qt.commands import EditCommand
-from neuron_desktop.qt.project_io import jsonable, model_refs
-from neuron_desktop.qt.qimage import IMAGE_FILTER, to_qimage
+from neuron_desktop.qt.geometry import Layers, image_swap_command
+from neuron_desktop.qt.qimage import IMAGE_FILTER, Pyramid, rgb_to_bgra, to_qimage
 from neuron_desktop.qt.workers import JobSpec, tensor_preview
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,10 @@ class JobResult:
     layer: str
     diffs: list[TileDiff]
     preview: QImage | None = None
+    swap: Layers | None = None  # a change of most of the image: the new layer + pyramid
+
+
+SWAP_FRACTION = 0.5  # an image result changing this share of the tiles is swapped in whole
 
 
 
@@ -74,8 +79,10 @@ def _inputs(snap: Snapshot, convert):
 
 def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
                     preview: bool = False, add: bool = False):
-    """Worker-side postprocess: result tensor -> array -> tile diffs against ``snap``
-    (``add``: the result is added to the layer, e.g. a detected mask to the painted one)."""
+    """Worker-side postprocess: result tensor -> array -> tile diffs against ``snap``, or,
+    for an image result that changes most tiles, the new layer and its display pyramid (a
+    layer swap) (``add``: the result is added to the layer, e.g. a detected mask to the
+    painted one)."""
 
     def post(result) -> JobResult:
         arr = (_to_array if layer == "image" else _to_mask)(result)
@@ -84,10 +91,17 @@ def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
             raise ValueError(f"the result has shape {arr.shape}, expected {base.shape}")
         if add:
             arr = np.maximum(arr, base)
+        shown = to_qimage(tensor_preview(arr, LIVE_PREVIEW_SIDE)) if preview else None
+        if layer == "image" and not clear_mask:
+            cells, (h, w) = document_core.changed_tiles(base, arr, 128), base.shape[:2]
+            if len(cells) >= SWAP_FRACTION * -(-h // 128) * -(-w // 128):
+                # the GUI thread then only swaps references: no 24 MP copy at commit (a
+                # live colorization's too, when Apply commits it)
+                pyr = Pyramid(w, h, lambda r: rgb_to_bgra(arr[r.slices]))
+                return JobResult(layer, [], shown, Layers(arr, None, None, (), {"image": pyr}))
         diffs = [TileDiff.from_arrays(layer, base, arr)]
         if clear_mask:
             diffs.append(TileDiff.from_arrays("mask", snap.mask, np.zeros_like(snap.mask)))
-        shown = to_qimage(tensor_preview(arr, LIVE_PREVIEW_SIDE)) if preview else None
         return JobResult(layer, [d for d in diffs if not d.empty], shown)
 
     return post
@@ -95,10 +109,7 @@ def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
 
 def step_entry(cap, params: dict) -> dict:
     """The edit-record entry of one capability run (projects, exports)."""
-    shown = {p.name for p in cap.params if p.scope != "editor"}
-    return {"name": cap.describe(params), "capability": cap.name,
-            "params": jsonable({k: v for k, v in params.items() if k in shown}),
-            "models": model_refs(cap, params)}
+    return capabilities.record_entry(cap, params)
 
 
 class JobsMixin:
@@ -342,7 +353,12 @@ class JobsMixin:
         # a mask cleared with the result stays as it is if it was painted on meanwhile
         diffs = [d for d in result.diffs if d.layer == result.layer
                  or snap.unchanged(doc, d.layer)]
-        if over:
+        if result.swap is not None and not over:
+            cmd = image_swap_command(self.canvas, doc, name, result.swap)
+        elif result.swap is not None:  # rare: the tiles on top of the edited photo
+            d = TileDiff.from_arrays("image", snap.image, result.swap.image)
+            cmd = EditCommand(doc, f"{name} (over later edits)", image=d.apply_new(doc.image))
+        elif over:
             arrays = {d.layer: d.apply_new(doc.layer(d.layer)) for d in diffs}
             cmd = EditCommand(doc, f"{name} (over later edits)", **arrays)
         else:
@@ -351,7 +367,7 @@ class JobsMixin:
         if result.layer == "image":
             self._pending_live = None
             self.canvas.set_preview(None)
-        if not cmd.changes_nothing:
+        if not getattr(cmd, "changes_nothing", False):
             self.history.push(cmd)
         took = time.perf_counter() - self._job_started
         if over:

@@ -51,6 +51,7 @@ from neuron_desktop.qt.job_queue import JobQueue
 from neuron_desktop.qt.jobs import JobResult, JobsMixin
 from neuron_desktop.qt.live_colorize import LivePreviewWiring
 from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel
+from neuron_desktop.qt.preferences import install as install_preferences
 from neuron_desktop.qt.project_io import ProjectMixin
 from neuron_desktop.qt.prompts import PromptsMixin
 from neuron_desktop.qt.recovery import RecoveryMixin
@@ -116,6 +117,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self._build_menus()
         self._build_toolbar()
         install_toolset(self)  # Scan dock, mask shapes, their canvas tools (qt/toolset.py)
+        install_preferences(self)  # Edit ▸ Preferences, the undo budget (qt/preferences.py)
         self._build_statusbar()
         self._connect()
         self.load_settings()
@@ -549,6 +551,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self.styles_panel.shutdown()
         self.live_preview.close()
         QThreadPool.globalInstance().waitForDone(30000)
+        self.history.close_cache()  # the undo disk cache is deleted
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if not self.confirm_discard("closing"):  # Save / Discard / Cancel

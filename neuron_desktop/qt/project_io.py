@@ -11,17 +11,25 @@ written again, followed by the new ones, the next time the project is saved.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtCore import QEventLoop, QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
+from neuron_desktop.capabilities import jsonable, model_refs  # noqa: F401 (re-exported)
 from neuron_desktop.core.document import Document, TileDiff
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.masks import Hint
 from neuron_desktop.core.progress import Pipeline, Progress
-from neuron_desktop.core.project import SUFFIX, Project, load_project, save_project
+from neuron_desktop.core.project import (
+    SUFFIX,
+    Project,
+    ProjectCancelled,
+    load_project,
+    save_project,
+)
 from neuron_desktop.qt.canvas import build_pyramids
 from neuron_desktop.qt.documents import PROJECT_FILTER, Opened
 from neuron_desktop.qt.workers import JobSpec
@@ -31,40 +39,12 @@ log = logging.getLogger(__name__)
 OPENED_PROJECT = "Opened project"
 
 
-def jsonable(value):
-    """A parameter value as JSON: paths and enums as strings, tuples as lists."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, (np.integer, np.floating)):
-        return value.item()
-    return str(getattr(value, "value", value))
-
-
-def model_refs(cap, params: dict) -> list[dict]:
-    """The weights a capability run used: its own plus those of the chosen values, each
-    with the sha256 from the weights manifest (None when not installed)."""
-    from neuron_desktop.models.weights import WeightsError, get_entry
-
-    names = list(cap.weights)
-    for p in cap.params:
-        for choice in p.choices or ():
-            if choice.needs and params.get(p.name) == choice.value and choice.needs not in names:
-                names.append(choice.needs)
-    refs = []
-    for n in names:
-        try:
-            refs.append({"name": n, "sha256": get_entry(n).sha256})
-        except (WeightsError, OSError):
-            refs.append({"name": n, "sha256": None})
-    return refs
-
-
 def step_record(cmd) -> dict | None:
     """One history step as an edit-record entry (None: the project's own base step)."""
+    from neuron_desktop.qt.geometry import EarlierStepsCommand
+
+    if isinstance(cmd, EarlierStepsCommand):  # its steps are in History.dropped
+        return None
     record = getattr(cmd, "record", None)
     if record is not None:
         return record
@@ -139,7 +119,12 @@ class ProjectMixin:
     def edit_steps(self) -> list[dict]:
         """The edit record: earlier steps (from the project, or dropped from History to
         keep within its memory budget), then the History's steps up to the current one."""
-        steps = list(self.project_steps) + list(self.history.dropped)
+        from neuron_desktop.qt.geometry import EarlierStepsCommand
+
+        h = self.history
+        merged_undone = h.count() and isinstance(h.command(0), EarlierStepsCommand) \
+            and h.index() == 0  # the photo as opened is shown
+        steps = list(self.project_steps) + ([] if merged_undone else list(h.dropped))
         for i in range(self.history.index()):
             rec = step_record(self.history.command(i))
             if rec is not None:
@@ -176,25 +161,70 @@ class ProjectMixin:
                                                   PROJECT_FILTER)
             if not path:
                 return False
-        project = Project(doc.original, doc.image, doc.mask,
+        snap = doc.snapshot("image", "mask")  # copy-on-write while the worker encodes
+        project = Project(doc.original, snap.image, snap.mask,
                           [h.to_dict() for h in doc.hints], self.edit_steps(),
                           {name: _settings(self, name) for name in self.capability_forms},
                           {"name": doc.path.name if doc.path else None,
                            "path": str(doc.path) if doc.path else None})
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            out = save_project(path, project)
+            out = save_off_thread(self, path, project, snap)
+        except ProjectCancelled:
+            self.statusBar().showMessage("Saving the project was cancelled; nothing was "
+                                         "written", 6000)
+            return False
         except NeuronError as exc:
             self.show_error("Cannot save the project", str(exc))
             return False
-        finally:
-            QApplication.restoreOverrideCursor()
         self.project_path = out.resolve()
         self.history.setClean()
         self._update_title()
         self.add_recent(str(self.project_path))
         self.statusBar().showMessage(f"Project saved to {out}", 5000)
         return True
+
+
+class _SaveSignals(QObject):
+    progress = Signal(float, str)
+    finished = Signal()
+
+
+def save_off_thread(window, path, project: Project, snap) -> Path:
+    """Encode and write ``project`` on a worker thread (a 24 MP project takes seconds) while
+    the GUI thread runs a local event loop behind a window-modal progress dialog with a
+    Cancel button; returns the written path or raises the worker's error."""
+    signals, loop, result = _SaveSignals(), QEventLoop(), {}
+    cancel = threading.Event()
+    dlg = QProgressDialog("Saving the project…", "Cancel", 0, 100, window)
+    dlg.setWindowTitle("Save project")
+    dlg.setWindowModality(Qt.WindowModality.WindowModal)
+    dlg.setMinimumDuration(300)
+    dlg.setAutoClose(False)
+    dlg.canceled.connect(cancel.set)
+    window.project_progress = dlg
+    signals.progress.connect(lambda f, text: (dlg.setValue(int(f * 100)),
+                                              dlg.setLabelText(text)))
+    signals.finished.connect(loop.quit)
+
+    def work() -> None:
+        try:
+            result["out"] = save_project(path, project, cancelled=cancel.is_set,
+                                         progress=signals.progress.emit)
+        except Exception as exc:  # noqa: BLE001 - raised again on the GUI thread
+            result["error"] = exc
+        finally:
+            snap.release()
+            result["done"] = True
+            signals.finished.emit()
+
+    threading.Thread(target=work, name="save-project", daemon=True).start()
+    if not result.get("done"):
+        loop.exec()
+    dlg.reset()
+    dlg.hide()
+    if "error" in result:
+        raise result["error"]
+    return result["out"]
 
 
 def _settings(window, name: str) -> dict:

@@ -1,6 +1,6 @@
-"""Editor export (issue 20): the dpi is kept in PNG, each export carries the edit record
-(File ▸ Embed edit record turns it off), and an export aimed at the original offers a
-copy instead of a refusal (bug 10b)."""
+"""Editor export (issue 20): the dpi is kept in PNG, TIFF and JPEG, each export carries the
+edit record (File ▸ Embed edit record turns it off), and an export aimed at the original
+offers a copy instead of a refusal (bug 10b)."""
 
 import hashlib
 import shutil
@@ -15,8 +15,10 @@ from tests.qt.conftest import SAMPLES, open_photo
 from tests.qt.prompting import Std, answer
 
 
-@pytest.mark.parametrize("bits", [8, 16])
-def test_png_export_keeps_the_dpi(window, qtbot, tmp_path, bits):
+@pytest.mark.parametrize("bits,ext", [(8, "png"), (16, "png"), (8, "tif"), (16, "tif"),
+                                      (8, "jpg")])
+def test_export_keeps_the_dpi(window, qtbot, tmp_path, bits, ext):
+    """Bug 10c: PNG (and TIFF) exports dropped the scan's 600 dpi."""
     src = tmp_path / "scan.png"
     rng = np.random.default_rng(0)
     if bits == 8:
@@ -25,10 +27,11 @@ def test_png_export_keeps_the_dpi(window, qtbot, tmp_path, bits):
         Image.fromarray(rng.integers(0, 65535, (60, 80), np.uint16)).save(src, dpi=(600, 600))
     w = open_photo(qtbot, window, src)
     w.invert_mask(wait=True)
-    out = tmp_path / "out.png"
+    out = tmp_path / f"out.{ext}"
     assert w.save_as(out)
     dpi = Image.open(out).info.get("dpi")
     assert dpi is not None and np.allclose(dpi, (600, 600), atol=0.1)
+    read_record(out)  # the edit record is there too
 
 
 def test_export_carries_the_edit_record(photo_window, qtbot, tmp_path):

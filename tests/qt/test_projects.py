@@ -3,7 +3,7 @@ and a damaged project gives a clear error without losing anything."""
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QPushButton
 
 from neuron_desktop.core.project import load_project
 from tests.qt.conftest import open_photo
@@ -70,3 +70,48 @@ def test_a_truncated_project_is_a_clear_error_and_nothing_is_lost(make_window, q
     w.error_box.close()
     assert w.doc.path.name == "old_photo.jpg" and w.doc.has_mask  # the open photo stays
     assert path.read_bytes() == damaged  # the file is never rewritten by a failed open
+
+
+def test_saving_a_project_keeps_the_gui_responsive_and_can_be_cancelled(
+        make_window, qtbot, tmp_path, monkeypatch):
+    """Issue 20: the zip of a big scan was encoded and written on the GUI thread (seconds
+    on 24 MP). It runs on a worker behind a progress dialog; Cancel writes nothing."""
+    import threading
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    from neuron_desktop.core import project as project_mod
+
+    w = open_photo(qtbot, make_window())
+    w.invert_mask(wait=True)
+    real, threads = project_mod._png16, []
+
+    def slow_png16(img):  # each layer takes 0.6 s, on whichever thread encodes it
+        threads.append(threading.current_thread())
+        time.sleep(0.6)
+        return real(img)
+
+    monkeypatch.setattr(project_mod, "_png16", slow_png16)
+    ticks = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    path = tmp_path / "big.neuron"
+    try:
+        assert w.save_project(path)
+    finally:
+        timer.stop()
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert len(ticks) > 20  # the event loop ran during the 1.2 s save
+    assert max(b - a for a, b in zip(ticks, ticks[1:], strict=False)) < 0.3
+    assert load_project(path).steps[0]["name"] == "Invert mask"
+    assert "•" not in w.windowTitle()
+    # Cancel in the progress dialog: nothing is written, the photo stays edited
+    w.invert_mask(wait=True)
+    other = tmp_path / "cancelled.neuron"
+    QTimer.singleShot(400, lambda: w.project_progress.findChild(QPushButton).click())
+    assert not w.save_project(other)
+    assert not other.exists() and "•" in w.windowTitle()
+    assert "cancelled" in w.statusBar().currentMessage()
