@@ -93,6 +93,13 @@ def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
     return post
 
 
+def chance_words(p: float) -> str:
+    """A suggested colour's probability in words (the picker's tooltips)."""
+    word = ("very likely" if p >= 0.5 else "likely" if p >= 0.2 else "possible" if p >= 0.05
+            else "unlikely")
+    return f"{word[0].upper()}{word[1:]} colour here (about {max(1, round(p * 100))} in 100)"
+
+
 def step_entry(cap, params: dict) -> dict:
     """The edit-record entry of one capability run (projects, exports)."""
     shown = {p.name for p in cap.params if p.scope != "editor"}
@@ -225,7 +232,7 @@ class JobsMixin:
 
     def _suggestions(self, name, result, spec) -> None:
         colors = [tuple(float(c) for c in rgb) for rgb, _p in result]
-        tips = [f"p = {p:.2f}" for _rgb, p in result]
+        tips = [chance_words(p) for _rgb, p in result]
         self.hint_panel.suggested.set_colors(colors, tips)
         if spec.payload.get("auto") and self.hint_tool.settle_new(
                 spec.payload["index"], colors[0] if colors else None) and colors:
