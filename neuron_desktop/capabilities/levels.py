@@ -24,7 +24,7 @@ def _prepare(p: dict, device) -> dict:
 CAPABILITY = Capability(
     name="levels",
     title="Levels",
-    help="set the black point, white point and midtone brightness (gamma)",
+    help="set the black point, white point and midtone brightness",
     icon="mdi6.chart-histogram",
     group="scan",
     order=230,

@@ -93,8 +93,9 @@ CAPABILITY = Capability(
         Param("style", str, None, required=True, scope="cli",
               help="gallery style name, a blend 'a=0.7,b=0.3', or a style image file"),
         Param("method", str, None, initial="fast",
-              help="fast for gallery names; for image files arbitrary (about a second) or "
-                   "gatys (slow, best quality; the default)",
+              help="How the style is painted: gallery styles quickly (fast); a style image "
+                   "in about a second (arbitrary) or at best quality, slowly (the default "
+                   "for style images)",
               choices=(Choice("fast", "Gallery styles (quick)", "The built-in styles, which "
                               "can be blended: one quick pass at full resolution",
                               st.FAST_WEIGHTS),
