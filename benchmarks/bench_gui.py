@@ -14,6 +14,7 @@ own row before the steady-state row the target applies to.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -21,6 +22,7 @@ import time
 import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+log = logging.getLogger(__name__)
 
 
 def _app():
@@ -496,6 +498,7 @@ def bench_operation_stalls(quick: bool) -> list[dict]:
         return go, (lambda: flags["done"]) if signal_done else None
 
     def row(name, stall, took):
+        log.info("%s: longest stall %.0f ms, %.1f s", name, stall * 1000, took)
         rows.append({"benchmark": "GUI longest stall per operation, 24 MP scan (6000x4000), "
                                   "real window", "impl": name, "device": "cpu",
                      "seconds": stall, "job_seconds": took, "target": "< 50 ms",

@@ -104,7 +104,7 @@ def face_boxes(rgb: np.ndarray) -> list[Box]:
     detect = _detector()
     if detect is None:
         return []
-    gray = rgb if rgb.ndim == 2 else rgb @ np.float32([0.299, 0.587, 0.114])
+    gray = rgb if rgb.ndim == 2 else rgb @ np.array([0.299, 0.587, 0.114], np.float32)
     h, w = gray.shape
     f = min(1.0, WORK_SIDE / max(h, w))
     small = cv2.resize(np.ascontiguousarray(gray, np.float32),

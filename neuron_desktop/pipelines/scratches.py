@@ -237,11 +237,16 @@ def network_logits(net, image: Tensor, tile: int = NET_TILE,
     return out
 
 
-def _network_mask(image: Tensor, sensitivity: float, device, cancel: CancelToken | None,
-                  also: tuple[float, ...] = ()) -> Pipeline[np.ndarray | list[np.ndarray]]:
-    """(H, W) bool mask of ``image`` (1, 3, H, W) by the network, at most WORK_SIDE px;
-    with ``also`` (more sensitivities) the list of masks, ``sensitivity``'s first (the
-    network runs once)."""
+def _network_mask(image: Tensor, sensitivity: float, device, cancel: CancelToken | None
+                  ) -> Pipeline[np.ndarray]:
+    """(H, W) bool mask of ``image`` (1, 3, H, W) by the network, at most WORK_SIDE px."""
+    masks = yield from _network_masks(image, (sensitivity,), device, cancel)
+    return masks[0]
+
+
+def _network_masks(image: Tensor, sensitivities: tuple[float, ...], device,
+                   cancel: CancelToken | None) -> Pipeline[list[np.ndarray]]:
+    """:func:`_network_mask` at each of ``sensitivities`` (the network runs once)."""
     h, w = image.shape[-2:]
     f = min(1.0, WORK_SIDE / max(h, w))
     size = (max(1, round(h * f)), max(1, round(w * f)))
@@ -260,10 +265,10 @@ def _network_mask(image: Tensor, sensitivity: float, device, cancel: CancelToken
     logits, prep = yield from run_with_fallback(job, device=choose_device(device),
                                                 tile_sizes=(NET_TILE, NET_TILE // 2))
     masks = []
-    for s in (sensitivity, *also):
+    for s in sensitivities:
         mask = logits.numpy() > logit_cut(float(prep.get("threshold", 0.5)), s)
         masks.append(dilate_1px(mask) if prep.get("dilate") else mask)
-    return masks if also else masks[0]
+    return masks
 
 
 def detect_scratches(
@@ -333,9 +338,10 @@ def _detect_protected(image: Tensor, sensitivity: float, method: str, device,
         cancel.check()
     yield Progress(0.05, "Detecting scratches")
     if method == "network":
-        masks = yield from wrap_progress(_network_mask(
-            image, sensitivity, device, cancel, also=(strict_s,) if boxes else ()), 0.05, 0.95)
-        mask, strict = (masks[0], masks[1]) if boxes else (masks, None)
+        masks = yield from wrap_progress(_network_masks(
+            image, (sensitivity, strict_s) if boxes else (sensitivity,), device, cancel),
+            0.05, 0.95)
+        mask, strict = masks[0], (masks[1] if boxes else None)
     else:
         mask = scratch_mask(rgb, sensitivity)
         strict = None
