@@ -23,6 +23,7 @@ from neuron_desktop.core.document import Document, Snapshot, TileDiff
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import load_mask, save_mask
 from neuron_desktop.core.progress import Progress
+from neuron_desktop.qt import mask_swap
 from neuron_desktop.qt.commands import EditCommand
 from neuron_desktop.qt.project_io import jsonable, model_refs
 from neuron_desktop.qt.qimage import IMAGE_FILTER, to_qimage
@@ -127,13 +128,14 @@ class JobsMixin:
 
     def _submit(self, name: str, make, snap: Snapshot, *, layer: str = "image",
                 clear_mask: bool = False, live: bool = False, add: bool = False,
-                **payload) -> int | None:
+                postprocess=None, **payload) -> int | None:
         """Run ``make`` (which reads its inputs from ``snap`` on the worker); the result
         comes back as a :class:`JobResult` with its tile diffs computed there too."""
         if self.doc is None:
             return None
         spec = JobSpec(name, make, device=self.device_pref(),
-                       postprocess=_prepare_result(snap, layer, clear_mask, preview=live, add=add),
+                       postprocess=postprocess or _prepare_result(snap, layer, clear_mask,
+                                                                  preview=live, add=add),
                        payload={"doc": self.doc, "snap": snap, "live": live, **payload})
         self._job_started = time.perf_counter()
         return self.jobs.submit(spec)
@@ -177,9 +179,12 @@ class JobsMixin:
         def make(device, cancel):
             return cap.pipeline(inputs().to(device), params, device=device, cancel=cancel)
 
+        swap = None
+        if cap.target == "mask":  # a whole-mask result: swapped in, not diffed (mask_swap.py)
+            swap = mask_swap.postprocess(snap, (self.canvas.mask_color, self.canvas.mask_opacity))
         return self._submit(cap.describe(params), make, snap, layer=cap.target,
                             clear_mask=bool(params.get("clear_mask")), live=live,
-                            add=cap.target == "mask", hints=hints,
+                            add=cap.target == "mask", hints=hints, postprocess=swap,
                             record=step_entry(cap, params))
 
     def run_colorize(self, live: bool = False) -> int | None:
@@ -335,6 +340,11 @@ class JobsMixin:
             return
         self.canvas.set_preview(None)
         if doc is not self.doc or doc is None:
+            return
+        if isinstance(result, mask_swap.MaskSwap):  # a whole-mask result: swapped in
+            mask_swap.commit(self, name, result, doc, snap, spec.payload.get("record"))
+            took = time.perf_counter() - self._job_started
+            self.statusBar().showMessage(f"{name} done in {took:.1f} s", 5000)
             return
         self._commit_result(name, result, doc, snap, spec.payload.get("record"))
 
