@@ -10,7 +10,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtWidgets import QApplication
 
 from neuron_desktop.core.paths import samples_dir
@@ -37,10 +37,16 @@ def wait(app, cond, timeout=60):
 
 
 def save(widget, name, width=None):
+    """Grab ``widget`` and save it as a 256-colour PNG (under 300 KB for the docs)."""
+    from PIL import Image
+
     img = widget.grab().toImage()
     if width and img.width() > width:
         img = img.scaledToWidth(width, Qt.TransformationMode.SmoothTransformation)
-    img.save(str(OUT / name))
+    path = OUT / name
+    img.save(str(path))
+    Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(
+        path, optimize=True)
 
 
 def main() -> int:
@@ -76,9 +82,9 @@ def main() -> int:
 
     w.jobs.submit(JobSpec("Colorize", slow))
     wait(app, lambda: "left" in w.progress_text.label.text(), 30)
-    bar = w.statusBar()
-    img = bar.grab().toImage()
-    img.copy(img.width() // 2, 0, img.width() // 2, img.height()).save(
+    bar, label = w.statusBar(), w.progress_text.label
+    x = max(0, label.x() - 8)
+    bar.grab(QRect(x, 0, bar.width() - x, bar.height())).save(
         str(OUT / "progress_time_left.png"))
     w.cancel_jobs()
     settle(app)

@@ -71,8 +71,30 @@ def test_apply_keeps_the_preview_as_one_undo_step(photo_window, qtbot):
         qtbot.mouseClick(w.brush_panel.detect, Qt.MouseButton.LeftButton)
     assert w.history.count() == 1 and w.history.undoText() == "Detect scratches"
     assert w.doc.has_mask and not w.scratch_preview.visible
+    # a layer swap made on the worker: no 24 MP tile diff on the GUI thread
+    step = w.history.command(0)
+    assert type(step).__name__ == "GeometryCommand" and step.new.image is step.old.image
+    assert step.record["capability"] == "detect-scratches"
+    found = w.doc.mask.copy()
     w.history.undo()
-    assert not w.doc.has_mask
+    assert not w.doc.has_mask and w.canvas.pyramids().get("mask") is None
+    w.history.redo()
+    assert np.array_equal(w.doc.mask, found) and w.canvas.pyramids()["mask"] is not None
+
+
+def test_detection_adds_to_the_painted_mask(photo_window, qtbot):
+    w = photo_window
+    _classical(w)
+    w.brush.begin(20, 20, False)
+    w.brush.move(60, 20)
+    w.brush.end()
+    painted = w.doc.mask.copy()
+    assert painted.any()
+    with qtbot.waitSignal(w.jobs.finished, timeout=30000):
+        w.detect_scratches()
+    assert (w.doc.mask >= painted).all() and w.doc.mask.sum() > painted.sum()
+    w.history.undo()
+    assert np.array_equal(w.doc.mask, painted)
 
 
 def _marks_on_features(w, qtbot, protect: bool) -> tuple[int, int]:
