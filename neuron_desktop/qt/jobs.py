@@ -23,7 +23,7 @@ from neuron_desktop.core.document import Document, Snapshot, TileDiff
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import load_mask, save_mask
 from neuron_desktop.core.progress import Progress
-from neuron_desktop.qt import mask_swap
+from neuron_desktop.qt import layer_swap
 from neuron_desktop.qt.commands import EditCommand
 from neuron_desktop.qt.project_io import jsonable, model_refs
 from neuron_desktop.qt.qimage import IMAGE_FILTER, to_qimage
@@ -179,9 +179,10 @@ class JobsMixin:
         def make(device, cancel):
             return cap.pipeline(inputs().to(device), params, device=device, cancel=cancel)
 
-        swap = None
-        if cap.target == "mask":  # a whole-mask result: swapped in, not diffed (mask_swap.py)
-            swap = mask_swap.postprocess(snap, (self.canvas.mask_color, self.canvas.mask_opacity))
+        swap = None  # a whole-layer result: swapped in, not diffed (layer_swap.py)
+        if cap.target == "mask" or (cap.name in layer_swap.SWAPPED and not live):
+            swap = layer_swap.postprocess(snap, (self.canvas.mask_color,
+                                                 self.canvas.mask_opacity), cap.target)
         return self._submit(cap.describe(params), make, snap, layer=cap.target,
                             clear_mask=bool(params.get("clear_mask")), live=live,
                             add=cap.target == "mask", hints=hints, postprocess=swap,
@@ -341,10 +342,12 @@ class JobsMixin:
         self.canvas.set_preview(None)
         if doc is not self.doc or doc is None:
             return
-        if isinstance(result, mask_swap.MaskSwap):  # a whole-mask result: swapped in
-            mask_swap.commit(self, name, result, doc, snap, spec.payload.get("record"))
+        if isinstance(result, layer_swap.Swap):  # a whole-layer result: swapped in
+            if result.layer == "image":
+                self._pending_live = None
             took = time.perf_counter() - self._job_started
             self.statusBar().showMessage(f"{name} done in {took:.1f} s", 5000)
+            layer_swap.commit(self, name, result, doc, snap, spec.payload.get("record"))
             return
         self._commit_result(name, result, doc, snap, spec.payload.get("record"))
 
