@@ -27,7 +27,7 @@ VERBS = {"colorize": "Colorizing", "inpaint": "Inpainting", "refine": "Refining"
          "rotate": "Rotating", "flip": "Flipping", "straighten": "Straightening",
          "clear": "Clearing", "invert": "Inverting", "import": "Importing",
          "grow": "Growing", "shrink": "Shrinking", "feather": "Feathering",
-         "lasso": "Editing the mask with the lasso:", "suggest": "Suggesting",
+         "restoring": "Restoring", "suggest": "Suggesting",
          "load": "Loading", "loading": "Loading", "save": "Saving", "export": "Exporting"}
 
 
