@@ -47,17 +47,20 @@ CAPABILITY = Capability(
     uses=lambda p, device: (pc.DEFAULT_WEIGHTS if p["weights"] == "default" else p["weights"],),
     params=(
         Param("temperature", float, pc.DEFAULT_TEMPERATURE, min=0.01, max=2.0, step=0.02,
-              help="Annealed-mean temperature: lower is more vivid, higher is more "
-                   "conservative"),
+              label="Colour restraint",
+              help="Lower gives bolder, more vivid colours; higher gives calmer, safer "
+                   "ones"),
         Param("prior_correction", float, None, min=0.0, max=1.0, scope="cli",
               help="0..1: undo the training's push towards rare colours; higher = calmer "
                    f"colours (default {pc.DEFAULT_PRIOR_CORRECTION}, "
                    f"{pc.HINTED_PRIOR_CORRECTION} with hints)"),
         Param("render_size", int, pc.DEFAULT_RENDER_SIZE, min=64, max=2048, step=64,
-              suffix=" px", help="Resolution the network sees (long side); colour is "
-                                 "upsampled and refined at full resolution"),
-        Param("refine", bool, True, label="Refine with the guided filter",
-              help="Refine the colours at full resolution with the guided filter"),
+              suffix=" px", label="Model's view size",
+              help="How large the model sees the photo (long side): larger notices smaller "
+                   "things but is slower; the colours are then fitted to the full-size photo"),
+        Param("refine", bool, True, label="Fit colours to the photo's edges",
+              help="Fit the colours to the edges of the full-resolution photo, so they do "
+                   "not bleed (recommended)"),
         Param("weights", str, "default", scope="cli", help="colorizer weights name"),
         Param("confidence", str, None, scope="cli", batch=False,
               help="also write where the model is sure of its colours to this PNG (white: "

@@ -9,8 +9,9 @@ from neuron_desktop.pipelines import scratches as ps
 
 def _run(inputs: Inputs, p: dict, device, cancel):
     # looked up on pipelines.inpaint, which re-exports it (tests replace it there)
+    extra = {"protect_faces": True} if p.get("protect_faces") else {}
     return pi.detect_scratches(inputs.image, sensitivity=p["sensitivity"], method=p["method"],
-                               device=device, cancel=cancel)
+                               device=device, cancel=cancel, **extra)
 
 
 def _uses(p: dict, device) -> tuple[str, ...]:
@@ -35,13 +36,19 @@ CAPABILITY = Capability(
               choices=(
                   Choice("auto", "Auto", "The learned detector when installed, else the "
                                          "classical one"),
-                  Choice("network", "Learned", "Small network trained on synthetic scratches, "
-                         "dust, folds and craquelure, on modern photos and toned old prints: "
-                         "the more precise and the default", ps.NET_WEIGHTS),
-                  Choice("classical", "Classical", "Morphological line and speck detector: "
-                         "needs no weights; sees bright and dark lines anywhere"))),
+                  Choice("network", "Learned", "A small trained model that recognises "
+                         "scratches, dust, folds and fine cracks: the more precise one and "
+                         "the default", ps.NET_WEIGHTS),
+                  Choice("classical", "Classical", "Finds thin lines and specks by their "
+                         "shape: needs no model; also marks thin dark lines of the picture "
+                         "itself at high sensitivity"))),
         Param("sensitivity", float, 0.5, min=0.0, max=1.0, percent=True,
-              help="Scratch detection sensitivity: higher finds fainter marks (and more "
-                   "false ones)"),
+              help="How faint a mark may be and still count: higher finds fainter "
+                   "scratches (and more false ones). The photo shows what it would find as "
+                   "you move the slider"),
+        Param("protect_faces", bool, False, label="Protect faces",
+              help="Keep the detector off the faces it recognises: on a face a mark counts "
+                   "only if it is clear, and never on the eyes, nose or mouth (a scratch "
+                   "crossing the face is kept)"),
     ),
 )

@@ -24,7 +24,7 @@ def _prepare(p: dict, device) -> dict:
 CAPABILITY = Capability(
     name="levels",
     title="Levels",
-    help="set the black point, white point and midtone brightness (gamma)",
+    help="set the black point, white point and midtone brightness",
     icon="mdi6.chart-histogram",
     group="scan",
     order=230,
@@ -39,7 +39,7 @@ CAPABILITY = Capability(
                    "brighten a dull scan's highlights"),
         Param("gamma", float, 1.0, min=0.1, max=10.0, step=0.05, decimals=2,
               label="Midtones",
-              help="Midtone brightness (gamma): above 1 brightens the middle greys, below 1 "
+              help="Midtone brightness: above 1 brightens the middle greys, below 1 "
                    "darkens them; black and white stay put"),
     ),
 )

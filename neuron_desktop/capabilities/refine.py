@@ -30,12 +30,16 @@ CAPABILITY = Capability(
     prepare=_prepare,
     job_title=lambda p: "Refine colours",
     params=(
-        Param("radius", int, 40, min=1, max=400,
-              help="Guided-filter radius in pixels: larger smooths colour more"),
-        Param("eps", float, 1e-4, min=1e-5, max=1.0, step=1e-4, decimals=5, label="ε",
-              help="Regularisation: smaller keeps colour edges on luminance edges"),
-        Param("subsample", int, 1, min=1, max=16,
-              help="Fast guided filter subsampling (1 = exact)"),
+        Param("radius", int, 40, min=1, max=400, label="Smoothing distance", suffix=" px",
+              help="How far colour is evened out over similar tones: larger smooths colour "
+                   "more"),
+        Param("eps", float, 1e-4, min=1e-5, max=1.0, step=1e-4, decimals=5,
+              label="Edge smoothing",
+              help="How freely colour may cross the photo's edges: smaller keeps colours "
+                   "tight to the edges of light and dark, larger smooths over them"),
+        Param("subsample", int, 1, min=1, max=16, label="Speed-up",
+              help="Work on a copy this many times smaller, then fit the result at full "
+                   "size: faster, slightly less exact (1 = exact)"),
         Param("guide", str, None, scope="cli", batch=False,
               help="full-resolution original whose lightness guides (default: the input)"),
     ),

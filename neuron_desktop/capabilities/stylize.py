@@ -106,18 +106,18 @@ CAPABILITY = Capability(
         Param("style", str, None, required=True, scope="cli",
               help="gallery style name, a blend 'a=0.7,b=0.3', or a style image file"),
         Param("method", str, None, initial="fast",
-              help="fast for gallery names; for image files arbitrary (feed-forward, quick) "
-                   "or gatys (optimisation, best quality; the default)",
-              choices=(Choice("fast", "Fast — gallery styles", "Feed-forward network: the "
-                              "built-in styles, blendable; one quick pass at full resolution",
+              help="How the style is painted: gallery styles quickly (fast); a style image "
+                   "in about a second (arbitrary) or at best quality, slowly (the default "
+                   "for style images)",
+              choices=(Choice("fast", "Gallery styles (quick)", "The built-in styles, which "
+                              "can be blended: one quick pass at full resolution",
                               st.FAST_WEIGHTS),
-                       Choice("arbitrary", "Arbitrary — any style image, instant",
-                              "Feed-forward: any style image in one quick pass, no "
-                              "training on it (whitening/colouring of network features)",
-                              ARBITRARY_WEIGHTS),
-                       Choice("gatys", "Gatys — any style image, best quality",
-                              "Optimises the picture to match any style image (Gatys et "
-                              "al.): slower, shows the picture forming"))),
+                       Choice("arbitrary", "Any style image (instant)",
+                              "Any picture as the style, in about a second, without "
+                              "learning it first", ARBITRARY_WEIGHTS),
+                       Choice("gatys", "Any style image (best quality, slow)",
+                              "Repaints the photo step by step until it matches the style "
+                              "image: slower, and you see the picture forming"))),
         Param("strength", float, 1.0, min=0.0, max=1.0, percent=True,
               help="Blend of the stylised result with the photo (100 %: fully stylised)"),
         Param("preserve_color", bool, False, label="Preserve the photo's colours",
@@ -125,12 +125,14 @@ CAPABILITY = Capability(
                    "photo's colours"),
         Param("size", int, None, initial=st.DEFAULT_SIZE, min=16, max=4096, step=64,
               suffix=" px", shown_when=("method", "gatys"),
-              help=f"Working long side (gatys {st.DEFAULT_SIZE}; fast: full resolution): "
-                   "larger gives finer brushwork but is much slower"),
+              label="Painting size",
+              help=f"Long side the best-quality style is painted at (usually "
+                   f"{st.DEFAULT_SIZE}; the quick ways work at full size): larger gives "
+                   "finer brushwork but is much slower"),
         Param("iterations", int, st.DEFAULT_ITERATIONS, min=1, max=5000, step=50,
-              suffix=" iterations", shown_when=("method", "gatys"),
-              help="Gatys optimisation steps: more gives a stronger, cleaner style (a preview "
-                   "every 10 steps)"),
+              suffix=" steps", shown_when=("method", "gatys"), label="Painting steps",
+              help="How many times the best-quality way repaints the picture: more gives a "
+                   "stronger, cleaner style (a preview every 10 steps)"),
         Param("style_weight", float, None, min=1e-6, max=1e9, scope="cli",
               help="gatys content/style balance: higher = more style (100)"),
         Param("weights", str, "default", scope="cli", help="fast network weights name"),

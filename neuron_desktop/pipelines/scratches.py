@@ -240,6 +240,13 @@ def network_logits(net, image: Tensor, tile: int = NET_TILE,
 def _network_mask(image: Tensor, sensitivity: float, device, cancel: CancelToken | None
                   ) -> Pipeline[np.ndarray]:
     """(H, W) bool mask of ``image`` (1, 3, H, W) by the network, at most WORK_SIDE px."""
+    masks = yield from _network_masks(image, (sensitivity,), device, cancel)
+    return masks[0]
+
+
+def _network_masks(image: Tensor, sensitivities: tuple[float, ...], device,
+                   cancel: CancelToken | None) -> Pipeline[list[np.ndarray]]:
+    """:func:`_network_mask` at each of ``sensitivities`` (the network runs once)."""
     h, w = image.shape[-2:]
     f = min(1.0, WORK_SIDE / max(h, w))
     size = (max(1, round(h * f)), max(1, round(w * f)))
@@ -257,8 +264,11 @@ def _network_mask(image: Tensor, sensitivity: float, device, cancel: CancelToken
 
     logits, prep = yield from run_with_fallback(job, device=choose_device(device),
                                                 tile_sizes=(NET_TILE, NET_TILE // 2))
-    mask = logits.numpy() > logit_cut(float(prep.get("threshold", 0.5)), sensitivity)
-    return dilate_1px(mask) if prep.get("dilate") else mask
+    masks = []
+    for s in sensitivities:
+        mask = logits.numpy() > logit_cut(float(prep.get("threshold", 0.5)), s)
+        masks.append(dilate_1px(mask) if prep.get("dilate") else mask)
+    return masks
 
 
 def detect_scratches(
@@ -268,14 +278,17 @@ def detect_scratches(
     method: str = "auto",
     device: torch.device | str | None = None,
     cancel: CancelToken | None = None,
+    protect_faces: bool = False,
 ) -> Pipeline[Tensor]:
     """Pipeline: a scratch/dust mask for ``image`` (1, 3, H, W) RGB [0, 1].
 
     ``method``: "classical" (OpenCV morphology, on the CPU whatever ``device`` says),
     "network" (the learned detector on ``device``; WeightsError when not installed) or
     "auto" (the network when installed and PREFER_NETWORK, else classical).
-    Returns (1, 1, H, W) float32 in {0, 1} (1 = damaged) on the image's device. Arguments
-    are checked on call.
+    ``protect_faces``: marks on frontal faces are kept only where a stricter detection
+    finds them too, and not on eyes, nose and mouth, unless they mostly lie off the faces
+    (``pipelines.faces``). Returns (1, 1, H, W)
+    float32 in {0, 1} (1 = damaged) on the image's device. Arguments are checked on call.
     """
     if image.dim() != 4 or image.shape[:2] != (1, 3):
         raise NeuronError(f"expected an RGB image (1, 3, H, W), got {tuple(image.shape)}")
@@ -290,7 +303,9 @@ def detect_scratches(
         raise WeightsError(f"the scratch detection network ({NET_WEIGHTS!r}) is not installed "
                            f"in {weights_dir()}; train it with 'neuron train scratches' or "
                            "use the classical method")
-    return _detect(image, sensitivity, method, device, cancel)
+    if not protect_faces:
+        return _detect(image, sensitivity, method, device, cancel)
+    return _detect_protected(image, sensitivity, method, device, cancel)
 
 
 def _detect(image: Tensor, sensitivity: float, method: str, device,
@@ -305,4 +320,37 @@ def _detect(image: Tensor, sensitivity: float, method: str, device,
         rgb = image[0].detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
         mask = scratch_mask(rgb, sensitivity)
     yield Progress(1.0, "Scratches detected")
+    return torch.from_numpy(mask.astype(np.float32))[None, None].to(image.device)
+
+
+def _detect_protected(image: Tensor, sensitivity: float, method: str, device,
+                      cancel: CancelToken | None) -> Pipeline[Tensor]:
+    """:func:`_detect`, then the marks on faces kept only where a detection at
+    ``sensitivity - faces.STRICT_DROP`` finds them too (none on eyes, nose, mouth) unless
+    most of the mark lies off the faces (``faces.protect``)."""
+    from neuron_desktop.pipelines import faces
+
+    yield Progress(0.0, "Looking for faces")
+    rgb = image[0].detach().to("cpu", torch.float32).permute(1, 2, 0).numpy()
+    boxes = faces.face_boxes(rgb)
+    strict_s = max(0.0, sensitivity - faces.STRICT_DROP)
+    if cancel is not None:
+        cancel.check()
+    yield Progress(0.05, "Detecting scratches")
+    if method == "network":
+        masks = yield from wrap_progress(_network_masks(
+            image, (sensitivity, strict_s) if boxes else (sensitivity,), device, cancel),
+            0.05, 0.95)
+        mask, strict = masks[0], (masks[1] if boxes else None)
+    else:
+        mask = scratch_mask(rgb, sensitivity)
+        strict = None
+        if boxes:
+            yield Progress(0.5, "Detecting scratches on faces")
+            if cancel is not None:
+                cancel.check()
+            strict = scratch_mask(rgb, strict_s)
+    if boxes:
+        mask = faces.protect(mask, boxes, strict)
+    yield Progress(1.0, f"Scratches detected ({len(boxes)} face(s) protected)")
     return torch.from_numpy(mask.astype(np.float32))[None, None].to(image.device)

@@ -211,6 +211,21 @@ class CapabilityPanel(QWidget):
         self.apply.setEnabled(False)
         self.apply.setToolTip(text)
 
+    def focus_form(self, status=None) -> None:
+        """Bring the form forward with its first setting focused (Image menu); ``status``:
+        a status bar told what to do next."""
+        first = next((w for p, w in zip(self.fields.params, self.widgets.values(), strict=True)
+                      if self.fields.shown(p) and w.isEnabled()), self.apply)
+        first.setFocus(Qt.FocusReason.OtherFocusReason)
+        scroll = self.parentWidget()
+        while scroll is not None and not hasattr(scroll, "ensureWidgetVisible"):
+            scroll = scroll.parentWidget()
+        if scroll is not None:
+            scroll.ensureWidgetVisible(first)
+        if status is not None:
+            status.showMessage(f"{self.title}: choose the settings, then click "
+                               f"“{self.apply.text()}”", 8000)
+
     def set_method(self, name: str) -> None:
         set_value(self.cap.param("method"), self.widgets["method"], name)
 

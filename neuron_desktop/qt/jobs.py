@@ -24,6 +24,7 @@ from neuron_desktop.core.document import Document, Snapshot, TileDiff
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import load_mask, save_mask
 from neuron_desktop.core.progress import Progress
+from neuron_desktop.qt import layer_swap
 from neuron_desktop.qt.commands import EditCommand
 from neuron_desktop.qt.geometry import Layers, image_swap_command
 from neuron_desktop.qt.qimage import IMAGE_FILTER, Pyramid, rgb_to_bgra, to_qimage
@@ -107,6 +108,13 @@ def _prepare_result(snap: Snapshot, layer: str, clear_mask: bool = False,
     return post
 
 
+def chance_words(p: float) -> str:
+    """A suggested colour's probability in words (the picker's tooltips)."""
+    word = ("very likely" if p >= 0.5 else "likely" if p >= 0.2 else "possible" if p >= 0.05
+            else "unlikely")
+    return f"{word[0].upper()}{word[1:]} colour here (about {max(1, round(p * 100))} in 100)"
+
+
 def step_entry(cap, params: dict) -> dict:
     """The edit-record entry of one capability run (projects, exports)."""
     return capabilities.record_entry(cap, params)
@@ -131,13 +139,14 @@ class JobsMixin:
 
     def _submit(self, name: str, make, snap: Snapshot, *, layer: str = "image",
                 clear_mask: bool = False, live: bool = False, add: bool = False,
-                **payload) -> int | None:
+                postprocess=None, **payload) -> int | None:
         """Run ``make`` (which reads its inputs from ``snap`` on the worker); the result
         comes back as a :class:`JobResult` with its tile diffs computed there too."""
         if self.doc is None:
             return None
         spec = JobSpec(name, make, device=self.device_pref(),
-                       postprocess=_prepare_result(snap, layer, clear_mask, preview=live, add=add),
+                       postprocess=postprocess or _prepare_result(snap, layer, clear_mask,
+                                                                  preview=live, add=add),
                        payload={"doc": self.doc, "snap": snap, "live": live, **payload})
         self._job_started = time.perf_counter()
         return self.jobs.submit(spec)
@@ -181,9 +190,13 @@ class JobsMixin:
         def make(device, cancel):
             return cap.pipeline(inputs().to(device), params, device=device, cancel=cancel)
 
+        swap = None  # a whole-layer result: swapped in, not diffed (layer_swap.py)
+        if cap.target == "mask" or (cap.name in layer_swap.SWAPPED and not live):
+            swap = layer_swap.postprocess(snap, (self.canvas.mask_color,
+                                                 self.canvas.mask_opacity), cap.target)
         return self._submit(cap.describe(params), make, snap, layer=cap.target,
                             clear_mask=bool(params.get("clear_mask")), live=live,
-                            add=cap.target == "mask", hints=hints,
+                            add=cap.target == "mask", hints=hints, postprocess=swap,
                             record=step_entry(cap, params))
 
     def run_colorize(self, live: bool = False) -> int | None:
@@ -236,7 +249,7 @@ class JobsMixin:
 
     def _suggestions(self, name, result, spec) -> None:
         colors = [tuple(float(c) for c in rgb) for rgb, _p in result]
-        tips = [f"p = {p:.2f}" for _rgb, p in result]
+        tips = [chance_words(p) for _rgb, p in result]
         self.hint_panel.suggested.set_colors(colors, tips)
         if spec.payload.get("auto") and self.hint_tool.settle_new(
                 spec.payload["index"], colors[0] if colors else None) and colors:
@@ -340,6 +353,13 @@ class JobsMixin:
             return
         self.canvas.set_preview(None)
         if doc is not self.doc or doc is None:
+            return
+        if isinstance(result, layer_swap.Swap):  # a whole-layer result: swapped in
+            if result.layer == "image":
+                self._pending_live = None
+            took = time.perf_counter() - self._job_started
+            self.statusBar().showMessage(f"{name} done in {took:.1f} s", 5000)
+            layer_swap.commit(self, name, result, doc, snap, spec.payload.get("record"))
             return
         self._commit_result(name, result, doc, snap, spec.payload.get("record"))
 

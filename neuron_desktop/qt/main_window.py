@@ -256,7 +256,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         j = mb.addMenu("&Image")
         for name in self.operations:
             a = QAction(f"{name}…", self)
-            a.triggered.connect(lambda _=False, n=name: self._show_operation(n))
+            a.triggered.connect(lambda _=False, n=name: self._show_operation(n, focus=True))
             j.addAction(a)
         j.addSeparator()
         j.addAction(self.act_cancel)
@@ -421,9 +421,12 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
             self.docks["tools"].raise_()
         self.canvas.update()
 
-    def _show_operation(self, name: str) -> None:
+    def _show_operation(self, name: str, focus: bool = False) -> None:
         self.op_tabs.setCurrentIndex(list(self.operations).index(name))
         self.docks["operations"].raise_()
+        if focus:  # Image menu: the form shown, its first setting focused (qt/forms.py)
+            self.docks["operations"].show()
+            self.operations[name].focus_form(self.statusBar())
 
     def _toggle_eraser(self, on: bool) -> None:
         self.brush_panel.eraser.setChecked(on)
@@ -550,6 +553,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self.load_jobs.shutdown()
         self.styles_panel.shutdown()
         self.live_preview.close()
+        self.scratch_preview.close()
         QThreadPool.globalInstance().waitForDone(30000)
         self.history.close_cache()  # the undo disk cache is deleted
 

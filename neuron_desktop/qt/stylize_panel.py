@@ -29,8 +29,9 @@ class StylizePanel(CapabilityPanel):
         self.weights: dict[str, QSlider] = {}
         self.form.insertRow(1, "Style", self.style_label)
         self.form.insertRow(2, self.weights_box)
-        self.balance = slider(0, 100, 50, "Gatys balance between keeping the photo's content "
-                                          "(left) and matching the style (right)")
+        self.balance = slider(0, 100, 50, "Best quality: balance between keeping the "
+                                          "photo's content (left) and matching the style "
+                                          "(right)")
         self.form.addRow("Content ↔ style", self.balance)
         self.estimate = QLabel()
         self.estimate.setWordWrap(True)

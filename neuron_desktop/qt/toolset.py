@@ -2,7 +2,8 @@
 canvas tools (``scan_tools.py``), mask shapes and brush resizing (``mask_tools.py``), fill as
 you paint and compare methods (``live_fill.py``, ``compare_fills.py``), the clone / heal
 brush (``clone_tool.py``), the Help menu's shortcuts and user guide and the no-photo state
-(``help.py``)."""
+(``help.py``), the live scratch preview, progress in words and the plain-words fixes
+(``feedback.py``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ def install(window) -> None:
         clone_tool,
         dock_layout,
         export,
+        feedback,
         help,
         live_fill,
         mask_tools,
@@ -28,5 +30,6 @@ def install(window) -> None:
     window.clone_tool = clone_tool.CloneTool(window, window.live_fill.overlay, pool)
     window.on_shutdown = [window.live_fill.shutdown, window.clone_tool.shutdown]
     export.install(window)  # File: Export before/after, Export options (JPEG quality)
+    feedback.install(window)  # live scratch preview, progress words, plain labels
     help.install(window)  # lists every action made above
     dock_layout.install(window)  # last: sizes the docks around what they hold

@@ -88,7 +88,7 @@ def edit_script(out: Path, full_disk: bool) -> None:
         sessions.write_atomic = no_space
     w.colorize_panel.live.setChecked(False)  # no live colorization runs on the CPU
     paint(w, [(60, 60), (120, 80), (160, 140)])
-    w.inpaint_panel.method.setCurrentText("telea")
+    w.inpaint_panel.set_method("telea")
     steps = w.history.count()
     w.run_capability("inpaint")
     assert wait_until(lambda: w.history.count() > steps, 120), "inpaint did not finish"

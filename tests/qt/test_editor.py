@@ -280,7 +280,7 @@ def test_export_keeps_exif_and_protects_original(photo_window, tmp_path):
 def test_settings_persist(make_window, settings):
     w = make_window(settings)
     w.brush_panel.size.setValue(77)
-    w.inpaint_panel.method.setCurrentText("ns")
+    w.inpaint_panel.set_method("ns")
     w.brush_panel.set_overlay((0, 200, 100), 0.3)
     w.brush_panel.detector.setCurrentIndex(w.brush_panel.detector.findData("classical"))
     w.brush_panel.sensitivity.setValue(65)
@@ -291,7 +291,7 @@ def test_settings_persist(make_window, settings):
     assert w2.brush_panel.detector.currentData() == "classical"
     assert w2.brush_panel.sensitivity.value() == 65
     assert w2.brush.size == 77
-    assert w2.inpaint_panel.method.currentText() == "ns"
+    assert w2.inpaint_panel.method.currentData() == "ns"
     assert w2.brush_panel.overlay == ((0, 200, 100), 0.3)
     assert w2.recent_files()[0] == "/tmp/x.jpg"
 

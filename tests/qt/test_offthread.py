@@ -59,14 +59,45 @@ def diff_threads(monkeypatch) -> list:
 
 def test_result_diffs_are_computed_on_the_worker(photo_window, qtbot, diff_threads):
     w = photo_window
+    w.import_mask(SAMPLES / "old_photo_mask.png", wait=True)
     threads = diff_threads
+    threads.clear()
+    before = w.doc.image.copy()
+    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+        w.run_inpaint()  # a local edit: tile diffs
+    assert threads and all(t is not threading.main_thread() for t in threads)
+    assert w.history.count() == 2 and not np.array_equal(w.doc.image, before)
+    w.history.undo()
+    assert np.array_equal(w.doc.image, before)
+
+
+def test_whole_image_result_is_swapped_in_made_on_the_worker(photo_window, qtbot,
+                                                             diff_threads, monkeypatch):
+    """Refine changes every pixel: the worker makes the new image and its display pyramid;
+    the step swaps references (no tile diff, no re-encoding on the GUI thread)."""
+    from neuron_desktop.qt import layer_swap
+
+    w = photo_window
+    made = []
+    real = layer_swap.Pyramid
+
+    def recording(*args, **kw):
+        made.append(threading.current_thread())
+        return real(*args, **kw)
+
+    monkeypatch.setattr(layer_swap, "Pyramid", recording)
     before = w.doc.image.copy()
     with qtbot.waitSignal(w.jobs.finished, timeout=20000):
         w.run_refine()
-    assert threads and all(t is not threading.main_thread() for t in threads)
-    assert w.history.count() == 1 and not np.array_equal(w.doc.image, before)
+    assert made and all(t is not threading.main_thread() for t in made)
+    assert not diff_threads  # no tile diff at all
+    step = w.history.command(0)
+    assert type(step).__name__ == "GeometryCommand" and step.new.mask is step.old.mask
+    assert w.canvas.pyramids()["image"] is step.new.pyramids["image"]
+    assert step.record["capability"] == "refine" and not np.array_equal(w.doc.image, before)
     w.history.undo()
     assert np.array_equal(w.doc.image, before)
+    assert w.canvas.pyramids()["image"] is step.old.pyramids["image"]
 
 
 def test_job_input_is_a_snapshot_not_a_copy(photo_window, qtbot, monkeypatch):

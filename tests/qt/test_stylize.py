@@ -299,7 +299,7 @@ def test_inpaint_network_shows_coarse_preview_then_result(tiny_inpainter, photo_
         w.inpaint_panel.apply.click()
     assert events[0] == ("preview", True)  # the coarse fill shown on the canvas
     assert events[-1][0] == "finished" and not w.canvas.has_preview
-    assert w.history.count() == 2 and w.history.undoText() == "Inpaint (network)"
+    assert w.history.count() == 2 and w.history.undoText() == "Inpaint (AI fill)"
     assert np.array_equal(w.doc.image[~hole], before[~hole])
     assert not np.array_equal(w.doc.image, before) and not w.doc.has_mask
     w.history.undo()
