@@ -48,6 +48,7 @@ from neuron_desktop.qt.forms import CapabilityPanel
 from neuron_desktop.qt.hint_wiring import HintsMixin
 from neuron_desktop.qt.job_queue import JobQueue
 from neuron_desktop.qt.jobs import JobResult, JobsMixin
+from neuron_desktop.qt.colour_check import ColourPhotoCheck
 from neuron_desktop.qt.live_colorize import LivePreviewWiring
 from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel
 from neuron_desktop.qt.project_io import ProjectMixin
@@ -110,6 +111,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self.live_timer.timeout.connect(lambda: self.run_colorize(live=True))
 
         self._build_actions()
+        self.colour_check = ColourPhotoCheck(self)  # asks before colorizing a colour photo
         self.live_preview = LivePreviewWiring(self)  # previews on hint edits, uncertain areas
         self._build_docks()
         self._build_menus()
