@@ -111,10 +111,18 @@ def log_entry(run_dir: Path, entry: dict, log=print) -> None:
 
 
 def init_from(net: torch.nn.Module, path: str, log=print) -> None:
-    """Load a safetensors state dict (a fine-tuning start) into ``net``."""
+    """Load a safetensors state dict (a fine-tuning start) into ``net``: an unreadable file
+    or one that does not fit (another width or network) is a one-line error."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    net.load_state_dict(load_file(path))
+    try:
+        state = load_file(path)
+    except (OSError, SafetensorError) as exc:
+        raise NeuronError(f"--init '{path}' cannot be read as safetensors weights: "
+                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                          ) from exc
+    load_init(net, state, path, min_share=1.0)
     log(f"initialised from {path}")
 
 
