@@ -328,7 +328,8 @@ def load_hints_file(path: str) -> list:
             hints.append(Hint(x, y, tuple(float(v) / 255 for v in c), size))
         return hints
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-        raise NeuronError(f"cannot read hints '{path}': {exc}") from exc
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise NeuronError(f"cannot read hints '{path}': {why}") from exc
 
 
 def cmd_capability(cap: Capability, args: argparse.Namespace) -> int:

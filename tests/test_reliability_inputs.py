@@ -143,6 +143,11 @@ def test_red_mask_is_not_empty(tmp_path, capsys):
     Image.fromarray(m).save(tmp_path / "m.png")
     assert main(["inpaint", str(photo), "--mask", str(tmp_path / "m.png"), "-o",
                  str(tmp_path / "o.png"), "-q", "--method", "telea"]) == 0
+    assert "coloured strokes are used" in capsys.readouterr().err  # said, not silent
+    before = np.asarray(Image.open(photo)).astype(int)
+    after = np.asarray(Image.open(tmp_path / "o.png")).astype(int)
+    assert (after[12:18, 12:28] != before[12:18, 12:28]).any()  # the red area was filled
+    assert np.array_equal(after[:8], before[:8])  # the rest kept
 
 
 def test_max_megapixels_option(tmp_path, capsys):
@@ -164,9 +169,13 @@ def test_side_inputs_that_are_not_regular_files(tmp_path, capsys):
     photo = _img(tmp_path / "p.png", gray=True)
     fifo = tmp_path / "hints.json"
     os.mkfifo(fifo)
+    style = tmp_path / "style.png"
+    os.mkfifo(style)
     for argv in (["colorize", str(photo), "--hints", str(fifo)],
                  ["refine", str(photo), "--guide", "/dev/zero"],
-                 ["inpaint", str(photo), "--mask", str(fifo)]):
+                 ["inpaint", str(photo), "--mask", str(fifo)],
+                 ["stylize", str(photo), "--style", str(style)],
+                 ["stylize", str(photo), "--style", "/dev/zero", "--method", "gatys"]):
         assert main([*argv, "-o", str(tmp_path / "o.png"), "-q"]) == 1
         err = capsys.readouterr().err
         assert ("FIFO" in err or "device" in err) and "Traceback" not in err

@@ -211,3 +211,31 @@ def test_colorize_second_input_in_the_output_folder(tmp_path, capsys):
     assert main(["colorize", str(a), str(c), "-o", str(tmp_path / "res"), "-q",
                  "--render-size", "64"]) == EXIT_OK
     assert sorted(p.name for p in (tmp_path / "res").iterdir()) == ["photo-2.jpg", "photo.jpg"]
+
+
+def test_300_byte_names_anywhere_give_one_clear_message(tmp_path, capsys, monkeypatch):
+    """A name over 255 bytes as the photo, the mask, the style, the hints file, the output
+    file or the output folder: one line that says the name is too long (never "cannot
+    write" for a file that is read, never a traceback), exit 1, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    photo = _img(tmp_path / "p.png")
+    long = "y" * 300
+    read = [  # the long name is read
+        ["refine", f"{long}.png", "-o", "o.png"],
+        ["metrics", str(photo), f"{long}.png"],
+        ["inpaint", str(photo), "--mask", f"{long}.png", "-o", "o.png"],
+        ["stylize", str(photo), "--style", f"{long}.png", "-o", "o.png"],
+        ["colorize", str(photo), "--hints", f"{long}.json", "-o", "o.png"],
+    ]
+    written = [
+        ["refine", str(photo), "-o", f"{long}.png"],
+        ["detect-scratches", str(photo), str(photo), "-o", long, "--method", "classical"],
+    ]
+    for argv in read + written:
+        assert main(argv + (["-q"] if argv[0] != "metrics" else [])) == EXIT_ERROR, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err, (argv, err)
+        assert "too long" in err.lower(), (argv, err)
+        if argv in read:
+            assert "cannot write" not in err, (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]
