@@ -167,20 +167,22 @@ def run_editor(folder: Path, cases, tmp: Path, tally: Tally) -> dict:
     names = sorted(c.name for c in cases)
     expect = {c.name: c.expect for c in cases}
     bad = sorted(n for n in names if expect[n] == "error")
-    figures = {"opens": 0, "opened": 0, "clear_errors": 0, "escaped": 0, "hangs": 0,
-               "processes_crashed": 0, "problems": []}
+    figures = {"processes": 0, "opens": 0, "opened": 0, "clear_errors": 0, "escaped": 0,
+               "hangs": 0, "processes_crashed": 0, "problems": []}
     for mode, args, n in (("fuzz", [str(folder), str(tmp / "fuzz.json"), *names], len(names)),
                           ("cli", [str(tmp / "cli.json"), *(str(folder / m) for m in bad)],
                            len(bad))):
+        figures["processes"] += 1
         try:
             proc = subprocess.run([sys.executable, str(DRIVER), mode, *args], env=env,
                                   cwd=tmp, preexec_fn=_limits, capture_output=True,
-                                  text=True, timeout=120 + 10 * n, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
+                                  text=True, timeout=120 + 30 * n, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else ""
             figures["hangs"] += 1
-            figures["problems"].append(f"editor {mode}: the process hung")
+            figures["problems"].append(f"editor {mode}: the process ran over {exc.timeout} s; "
+                                       f"its last output: {out[-300:]!r}")
             continue
-        tally.runs += 1
         if proc.returncode != 0 or "Traceback" in proc.stderr or "DRIVER-ERROR" in proc.stdout:
             figures["processes_crashed"] += 1
             figures["problems"].append(f"editor {mode}: exit {proc.returncode} "
@@ -252,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
                                       for k in ("ok", "either", "error")},
             "cli_commands_file_by_file": commands,
             "cli_folder_commands": [] if args.no_folders else list(FOLDER_COMMANDS),
-            "cli_runs": tally.runs - (0 if editor is None else 2),
+            "cli_runs": tally.runs,
             "cli_outcomes": {"processed": tally.counts["ok"],
                              "clear_errors": tally.counts["clear_errors"]},
             "crashes": tally.counts["crashes"],
