@@ -29,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS  # noqa: E402
 from tests.fuzz_corpus import make_corpus  # noqa: E402
 from tests.test_fuzz_cli import (  # noqa: E402
     FILE_TIMEOUT,
@@ -40,8 +41,6 @@ from tests.test_fuzz_cli import (  # noqa: E402
     leftovers,
     snapshot,
 )
-
-from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS  # noqa: E402
 
 
 def run_cli(args: list[str], cwd: Path, timeout: float) -> dict:

@@ -42,13 +42,13 @@ from neuron_desktop.core.device import available_devices, describe_device
 from neuron_desktop.core.document import Document, Snapshot
 from neuron_desktop.core.logs import log_dir
 from neuron_desktop.qt.canvas import Canvas
+from neuron_desktop.qt.colour_check import ColourPhotoCheck
 from neuron_desktop.qt.commands import History
 from neuron_desktop.qt.documents import DocumentsMixin
 from neuron_desktop.qt.forms import CapabilityPanel
 from neuron_desktop.qt.hint_wiring import HintsMixin
 from neuron_desktop.qt.job_queue import JobQueue
 from neuron_desktop.qt.jobs import JobResult, JobsMixin
-from neuron_desktop.qt.colour_check import ColourPhotoCheck
 from neuron_desktop.qt.live_colorize import LivePreviewWiring
 from neuron_desktop.qt.panels import BrushPanel, HintPanel, LayersPanel
 from neuron_desktop.qt.project_io import ProjectMixin
