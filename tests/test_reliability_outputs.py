@@ -239,3 +239,33 @@ def test_300_byte_names_anywhere_give_one_clear_message(tmp_path, capsys, monkey
         if argv in read:
             assert "cannot write" not in err, (argv, err)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]
+
+
+def test_output_over_the_hints_file_or_into_the_mask_folder_is_refused(tmp_path, capsys):
+    """The last two kinds of input of the issue's list: a hints file (here named like an
+    image, so that -o accepts the name) and a mask folder (every mask in it is an input)."""
+    photo = _img(tmp_path / "photo.png")
+    hints = tmp_path / "hints.png"
+    hints.write_text('[{"x": 3, "y": 4, "color": "#ff0000"}]')
+    snap = _snapshot(photo, hints)
+    assert main(["colorize", str(photo), "--hints", str(hints), "-o", str(hints), "-q",
+                 "--render-size", "64", "--overwrite"]) == EXIT_REFUSED
+    assert "hint" in capsys.readouterr().err and _unchanged(snap)
+    # inpaint a folder with a mask folder, results into the mask folder: the results for
+    # a.png and b.png would land on the masks a.png and b.png; in folder mode they get
+    # distinct names instead (with a warning each), the masks are kept
+    photos, masks = tmp_path / "photos", tmp_path / "masks"
+    a, b = _img(photos / "a.png"), _img(photos / "b.png", 1)
+    masks.mkdir()
+    ma, mb = _mask(masks / "a.png"), _mask(masks / "b.png")
+    snap = _snapshot(a, b, ma, mb)
+    assert main(["inpaint", str(photos), "--mask", str(masks), "-o", str(masks), "-q",
+                 "--method", "telea"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert err.count("WARNING") == 2 and "Traceback" not in err, err
+    assert _unchanged(snap)
+    assert sorted(p.name for p in masks.iterdir()) == ["a-2.png", "a.png", "b-2.png", "b.png"]
+    # one photo given alone (single-file mode): refused, not renamed
+    assert main(["inpaint", str(a), "--mask", str(ma), "-o", str(ma), "-q",
+                 "--method", "telea"]) == EXIT_REFUSED
+    assert _unchanged(snap)
