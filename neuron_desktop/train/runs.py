@@ -141,6 +141,11 @@ def load_init(net: torch.nn.Module, state: dict, source: str | Path,
         raise NeuronError(f"--init '{source}' does not fit this network: {len(wrong)} "
                           f"tensor(s) have another shape, e.g. {wrong[0]}; was it made with "
                           "another --width or network?")
+    bad = [k for k, v in state.items()
+           if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise NeuronError(f"--init '{source}' holds NaN or infinite values ({len(bad)} "
+                          f"tensor(s), e.g. {bad[0]}); it is damaged or diverged")
     found = sum(1 for k in trainable if k in state)
     if trainable and found < min_share * len(trainable):
         raise NeuronError(f"--init '{source}' holds {found} of the network's "

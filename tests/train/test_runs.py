@@ -22,6 +22,10 @@ def test_init_checkpoint_must_fit(tmp_path):
         load_init(net, other, "narrow.pt")
     with pytest.raises(NeuronError, match="another network"):
         load_init(net, {"conv.weight": torch.zeros(3)}, "alien.pt")
+    nan = dict(own)
+    nan[key] = own[key].clone().fill_(float("nan"))
+    with pytest.raises(NeuronError, match="NaN or infinite"):
+        load_init(net, nan, "diverged.pt")
 
 
 def test_pickled_checkpoint_message():
