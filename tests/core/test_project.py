@@ -105,11 +105,11 @@ def test_special_files_and_bombs_are_refused_before_reading(tmp_path):
     for path, words in ((fifo, "FIFO"), (tmp_path / "zero.neuron", "device")):
         result = []
 
-        def load(p=path):
+        def load(p=path, out=result):
             try:
                 load_project(p)
             except ProjectError as exc:
-                result.append(str(exc))
+                out.append(str(exc))
 
         t = threading.Thread(target=load, daemon=True)
         t.start()
