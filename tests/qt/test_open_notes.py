@@ -19,6 +19,7 @@ def test_nan_pixels_repaired_are_said_in_the_status_bar(make_window, qtbot, tmp_
     message = w.statusBar().currentMessage()
     assert "float_nan.tif" in message and "NaN" in message, message
     # a clean photo: no note
-    Image.fromarray((np.nan_to_num(x, posinf=1.0) * 255).astype(np.uint8)).save(tmp_path / "clean.png")
+    clean = (np.nan_to_num(x, posinf=1.0) * 255).astype(np.uint8)
+    Image.fromarray(clean).save(tmp_path / "clean.png")
     w = open_photo(qtbot, make_window(), tmp_path / "clean.png")
     assert "NaN" not in w.statusBar().currentMessage()
