@@ -168,6 +168,25 @@ def test_new_folder_in_an_unwritable_parent(tmp_path, capsys):
         locked.chmod(0o700)
 
 
+def test_unwritable_parent_as_seen_by_a_normal_user(tmp_path, capsys, monkeypatch):
+    """The same case where the tests run as root (who may write anywhere): the permission
+    check is made to answer as it does for a normal user; one message, nothing created."""
+    from neuron_desktop.core import outputs
+
+    photo = _img(tmp_path / "photo.png")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(outputs.os, "access",
+                        lambda p, mode, **k: False if Path(p) == locked else real(p, mode, **k))
+    for argv in (["detect-scratches", str(photo), str(photo), "-o", str(locked / "new")],
+                 ["refine", str(photo), "-o", str(locked / "out.png")]):
+        assert main([*argv, "-q"]) == EXIT_ERROR
+        err = capsys.readouterr().err
+        assert "permission" in err.lower() and "Traceback" not in err, err
+    assert list(locked.iterdir()) == []
+
+
 def test_mask_output_extension_is_checked_first(tmp_path, capsys):
     photo = _img(tmp_path / "photo.png")
     assert main(["detect-scratches", str(photo), "-o", str(tmp_path / "x.jpg"), "-q"]) \
