@@ -278,8 +278,7 @@ def _inputs_and_outputs(inputs: list[str], output: str) -> list[tuple[Path, Path
     if batch:
         if out.exists() and not out.is_dir():
             raise NeuronError(f"'{out}' is a file; with several inputs -o must be a folder")
-        out.mkdir(parents=True, exist_ok=True)
-        return [(f, out / f.name) for f in files]
+        return [(f, out / f.name) for f in files]  # the folder is made once planned
     return [(files[0], out)]
 
 
@@ -328,7 +327,8 @@ def load_hints_file(path: str) -> list:
             hints.append(Hint(x, y, tuple(float(v) / 255 for v in c), size))
         return hints
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
-        raise NeuronError(f"cannot read hints '{path}': {exc}") from exc
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise NeuronError(f"cannot read hints '{path}': {why}") from exc
 
 
 def _add_cli_record(out: Path, src: Path, cap: Capability, params: dict) -> None:
@@ -366,6 +366,12 @@ def cmd_capability(cap: Capability, args: argparse.Namespace) -> int:
     pairs = guard.plan(_inputs_and_outputs(args.inputs, args.output), args, extra=extra,
                        suffix=".png" if cap.target == "mask" else None,
                        batch=_is_batch(args.inputs))
+    for folder in sorted({dst.parent for _, dst in pairs}):  # checked by the plan
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise NeuronError(f"cannot create the output folder '{folder}': "
+                              f"{exc.strerror or exc}") from exc
     params = cap.resolve(raw, device)  # once for the batch: styles, guides, checks
 
     def process(src: Path, dst: Path, tag: str) -> Path:

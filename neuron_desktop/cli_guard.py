@@ -177,8 +177,12 @@ def check_style_argument(style: str) -> None:
     looks_like_file = (Path(style).suffix.lower() in SUPPORTED_EXTENSIONS
                        or os.sep in style or (os.altsep or os.sep) in style)
     if os.path.lexists(style) or looks_like_file:
-        if not os.path.exists(style):
-            raise NeuronError(f"style image '{style}' not found")
+        try:
+            os.stat(style)
+        except FileNotFoundError as exc:  # a dangling symlink too
+            raise NeuronError(f"style image '{style}' not found") from exc
+        except OSError:
+            pass  # e.g. a name over 255 bytes: check_regular_file says what
         check_regular_file(Path(style))
 
 

@@ -143,6 +143,11 @@ def test_red_mask_is_not_empty(tmp_path, capsys):
     Image.fromarray(m).save(tmp_path / "m.png")
     assert main(["inpaint", str(photo), "--mask", str(tmp_path / "m.png"), "-o",
                  str(tmp_path / "o.png"), "-q", "--method", "telea"]) == 0
+    assert "coloured strokes are used" in capsys.readouterr().err  # said, not silent
+    before = np.asarray(Image.open(photo)).astype(int)
+    after = np.asarray(Image.open(tmp_path / "o.png")).astype(int)
+    assert (after[12:18, 12:28] != before[12:18, 12:28]).any()  # the red area was filled
+    assert np.array_equal(after[:8], before[:8])  # the rest kept
 
 
 def test_max_megapixels_option(tmp_path, capsys):
@@ -164,9 +169,60 @@ def test_side_inputs_that_are_not_regular_files(tmp_path, capsys):
     photo = _img(tmp_path / "p.png", gray=True)
     fifo = tmp_path / "hints.json"
     os.mkfifo(fifo)
+    style = tmp_path / "style.png"
+    os.mkfifo(style)
     for argv in (["colorize", str(photo), "--hints", str(fifo)],
                  ["refine", str(photo), "--guide", "/dev/zero"],
-                 ["inpaint", str(photo), "--mask", str(fifo)]):
+                 ["inpaint", str(photo), "--mask", str(fifo)],
+                 ["stylize", str(photo), "--style", str(style)],
+                 ["stylize", str(photo), "--style", "/dev/zero", "--method", "gatys"]):
         assert main([*argv, "-o", str(tmp_path / "o.png"), "-q"]) == 1
         err = capsys.readouterr().err
         assert ("FIFO" in err or "device" in err) and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["colorize", "--render-size", "64"],
+    ["stylize", "--style", "FIRST"],
+    ["stylize", "--style", "STYLE", "--method", "arbitrary"],
+    ["inpaint", "--mask", "MASK", "--method", "network-fast"],
+    ["detect-scratches", "--method", "network"],
+])
+def test_out_of_memory_everywhere_is_one_line_through_the_cli(tmp_path, capsys, monkeypatch,
+                                                              argv):
+    """Issue 25, point 8: out of memory in every attempt of the ladder (injected into every
+    convolution) ends the command with one line and exit code 4, never a traceback; a
+    folder goes on to its next file and counts the failure."""
+    import torch
+
+    from neuron_desktop.pipelines import inpaint as pi
+    from neuron_desktop.pipelines import scratches
+
+    if argv[0] == "inpaint" and not pi.network_available("network-fast"):
+        pytest.skip("inpainting network not installed")
+    if argv[0] == "detect-scratches" and not scratches.network_available():
+        pytest.skip("scratch network not installed")
+    photo = _img(tmp_path / "p.png", 64, 48)
+    mask = np.zeros((48, 64), np.uint8)
+    mask[20:30, 20:40] = 255
+    Image.fromarray(mask).save(tmp_path / "m.png")
+    style = _img(tmp_path / "s.png", 48, 48, seed=2)
+    subst = {"FIRST": _style_name(), "STYLE": str(style), "MASK": str(tmp_path / "m.png")}
+    argv = [subst.get(a, a) for a in argv]
+
+    def oom(self, *a, **k):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(torch.nn.Conv2d, "forward", oom)
+    out = tmp_path / "o.png"
+    assert main([argv[0], str(photo), *argv[1:], "-o", str(out), "-q"]) == 4
+    err = capsys.readouterr().err.strip()
+    assert "out of memory" in err and "Traceback" not in err, err
+    assert len([ln for ln in err.splitlines() if "error" in ln]) == 1, err
+    assert not out.exists()
+    # a folder: each file fails on its own line, the run ends with the count (exit 1)
+    other = _img(tmp_path / "q.png", 64, 48, seed=1)
+    code = main([argv[0], str(photo), str(other), *argv[1:], "-o", str(tmp_path / "out"),
+                 "-q"])
+    err = capsys.readouterr().err
+    assert code == 1 and "2 of 2 files failed" in err and "Traceback" not in err, err

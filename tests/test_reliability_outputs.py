@@ -168,6 +168,25 @@ def test_new_folder_in_an_unwritable_parent(tmp_path, capsys):
         locked.chmod(0o700)
 
 
+def test_unwritable_parent_as_seen_by_a_normal_user(tmp_path, capsys, monkeypatch):
+    """The same case where the tests run as root (who may write anywhere): the permission
+    check is made to answer as it does for a normal user; one message, nothing created."""
+    from neuron_desktop.core import outputs
+
+    photo = _img(tmp_path / "photo.png")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(outputs.os, "access",
+                        lambda p, mode, **k: False if Path(p) == locked else real(p, mode, **k))
+    for argv in (["detect-scratches", str(photo), str(photo), "-o", str(locked / "new")],
+                 ["refine", str(photo), "-o", str(locked / "out.png")]):
+        assert main([*argv, "-q"]) == EXIT_ERROR
+        err = capsys.readouterr().err
+        assert "permission" in err.lower() and "Traceback" not in err, err
+    assert list(locked.iterdir()) == []
+
+
 def test_mask_output_extension_is_checked_first(tmp_path, capsys):
     photo = _img(tmp_path / "photo.png")
     assert main(["detect-scratches", str(photo), "-o", str(tmp_path / "x.jpg"), "-q"]) \
@@ -211,3 +230,61 @@ def test_colorize_second_input_in_the_output_folder(tmp_path, capsys):
     assert main(["colorize", str(a), str(c), "-o", str(tmp_path / "res"), "-q",
                  "--render-size", "64"]) == EXIT_OK
     assert sorted(p.name for p in (tmp_path / "res").iterdir()) == ["photo-2.jpg", "photo.jpg"]
+
+
+def test_300_byte_names_anywhere_give_one_clear_message(tmp_path, capsys, monkeypatch):
+    """A name over 255 bytes as the photo, the mask, the style, the hints file, the output
+    file or the output folder: one line that says the name is too long (never "cannot
+    write" for a file that is read, never a traceback), exit 1, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    photo = _img(tmp_path / "p.png")
+    long = "y" * 300
+    read = [  # the long name is read
+        ["refine", f"{long}.png", "-o", "o.png"],
+        ["metrics", str(photo), f"{long}.png"],
+        ["inpaint", str(photo), "--mask", f"{long}.png", "-o", "o.png"],
+        ["stylize", str(photo), "--style", f"{long}.png", "-o", "o.png"],
+        ["colorize", str(photo), "--hints", f"{long}.json", "-o", "o.png"],
+    ]
+    written = [
+        ["refine", str(photo), "-o", f"{long}.png"],
+        ["detect-scratches", str(photo), str(photo), "-o", long, "--method", "classical"],
+    ]
+    for argv in read + written:
+        assert main(argv + (["-q"] if argv[0] != "metrics" else [])) == EXIT_ERROR, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "Traceback" not in err, (argv, err)
+        assert "too long" in err.lower(), (argv, err)
+        if argv in read:
+            assert "cannot write" not in err, (argv, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["p.png"]
+
+
+def test_output_over_the_hints_file_or_into_the_mask_folder_is_refused(tmp_path, capsys):
+    """The last two kinds of input of the issue's list: a hints file (here named like an
+    image, so that -o accepts the name) and a mask folder (every mask in it is an input)."""
+    photo = _img(tmp_path / "photo.png")
+    hints = tmp_path / "hints.png"
+    hints.write_text('[{"x": 3, "y": 4, "color": "#ff0000"}]')
+    snap = _snapshot(photo, hints)
+    assert main(["colorize", str(photo), "--hints", str(hints), "-o", str(hints), "-q",
+                 "--render-size", "64", "--overwrite"]) == EXIT_REFUSED
+    assert "hint" in capsys.readouterr().err and _unchanged(snap)
+    # inpaint a folder with a mask folder, results into the mask folder: the results for
+    # a.png and b.png would land on the masks a.png and b.png; in folder mode they get
+    # distinct names instead (with a warning each), the masks are kept
+    photos, masks = tmp_path / "photos", tmp_path / "masks"
+    a, b = _img(photos / "a.png"), _img(photos / "b.png", 1)
+    masks.mkdir()
+    ma, mb = _mask(masks / "a.png"), _mask(masks / "b.png")
+    snap = _snapshot(a, b, ma, mb)
+    assert main(["inpaint", str(photos), "--mask", str(masks), "-o", str(masks), "-q",
+                 "--method", "telea"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert err.count("WARNING") == 2 and "Traceback" not in err, err
+    assert _unchanged(snap)
+    assert sorted(p.name for p in masks.iterdir()) == ["a-2.png", "a.png", "b-2.png", "b.png"]
+    # one photo given alone (single-file mode): refused, not renamed
+    assert main(["inpaint", str(a), "--mask", str(ma), "-o", str(ma), "-q",
+                 "--method", "telea"]) == EXIT_REFUSED
+    assert _unchanged(snap)

@@ -85,7 +85,8 @@ def describe_failure(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, OSError):
         where = f" '{exc.filename}'" if exc.filename else ""
         if exc.errno == errno.ENAMETOOLONG:
-            return f"cannot write{where}: the file name is too long", EXIT_ERROR
+            return (f"cannot use{where}: a file or folder name in it is too long (at most "
+                    "255 bytes)"), EXIT_ERROR
         if exc.errno == errno.ENOSPC:
             return f"cannot write{where}: the disk is full", EXIT_ERROR
         return f"cannot access{where}: {exc.strerror or exc}", EXIT_ERROR

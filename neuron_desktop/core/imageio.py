@@ -145,9 +145,10 @@ def load_image(path: str | Path, *, max_pixels: int | None = None) -> LoadedImag
         raise ImageLoadError(f"cannot open '{path}': corrupt or truncated image ({exc})") from exc
 
 
-def check_regular_file(path: Path) -> os.stat_result:
+def check_regular_file(path: Path, what: str = "an image file") -> os.stat_result:
     """stat() ``path`` and refuse anything but a regular file (a FIFO would block forever,
-    /dev/zero never ends), without opening it. Returns the stat result."""
+    /dev/zero never ends), without opening it (``what`` it should be: for the message).
+    Returns the stat result."""
     try:
         st = os.stat(path)
     except FileNotFoundError as exc:
@@ -155,12 +156,12 @@ def check_regular_file(path: Path) -> os.stat_result:
     except OSError as exc:
         raise ImageLoadError(f"cannot open '{path}': {exc.strerror or exc}") from exc
     if stat.S_ISDIR(st.st_mode):
-        raise ImageLoadError(f"cannot open '{path}': it is a directory, not an image file")
+        raise ImageLoadError(f"cannot open '{path}': it is a directory, not {what}")
     if not stat.S_ISREG(st.st_mode):
         kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else
                 "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
                 "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
-        raise ImageLoadError(f"cannot open '{path}': it is {kind}, not an image file")
+        raise ImageLoadError(f"cannot open '{path}': it is {kind}, not {what}")
     return st
 
 

@@ -32,7 +32,12 @@ import cv2
 import numpy as np
 
 from neuron_desktop import __version__
-from neuron_desktop.core.errors import ImageSaveError, NeuronError
+from neuron_desktop.core.errors import (
+    ImageLoadError,
+    ImageSaveError,
+    ImageTooLargeError,
+    NeuronError,
+)
 from neuron_desktop.core.imageio import write_atomic
 
 FORMAT = "neuron-project"
@@ -42,6 +47,10 @@ SUFFIX = ".neuron"
 
 class ProjectError(NeuronError):
     """A project file that cannot be read or written."""
+
+
+class ProjectTooLargeError(ProjectError, ImageTooLargeError):
+    """A project whose layers are over the pixel limit (refused before decoding)."""
 
 
 @dataclass
@@ -132,11 +141,28 @@ def _upgrade(record: dict) -> dict:
 
 
 def _layer(z: zipfile.ZipFile, name: str, path: Path, flags: int) -> np.ndarray:
+    """One layer, its size checked against the pixel limit from the header first (as for
+    photos: a tiny PNG may decode to gigabytes)."""
+    from neuron_desktop.core import imageio
+
+    limit = imageio.max_pixels()
     try:
-        data = np.frombuffer(z.read(name), np.uint8)
+        info = z.getinfo(name)
     except KeyError:
         raise ProjectError(f"project '{path.name}' is incomplete: {name} is missing") from None
-    img = cv2.imdecode(data, flags)
+    if info.file_size > 8 * limit + (64 << 20):  # no layer within the limit is this big
+        raise ProjectTooLargeError(f"cannot open '{path}': its layer {name} is "
+                                   f"{info.file_size / 2**20:,.0f} MB, more than any image "
+                                   f"within the limit of {imageio._megapixels(limit)} could be")
+    raw = z.read(name)
+    try:
+        with imageio._pillow_pixel_limit(limit):
+            imageio._open_header(raw, path, limit).close()
+    except ImageTooLargeError as exc:
+        raise ProjectTooLargeError(str(exc)) from None
+    except (ImageLoadError, ValueError, OSError):
+        pass  # undecodable: cv2 below says the layer is damaged
+    img = cv2.imdecode(np.frombuffer(raw, np.uint8), flags)
     if img is None:
         raise ProjectError(f"project '{path.name}' is damaged: {name} cannot be decoded")
     return img
@@ -145,6 +171,13 @@ def _layer(z: zipfile.ZipFile, name: str, path: Path, flags: int) -> np.ndarray:
 def load_project(path: str | Path) -> Project:
     """Read a project; any problem is one :class:`ProjectError` naming it."""
     path = Path(path)
+    if path.exists():  # a FIFO would block the reader forever, /dev/zero never end
+        from neuron_desktop.core.imageio import check_regular_file
+
+        try:
+            check_regular_file(path, "a project file")
+        except ImageLoadError as exc:
+            raise ProjectError(str(exc)) from None
     try:
         with zipfile.ZipFile(path) as z:
             bad = z.testzip()

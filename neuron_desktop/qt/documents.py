@@ -129,7 +129,10 @@ class DocumentsMixin:
             path = Path(spec.payload["path"]).resolve()
             self.add_recent(str(path))
             self.settings.setValue("paths/last_dir", str(path.parent))
-            self.statusBar().showMessage(f"Opened {path} ({doc.width}×{doc.height})", 5000)
+            notes = tuple(getattr(doc.source, "notes", ()) or ())  # e.g. NaN pixels repaired
+            self.statusBar().showMessage(f"Opened {path} ({doc.width}×{doc.height})"
+                                         + "".join(f" — {n}" for n in notes),
+                                         30000 if notes else 5000)
         self.documentOpened.emit(doc)
 
     def _open_failed(self, name: str, exc, spec: JobSpec) -> None:

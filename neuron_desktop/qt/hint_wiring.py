@@ -39,6 +39,7 @@ class HintsMixin:
             self.hint_panel.picker.set_state(L, h.rgb)
         if self.hint_tool.pending is not None:
             return  # a new hint: live colorization once the model gave its colour
-        if self.colorize_panel.available and self.colorize_panel.live.isChecked():
+        if self.colorize_panel.available and self.colorize_panel.live.isChecked() and \
+                self.colour_check.allows(live=True):  # a colour photo: asked first
             self.live_preview.request()  # screen-sized preview now, full resolution after
             self.live_timer.start()

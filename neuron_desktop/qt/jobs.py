@@ -201,6 +201,8 @@ class JobsMixin:
 
     def run_colorize(self, live: bool = False) -> int | None:
         """Colorize; a pending live result for the same photo and hints is committed as is."""
+        if not self.colour_check.allows(live=live):  # a colour photo: asked first
+            return None
         doc, pending = self.doc, self._pending_live
         if (not live and doc is not None and pending is not None
                 and pending[1].unchanged(doc, "image") and pending[2] == tuple(doc.hints)):

@@ -167,7 +167,7 @@ class LivePreviewWiring(QObject):
             self.window.canvas.set_overlay(overlay)
 
     def _toggle_uncertain(self, on: bool) -> None:
-        if on:
+        if on and self.window.colour_check.allows(live=True):
             self.request(confidence=True)
         else:
             self.window.canvas.set_overlay(None)

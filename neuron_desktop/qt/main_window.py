@@ -42,6 +42,7 @@ from neuron_desktop.core.device import available_devices, describe_device
 from neuron_desktop.core.document import Document, Snapshot
 from neuron_desktop.core.logs import log_dir
 from neuron_desktop.qt.canvas import Canvas
+from neuron_desktop.qt.colour_check import ColourPhotoCheck
 from neuron_desktop.qt.commands import History
 from neuron_desktop.qt.dock_layout import PagedPanel
 from neuron_desktop.qt.documents import DocumentsMixin
@@ -112,6 +113,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self.live_timer.timeout.connect(lambda: self.run_colorize(live=True))
 
         self._build_actions()
+        self.colour_check = ColourPhotoCheck(self)  # asks before colorizing a colour photo
         self.live_preview = LivePreviewWiring(self)  # previews on hint edits, uncertain areas
         self._build_docks()
         self._build_menus()

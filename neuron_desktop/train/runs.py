@@ -111,10 +111,18 @@ def log_entry(run_dir: Path, entry: dict, log=print) -> None:
 
 
 def init_from(net: torch.nn.Module, path: str, log=print) -> None:
-    """Load a safetensors state dict (a fine-tuning start) into ``net``."""
+    """Load a safetensors state dict (a fine-tuning start) into ``net``: an unreadable file
+    or one that does not fit (another width or network) is a one-line error."""
+    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    net.load_state_dict(load_file(path))
+    try:
+        state = load_file(path)
+    except (OSError, SafetensorError) as exc:
+        raise NeuronError(f"--init '{path}' cannot be read as safetensors weights: "
+                          f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                          ) from exc
+    load_init(net, state, path, min_share=1.0)
     log(f"initialised from {path}")
 
 
@@ -133,6 +141,11 @@ def load_init(net: torch.nn.Module, state: dict, source: str | Path,
         raise NeuronError(f"--init '{source}' does not fit this network: {len(wrong)} "
                           f"tensor(s) have another shape, e.g. {wrong[0]}; was it made with "
                           "another --width or network?")
+    bad = [k for k, v in state.items()
+           if torch.is_tensor(v) and v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise NeuronError(f"--init '{source}' holds NaN or infinite values ({len(bad)} "
+                          f"tensor(s), e.g. {bad[0]}); it is damaged or diverged")
     found = sum(1 for k in trainable if k in state)
     if trainable and found < min_share * len(trainable):
         raise NeuronError(f"--init '{source}' holds {found} of the network's "

@@ -84,3 +84,49 @@ def test_a_failed_save_keeps_the_old_project(tmp_path, monkeypatch):
         save_project(path, _project())
     assert path.read_bytes() == before
     assert [f.name for f in tmp_path.iterdir()] == ["p.neuron"]  # the temporary file is gone
+
+
+def test_special_files_and_bombs_are_refused_before_reading(tmp_path):
+    """Issue 25 for projects: a FIFO named .neuron is refused from stat() (it would block the
+    loading worker, and the editor's exit, forever), so is /dev/zero; a project whose layer
+    is a tiny PNG of 196 MP is refused from the layer's header, before it is decoded."""
+    import os
+    import sys
+    import threading
+    import time
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1]))
+    from fuzz_corpus import _real_png_bomb
+
+    fifo = tmp_path / "pipe.neuron"
+    os.mkfifo(fifo)
+    (tmp_path / "zero.neuron").symlink_to("/dev/zero")
+    for path, words in ((fifo, "FIFO"), (tmp_path / "zero.neuron", "device")):
+        result = []
+
+        def load(p=path, out=result):
+            try:
+                load_project(p)
+            except ProjectError as exc:
+                out.append(str(exc))
+
+        t = threading.Thread(target=load, daemon=True)
+        t.start()
+        t.join(10)
+        if t.is_alive():  # unblock the reader so that the test run can end
+            with open(fifo, "wb"):
+                pass
+            pytest.fail(f"{path.name}: load_project blocked")
+        assert result and words in result[0] and path.name in result[0], result
+    good = save_project(tmp_path / "good", _project())
+    bomb = tmp_path / "bomb.neuron"
+    with zipfile.ZipFile(good) as src, zipfile.ZipFile(bomb, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            dst.writestr(item, _real_png_bomb(14000, 14000) if item.filename == "current.png"
+                         else data)
+    t0 = time.perf_counter()
+    with pytest.raises(ProjectError, match="196 MP"):
+        load_project(bomb)
+    assert time.perf_counter() - t0 < 10

@@ -5,7 +5,8 @@ gets (each tile size on the GPU, then each on the CPU), with the GPU legs comput
 CPU so that results can be compared. An out-of-memory error (the message CUDA gives) is
 injected into each network's forward on the GPU legs, once or always; the ladder must then
 finish with the same result as a clean CPU run, for colorize, inpaint (coarse and refinement
-pass), stylize (fast and Gatys) and the scratch detector. A real CPU allocation failure is
+pass of both networks), stylize (fast, Gatys and arbitrary), the scratch detector and
+restore. A real CPU allocation failure is
 recognised as out-of-memory too.
 """
 
@@ -97,16 +98,20 @@ def test_colorize_ladder(monkeypatch, mode):
     _check(lambda: colorize(gray, render_size=64, model=net, device="cpu"), monkeypatch, mode)
 
 
+@pytest.mark.parametrize("method", ["network-fast", "network"])
 @pytest.mark.parametrize("stage", ["coarse_pass", "refine_pass"])
 @pytest.mark.parametrize("mode", MODES)
-def test_inpaint_network_ladder_each_stage(monkeypatch, mode, stage):
+def test_inpaint_network_ladder_each_stage(monkeypatch, mode, stage, method):
+    """Both shipped inpainting networks (network-best is network with more views)."""
     from neuron_desktop.models.inpainting import InpaintNet
-    from neuron_desktop.pipelines.inpaint import inpaint
+    from neuron_desktop.pipelines.inpaint import inpaint, network_available
 
+    if not network_available(method):
+        pytest.skip(f"{method} weights not installed")
     image = _photo(48, 64)
     mask = torch.zeros(1, 1, 48, 64)
     mask[..., 16:32, 20:44] = 1
-    _check(lambda: inpaint(image, mask, method="network-fast", device="cpu"), monkeypatch,
+    _check(lambda: inpaint(image, mask, method=method, device="cpu"), monkeypatch,
            mode, target=(InpaintNet, stage))
 
 
@@ -143,6 +148,26 @@ def test_stylize_gatys_ladder(monkeypatch, mode):
     _check(lambda: st.stylize(_photo(), style=style, method="gatys", size=40, iterations=2,
                               device="cpu"), monkeypatch, mode, atol=1e-4,
            target=(StyleFeatures, "forward"))  # its convolutions call F.conv2d
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_stylize_arbitrary_ladder(monkeypatch, mode):
+    """The arbitrary-style network (any style image), through the stylize dispatcher."""
+    from neuron_desktop.pipelines import stylize as st
+
+    style = _photo(48, 48, seed=3).flip(-1)
+    _check(lambda: st.stylize(_photo(), style=style, method="arbitrary", size=48,
+                              device="cpu"), monkeypatch, mode, atol=1e-4)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_restore_ladder(monkeypatch, mode):
+    """The restoration network: out of memory on the GPU with each tile size (always), or
+    on the first only (once: the next, smaller tile size on the GPU finishes)."""
+    from neuron_desktop.pipelines.restore import restore
+
+    fake = _check(lambda: restore(_photo(), device="cpu"), monkeypatch, mode)
+    assert fake.raised == (1 if mode == "once" else 3)  # tiles None, 256, 128 on the GPU
 
 
 @pytest.mark.parametrize("mode", MODES)
