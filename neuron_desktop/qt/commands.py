@@ -20,7 +20,9 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from neuron_desktop.core.document import Document, Rect, TileDiff
 from neuron_desktop.core.masks import Hint, paint_segment, segment_bounds
-from neuron_desktop.core.undo_cache import SpillCache
+from neuron_desktop.core.undo_cache import SpillCache, ram_nbytes
+from neuron_desktop.qt.layers import Layers, adopt_spilled, current_layers, spill_layers
+from neuron_desktop.qt.qimage import rgb_to_bgra
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +224,7 @@ class History(QUndoStack):
     steps that are not on screen are written to the undo disk cache on a worker
     (:mod:`core.undo_cache`) and read back memory-mapped when needed. Steps are dropped
     only when both budgets are spent (the newest step always stays): the dropped steps are
-    merged into one first step, :class:`~neuron_desktop.qt.geometry.EarlierStepsCommand`,
+    merged into one first step, :class:`EarlierStepsCommand`,
     so the first row still shows the photo as opened, and ``stepsDropped`` says how many.
     The stack is rebuilt from clones of the kept commands, without re-applying them."""
 
@@ -300,8 +302,6 @@ class History(QUndoStack):
             self._futures.append(self._pool.submit(self._spill, state, swaps))
 
     def _spill(self, state, swaps: int) -> None:  # worker thread
-        from neuron_desktop.qt.geometry import spill_layers
-
         try:
             self._spilled.emit(state, spill_layers(state, self.cache), swaps)
         except Exception:  # disk full, cache closed...: the state stays in memory
@@ -317,8 +317,6 @@ class History(QUndoStack):
         return out
 
     def _adopt(self, state, pairs: list | None, swaps: int) -> None:
-        from neuron_desktop.qt.geometry import adopt_spilled
-
         self._spilling.pop(id(state), None)
         if pairs is None:
             state.spill_failed = True
@@ -355,8 +353,6 @@ class History(QUndoStack):
         self._schedule_spills()
         if self.index() != self.count() or self.count() <= 1:
             return 0
-        from neuron_desktop.qt.geometry import EarlierStepsCommand
-
         cmds = self._commands
         drop = 0
         while drop < len(cmds) - 1:
@@ -396,3 +392,58 @@ class History(QUndoStack):
                  newly, self.nbytes >> 20, self.disk_nbytes >> 20)
         self.stepsDropped.emit(newly)
         return newly
+
+
+class EarlierStepsCommand(DocCommand):
+    """The oldest steps, merged when History had to drop them to stay within its budget
+    (its first row stays the photo as opened). Undo shows the original (the current
+    original: a dropped crop stays cropped), with no mask and no hints; redo the state after
+    the merged steps. It holds nothing while done: undo swaps the document's layers out
+    (O(1)) and keeps them for redo, as the edits after it are always undone first."""
+
+    def __init__(self, doc: Document, canvas, count: int) -> None:
+        super().__init__(doc, "")
+        self.canvas, self.after = canvas, None
+        self.set_count(count)
+
+    def set_count(self, count: int) -> None:
+        self.count = count
+        self.setText(f"{count} earlier step{'s' if count != 1 else ''} (merged: undo budget)")
+
+    @_guarded
+    def undo(self) -> None:
+        if self.silent:
+            return
+        doc, canvas = self.doc, self.canvas
+        if canvas is None or canvas.doc is not doc:  # no view of this document
+            self.after = Layers(doc.image, doc.original, doc.mask, doc.hints, {})
+        else:
+            self.after = current_layers(canvas, doc)
+            orig = self.after.pyramids["original"]
+            canvas.set_pyramids({"image": orig.copy(lambda r: rgb_to_bgra(doc.image[r.slices])),
+                                 "original": orig})
+        # the original itself (read-only: the document copies it before a first edit)
+        doc.replace_layers(doc.original, doc.original, np.zeros(doc.mask.shape, np.float32), ())
+
+    @_guarded
+    def redo(self) -> None:
+        if self.silent or self.after is None:
+            return
+        s, self.after = self.after, None
+        if s.pyramids and self.canvas is not None and self.canvas.doc is self.doc:
+            self.canvas.set_pyramids(s.pyramids)
+        self.doc.replace_layers(s.image, s.original, s.mask, s.hints)
+
+    @property
+    def nbytes(self) -> int:
+        a = self.after  # its original (and that pyramid) is the document's own
+        if a is None:
+            return 0
+        pyrs = [p for k, p in a.pyramids.items() if k != "original"]
+        return ram_nbytes(a.image) + ram_nbytes(a.mask) + sum(
+            ram_nbytes(x) for p in pyrs for x in p.levels)
+
+    def clone(self) -> EarlierStepsCommand:
+        c = EarlierStepsCommand(self.doc, self.canvas, self.count)
+        c.after = self.after
+        return c

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -23,76 +22,13 @@ from neuron_desktop import capabilities
 from neuron_desktop.core.document import Document
 from neuron_desktop.core.masks import Hint
 from neuron_desktop.core.progress import Progress
-from neuron_desktop.core.undo_cache import ram_nbytes
 from neuron_desktop.qt.canvas import MASK_FORMAT
 from neuron_desktop.qt.commands import DocCommand, _guarded
+from neuron_desktop.qt.layers import Layers, current_layers
 from neuron_desktop.qt.qimage import Pyramid, mask_to_bgra, rgb_to_bgra
 from neuron_desktop.qt.workers import JobSpec
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Layers:
-    """A document's whole state at one size, with its display pyramids."""
-
-    image: np.ndarray
-    original: np.ndarray
-    mask: np.ndarray
-    hints: tuple[Hint, ...]
-    pyramids: dict[str, Pyramid]
-
-    shares: bool = False  # only the image (and its pyramid) differ from the other state
-
-    def own(self) -> tuple[list[str], list[Pyramid]]:
-        """The array attributes and pyramids this state holds alone (not shared with the
-        other state of its step)."""
-        if self.shares:
-            return ["image"], [self.pyramids["image"]]
-        names = ["image", "mask"] + ([] if self.original is self.image else ["original"])
-        return names, list(self.pyramids.values())
-
-    @property
-    def nbytes(self) -> int:
-        """Memory held (arrays spilled to the undo disk cache count nothing)."""
-        names, pyramids = self.own()
-        return sum(ram_nbytes(getattr(self, n)) for n in names) + sum(
-            ram_nbytes(a) for p in pyramids for a in p.levels)
-
-    @property
-    def disk_nbytes(self) -> int:
-        names, pyramids = self.own()
-        arrays = [getattr(self, n) for n in names] + [a for p in pyramids for a in p.levels]
-        return sum(a.nbytes for a in arrays if not ram_nbytes(a))
-
-
-def spill_layers(state: Layers, cache) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Write the arrays ``state`` holds alone to ``cache`` (a worker's job): returns (array,
-    its memory-mapped copy) pairs, put in place by :func:`adopt_spilled` on the GUI thread."""
-    names, pyramids = state.own()
-    arrays = [getattr(state, n) for n in names] + [a for p in pyramids for a in p.levels]
-    return [(a, cache.spill(a)) for a in arrays if ram_nbytes(a)]
-
-
-def adopt_spilled(states: list[Layers], pairs: list[tuple[np.ndarray, np.ndarray]]) -> None:
-    """Replace the spilled arrays by their memory-mapped copies wherever ``states`` refer to
-    them: the state after one step is also the state before the next, two objects sharing
-    the same arrays and pyramids."""
-    swap = {id(a): (a, m) for a, m in pairs}
-
-    def mapped(arr):
-        hit = swap.get(id(arr))
-        return hit[1] if hit is not None and hit[0] is arr else arr
-
-    for st in states:
-        for n in ("image", "original", "mask"):
-            arr = getattr(st, n)
-            if arr is not None:
-                setattr(st, n, mapped(arr))
-        for p in st.pyramids.values():
-            levels = [mapped(a) for a in p.levels]
-            if any(x is not y for x, y in zip(levels, p.levels, strict=True)):
-                p.levels, p._views = levels, [None] * len(levels)
 
 
 def transform(doc_layers: tuple, geometry, mask_style) -> Layers:
@@ -159,18 +95,11 @@ class GeometryCommand(DocCommand):
         return c
 
 
-def _current(canvas, doc: Document) -> Layers:
-    old = Layers(doc.image, doc.original, doc.mask, doc.hints, canvas.pyramids())
-    if "original" not in old.pyramids:  # built lazily by the canvas: keep it so
-        old.pyramids = {**old.pyramids, "original": canvas._original_pyramid()}
-    return old
-
-
 def image_swap_command(canvas, doc: Document, name: str, new: Layers) -> GeometryCommand:
     """A step that swaps in a new image layer and its pyramid (``new.image``,
     ``new.pyramids["image"]``, made on a worker): O(1) on the GUI thread for redo and undo.
     The other layers are shared by both states."""
-    old = _current(canvas, doc)
+    old = current_layers(canvas, doc)
     new = Layers(new.image, doc.original, doc.mask, doc.hints,
                  {**old.pyramids, "image": new.pyramids["image"]})
     new.shares = old.shares = True
@@ -254,62 +183,8 @@ class GeometryRunner:
         if tone:
             w.history.push(image_swap_command(w.canvas, doc, name, new))
         else:
-            w.history.push(GeometryCommand(doc, w.canvas, name, _current(w.canvas, doc), new))
+            w.history.push(GeometryCommand(doc, w.canvas, name, current_layers(w.canvas, doc),
+                                           new))
         took = time.perf_counter() - spec.payload["started"]
         w.statusBar().showMessage(f"{name} done in {took:.1f} s — {doc.width}×{doc.height}",
                                   5000)
-
-
-class EarlierStepsCommand(DocCommand):
-    """The oldest steps, merged when History had to drop them to stay within its budget
-    (its first row stays the photo as opened). Undo shows the original (the current
-    original: a dropped crop stays cropped), with no mask and no hints; redo the state after
-    the merged steps. It holds nothing while done: undo swaps the document's layers out
-    (O(1)) and keeps them for redo, as the edits after it are always undone first."""
-
-    def __init__(self, doc: Document, canvas, count: int) -> None:
-        super().__init__(doc, "")
-        self.canvas, self.after = canvas, None
-        self.set_count(count)
-
-    def set_count(self, count: int) -> None:
-        self.count = count
-        self.setText(f"{count} earlier step{'s' if count != 1 else ''} (merged: undo budget)")
-
-    @_guarded
-    def undo(self) -> None:
-        if self.silent:
-            return
-        doc, canvas = self.doc, self.canvas
-        if canvas is None or canvas.doc is not doc:  # no view of this document
-            self.after = Layers(doc.image, doc.original, doc.mask, doc.hints, {})
-        else:
-            self.after = _current(canvas, doc)
-            orig = self.after.pyramids["original"]
-            canvas.set_pyramids({"image": orig.copy(lambda r: rgb_to_bgra(doc.image[r.slices])),
-                                 "original": orig})
-        # the original itself (read-only: the document copies it before a first edit)
-        doc.replace_layers(doc.original, doc.original, np.zeros(doc.mask.shape, np.float32), ())
-
-    @_guarded
-    def redo(self) -> None:
-        if self.silent or self.after is None:
-            return
-        s, self.after = self.after, None
-        if s.pyramids and self.canvas is not None and self.canvas.doc is self.doc:
-            self.canvas.set_pyramids(s.pyramids)
-        self.doc.replace_layers(s.image, s.original, s.mask, s.hints)
-
-    @property
-    def nbytes(self) -> int:
-        a = self.after  # its original (and that pyramid) is the document's own
-        if a is None:
-            return 0
-        pyrs = [p for k, p in a.pyramids.items() if k != "original"]
-        return ram_nbytes(a.image) + ram_nbytes(a.mask) + sum(
-            ram_nbytes(x) for p in pyrs for x in p.levels)
-
-    def clone(self) -> EarlierStepsCommand:
-        c = EarlierStepsCommand(self.doc, self.canvas, self.count)
-        c.after = self.after
-        return c

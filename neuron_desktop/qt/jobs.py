@@ -26,7 +26,8 @@ from neuron_desktop.core.imageio import load_mask, save_mask
 from neuron_desktop.core.progress import Progress
 from neuron_desktop.qt import layer_swap
 from neuron_desktop.qt.commands import EditCommand
-from neuron_desktop.qt.geometry import Layers, image_swap_command
+from neuron_desktop.qt.geometry import image_swap_command
+from neuron_desktop.qt.layers import Layers
 from neuron_desktop.qt.qimage import IMAGE_FILTER, Pyramid, rgb_to_bgra, to_qimage
 from neuron_desktop.qt.workers import JobSpec, tensor_preview
 

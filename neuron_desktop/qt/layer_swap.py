@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuron_desktop.qt.canvas import MASK_FORMAT
-from neuron_desktop.qt.geometry import GeometryCommand, Layers
+from neuron_desktop.qt.geometry import GeometryCommand
+from neuron_desktop.qt.layers import Layers
 from neuron_desktop.qt.qimage import Pyramid, mask_to_bgra, rgb_to_bgra
 
 SWAPPED = ("refine", "colorize", "restore", "denoise", "stylize")  # image results: global

@@ -41,7 +41,7 @@ OPENED_PROJECT = "Opened project"
 
 def step_record(cmd) -> dict | None:
     """One history step as an edit-record entry (None: the project's own base step)."""
-    from neuron_desktop.qt.geometry import EarlierStepsCommand
+    from neuron_desktop.qt.commands import EarlierStepsCommand
 
     if isinstance(cmd, EarlierStepsCommand):  # its steps are in History.dropped
         return None
@@ -119,7 +119,7 @@ class ProjectMixin:
     def edit_steps(self) -> list[dict]:
         """The edit record: earlier steps (from the project, or dropped from History to
         keep within its memory budget), then the History's steps up to the current one."""
-        from neuron_desktop.qt.geometry import EarlierStepsCommand
+        from neuron_desktop.qt.commands import EarlierStepsCommand
 
         h = self.history
         merged_undone = h.count() and isinstance(h.command(0), EarlierStepsCommand) \

@@ -21,7 +21,8 @@ def test_shipped_recipes_parse():
 def test_defaults_filled_and_line_numbers():
     r = parse_recipe(CHEAP, "cheap.toml")
     assert r.name == "cheap"
-    assert r.steps[0].params == {"sensitivity": 0.5, "method": "classical"}
+    assert r.steps[0].params == {"sensitivity": 0.5, "method": "classical",
+                                 "protect_faces": False}
     assert [s.line for s in r.steps] == [4, 8, 12, 16]
 
 

@@ -84,7 +84,7 @@ def _edit_and_kill(tmp_path, photo, before_kill=None):
     edited = time.monotonic()
     if before_kill is not None:
         before_kill()
-    deadline = edited + 20  # debounced: written about 1.5 s after the last edit
+    deadline = edited + 45  # debounced: written about 1.5 s after the last edit (slower loaded)
     while not _written(ed.rec, revision) and time.monotonic() < deadline:
         time.sleep(0.1)
     ed.kill()

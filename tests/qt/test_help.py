@@ -90,7 +90,7 @@ NO_PHOTO_OK = {"Open…", "Open project…", "Export options…", "Embed edit re
                "Restore session…", "Batch…", "Quit", "Show uncertain areas", "Tools",
                "Operations", "Styles", "History", "Layers", "Scan", "Mask brush", "Lasso",
                "Eraser", "Colour hints", "Pan", "Smaller brush", "Bigger brush", "User guide",
-               "Keyboard shortcuts", "Open log folder", "About"}
+               "Keyboard shortcuts", "Open log folder", "About", "Preferences…"}
 
 
 def _menu_actions(w):
