@@ -1,7 +1,8 @@
 """Batch throughput: the restore-scan recipe, local engine vs one-by-one CLI calls vs Ray.
 
     PYTHONPATH=. python benchmarks/bench_batch.py [--small 200] [--large 20] [--cli 10]
-        [--ray] [--workers N] [--out benchmarks/results/batch-cpu.json]
+        [--cli-large 2] [--ray] [--workers N] [--note TEXT]
+        [--out benchmarks/results/batch-cpu.json]
 
 Photos are generated (scratched gray "scans"; small = 320x240, large = 4000x3000 = 12 MP),
 never taken from the shared data. Each run is a separate process (``neuron batch ...``) so
@@ -110,6 +111,9 @@ def main() -> int:
     ap.add_argument("--small", type=int, default=200, help="0: only the CLI baseline's")
     ap.add_argument("--large", type=int, default=20, help="12 MP photos (20 in the issue)")
     ap.add_argument("--cli", type=int, default=10, help="small photos for the CLI baseline")
+    ap.add_argument("--cli-large", type=int, default=0,
+                    help="12 MP photos for the CLI baseline (slow: 3 processes each)")
+    ap.add_argument("--note", default="", help="what else ran on the machine (JSON meta)")
     ap.add_argument("--workers", type=int, default=None, help="local workers (CPU cores)")
     ap.add_argument("--ray", action="store_true", help="also Ray (local, all CPUs)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "batch-cpu.json"))
@@ -118,10 +122,13 @@ def main() -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as tmp:
         tmp = Path(tmp)
+        load_before = os.getloadavg()
         small = make_scans(tmp / "small", max(args.small, args.cli), (320, 240), 0)
         sets = [("small 320x240", tmp / "small")] if args.small else []
+        large = []
+        if args.large or args.cli_large:
+            large = make_scans(tmp / "large", max(args.large, args.cli_large), (4000, 3000), 1)
         if args.large:
-            make_scans(tmp / "large", args.large, (4000, 3000), 1)
             sets.append(("12 MP", tmp / "large"))
         for label, folder in sets:
             row = bench_engine("local engine", folder, tmp / "out-local", workers)
@@ -135,13 +142,17 @@ def main() -> int:
             row = bench_cli(small[:args.cli], tmp / "out-cli")
             rows.append({"set": "small 320x240", **row})
             print(f"cli: {row}", flush=True)
+        if args.cli_large:
+            row = bench_cli(large[:args.cli_large], tmp / "out-cli-large")
+            rows.append({"set": "12 MP", **row})
+            print(f"cli 12 MP: {row}", flush=True)
     print(f"\n{'set':<15} {'impl':<16} {'photos':>6} {'s':>8} {'photos/s':>9} {'RSS MiB':>8}")
     for r in rows:
         print(f"{r['set']:<15} {r['impl']:<16} {r['photos']:>6} {r['seconds']:>8.1f} "
               f"{r['photos_per_s']:>9.3f} {r['peak_rss_mib']:>8}")
     meta = {"machine": platform.machine(), "cpus": os.cpu_count(),
-            "load_average_at_end": os.getloadavg(), "python": platform.python_version(),
-            "note": "shared machine: other processes were using the CPUs"}
+            "load_average_at_start": load_before, "load_average_at_end": os.getloadavg(),
+            "python": platform.python_version(), "note": args.note}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"wrote {args.out}")
