@@ -510,7 +510,8 @@ def cmd_train_style(args: argparse.Namespace) -> int:
     from neuron_desktop.pipelines import stylize as st
     from neuron_desktop.train import style as ts
 
-    recipe = _recipe_from_args(ts.StyleRecipe(), args, ("steps", "batch", "crop", "lr", "seed"))
+    recipe = _recipe_from_args(ts.StyleRecipe(), args, ("steps", "batch", "crop", "lr", "seed",
+                                                        "lr_final", "content_weight", "init"))
     device = choose_device(args.device)
     if args.style:  # add one style to the shipped network
         name = args.name or Path(args.style).stem
@@ -532,6 +533,12 @@ def cmd_train_style(args: argparse.Namespace) -> int:
         return EXIT_OK
     if args.styles:
         recipe.styles = args.styles
+    for item in args.content_boost or []:
+        name, _, factor = item.partition("=")
+        try:
+            recipe.content_boost[name] = float(factor)
+        except ValueError:
+            raise NeuronError(f"--content-boost {item!r}: expected STYLE=FACTOR") from None
     run_dir = _run_dir(args, "style_fast")
     gen = ts.train_style_net(recipe, run_dir, device)
     net, names, metrics = run_with_bar(gen, "train style", args.quiet)
@@ -741,6 +748,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out-dir", help="where added styles go (default: the user style folder)")
     t.add_argument("--styles", help="folder of paintings for a full training run "
                                     "(default: shared styles)")
+    t.add_argument("--init", help="safetensors weights to start from (fine-tuning)")
+    t.add_argument("--content-weight", type=_positive_float,
+                   help="weight of the content term (1; higher keeps more of the photo)")
+    t.add_argument("--content-boost", action="append", metavar="STYLE=FACTOR",
+                   help="a style's factor on the content weight (repeatable)")
+    t.add_argument("--lr-final", type=_positive_float,
+                   help="learning rate at the last step (cosine from --lr; 2e-4)")
     t.set_defaults(func=cmd_train_style)
 
     p = sub.add_parser("bench", help="run benchmarks, print a table and write JSON")

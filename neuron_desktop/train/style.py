@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.imageio import load_image, to_tensor
 from neuron_desktop.core.progress import Pipeline, Progress
 from neuron_desktop.data.photos import PhotoBank, list_images, split
@@ -55,6 +56,10 @@ class StyleRecipe:
     seed: int = 0
     log_every: int = 25
     checkpoint_every: int = 100
+    init: str | None = None  # safetensors weights to start from (fine-tuning)
+    # per-style factor on content_weight (style name -> factor), for a painting whose
+    # style term alone would repaint the photo (flat colour fields: Hokusai)
+    content_boost: dict[str, float] = field(default_factory=dict)
 
 
 def load_styles(folder: str | Path) -> tuple[list[str], list[torch.Tensor]]:
@@ -75,15 +80,22 @@ def style_targets(net: StyleFeatures, images: list[torch.Tensor]) -> list[list[t
 
 
 def perceptual_loss(net: StyleFeatures, out: torch.Tensor, photo: torch.Tensor,
-                    targets: list[torch.Tensor], recipe: StyleRecipe) -> dict[str, torch.Tensor]:
-    """Style (Gram, per sample's style targets), content and TV terms for a batch."""
+                    targets: list[torch.Tensor], recipe: StyleRecipe,
+                    content_factor: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Style (Gram, per sample's style targets), content and TV terms for a batch
+    (``content_factor``: a per-sample factor (B,) on the content term)."""
     feats = net(out)
     with torch.no_grad():
         content_target = net(photo)[STYLE_TAPS.index(CONTENT_TAP)]
     style = sum(style_layer_loss(f, t) for f, t in zip(feats, targets, strict=True)) / len(feats)
-    content = content_loss(feats[STYLE_TAPS.index(CONTENT_TAP)], content_target)
+    f = feats[STYLE_TAPS.index(CONTENT_TAP)]
+    content = content_loss(f, content_target)
+    weighted = content
+    if content_factor is not None:
+        per_sample = ((f - content_target) ** 2).flatten(1).mean(1)
+        weighted = (per_sample * content_factor).mean()
     tv = tv_loss(out)
-    total = recipe.style_weight * style + recipe.content_weight * content + recipe.tv_weight * tv
+    total = recipe.style_weight * style + recipe.content_weight * weighted + recipe.tv_weight * tv
     return {"total": total, "style": style, "content": content, "tv": tv}
 
 
@@ -104,7 +116,12 @@ def train_style_net(recipe: StyleRecipe, run_dir: Path, device: torch.device,
     bank = PhotoBank(train_files)
     loss_net = StyleFeatures().to(device)
     targets = [t.to(device) for t in style_targets(loss_net, [i.to(device) for i in images])]
-    net = FastStyleNet(len(names), recipe.width, recipe.blocks).to(device)
+    net = FastStyleNet(len(names), recipe.width, recipe.blocks)
+    if recipe.init:
+        from neuron_desktop.train.runs import init_from
+
+        init_from(net, recipe.init, log)
+    net = net.to(device)
     opt = torch.optim.Adam(net.parameters(), lr=recipe.lr)
     rng = np.random.default_rng(recipe.seed)
     ckpt = run_dir / "checkpoint.pt"
@@ -113,13 +130,18 @@ def train_style_net(recipe: StyleRecipe, run_dir: Path, device: torch.device,
     step, history = resume(ckpt, fixed, parts, rng, log)
     t0, seen, avg = time.perf_counter(), 0, None
     eye = torch.eye(len(names), device=device)
+    unknown = set(recipe.content_boost) - set(names)
+    if unknown:
+        raise NeuronError(f"--content-boost names unknown styles: {sorted(unknown)}")
+    factors = torch.tensor([recipe.content_boost.get(n, 1.0) for n in names], device=device)
     while step < recipe.steps:
         for g in opt.param_groups:
             g["lr"] = cosine_lr(recipe, step)
         photo = _batch(bank, rng, recipe, device)
         which = torch.from_numpy(rng.integers(len(names), size=recipe.batch)).to(device)
         out = net(photo, eye[which])
-        losses = perceptual_loss(loss_net, out, photo, [t[which] for t in targets], recipe)
+        losses = perceptual_loss(loss_net, out, photo, [t[which] for t in targets], recipe,
+                                 factors[which] if recipe.content_boost else None)
         opt.zero_grad(set_to_none=True)
         losses["total"].backward()
         opt.step()
