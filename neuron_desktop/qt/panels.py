@@ -135,11 +135,17 @@ class BrushPanel(QGroupBox):
         self.detect = QPushButton(qta.icon("mdi6.magnify-scan", color="#ddd"), "Detect scratches")
         self.detect.setToolTip("Add what the detector finds to the painted mask")
         self.detect.clicked.connect(lambda: self.detectRequested.emit())
-        grid.addWidget(self.detect, 1, 0, 1, 4)
+        grid.addWidget(self.detect, 1, 0, 1, 2)
         form.addRow(grid)
         # the detector's options come from its capability declaration
         self.detection = ParamForm(capabilities.get("detect-scratches"), form, self)
         self.detector = self.detection.widgets["method"]
+        # the detector choice beside its button: one row less in the Tools dock
+        label = form.labelForField(self.detector)
+        form.takeRow(self.detector)
+        if label is not None:
+            label.deleteLater()
+        grid.addWidget(self.detector, 1, 2, 1, 2)
         for w in (self.size, self.hardness):
             w.valueChanged.connect(lambda _v: self.settingsChanged.emit())
         self.eraser.toggled.connect(lambda _on: self.settingsChanged.emit())
