@@ -154,13 +154,21 @@ def main(out_dir: str | None = None) -> int:
 
 
 def shrink(path: Path, limit: int = 300_000) -> None:
-    """Quantise a PNG over ``limit`` bytes to 256 colours (screenshots stay small)."""
+    """Quantise a PNG over ``limit`` bytes to 256 colours, then downscale it while it is
+    still over (screenshots stay small)."""
     from PIL import Image
 
     if path.suffix != ".png" or path.stat().st_size <= limit:
         return
-    Image.open(path).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(
-        path, "PNG", optimize=True)
+    im = Image.open(path).convert("RGB")
+    scale = 1.0
+    while True:
+        size = (round(im.width * scale), round(im.height * scale))
+        small = im if scale == 1.0 else im.resize(size, Image.Resampling.LANCZOS)
+        small.quantize(256, dither=Image.Dither.NONE).save(path, "PNG", optimize=True)
+        if path.stat().st_size <= limit or scale < 0.5:
+            return
+        scale *= 0.85
 
 
 def scan_tools_shots(w, out: Path, app) -> list[Path]:
