@@ -22,6 +22,12 @@ sys.path.insert(0, str(ROOT))
 SAMPLES = ROOT / "neuron_desktop" / "resources" / "samples"
 
 
+def close(w) -> None:
+    """Close without the save-changes prompt (it would wait for a click offscreen)."""
+    w.history.setClean()
+    w.close()
+
+
 def main(out_dir: str | None = None) -> int:
     from PySide6.QtCore import QSettings
 
@@ -55,7 +61,7 @@ def main(out_dir: str | None = None) -> int:
     w = window()
     w.open_file(SAMPLES / "old_photo.jpg", wait=True)
     written.append(screenshot(w, out / "main_window.png"))
-    w.close()
+    close(w)
 
     # 2. mask painting: imported scratch mask plus a brush stroke, brush cursor visible
     w = window()
@@ -70,7 +76,7 @@ def main(out_dir: str | None = None) -> int:
     c = w.canvas
     c._mouse = c.image_to_widget(380, 108)
     written.append(screenshot(w, out / "mask_painting.png"))
-    w.close()
+    close(w)
 
     # 3. colour hints with the ab-gamut picker
     w = window()
@@ -86,7 +92,7 @@ def main(out_dir: str | None = None) -> int:
     w.canvas.selected_hint = 0
     settle(w)
     written.append(screenshot(w, out / "hints_gamut.png"))
-    w.close()
+    close(w)
 
     # 4. style gallery: thumbnails rendered by the shipped fast network on coffee.jpg, a
     # blend of two gallery styles applied to a sample photo
@@ -101,7 +107,7 @@ def main(out_dir: str | None = None) -> int:
     w.run_stylize()
     settle(w)
     written.append(screenshot(w, out / "style_gallery.png"))
-    w.close()
+    close(w)
 
     # 5. before/after split view of an inpainted photo
     w = window()
@@ -113,7 +119,7 @@ def main(out_dir: str | None = None) -> int:
     w.canvas.set_split(True)
     w.canvas.split_pos = 0.5
     written.append(screenshot(w, out / "before_after.png"))
-    w.close()
+    close(w)
 
     # 6. Detect scratches (learned detector) added to a painted stroke
     w = window()
@@ -128,22 +134,41 @@ def main(out_dir: str | None = None) -> int:
     w.detect_scratches()
     settle(w)
     written.append(screenshot(w, out / "detect_scratches.png"))
-    w.close()
+    close(w)
 
     # 7. scan basics: the Scan dock (histogram, curve) and the crop tool at 4:3
     w = window()
     written += scan_tools_shots(w, out, app)
-    w.close()
+    close(w)
 
     # 8. mask shapes (a lasso being drawn) and Help > Keyboard shortcuts
     w = window()
     written += toolset_shots(w, out, app)
-    w.close()
+    close(w)
     w.shutdown()
     shutil.rmtree(tmp, ignore_errors=True)
     for p in written:
-        print(f"wrote {p}")
+        shrink(Path(p))
+        print(f"wrote {p} ({Path(p).stat().st_size // 1024} KB)")
     return 0
+
+
+def shrink(path: Path, limit: int = 300_000) -> None:
+    """Quantise a PNG over ``limit`` bytes to 256 colours, then downscale it while it is
+    still over (screenshots stay small)."""
+    from PIL import Image
+
+    if path.suffix != ".png" or path.stat().st_size <= limit:
+        return
+    im = Image.open(path).convert("RGB")
+    scale = 1.0
+    while True:
+        size = (round(im.width * scale), round(im.height * scale))
+        small = im if scale == 1.0 else im.resize(size, Image.Resampling.LANCZOS)
+        small.quantize(256, dither=Image.Dither.NONE).save(path, "PNG", optimize=True)
+        if path.stat().st_size <= limit or scale < 0.5:
+            return
+        scale *= 0.85
 
 
 def scan_tools_shots(w, out: Path, app) -> list[Path]:

@@ -72,6 +72,11 @@ def main() -> int:
     w.grab().save(str(OUT / "project_saved_window.png"))
     w.history.setClean()
     w.close()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from screenshots import shrink  # PNGs over 300 KB: quantised
+
+    for name in ("opened_no_edits", "unsaved_edits", "project_saved"):
+        shrink(OUT / f"{name}_window.png")
     return 0
 
 

@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QRect, QSettings, Qt
-from PySide6.QtWidgets import QApplication
 
 from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import Progress
+from neuron_desktop.qt.app import create_app
 from neuron_desktop.qt.main_window import MainWindow
 from neuron_desktop.qt.workers import JobSpec
 
@@ -50,7 +50,7 @@ def save(widget, name, width=None):
 
 
 def main() -> int:
-    app = QApplication(sys.argv)
+    app = create_app(sys.argv)  # the editor's dark theme and icons
     tmp = Path(tempfile.mkdtemp())
     w = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat),
                    recovery_dir=tmp / "rec")

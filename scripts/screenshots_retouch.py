@@ -72,7 +72,7 @@ def main(out_dir: str | None = None) -> int:
     def window() -> MainWindow:
         w = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat),
                        recovery_dir=tmp / "recovery")
-        w.resize(1150, 720)
+        w.resize(1200, 768)  # the Tools dock unscrolled
         w.show()
         app.processEvents()
         w.open_file(SAMPLES / "old_photo.jpg", wait=True)

@@ -7,7 +7,9 @@ Inpaint, ...) and the Scan dock (Crop and turn, Levels, Curves, Colour cast) are
 :func:`install` sizes the docks so that at 1366×768 (and the same logical size at 200 %
 scaling) every operation's Apply button is visible without scrolling: the Operations dock
 keeps the height its selected form needs and the tabbed Tools/Styles/Scan docks take the
-rest. History rows wrap instead of being cut, with the full name and time in a tooltip.
+rest. The Tools dock's groups are laid out compactly and the mask-only groups (Mask shapes,
+Fill as you paint) show only with the mask brush, so no dock scrolls at 1366×768. History
+rows wrap instead of being cut, with the full name and time in a tooltip.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ import logging
 import time
 
 import qtawesome as qta
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QGridLayout,
+    QGroupBox,
     QScrollArea,
     QSizePolicy,
     QStackedWidget,
@@ -213,10 +216,47 @@ def _fit_width(dock) -> None:
         area.setMinimumWidth(area.widget().minimumSizeHint().width() + bar + 2)
 
 
+class _FollowBrushPanel(QObject):
+    """Shows the mask-only groups (Mask shapes, Fill as you paint) with the Mask brush
+    group: the Colour hints and Clone tools get the Tools dock to themselves."""
+
+    def __init__(self, brush_panel: QWidget, panels: list[QWidget]) -> None:
+        super().__init__(brush_panel)
+        self.panels = panels
+        brush_panel.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802 (Qt API)
+        if event.type() in (QEvent.Type.Show, QEvent.Type.Hide) and not obj.isHidden() \
+                != any(not p.isHidden() for p in self.panels):
+            for p in self.panels:
+                p.setVisible(not obj.isHidden())
+        return False
+
+
+def _compact_tools(window) -> None:
+    """Tighter spacing in the Tools dock, mask-only groups only with the mask brush."""
+    w = window
+    content = w.docks["tools"].widget().widget()
+    content.layout().setContentsMargins(4, 4, 4, 4)
+    content.layout().setSpacing(2)
+    content.setStyleSheet("QGroupBox { margin-top: 12px; padding-top: 2px; }")
+    for box in content.findChildren(QGroupBox):
+        layout = box.layout()
+        if layout is not None:
+            layout.setContentsMargins(6, 4, 6, 4)
+            layout.setSpacing(4)
+    panels = [p for p in (getattr(getattr(w, name, None), "panel", None)
+                          for name in ("mask_tools", "live_fill")) if p is not None]
+    w.tools_context = _FollowBrushPanel(w.brush_panel, panels)
+    for p in panels:
+        p.setVisible(not w.brush_panel.isHidden())
+
+
 def install(window) -> None:
     """Lay out the built window's docks (after the Scan dock exists)."""
     w = window
     d = w.docks
+    _compact_tools(w)
     for name in ("tools", "scan"):
         if name in d:
             _fit_width(d[name])

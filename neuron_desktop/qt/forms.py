@@ -153,7 +153,11 @@ class ParamForm:
 
     def refresh(self) -> None:
         for p in self.params:
-            self.form.setRowVisible(self.rows[p.name], self.shown(p))
+            row = self.rows[p.name]
+            if self.form.indexOf(row) < 0:  # moved out of the form (the brush panel's detector)
+                row.setVisible(self.shown(p))
+            else:
+                self.form.setRowVisible(row, self.shown(p))
 
     def load(self, s: QSettings) -> None:
         for p in self.params:

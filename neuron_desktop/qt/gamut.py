@@ -82,7 +82,7 @@ class GamutPicker(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setMinimumSize(160, 160)
-        self.setMaximumHeight(260)  # keeps the hints panel whole in a wide dock
+        self.setMaximumHeight(200)  # the hints panel fits the Tools dock at 1366×768
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setToolTip("Colours at the selected hint's lightness: click or drag to choose "
                         "its colour. Hatched areas cannot be shown at this lightness.")

@@ -89,22 +89,29 @@ class PatchOverlay(QWidget):
             paint(p)
 
 
+class _Status(QLabel):
+    """A label that takes no room while it has nothing to say."""
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt API)
+        super().setText(text)
+        self.setVisible(bool(text))
+
+
 class LiveFillPanel(QGroupBox):
     """The Tools dock's "Fill as you paint" group."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Fill as you paint", parent)
         grid = QGridLayout(self)
-        self.enabled = QCheckBox("Fill small strokes as I paint")
+        self.enabled = QCheckBox("Fill as I paint, with")
         self.enabled.setChecked(True)
         self.enabled.setToolTip("When a mask stroke smaller than about 500 × 500 px "
                                 "ends, fill it in the background and show the result; "
                                 "Enter keeps it, Esc drops it")
-        grid.addWidget(self.enabled, 0, 0, 1, 3)
-        grid.addWidget(QLabel("Fill with"), 1, 0)
+        grid.addWidget(self.enabled, 0, 0, 1, 1)
         self.method = QComboBox()
         self.method.setToolTip("How the painted area is filled while you paint")
-        grid.addWidget(self.method, 1, 1, 1, 2)
+        grid.addWidget(self.method, 0, 1, 1, 2)
         self.apply = QPushButton("Apply fill")
         self.apply.setToolTip("Keep the fill shown on the photo (Enter): one undo step")
         self.discard = QPushButton("Discard")
@@ -112,13 +119,14 @@ class LiveFillPanel(QGroupBox):
         self.compare = QPushButton("Compare methods…")
         self.compare.setToolTip("Fill the masked area with every method, side by side, "
                                 "and apply the one you click")
-        grid.addWidget(self.apply, 2, 0)
-        grid.addWidget(self.discard, 2, 1)
-        grid.addWidget(self.compare, 2, 2)
-        self.status = QLabel("")
+        grid.addWidget(self.apply, 1, 0)
+        grid.addWidget(self.discard, 1, 1)
+        grid.addWidget(self.compare, 1, 2)
+        self.status = _Status()
         self.status.setWordWrap(True)
         self.status.setStyleSheet("color: #999")
-        grid.addWidget(self.status, 3, 0, 1, 3)
+        grid.addWidget(self.status, 2, 0, 1, 3)
+        self.status.hide()
 
     def set_methods(self, methods: list[str], current: str) -> None:
         self.method.clear()

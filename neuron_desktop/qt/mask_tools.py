@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QSpinBox,
     QToolButton,
@@ -195,14 +194,11 @@ class MaskShapesPanel(QGroupBox):
         grid.addWidget(self.grow, 1, 1)
         grid.addWidget(self.shrink, 1, 2)
         grid.addWidget(self.feather, 1, 3)
-        self.pressure = QCheckBox("Pen pressure sets the brush size")
+        # shown beside the brush size (MaskTools); Ctrl+drag resizing: the Size tooltip
+        self.pressure = QCheckBox("Pen pressure")
         self.pressure.setChecked(True)
-        self.pressure.setToolTip("With a graphics tablet, pressing lightly paints thinner")
-        grid.addWidget(self.pressure, 2, 0, 1, 4)
-        hint = QLabel("Ctrl+drag (or Alt+right-drag) on the photo resizes the brush")
-        hint.setWordWrap(True)
-        hint.setStyleSheet("color: #999")
-        grid.addWidget(hint, 3, 0, 1, 4)
+        self.pressure.setToolTip("Pen pressure sets the brush size: with a graphics tablet, "
+                                 "pressing lightly paints thinner")
 
 
 class MaskTools(QObject):
@@ -214,6 +210,7 @@ class MaskTools(QObject):
         self.panel = MaskShapesPanel()
         layout = w.brush_panel.parentWidget().layout()
         layout.insertWidget(layout.indexOf(w.brush_panel) + 1, self.panel)
+        w.brush_panel.size_row.addWidget(self.panel.pressure)
         self.overlay = LassoOverlay(w.canvas)
         self.overlay.closed.connect(self._lasso_closed)
         self.act_lasso = w._action("&Lasso", "mdi6.lasso", "L", None,

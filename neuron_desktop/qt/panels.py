@@ -57,6 +57,10 @@ class SwatchRow(QWidget):
         self.empty_label.setStyleSheet("color: #777")
         self.layout_.addWidget(self.empty_label)
         self.layout_.addStretch(1)
+        probe = QToolButton()
+        probe.setIconSize(QSize(18, 18))
+        probe.setAutoRaise(True)
+        self.setMinimumHeight(probe.sizeHint().height())  # same height with swatches or not
 
     def set_colors(self, colors, tips=None) -> None:
         while self.layout_.count() > 2:
@@ -97,7 +101,8 @@ class BrushPanel(QGroupBox):
         self.size.setRange(1, 2000)
         self.size.setValue(40)
         self.size.setSuffix(" px")
-        self.size.setToolTip("Brush diameter in image pixels ( [ and ] change it)")
+        self.size.setToolTip("Brush diameter in image pixels ( [ and ] change it, or "
+                             "Ctrl+drag / Alt+right-drag on the photo)")
         self.hardness = slider(0, 100, 70, "Edge hardness: low values give a feathered edge")
         self.eraser = QCheckBox("Eraser")
         self.eraser.setToolTip("Erase the mask (E); the right mouse button always erases")
@@ -106,9 +111,11 @@ class BrushPanel(QGroupBox):
         self.opacity = slider(5, 100, 50, "Mask overlay opacity")
         self._overlay_rgb = (255, 64, 64)
         self._set_color_button()
-        form.addRow("Size", self.size)
+        self.size_row = QHBoxLayout()  # compact: the Tools dock fits 1366×768 unscrolled
+        self.size_row.addWidget(self.size, 1)
+        self.size_row.addWidget(self.eraser)  # and Pen pressure (mask_tools.py)
+        form.addRow("Size", self.size_row)
         form.addRow("Hardness", self.hardness)
-        form.addRow("", self.eraser)
         row = QHBoxLayout()
         row.addWidget(self.color)
         row.addWidget(self.opacity, 1)
@@ -124,15 +131,21 @@ class BrushPanel(QGroupBox):
             b = QPushButton(qta.icon(icon, color="#ddd"), text)
             b.setToolTip(tip)
             b.clicked.connect(lambda _=False, s=signal: s.emit())
-            grid.addWidget(b, i // 2, i % 2)
+            grid.addWidget(b, 0, i)
         self.detect = QPushButton(qta.icon("mdi6.magnify-scan", color="#ddd"), "Detect scratches")
         self.detect.setToolTip("Add what the detector finds to the painted mask")
         self.detect.clicked.connect(lambda: self.detectRequested.emit())
-        grid.addWidget(self.detect, 2, 0, 1, 2)
+        grid.addWidget(self.detect, 1, 0, 1, 2)
         form.addRow(grid)
         # the detector's options come from its capability declaration
         self.detection = ParamForm(capabilities.get("detect-scratches"), form, self)
         self.detector = self.detection.widgets["method"]
+        # the detector choice beside its button: one row less in the Tools dock
+        label = form.labelForField(self.detector)
+        form.takeRow(self.detector)
+        if label is not None:
+            label.deleteLater()
+        grid.addWidget(self.detector, 1, 2, 1, 2)
         for w in (self.size, self.hardness):
             w.valueChanged.connect(lambda _v: self.settingsChanged.emit())
         self.eraser.toggled.connect(lambda _on: self.settingsChanged.emit())
@@ -192,12 +205,15 @@ class HintPanel(QGroupBox):
         v.addWidget(self.picker)
         self.current = QLabel()
         v.addWidget(self.current)
-        v.addWidget(QLabel("Suggested colours"))
+        swatches = QFormLayout()  # a label beside each row: fits the Tools dock at 1366×768
         self.suggested = SwatchRow(8)
-        v.addWidget(self.suggested)
-        v.addWidget(QLabel("Recent colours"))
+        swatches.addRow("Suggested", self.suggested)
         self.recent = SwatchRow(10)
-        v.addWidget(self.recent)
+        swatches.addRow("Recent", self.recent)
+        swatches.labelForField(self.suggested).setToolTip("Colours the model suggests for "
+                                                          "the selected hint")
+        swatches.labelForField(self.recent).setToolTip("Colours you used last")
+        v.addLayout(swatches)
         clear = QPushButton(qta.icon("mdi6.delete-sweep", color="#ddd"), "Remove all hints")
         clear.clicked.connect(lambda: self.clearRequested.emit())
         v.addWidget(clear)

@@ -7,8 +7,8 @@ so far (smoothed; shown once the job has run for a moment and made some progress
 sits in a permanent label beside the progress bar, so passing status messages do not hide
 it. The phase text a pipeline reports (e.g. "Loading the model") stays in the tooltip.
 
-No taskbar progress: Qt 6 has no cross-platform taskbar API (Qt 5's QWinTaskbarProgress was
-removed), so it is not shown there.
+The same fraction goes to the taskbar / dock icon where the platform has a way
+(``taskbar.py``: the LauncherEntry D-Bus signal on Linux, ITaskbarList3 on Windows).
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ import time
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QLabel
+
+from neuron_desktop.qt import taskbar
+from neuron_desktop.qt.taskbar import TaskbarProgress
 
 MIN_ELAPSED_S = 0.8  # no estimate before the job has run this long ...
 MIN_FRACTION = 0.03  # ... and made this much progress
@@ -78,9 +81,10 @@ def describe(name: str, fraction: float, left: float | None) -> str:
 class ProgressText(QObject):
     """The status bar's words for the running job(s) of ``window``."""
 
-    def __init__(self, window, managers: list) -> None:
+    def __init__(self, window, managers: list, taskbar: TaskbarProgress | None = None) -> None:
         super().__init__(window)
         self.w = window
+        self.taskbar = taskbar or TaskbarProgress(None)
         self.label = QLabel()
         self.label.setObjectName("progress_text")
         self.label.hide()
@@ -99,6 +103,7 @@ class ProgressText(QObject):
     def _started(self, manager, name: str) -> None:
         self._jobs[id(manager)] = (name, Estimate())
         self._show(name, 0.0, None)
+        self.taskbar.update(0.0)
 
     def _progress(self, manager, fraction: float, phase: str) -> None:
         job = self._jobs.get(id(manager))
@@ -106,6 +111,7 @@ class ProgressText(QObject):
             return
         name, est = job
         self._show(name, fraction, est.update(fraction))
+        self.taskbar.update(fraction)
         if phase:
             self.label.setToolTip(phase)
 
@@ -115,6 +121,7 @@ class ProgressText(QObject):
             if not any(m.busy for m in self.managers):
                 self.label.hide()
                 self.label.clear()
+                self.taskbar.clear()
 
     def _show(self, name: str, fraction: float, left: float | None) -> None:
         self.label.setText(describe(name, fraction, left))
@@ -126,5 +133,5 @@ def install(window) -> ProgressText:
     scan = getattr(window, "scan_tools", None)
     if scan is not None:
         managers.append(scan.jobs)
-    window.progress_text = ProgressText(window, managers)
+    window.progress_text = ProgressText(window, managers, taskbar.install(window))
     return window.progress_text

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QPoint, Qt
 from PySide6.QtGui import QHelpEvent
-from PySide6.QtWidgets import QApplication, QToolTip
+from PySide6.QtWidgets import QApplication, QScrollArea, QToolTip
 
 from tests.qt.conftest import open_photo
 from tests.qt.layout_probe import apply_buttons, in_view
@@ -37,6 +37,47 @@ def test_every_apply_button_is_in_view_at_1366x768(make_window, qtbot):
     w.stylize_panel.set_method("gatys")
     QApplication.processEvents()
     assert in_view(w, w.stylize_panel.apply)["visible"]
+
+
+def _scrolled_docks(w) -> dict[str, int]:
+    """How far each shown dock's scroll area could scroll (0: everything in view)."""
+    QApplication.processEvents()
+    out = {}
+    for name, dock in w.docks.items():
+        area = dock.widget()
+        if dock.isVisible() and not dock.visibleRegion().isEmpty() \
+                and isinstance(area, QScrollArea) and area.verticalScrollBar().maximum() > 0:
+            out[name] = area.verticalScrollBar().maximum()
+    return out
+
+
+def test_no_dock_scrolls_at_1366x768(make_window, qtbot):
+    """Tools (with each tool's groups), Scan (each section) and Operations (each form) fit
+    without a vertical scroll bar."""
+    w = _small_window(make_window, qtbot)
+    w.live_fill.panel.status.setText("Filled in 59 ms — Enter or Apply fill keeps it, Esc "
+                                     "drops it")  # the fill's status line fits too
+    scrolled = {}
+    tools = {"brush": lambda: w.set_tool("brush"), "hints": lambda: w.set_tool("hints"),
+             "clone": lambda: w.clone_tool.act.setChecked(True)}
+    for op in w.operations:
+        w._show_operation(op)
+        for tool, choose in tools.items():
+            choose()
+            w.docks["tools"].raise_()
+            for key, px in _scrolled_docks(w).items():
+                scrolled[f"{op}/{tool}/{key}"] = px
+        w.docks["scan"].raise_()
+        pages = w.scan_tools.panel.pages
+        for i, section in enumerate(pages.names):
+            pages.setCurrentIndex(i)
+            for key, px in _scrolled_docks(w).items():
+                scrolled[f"{op}/{section}/{key}"] = px
+    w.set_tool("brush")
+    assert not scrolled, f"docks that scroll (px): {scrolled}"
+    # the probe sees a scroll bar when there is one
+    w.resize(1366, 640)
+    qtbot.waitUntil(lambda: "tools" in _scrolled_docks(w))
 
 
 def test_a_window_too_small_scrolls_the_scan_dock_but_keeps_operations(make_window, qtbot):
