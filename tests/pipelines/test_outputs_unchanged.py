@@ -10,7 +10,8 @@ vector units or library versions round floats differently) the thumbnail and mea
 Deliberate changes since: ``colorize-hints`` (hint corrections spread by region affinity,
 issue 18) and every ``inpaint-*`` (film grain matched in the fill by default on grainy photos,
 issue 22; with ``grain="off"`` the recorded hashes still hold, checked below);
-``colorize-hints`` again (the network's hinted change gated to the hints' reach, issue 18).
+``colorize-hints`` again (the network's hinted change gated to the hints' reach, issue 18);
+``stylize-fast`` (the gallery network fine-tuned to keep more of the photo, issue 21).
 """
 
 import base64
