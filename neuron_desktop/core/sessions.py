@@ -29,6 +29,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,17 +98,27 @@ class SessionLock:
             self._fd = None
 
 
+_PROBING = threading.Lock()  # one probe at a time in this process
+PROBE_TRIES = 3  # another process's probe holds the lock for an instant: try again
+
+
 def is_live(folder: Path) -> bool:
-    """Whether a running editor (this one included) holds the session's lock."""
+    """Whether a running editor (this one included) holds the session's lock. A probe
+    takes the lock for an instant, so probes are serialised here (two threads probing at
+    once would each see the other's) and a failed one is retried."""
     if not (Path(folder) / LOCK).exists():
         return False
-    probe = SessionLock(folder)
-    try:
-        if probe.acquire():
-            probe.release()
-            return False
-    except OSError:
-        pass
+    for attempt in range(PROBE_TRIES):
+        if attempt:
+            time.sleep(0.01)
+        probe = SessionLock(folder)
+        with _PROBING:
+            try:
+                if probe.acquire():
+                    probe.release()
+                    return False
+            except OSError:
+                pass
     return True
 
 

@@ -557,6 +557,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self.live_preview.close()
         self.scratch_preview.close()
         QThreadPool.globalInstance().waitForDone(30000)
+        self.autosave_pool.waitForDone(30000)
         self.history.close_cache()  # the undo disk cache is deleted
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)

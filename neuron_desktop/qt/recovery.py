@@ -131,6 +131,9 @@ class RecoveryMixin:
         self.autosave_warning.setStyleSheet("color: #ffb454;")
         self.autosave_warning.hide()
         self.statusBar().addPermanentWidget(self.autosave_warning)
+        # its own thread: a write never waits behind long jobs on the global pool
+        self.autosave_pool = QThreadPool(self)
+        self.autosave_pool.setMaxThreadCount(1)
         self._autosave_signals = _Signals(self)
         self._autosave_signals.done.connect(self._autosave_done)
         self.autosave_debounce = QTimer(self)
@@ -142,7 +145,7 @@ class RecoveryMixin:
         self.autosave_timer.start()
         self.documentOpened.connect(self._recovery_document)
         self.history.indexChanged.connect(self._history_changed)
-        QThreadPool.globalInstance().start(functools.partial(_prune, self.recovery_dir))
+        self.autosave_pool.start(functools.partial(_prune, self.recovery_dir))
 
     def stop_autosave(self) -> None:
         self.autosave_timer.stop()
@@ -226,7 +229,7 @@ class RecoveryMixin:
             job.run()
         else:
             job.setAutoDelete(True)
-            QThreadPool.globalInstance().start(job)
+            self.autosave_pool.start(job)
         return True
 
     def _autosave_done(self, s: _Session, stamp: tuple, err: Exception | None) -> None:

@@ -130,6 +130,29 @@ def test_locks_tell_live_from_crashed(tmp_path):
     assert newest_crashed(base) is None and list_sessions(base)[0].folder == folder
 
 
+def test_probes_at_once_never_see_each_other_as_a_live_editor(tmp_path):
+    """A probe holds the lock for an instant: the prune thread and the GUI thread probing a
+    crashed session at once each saw the other's probe, and the session was not offered."""
+    import threading
+
+    folder = new_session_folder(tmp_path)
+    lock = SessionLock(folder)
+    assert lock.acquire()
+    lock.release()  # the crashed editor's lock file, left behind
+    seen, start = [], threading.Barrier(4)
+
+    def probe():
+        start.wait()
+        seen.extend(is_live(folder) for _ in range(200))
+
+    threads = [threading.Thread(target=probe) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 800 and not any(seen)
+
+
 def _aged(base, doc, age_s):
     folder = new_session_folder(base)
     _write(SessionWriter(folder), doc, closed=True)

@@ -87,8 +87,13 @@ def _edit_and_kill(tmp_path, photo, before_kill=None):
     deadline = edited + 45  # debounced: written about 1.5 s after the last edit (slower loaded)
     while not _written(ed.rec, revision) and time.monotonic() < deadline:
         time.sleep(0.1)
+    written = _written(ed.rec, revision)
+    log = ed.log()
     ed.kill()
     assert time.monotonic() - edited < 60, "not killed before the 3-minute timer"
+    revisions = [s.record.get("revision") for s in list_sessions(ed.rec)]
+    assert written, (f"revision {revision} not autosaved 45 s after the edit (on disk: "
+                     f"{revisions})\n{log}")
     return ed
 
 

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
 from neuron_desktop.core import sessions
@@ -46,7 +46,7 @@ def _crash(w):
     """What kill -9 does to the session in-process: its lock is dropped, nothing written."""
     w.stop_autosave()
     assert w.session.idle.wait(10)  # no write still in flight (a real kill has none after)
-    QThreadPool.globalInstance().waitForDone(10000)
+    w.autosave_pool.waitForDone(10000)
     w.session.lock.release()
 
 
@@ -68,7 +68,7 @@ def test_edit_written_shortly_after_on_a_worker(make_window, qtbot, monkeypatch,
     painted = time.monotonic()
     qtbot.waitUntil(lambda: bool(list_sessions(w.recovery_dir)), timeout=5000)
     assert time.monotonic() - painted < 4
-    QThreadPool.globalInstance().waitForDone(10000)
+    w.autosave_pool.waitForDone(10000)
     assert len(threads) == 1 and threads[0] is not threading.main_thread()
     s = list_sessions(w.recovery_dir)[0]
     assert s.live and not s.crashed and s.steps == 1 and s.name == "old_photo.jpg"
@@ -181,8 +181,7 @@ def test_old_sessions_removed_at_start(make_window, qtbot, tmp_path):
         age = 8 * 86400 if i == 0 else 60 * i
         (folder / "session.json").write_text(json.dumps(dict(rec, updated=time.time() - age)))
     assert len(list_sessions(w.recovery_dir)) == 14
-    make_window()
-    QThreadPool.globalInstance().waitForDone(10000)
+    make_window().autosave_pool.waitForDone(10000)
     left = list_sessions(w.recovery_dir)
     assert len(left) == 10 and all(time.time() - x.updated < 86400 for x in left)
 
