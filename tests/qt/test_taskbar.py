@@ -62,7 +62,7 @@ def test_a_failing_sender_turns_it_off():
 
 def test_cleared_when_the_job_ends_and_when_the_window_closes(make_window, monkeypatch,
                                                              qtbot):
-    install_colorize(monkeypatch, fake_colorize_module(delay=0.12, steps=4))
+    install_colorize(monkeypatch, fake_colorize_module(delay=0.3, steps=4))
     w = open_photo(qtbot, make_window())
     w.colorize_panel.live.setChecked(False)
     sender = FakeSender()
@@ -122,7 +122,7 @@ def test_launcher_entry_signal_on_the_session_bus(make_window, monkeypatch, qtbo
     bus = QDBusConnection.connectToBus(address, "neuron-taskbar-test")
     assert bus.isConnected()
     monkeypatch.setattr(taskbar, "session_bus", lambda: bus)
-    install_colorize(monkeypatch, fake_colorize_module(delay=0.12, steps=4))
+    install_colorize(monkeypatch, fake_colorize_module(delay=0.3, steps=4))
     w = open_photo(qtbot, make_window())
     assert isinstance(w.taskbar_progress.sender, taskbar.LauncherEntry)
     w.colorize_panel.live.setChecked(False)
