@@ -16,7 +16,12 @@ def live(qtbot, monkeypatch):
 
     import torch
 
-    monkeypatch.delitem(sys.modules, "neuron_desktop.pipelines.colorize")  # the real one
+    import neuron_desktop.pipelines as pipelines
+
+    # a fresh copy of the real module (other tests' fakes are patched into the loaded one);
+    # the package attribute is restored too, or later tests would patch this copy
+    monkeypatch.setattr(pipelines, "colorize", pipelines.colorize)
+    monkeypatch.delitem(sys.modules, "neuron_desktop.pipelines.colorize")
     pc = importlib.import_module("neuron_desktop.pipelines.colorize")
     from neuron_desktop.models.colorization import SemanticColorizer
     from neuron_desktop.qt.live_colorize import LiveColorize
