@@ -413,10 +413,14 @@ def bench_scan_stalls(quick: bool) -> list[dict]:
 
 
 def _damaged_scan(h: int = 4000, w: int = 6000) -> np.ndarray:
-    """A 24 MP stand-in scan with synthetic scratches and dust (``data.damage``)."""
+    """A 24 MP stand-in black-and-white scan with synthetic scratches and dust
+    (``data.damage``); gray, as the photos colorized are (a colour photo would make the
+    editor ask before colorizing it)."""
     from neuron_desktop.data.damage import DamageSpec, damage
 
-    return damage(_photo(h, w), 0, DamageSpec(scratches=(6, 6), dust=(60, 60)))[0]
+    photo = _photo(h, w)
+    gray = np.repeat(photo.mean(axis=2, keepdims=True), 3, axis=2).astype(np.float32)
+    return damage(gray, 0, DamageSpec(scratches=(6, 6), dust=(60, 60)))[0]
 
 
 class _StallMeter:
