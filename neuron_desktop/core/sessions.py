@@ -69,6 +69,10 @@ class SessionError(ImageLoadError):
 # ------------------------------------------------------------------------------------ locks
 
 
+_PROBING = threading.Lock()  # one probe at a time in this process
+PROBE_TRIES = 3  # another process's probe holds the lock for an instant: try again
+
+
 class SessionLock:
     """An exclusive lock on ``folder/session.lock`` held while a running editor owns the
     session; released by the kernel when the process dies (also by kill -9)."""
@@ -92,14 +96,21 @@ class SessionLock:
         self._fd = fd
         return True
 
+    def claim(self) -> bool:
+        """:meth:`acquire`, but not fooled by a probe (:func:`is_live`) that holds the lock
+        for an instant: serialised with this process's probes and retried."""
+        for attempt in range(PROBE_TRIES):
+            if attempt:
+                time.sleep(0.01)
+            with _PROBING:
+                if self.acquire():
+                    return True
+        return False
+
     def release(self) -> None:
         if self._fd is not None:
             os.close(self._fd)  # drops the lock
             self._fd = None
-
-
-_PROBING = threading.Lock()  # one probe at a time in this process
-PROBE_TRIES = 3  # another process's probe holds the lock for an instant: try again
 
 
 def is_live(folder: Path) -> bool:

@@ -352,7 +352,7 @@ class RecoveryMixin:
         undoable step over the original and this window's session."""
         lock = SessionLock(Path(folder))
         try:
-            ok = lock.acquire()
+            ok = lock.claim()
         except OSError as exc:
             self.show_error("Cannot restore", f"The session cannot be opened: {exc}")
             return False

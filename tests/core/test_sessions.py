@@ -153,6 +153,35 @@ def test_probes_at_once_never_see_each_other_as_a_live_editor(tmp_path):
     assert len(seen) == 800 and not any(seen)
 
 
+def test_restoring_claims_the_lock_while_probes_run(tmp_path):
+    """Restoring a crashed session while the start-up prune probes it: the claim must not
+    mistake the probe for another editor ("open in another window")."""
+    import threading
+
+    folder = new_session_folder(tmp_path)
+    (folder / sessions.LOCK).touch()
+    stop = threading.Event()
+
+    def probe():
+        while not stop.is_set():
+            is_live(folder)
+
+    threads = [threading.Thread(target=probe) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        claims = []
+        for _ in range(1000):  # a plain acquire() failed a few times in 1,000 here
+            lock = SessionLock(folder)
+            claims.append(lock.claim())
+            lock.release()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert all(claims)
+
+
 def _aged(base, doc, age_s):
     folder = new_session_folder(base)
     _write(SessionWriter(folder), doc, closed=True)
