@@ -571,7 +571,7 @@ def bench_retouch(quick: bool) -> list[dict]:
     while each runs (target < 50 ms)."""
     import tempfile
 
-    from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, QTimer
+    from PySide6.QtCore import QSettings
 
     from neuron_desktop.core.document import Document
     from neuron_desktop.pipelines import local_fill
@@ -579,7 +579,6 @@ def bench_retouch(quick: bool) -> list[dict]:
     from neuron_desktop.qt.main_window import MainWindow
 
     app = _app()
-    events = QEventLoop()
     tmp = tempfile.mkdtemp(prefix="neuron-bench-")
     win = MainWindow(QSettings(f"{tmp}/s.ini", QSettings.Format.IniFormat),
                      recovery_dir=f"{tmp}/recovery", autosave_minutes=60)
@@ -589,34 +588,13 @@ def bench_retouch(quick: bool) -> list[dict]:
     win.set_document(doc, build_pyramids(doc, (win.canvas.mask_color,
                                                win.canvas.mask_opacity)))
     app.processEvents()
-    clock, gaps, last = QElapsedTimer(), [], [0]
-
-    def on_tick():
-        now = clock.elapsed()
-        gaps.append(now - last[0])
-        last[0] = now
-
-    tick = QTimer()
-    tick.setInterval(1)
-    tick.timeout.connect(on_tick)
+    meter = _StallMeter()
+    events = meter.events
 
     def measure(start, until, limit=600.0):
         """(seconds until ``until()``, longest stall in ms) of running ``start()``."""
-        gaps.clear()
-        last[0] = 0
-        clock.start()
-        tick.start()
-        t0 = time.perf_counter()
-        start()
-        while not until() and time.perf_counter() - t0 < limit:
-            events.processEvents()
-            time.sleep(0.0005)
-        took = time.perf_counter() - t0
-        for _ in range(30):
-            events.processEvents()
-            time.sleep(0.001)
-        tick.stop()
-        return took, max(gaps[1:], default=0)
+        stall, took = meter.measure(start, until, limit, settle=30)
+        return took, stall * 1000
 
     rows = []
     bench = "retouch, 6000x4000 (24 MP), real window"
