@@ -94,31 +94,25 @@ class CloneStroke:
     def read_before(self, image: np.ndarray, box: Box) -> np.ndarray:
         """A copy of ``box`` of ``image`` as it was before this stroke."""
         x0, y0, x1, y1 = box
-        out = image[y0:y1, x0:x1].copy()
-        for cell in tiles_of(box):
-            old = self.before.get(cell)
-            if old is None:
-                continue
-            tb = tile_box(cell, self.shape)
-            o = _overlap(tb, box)
-            if o is not None:
-                out[o[1] - y0:o[3] - y0, o[0] - x0:o[2] - x0] = \
-                    old[o[1] - tb[1]:o[3] - tb[1], o[0] - tb[0]:o[2] - tb[0]]
-        return out
+        return self._paste(self.before, image[y0:y1, x0:x1].copy(), box)
 
     def coverage(self, box: Box) -> np.ndarray:
         """The stroke's coverage (h, w) float32 in ``box``."""
         x0, y0, x1, y1 = box
-        out = np.zeros((y1 - y0, x1 - x0), np.float32)
+        return self._paste(self.cover, np.zeros((y1 - y0, x1 - x0), np.float32), box)
+
+    def _paste(self, tiles: dict, out: np.ndarray, box: Box) -> np.ndarray:
+        """``out`` (the content of ``box``) with the parts of ``tiles`` inside ``box``."""
+        x0, y0 = box[:2]
         for cell in tiles_of(box):
-            cov = self.cover.get(cell)
-            if cov is None:
+            tile = tiles.get(cell)
+            if tile is None:
                 continue
             tb = tile_box(cell, self.shape)
             o = _overlap(tb, box)
             if o is not None:
                 out[o[1] - y0:o[3] - y0, o[0] - x0:o[2] - x0] = \
-                    cov[o[1] - tb[1]:o[3] - tb[1], o[0] - tb[0]:o[2] - tb[0]]
+                    tile[o[1] - tb[1]:o[3] - tb[1], o[0] - tb[0]:o[2] - tb[0]]
         return out
 
     def _remember(self, image: np.ndarray, box: Box) -> None:
