@@ -80,17 +80,26 @@ class Tally:
             self.problems.append(f"{key}: {what}")
 
 
+def ended_abnormally(res: dict, label: str, tally: Tally) -> bool:
+    """Count the run; True when it hung or was killed (nothing more to judge)."""
+    tally.runs += 1
+    tally.seconds += res["seconds"]
+    if res["hang"]:
+        tally.add("hangs", label)
+    elif res["rc"] < 0:
+        tally.add("memory_kills", f"{label}: signal {-res['rc']}")
+    else:
+        return False
+    return True
+
+
 def run_folder(command: str, folder: Path, cases, before, tmp: Path, tally: Tally) -> None:
     out = tmp / f"folder-{command}"
     res = run_cli([*FOLDER_COMMANDS[command](folder), "-o", str(out), "-q"], tmp,
                   FOLDER_TIMEOUT)
-    tally.runs += 1
-    tally.seconds += res["seconds"]
     label = f"{command} FOLDER"
-    if res["hang"]:
-        return tally.add("hangs", label)
-    if res["rc"] < 0:
-        return tally.add("memory_kills", f"{label}: signal {-res['rc']}")
+    if ended_abnormally(res, label, tally):
+        return
     if crashed(res):
         tally.add("crashes", f"{label}: {res['stderr'][-800:]}")
     listed = [c for c in cases if c.name.endswith(SUPPORTED_EXTENSIONS)]
@@ -126,13 +135,9 @@ def run_single(command: str, c, folder: Path, tmp: Path) -> tuple[str, object, d
 
 
 def judge_single(command: str, c, res: dict, work: Path, tally: Tally) -> None:
-    tally.runs += 1
-    tally.seconds += res["seconds"]
     label = f"{command} {c.name}"
-    if res["hang"]:
-        return tally.add("hangs", label)
-    if res["rc"] < 0:
-        return tally.add("memory_kills", f"{label}: signal {-res['rc']}")
+    if ended_abnormally(res, label, tally):
+        return
     if crashed(res):
         return tally.add("crashes", f"{label}: {res['stderr'][-800:]}")
     if res["rc"] == 0:
