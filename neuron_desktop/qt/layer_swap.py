@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuron_desktop.qt.canvas import MASK_FORMAT
-from neuron_desktop.qt.geometry import GeometryCommand
+from neuron_desktop.qt.geometry import GeometryCommand, image_swap_command
 from neuron_desktop.qt.layers import Layers
 from neuron_desktop.qt.qimage import Pyramid, mask_to_bgra, rgb_to_bgra
 
@@ -104,16 +104,16 @@ def commit(window, name: str, result: Swap, doc, snap, record: dict | None) -> N
             f"{name} finished after the photo was edited: its result was applied on top "
             "as a new step (Ctrl+Z removes it)", 15000)
         return
-    pyramids = canvas.pyramids()
-    new_pyramids = {k: v for k, v in pyramids.items() if k != layer}
-    if result.pyramid is not None:
-        new_pyramids[layer] = result.pyramid
-    cls = MaskLayers if layer == "mask" else Layers
-    old = cls(doc.image, doc.original, doc.mask, doc.hints, pyramids)
-    new = cls(result.array if layer == "image" else doc.image, doc.original,
-              result.array if layer == "mask" else doc.mask, doc.hints, new_pyramids)
-    if layer == "image":  # only the image differs: its cost is the image's
-        old.shares = new.shares = True
-    cmd = GeometryCommand(doc, canvas, name, old, new)
+    if layer == "image":  # only the image differs (and its cost is the image's)
+        new_image = Layers(result.array, None, None, (), {"image": result.pyramid})
+        cmd = image_swap_command(canvas, doc, name, new_image)
+    else:
+        pyramids = canvas.pyramids()
+        new_pyramids = {k: v for k, v in pyramids.items() if k != "mask"}
+        if result.pyramid is not None:
+            new_pyramids["mask"] = result.pyramid
+        old = MaskLayers(doc.image, doc.original, doc.mask, doc.hints, pyramids)
+        new = MaskLayers(doc.image, doc.original, result.array, doc.hints, new_pyramids)
+        cmd = GeometryCommand(doc, canvas, name, old, new)
     cmd.record = record
     w.history.push(cmd)
