@@ -115,21 +115,17 @@ class SessionLock:
 
 def is_live(folder: Path) -> bool:
     """Whether a running editor (this one included) holds the session's lock. A probe
-    takes the lock for an instant, so probes are serialised here (two threads probing at
-    once would each see the other's) and a failed one is retried."""
+    takes the lock for an instant (:meth:`SessionLock.claim`: serialised here, since two
+    threads probing at once would each see the other's, and retried)."""
     if not (Path(folder) / LOCK).exists():
         return False
-    for attempt in range(PROBE_TRIES):
-        if attempt:
-            time.sleep(0.01)
-        probe = SessionLock(folder)
-        with _PROBING:
-            try:
-                if probe.acquire():
-                    probe.release()
-                    return False
-            except OSError:
-                pass
+    probe = SessionLock(folder)
+    try:
+        if probe.claim():
+            probe.release()
+            return False
+    except OSError:
+        pass
     return True
 
 
