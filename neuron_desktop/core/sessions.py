@@ -96,14 +96,17 @@ class SessionLock:
         self._fd = fd
         return True
 
-    def claim(self) -> bool:
+    def claim(self, keep: bool = True) -> bool:
         """:meth:`acquire`, but not fooled by a probe (:func:`is_live`) that holds the lock
-        for an instant: serialised with this process's probes and retried."""
+        for an instant: serialised with this process's probes and retried (``keep=False``:
+        a probe, released before the next one may start)."""
         for attempt in range(PROBE_TRIES):
             if attempt:
                 time.sleep(0.01)
             with _PROBING:
                 if self.acquire():
+                    if not keep:
+                        self.release()
                     return True
         return False
 
@@ -119,14 +122,10 @@ def is_live(folder: Path) -> bool:
     threads probing at once would each see the other's, and retried)."""
     if not (Path(folder) / LOCK).exists():
         return False
-    probe = SessionLock(folder)
     try:
-        if probe.claim():
-            probe.release()
-            return False
+        return not SessionLock(folder).claim(keep=False)
     except OSError:
-        pass
-    return True
+        return True
 
 
 # --------------------------------------------------------------------------------- writing
