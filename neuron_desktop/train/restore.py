@@ -8,7 +8,8 @@ continue); ``... export RUN --name restorer`` writes the weights and manifest en
 the photo's log MSE after ``a * restored + b``, exact from five per-photo moments) and
 writes the weights with the head.
 Each step: random crops, each degraded at a random severity in [0, 1] with a random size
-scale (a crop stands for part of a 250-750 px print); loss: Charbonnier (smooth L1).
+scale (a crop stands for part of a 250-750 px print); loss: Charbonnier (smooth L1), or
+per-crop log MSE (``--loss log-mse``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,16 @@ def charbonnier(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-3) -> torch.Te
     return torch.sqrt((a - b) ** 2 + eps**2).mean()
 
 
+def log_mse(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Mean over crops of log(MSE): minus the mean PSNR up to a constant, so a mildly damaged
+    crop counts as much as a strongly damaged one (plain MSE or L1 is dominated by the
+    strong ones)."""
+    return torch.log(((a - b) ** 2).mean((1, 2, 3)) + eps).mean()
+
+
+LOSSES = {"charbonnier": charbonnier, "log-mse": log_mse}
+
+
 @torch.no_grad()
 def validate(net: Restorer, val: list[tuple[torch.Tensor, torch.Tensor]]) -> dict:
     net.eval()
@@ -76,6 +87,9 @@ def train_main(args) -> None:
     rng = np.random.default_rng(args.seed)
     pick = rng.permutation(len(train_files))[: args.max_photos]
     bank = PhotoBank([train_files[i] for i in sorted(pick)])
+    if not val_files:  # too few photos for a held-out split (the split is by name hash)
+        log.warning("no validation photos in the split; validating on training photos")
+        val_files = train_files
     val_bank = PhotoBank(val_files[: args.val_photos])
     vrng = np.random.default_rng(123)
     val = [make_batch(val_bank, vrng, 8, args.crop, (s, s)) for s in (0.25, 0.5, 0.85)]
@@ -100,8 +114,8 @@ def train_main(args) -> None:
             net.train()
             for g in opt.param_groups:
                 g["lr"] = cosine_lr(args, step, warmup=200)
-            x, y = make_batch(bank, rng, args.batch, args.crop)
-            loss = charbonnier(net(x), y)
+            x, y = make_batch(bank, rng, args.batch, args.crop, tuple(args.severity))
+            loss = LOSSES[args.loss](net(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -126,6 +140,8 @@ def export_main(args) -> None:
     save_weights(args.name, state["model"], task="restoration", arch="Restorer",
                  recipe={k: run_args[k] for k in ("batch", "crop", "lr", "lr_final",
                                                   "widths", "seed", "max_photos")}
+                 | {k: run_args.get(k, d) for k, d in (("loss", "charbonnier"),
+                                                       ("severity", [0.0, 1.0]))}
                  | {"step": state["step"], "script": "neuron_desktop.train.restore"},
                  data={"folders": run_args["data"], "val_fraction": 0.05},
                  metrics={"validation": history[-1] if history else {}},
@@ -262,6 +278,10 @@ def main(argv=None) -> None:
     t.add_argument("--save-every-s", type=float, default=180)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--init", help="weights name to start from (e.g. restorer)")
+    t.add_argument("--loss", choices=sorted(LOSSES), default="charbonnier",
+                   help="log-mse: per-crop log MSE (the mean PSNR; balances severities)")
+    t.add_argument("--severity", type=float, nargs=2, default=[0.0, 1.0],
+                   help="range the crops' damage severity is drawn from")
     e = sub.add_parser("export")
     e.add_argument("run")
     e.add_argument("--name", default="restorer")
