@@ -188,6 +188,35 @@ def cmd_eval_restore(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_eval_grain(args: argparse.Namespace) -> int:
+    from neuron_desktop.data.photos import list_images, split
+    from neuron_desktop.evaluation import grain as ev
+    from neuron_desktop.evaluation.common import SHARED_DATA, print_table, write_json
+
+    if args.data:
+        files = list_images(args.data)
+    elif args.validation:
+        files = split(list_images([SHARED_DATA / "train"]), 0.05)[1]
+    else:
+        files = list_images([SHARED_DATA / "eval"])
+    files = files[:args.limit] if args.limit else files
+    report = run_with_bar(ev.evaluate(files, methods=tuple(args.methods)), "eval grain",
+                          args.quiet)
+    report["data"] = args.data or ("train validation split" if args.validation
+                                   else "shared/data/eval")
+    rows = [{"set": s, "method": m, "mode": mode, **v}
+            for s, per in report["results"].items() for m, modes in per.items()
+            for mode, v in modes.items() if isinstance(v, dict)]
+    print_table(rows, [("set", "hole set", ""), ("method", "method", ""), ("mode", "grain", ""),
+                       ("psnr", "PSNR dB", ".2f"), ("energy_ratio", "energy hole/ring", ".2f"),
+                       ("robust_energy_ratio", "robust", ".2f")])
+    c = report["clean_photos"]
+    print(f"clean photos: grain added to {c['grain_added']:.0%}; robust energy hole/ring "
+          f"{c['robust_energy_ratio_auto']:.2f}")
+    write_json(Path(args.json_out), report)
+    return EXIT_OK
+
+
 def cmd_eval_inpaint(args: argparse.Namespace) -> int:
     from neuron_desktop.data.photos import list_images
     from neuron_desktop.evaluation import inpaint as ev
@@ -663,6 +692,15 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--sheet", default="docs/inpaint_contact_sheet.jpg")
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval_inpaint)
+
+    e = _eval_parser(esub, "grain", "grain-matched fills on photos with film grain: the "
+                                    "hole's high-pass energy against its ring's, and PSNR")
+    e.add_argument("--methods", nargs="+", choices=sorted(INPAINT_METHODS),
+                   default=["telea", "harmonic", "network-fast"])
+    e.add_argument("--limit", type=_positive_int, help="only the first N photos")
+    e.add_argument("--json-out", default="docs/eval/grain.json")
+    e.add_argument("-q", "--quiet", action="store_true")
+    e.set_defaults(func=cmd_eval_grain)
 
     e = _eval_parser(esub, "restore", "the restorer vs degraded input, non-local means, "
                                       "bilateral and unsharp masking on seeded old-print damage")

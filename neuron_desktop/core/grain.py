@@ -5,8 +5,10 @@ measures the grain in a ring of known pixels around the hole — its high-pass s
 brightness level and per channel, how the channels move together (silver grain is the same in
 R, G and B; dye clouds are not) and how coarse it is — and :func:`add_matched_grain` adds
 synthetic grain of those statistics inside the hole, minus the high-pass the fill already
-has, so the hole's high-pass energy matches the ring's. Seeded: the same call gives the same
-grain. Arrays are float32 (H, W, 3) RGB in [0, 1]; masks (H, W) bool, True = filled.
+has, so the hole's high-pass energy matches the ring's. Every statistic is robust (from the
+median absolute deviation, on pixels that are not edges): the ring's edges and texture are
+not grain, and counting them made coarse, blotchy "grain" in fills of clean photos. Seeded:
+the same call gives the same grain. Arrays are float32 (H, W, 3) RGB in [0, 1]; masks (H, W) bool, True = filled.
 """
 
 from __future__ import annotations
@@ -46,6 +48,13 @@ class GrainModel:
         return self.noise_sigma > GRAINY_SIGMA
 
 
+def robust_var(hp: np.ndarray) -> np.ndarray:
+    """Per-channel variance of high-pass values ``(N, C)`` from their median absolute
+    deviation: the noise part, blind to the few large values of edges and texture."""
+    mad = np.median(np.abs(hp - np.median(hp, 0)), 0)
+    return (1.4826 * mad) ** 2
+
+
 def ring(mask: np.ndarray, width: int = 16, gap: int = 3) -> np.ndarray:
     """Known pixels between ``gap`` and ``gap + width`` px from the hole."""
     m = mask.astype(np.uint8)
@@ -56,15 +65,23 @@ def ring(mask: np.ndarray, width: int = 16, gap: int = 3) -> np.ndarray:
     return grow(gap + width) & ~grow(gap)
 
 
+def _lag1(hp: np.ndarray, ok: np.ndarray) -> float:
+    """Correlation of high-pass values with their right and lower neighbours, over pixel
+    pairs that are both ``ok``: how coarse the grain is (white noise: negative)."""
+    pairs = [(hp[:, :-1], hp[:, 1:], ok[:, :-1] & ok[:, 1:]),
+             (hp[:-1], hp[1:], ok[:-1] & ok[1:])]
+    a = np.concatenate([p[m] for p, _, m in pairs])
+    b = np.concatenate([q[m] for _, q, m in pairs])
+    return float(np.mean(a * b) / max(np.sqrt(np.mean(a * a) * np.mean(b * b)), 1e-12))
+
+
 @functools.lru_cache(maxsize=1)
 def _size_signatures() -> np.ndarray:
-    """var(high-pass at sigma 1) / var(high-pass at sigma 2) of unit grain of each size."""
+    """Neighbour correlation of the high-pass of unit grain of each size."""
     rng = np.random.default_rng(0)
-    out = []
-    for s in SIZES:
-        n = _noise_field((256, 256), rng, s)
-        out.append(highpass(n, 1.0).var() / highpass(n, 2.0).var())
-    return np.array(out)
+    ok = np.ones((256, 256), bool)
+    return np.array([_lag1(highpass(_noise_field((256, 256), rng, s), HP_SIGMA), ok)
+                     for s in SIZES])
 
 
 def _noise_field(shape: tuple[int, int], rng: np.random.Generator, size: float) -> np.ndarray:
@@ -84,14 +101,19 @@ def estimate(image: np.ndarray, mask: np.ndarray, width: int = 16) -> GrainModel
     edges = np.quantile(luma, np.linspace(0, 1, LEVELS + 1))
     edges[0], edges[-1] = -np.inf, np.inf
     idx = np.clip(np.searchsorted(edges, luma, side="right") - 1, 0, LEVELS - 1)
-    var = np.stack([hp[idx == b].var(0) if (idx == b).sum() > 8 else hp.var(0)
-                    for b in range(LEVELS)])
-    corr = np.corrcoef(hp.T) if hp.std(0).min() > 1e-6 else np.eye(3)
-    mix = np.linalg.cholesky(np.nan_to_num(corr, nan=0.0) + 1e-4 * np.eye(3))
-    y = image @ _LUMA
-    ratio = float(highpass(y, 1.0)[r].var() / max(highpass(y, 2.0)[r].var(), 1e-12))
-    size = SIZES[int(np.argmin(np.abs(_size_signatures() - ratio)))]
+    var = _per_level(hp, idx)
     sigma = float(1.4826 * np.median(np.abs(hp @ _LUMA)))
+    flat = np.abs(hp @ _LUMA) < 3 * max(sigma, 1e-6)  # not edges: where grain shows alone
+    inl = hp[flat] if flat.sum() > 32 else hp
+    corr = np.corrcoef(inl.T) if inl.std(0).min() > 1e-6 else np.eye(3)
+    mix = np.linalg.cholesky(np.nan_to_num(corr, nan=0.0) + 1e-4 * np.eye(3))
+    hp_y = highpass(image @ _LUMA)
+    edge = (np.abs(hp_y) >= 3 * max(sigma, 1e-6)).astype(np.uint8)
+    ok = r & (cv2.dilate(edge, np.ones((5, 5), np.uint8)) == 0)  # grain alone, off edges
+    if ok.sum() >= 64:
+        size = SIZES[int(np.argmin(np.abs(_size_signatures() - _lag1(hp_y, ok))))]
+    else:
+        size = SIZES[1]
     return GrainModel(edges, var.astype(np.float32), mix.astype(np.float32), size, sigma)
 
 
@@ -115,7 +137,11 @@ def add_matched_grain(image: np.ndarray, fill: np.ndarray, mask: np.ndarray, see
     comp = np.where(mask[..., None], fill, image)
     luma = level(comp)
     idx = np.clip(np.searchsorted(model.edges, luma[mask], side="right") - 1, 0, LEVELS - 1)
-    own = _per_level(highpass(comp)[mask], idx)
+    # measured away from the hole's border, where the step between the photo's grain and the
+    # new one adds high-pass of its own (thin holes have no inside: all of them is used)
+    core = cv2.erode(mask.astype(np.uint8), np.ones((7, 7), np.uint8))[mask] > 0
+    core = core if core.sum() >= 64 else np.ones_like(core)
+    own = _per_level(highpass(comp)[mask][core], idx[core])
     ys, xs = np.nonzero(mask)
     y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     grain = synthesize(model, (y1 - y0, x1 - x0), seed)
@@ -123,10 +149,11 @@ def add_matched_grain(image: np.ndarray, fill: np.ndarray, mask: np.ndarray, see
     want = np.maximum(model.var - own, 0)  # (LEVELS, 3) high-pass variance to add
     gain = np.sqrt(want / keep)
     g = grain[ys - y0, xs - x0]
-    for _ in range(2):  # the hole's edges add high-pass of their own: measure and correct
+    for _ in range(2):  # clipping and the fill's own detail change it: measure and correct
         out = fill.copy()
         out[ys, xs] = np.clip(fill[ys, xs] + gain[idx] * g, 0, 1)
-        got = _per_level(highpass(np.where(mask[..., None], out, image))[mask], idx) - own
+        hp = highpass(np.where(mask[..., None], out, image))[mask][core]
+        got = _per_level(hp, idx[core]) - own
         gain = gain * np.clip(np.sqrt(want / np.maximum(got, 1e-10)), 0.5, 2.0)
     out = fill.copy()
     out[ys, xs] = np.clip(fill[ys, xs] + gain[idx] * g, 0, 1)
@@ -134,5 +161,6 @@ def add_matched_grain(image: np.ndarray, fill: np.ndarray, mask: np.ndarray, see
 
 
 def _per_level(hp: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    return np.stack([hp[idx == b].var(0) if (idx == b).sum() > 8 else hp.var(0)
+    """Robust high-pass variance per brightness level and channel."""
+    return np.stack([robust_var(hp[idx == b]) if (idx == b).sum() > 8 else robust_var(hp)
                      for b in range(LEVELS)])

@@ -11,7 +11,9 @@ Deliberate changes since: ``colorize-hints`` (hint corrections spread by region 
 issue 18) and every ``inpaint-*`` (film grain matched in the fill by default on grainy photos,
 issue 22; with ``grain="off"`` the recorded hashes still hold, checked below);
 ``colorize-hints`` again (the network's hinted change gated to the hints' reach, issue 18);
-``stylize-fast`` (the gallery network fine-tuned to keep more of the photo, issue 21).
+``stylize-fast`` (the gallery network fine-tuned to keep more of the photo, issue 21);
+every ``inpaint-*`` again (the grain statistics made robust to the ring's edges and texture,
+which had been counted as grain and made blotchy fills on clean photos, issue 22).
 """
 
 import base64
