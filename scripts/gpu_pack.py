@@ -2,7 +2,11 @@
 device call's 64 MiB (see scripts/gpu_inpaint.sh): .gpu/1/data, .gpu/2/data, ... The
 validation photos go into the first, so validation is the same from the first step.
 
-    python3 scripts/gpu_pack.py [--data ../shared/data/train] [--out .gpu]
+    python3 scripts/gpu_pack.py [--data ../shared/data/train ...] [--out .gpu] [--max-side N]
+
+``--max-side N`` writes reduced JPEG copies (short side N px, quality 95) instead of the
+files: the restorer trains on photos of 256 px (scripts/gpu_restore.sh), so a part holds
+thousands of them.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import argparse
 import shutil
 import subprocess
 from pathlib import Path
+
+import numpy as np
 
 from neuron_desktop.data.photos import list_images, split
 from neuron_desktop.train.inpaint import InpaintRecipe
@@ -27,27 +33,70 @@ def tree_bytes() -> int:
     return sum(p.stat().st_size for n in names if n and (p := Path(n.decode())).is_file())
 
 
+def reduce(f: Path, root: Path, out: Path, side: int) -> Path:
+    """A JPEG copy of photo ``f`` with its short side at most ``side`` px, written under
+    ``out/<root's name>/`` at its path relative to ``root``."""
+    from PIL import Image
+
+    dest = (out / root.name / f.relative_to(root)).with_suffix(".jpg")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with Image.open(f) as im:
+        im = im.convert("RGB")
+        s = side / min(im.size)
+        if s < 1:
+            im = im.resize((round(im.width * s), round(im.height * s)), Image.LANCZOS)
+        im.save(dest, quality=95)
+    return dest
+
+
 def main() -> None:
     recipe = InpaintRecipe()
     p = argparse.ArgumentParser()
-    p.add_argument("--data", default=recipe.data[0])
+    p.add_argument("--data", nargs="+", default=[recipe.data[0]])
     p.add_argument("--out", default=".gpu")
+    p.add_argument("--max-side", type=int, default=0, help="reduced copies (short side)")
+    p.add_argument("--parts", type=int, default=0, help="at most this many parts (0: all)")
     a = p.parse_args()
-    root, out = Path(a.data).resolve(), Path(a.out)
-    train, val = split(list_images([root]), recipe.val_fraction)
-    files = val + train
+    roots, out = [Path(d).resolve() for d in a.data], Path(a.out)
+    train, val = split(list_images(roots), recipe.val_fraction)
     budget = LIMIT - tree_bytes() - MARGIN
+    for old in out.glob("[0-9]*"):
+        shutil.rmtree(old)
+    if a.max_side:  # reduced copies, made as they are packed (a shuffled mix of the folders)
+        order = np.random.default_rng(0).permutation(len(train))
+        files = val + [train[i] for i in order]
+        part, used, n = 1, 0, 0
+        for f in files:
+            root = next(r for r in roots if f.is_relative_to(r))
+            dest = reduce(f, root, out / str(part) / "data", a.max_side)
+            size = dest.stat().st_size
+            if used + size > budget:
+                dest.unlink()
+                part, used = part + 1, 0
+                if a.parts and part > a.parts:
+                    part -= 1
+                    break
+                dest = reduce(f, root, out / str(part) / "data", a.max_side)
+            used += size
+            n += 1
+        print(f"{n} photos (short side {a.max_side} px) in {part} parts under {out}/N/data")
+        return
+    files = val + train
     sizes = [f.stat().st_size for f in files]
     if budget <= max(sizes):
         raise SystemExit(f"the working tree leaves {budget} bytes per call: too little")
     parts = -(-sum(sizes) // budget)
     share = min(budget, -(-sum(sizes) // parts) + max(sizes))  # balanced parts
-    shutil.rmtree(out, ignore_errors=True)
     part, used = 1, 0
     for f, size in zip(files, sizes, strict=True):
         if used + size > share:
             part, used = part + 1, 0
-        dest = out / str(part) / "data" / f.relative_to(root)
+            if a.parts and part > a.parts:
+                part -= 1
+                break
+        root = next(r for r in roots if f.is_relative_to(r))
+        sub = root.name if len(roots) > 1 else ""  # several folders: kept apart by name
+        dest = out / str(part) / "data" / sub / f.relative_to(root)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, dest)
         used += size

@@ -47,3 +47,29 @@ def test_pack_splits_photos_into_parts_with_validation_first(tmp_path, monkeypat
         assert sum(f.stat().st_size for f in part.rglob("*.png")) <= 10 * size
     val = {f"p{i}.png" for i in range(40) if is_validation(Path(f"p{i}.png"), 0.05)}
     assert val and val <= set(names[0])  # p26.png
+
+
+def test_pack_reduced_copies_from_several_folders_into_one_part(tmp_path, monkeypatch):
+    """The restorer's GPU data: reduced JPEG copies of a shuffled mix of two folders, as many
+    as one call carries (scripts/gpu_restore.sh)."""
+    pack = _script("gpu_pack")
+    rng = np.random.default_rng(1)
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for i in range(20):
+            Image.fromarray((rng.random((300, 400, 3)) * 255).astype(np.uint8)).save(
+                tmp_path / folder / f"{folder}{i}.png")
+    monkeypatch.setattr(pack, "tree_bytes", lambda: 0)
+    monkeypatch.setattr(pack, "LIMIT", pack.MARGIN + 60_000)
+    out = tmp_path / "gpu"
+    monkeypatch.setattr(sys, "argv", ["gpu_pack", "--data", str(tmp_path / "a"),
+                                      str(tmp_path / "b"), "--out", str(out),
+                                      "--max-side", "64", "--parts", "1"])
+    pack.main()
+    assert [p.name for p in out.iterdir()] == ["1"]
+    files = list((out / "1" / "data").rglob("*.jpg"))
+    assert 4 <= len(files) < 40  # one part's worth, not everything
+    assert sum(f.stat().st_size for f in files) <= 60_000
+    assert {f.parent.name for f in files} == {"a", "b"}  # both folders, kept apart
+    with Image.open(files[0]) as im:
+        assert min(im.size) == 64

@@ -12,6 +12,7 @@ harmonic pre-fill.
 
 from __future__ import annotations
 
+import functools
 import time
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from neuron_desktop.models.inpainting import (
 )
 from neuron_desktop.train.colorize import DEFAULT_DATA
 from neuron_desktop.train.runs import (
+    batch_stream,
     cosine_lr,
     fixed_fields,
     init_from,
@@ -148,31 +150,15 @@ def make_batch(bank: PhotoBank, rng: np.random.Generator, recipe: InpaintRecipe
     return torch.from_numpy(crops).permute(0, 3, 1, 2), torch.from_numpy(masks)[:, None]
 
 
-class _BatchStream(torch.utils.data.IterableDataset):
-    """Endless batches made in DataLoader worker processes, each worker seeded by
-    (recipe seed, starting step, worker index)."""
-
-    def __init__(self, bank: PhotoBank, recipe: InpaintRecipe, start: int) -> None:
-        self.bank, self.recipe, self.start = bank, recipe, start
-
-    def __iter__(self):
-        worker = torch.utils.data.get_worker_info()
-        rng = np.random.default_rng([self.recipe.seed, self.start, worker.id if worker else 0])
-        while True:
-            yield make_batch(self.bank, rng, self.recipe)
-
-
 def batches(bank: PhotoBank, rng: np.random.Generator, recipe: InpaintRecipe, start: int,
             workers: int):
-    """Training batches: made here from ``rng`` (``workers`` = 0: a resumed run replays the
-    same data) or by ``workers`` processes (fast enough to feed a GPU)."""
-    if workers <= 0:
-        while True:
-            yield make_batch(bank, rng, recipe)
-    loader = torch.utils.data.DataLoader(
-        _BatchStream(bank, recipe, start), batch_size=None, num_workers=workers,
-        pin_memory=torch.cuda.is_available(), prefetch_factor=4, persistent_workers=True)
-    yield from loader
+    """Training batches (:func:`~neuron_desktop.train.runs.batch_stream`)."""
+    return batch_stream(functools.partial(_make, bank, recipe), rng, recipe.seed, start,
+                        workers)
+
+
+def _make(bank: PhotoBank, recipe: InpaintRecipe, rng: np.random.Generator):
+    return make_batch(bank, rng, recipe)
 
 
 def train_inpainter(recipe: InpaintRecipe, run_dir: Path, device: torch.device,

@@ -15,9 +15,11 @@ per-crop log MSE (``--loss log-mse``).
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import math
 import time
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +29,7 @@ from neuron_desktop.data.degrade import degrade
 from neuron_desktop.data.photos import PhotoBank, list_images, split
 from neuron_desktop.models.restore import Restorer
 from neuron_desktop.train.runs import (
+    batch_stream,
     cosine_lr,
     end_of_step,
     load_init,
@@ -66,12 +69,18 @@ def log_mse(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-5) -> torch.Tensor
 LOSSES = {"charbonnier": charbonnier, "log-mse": log_mse}
 
 
+def _make(bank: PhotoBank, n: int, crop: int, severity: tuple[float, float],
+          rng: np.random.Generator):
+    return make_batch(bank, rng, n, crop, severity)
+
+
 @torch.no_grad()
 def validate(net: Restorer, val: list[tuple[torch.Tensor, torch.Tensor]]) -> dict:
     net.eval()
+    device = next(net.parameters()).device
     mse_in, mse_out = [], []
     for x, y in val:
-        out = net(x).clamp(0, 1)
+        out = net(x.to(device)).float().clamp(0, 1).cpu()
         mse_in.append(float(((x - y) ** 2).mean()))
         mse_out.append(float(((out - y) ** 2).mean()))
     return {"psnr_degraded": float(np.mean([-10 * math.log10(m) for m in mse_in])),
@@ -94,11 +103,13 @@ def train_main(args) -> None:
     vrng = np.random.default_rng(123)
     val = [make_batch(val_bank, vrng, 8, args.crop, (s, s)) for s in (0.25, 0.5, 0.85)]
     log.info("data: %d training photos, %d validation batches", len(bank), len(val))
+    device = torch.device(args.device)
     net = Restorer(widths=tuple(args.widths))
     if args.init:  # continue from shipped weights (a new run: new optimiser and schedule)
         from neuron_desktop.models.weights import load_weights
 
         load_init(net, load_weights(args.init), args.init)
+    net.to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     ckpt, fixed = run / "checkpoint.pt", run_fields(args)
     parts = {"model": net, "optimizer": opt}
@@ -107,15 +118,30 @@ def train_main(args) -> None:
     def save() -> None:
         save_run(ckpt, fixed, parts, rng, step, history)
 
+    use_amp = device.type == "cuda"
+    make = functools.partial(_make, bank, args.batch, args.crop, tuple(args.severity))
     t0 = t_save = time.monotonic()
-    seen, loss_avg = 0, None
-    with stop_requests() as stop:
-        while step < args.steps and not stop.is_set():
+    seen, loss_avg, start = 0, None, step
+    # --time-budget: the schedule runs over the budget (a step count cannot be known ahead)
+    budget_steps = None
+    with stop_requests() as stop, closing(batch_stream(make, rng, args.seed, step,
+                                                       args.workers)) as stream:
+        while step < (budget_steps or args.steps) and not stop.is_set():
             net.train()
+            elapsed = time.monotonic() - t0
+            if args.time_budget:
+                if elapsed >= args.time_budget:
+                    break
+                if step - start >= 20:  # the rate is known: the step count the budget allows
+                    rate = (step - start) / elapsed
+                    budget_steps = min(args.steps, start + int(rate * args.time_budget))
             for g in opt.param_groups:
-                g["lr"] = cosine_lr(args, step, warmup=200)
-            x, y = make_batch(bank, rng, args.batch, args.crop, tuple(args.severity))
-            loss = LOSSES[args.loss](net(x), y)
+                g["lr"] = cosine_lr(argparse.Namespace(**{**vars(args), "steps": budget_steps
+                                                          or args.steps}), step, warmup=200)
+            x, y = (t.to(device, non_blocking=True) for t in next(stream))
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                pred = net(x)
+            loss = LOSSES[args.loss](pred.float(), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -145,7 +171,8 @@ def export_main(args) -> None:
                  | {"step": state["step"], "script": "neuron_desktop.train.restore"},
                  data={"folders": run_args["data"], "val_fraction": 0.05},
                  metrics={"validation": history[-1] if history else {}},
-                 preprocessing={"arch": {"widths": run_args["widths"]}})
+                 preprocessing={"arch": {"widths": run_args["widths"]}},
+                 directory=args.weights_dir)
     log.info("exported step %d as '%s'", state["step"], args.name)
 
 
@@ -278,6 +305,11 @@ def main(argv=None) -> None:
     t.add_argument("--save-every-s", type=float, default=180)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--init", help="weights name to start from (e.g. restorer)")
+    t.add_argument("--device", default="cpu")
+    t.add_argument("--workers", type=int, default=0,
+                   help="processes making the batches (0: here, replayed on resume)")
+    t.add_argument("--time-budget", type=float, default=0,
+                   help="seconds to train; the schedule ends with them (0: --steps)")
     t.add_argument("--loss", choices=sorted(LOSSES), default="charbonnier",
                    help="log-mse: per-crop log MSE (the mean PSNR; balances severities)")
     t.add_argument("--severity", type=float, nargs=2, default=[0.0, 1.0],
@@ -285,6 +317,7 @@ def main(argv=None) -> None:
     e = sub.add_parser("export")
     e.add_argument("run")
     e.add_argument("--name", default="restorer")
+    e.add_argument("--weights-dir", default=None, help="where to write (default: the package's)")
     o = sub.add_parser("tone", help="fit the whole-photo tone head on trained weights")
     o.add_argument("run")
     o.add_argument("--data", nargs="+", required=True)

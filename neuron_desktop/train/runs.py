@@ -9,12 +9,13 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from neuron_desktop.core.errors import NeuronError
@@ -56,7 +57,8 @@ def fixed_fields(recipe: Any, volatile: tuple[str, ...]) -> dict:
     return {k: v for k, v in json.loads(json.dumps(asdict(recipe))).items() if k not in volatile}
 
 
-RUN_VOLATILE = ("cmd", "run", "steps", "val_every", "val_limit", "save_every_s", "threads")
+RUN_VOLATILE = ("cmd", "run", "steps", "val_every", "val_limit", "save_every_s", "threads",
+                "device", "workers", "time_budget")
 
 
 def run_fields(args: Any, volatile: tuple[str, ...] = RUN_VOLATILE) -> dict:
@@ -170,3 +172,32 @@ def end_of_step(args: Any, run_dir: Path, history: list, train: dict,
         return saved_at
     save()
     return time.monotonic()
+
+
+class _BatchStream(torch.utils.data.IterableDataset):
+    """Endless ``make(rng)`` batches in DataLoader worker processes, each worker seeded by
+    (seed, starting step, worker index)."""
+
+    def __init__(self, make: Callable[[np.random.Generator], Any], seed: int,
+                 start: int) -> None:
+        self.make, self.seed, self.start = make, seed, start
+
+    def __iter__(self):
+        worker = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, self.start, worker.id if worker else 0])
+        while True:
+            yield self.make(rng)
+
+
+def batch_stream(make: Callable[[np.random.Generator], Any], rng: np.random.Generator,
+                 seed: int, start: int, workers: int) -> Iterator[Any]:
+    """Training batches ``make(rng)``: made here from ``rng`` (``workers`` = 0: a resumed run
+    replays the same data) or by ``workers`` processes (fast enough to feed a GPU). Close
+    the generator to stop the workers."""
+    if workers <= 0:
+        while True:
+            yield make(rng)
+    loader = torch.utils.data.DataLoader(
+        _BatchStream(make, seed, start), batch_size=None, num_workers=workers,
+        pin_memory=torch.cuda.is_available(), prefetch_factor=4, persistent_workers=True)
+    yield from loader

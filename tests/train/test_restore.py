@@ -62,3 +62,15 @@ def test_training_runs_resumes_and_exports(tmp_path, monkeypatch):
     assert saved["name"] == "restorer-test"
     assert saved["kw"]["recipe"]["loss"] == "log-mse"
     assert saved["kw"]["recipe"]["severity"] == [0.2, 0.6]
+
+
+def test_worker_batches_and_a_time_budget(tmp_path):
+    """The GPU recipe's options on the CPU: batches made by a worker process, and a run
+    that stops when its time budget is spent, with a checkpoint."""
+    photos = _photos(tmp_path / "photos", 6)
+    run = tmp_path / "run"
+    tr.main(["train", str(run), "--data", str(photos), "--batch", "2", "--crop", "32",
+             "--widths", "4", "8", "8", "--val-photos", "2", "--steps", "100000",
+             "--workers", "1", "--time-budget", "3", "--device", "cpu"])
+    state = torch.load(run / "checkpoint.pt", weights_only=True)
+    assert 0 < state["step"] < 100000
