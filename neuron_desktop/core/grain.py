@@ -8,7 +8,8 @@ synthetic grain of those statistics inside the hole, minus the high-pass the fil
 has, so the hole's high-pass energy matches the ring's. Every statistic is robust (from the
 median absolute deviation, on pixels that are not edges): the ring's edges and texture are
 not grain, and counting them made coarse, blotchy "grain" in fills of clean photos. Seeded:
-the same call gives the same grain. Arrays are float32 (H, W, 3) RGB in [0, 1]; masks (H, W) bool, True = filled.
+the same call gives the same grain. Arrays are float32 (H, W, 3) RGB in [0, 1]; masks
+(H, W) bool, True = filled.
 """
 
 from __future__ import annotations
