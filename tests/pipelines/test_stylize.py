@@ -3,10 +3,8 @@ style blending, adding a style, and the shipped fast network."""
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from neuron_desktop.core.color import rgb_to_lab
 from neuron_desktop.core.errors import NeuronError
@@ -23,6 +21,7 @@ from neuron_desktop.models.style import (
     tv_loss,
 )
 from neuron_desktop.pipelines import stylize as st
+from tests.photos import noise_photos
 
 
 def _photo(h=48, w=64, seed=0):
@@ -180,21 +179,12 @@ def test_fast_net_any_size():
     assert 0 <= float(out.min()) and float(out.max()) <= 1
 
 
-def _photo_folder(path, n=3):
-    path.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        img = (rng.random((80, 96, 3)) * 255).astype(np.uint8)
-        Image.fromarray(img).save(path / f"p{i}.png")
-    return path
-
-
 def test_train_new_style_only_touches_its_slot(tmp_path):
     from neuron_desktop.train.style import StyleRecipe, train_new_style
 
     net = FastStyleNet(2, width=4, blocks=1)
     before = {k: v.clone() for k, v in net.state_dict().items()}
-    recipe = StyleRecipe(data=[str(_photo_folder(tmp_path / "photos"))], batch=2, crop=32)
+    recipe = StyleRecipe(data=[str(noise_photos(tmp_path / "photos", w=96))], batch=2, crop=32)
     params = run_pipeline(train_new_style(net, _stripes(), steps=3, recipe=recipe, lr=0.05))
     assert net.styles == 3
     after = net.state_dict()

@@ -4,7 +4,6 @@ batches, fine-tuning, a stop request that saves a checkpoint."""
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from neuron_desktop.core.progress import run_pipeline
 from neuron_desktop.data.masks import free_form_mask
@@ -16,6 +15,7 @@ from neuron_desktop.train.inpaint import (
     train_inpainter,
     training_mask,
 )
+from tests.photos import noise_photos
 
 
 def test_training_masks_cover_the_recipe_range():
@@ -30,18 +30,8 @@ def test_training_masks_cover_the_recipe_range():
     assert 0.2 <= m2.mean() <= 0.3
 
 
-def _noise_photos(folder, n, h, w, seed):
-    """``n`` random-noise PNGs in ``folder`` (a throw-away training set); returns it."""
-    folder.mkdir()
-    rng = np.random.default_rng(seed)
-    for i in range(n):
-        Image.fromarray((rng.random((h, w, 3)) * 255).astype(np.uint8)).save(
-            folder / f"p{i}.png")
-    return folder
-
-
 def test_training_runs_and_resumes(tmp_path):
-    photos = _noise_photos(tmp_path / "photos", 4, 72, 90, 0)
+    photos = noise_photos(tmp_path / "photos", 4, 72, 90, 0)
     recipe = InpaintRecipe(data=[str(photos)], steps=2, batch=2, crop=32, width=4,
                            val_every=2, val_images=2, val_fraction=0.0, gan_start=0.0)
     run = tmp_path / "run"
@@ -56,7 +46,7 @@ def test_training_runs_and_resumes(tmp_path):
 
 
 def test_worker_batches_are_seeded_by_start_step(tmp_path):
-    bank = PhotoBank(list_images([_noise_photos(tmp_path / "photos", 3, 48, 60, 2)]))
+    bank = PhotoBank(list_images([noise_photos(tmp_path / "photos", 3, 48, 60, 2)]))
     recipe = InpaintRecipe(batch=2, crop=32)
 
     def first(start, workers=1):
@@ -79,7 +69,7 @@ def test_worker_batches_are_seeded_by_start_step(tmp_path):
 def test_fine_tuning_keeps_or_zeroes_the_output_layers(tmp_path):
     from neuron_desktop.models.weights import save_weights
 
-    photos = _noise_photos(tmp_path / "photos", 3, 64, 64, 1)
+    photos = noise_photos(tmp_path / "photos", 3, 64, 64, 1)
     torch.manual_seed(0)
     start = InpaintNet(4)
     save_weights("start", start.state_dict(), directory=tmp_path / "w", task="inpainting",
@@ -104,7 +94,7 @@ def test_a_stop_request_saves_a_checkpoint_that_resumes(tmp_path):
 
     from neuron_desktop.core.progress import Cancelled
 
-    photos = _noise_photos(tmp_path / "photos", 3, 64, 64, 3)
+    photos = noise_photos(tmp_path / "photos", 3, 64, 64, 3)
     recipe = InpaintRecipe(data=[str(photos)], steps=50, batch=2, crop=32, width=4,
                            val_every=50, val_fraction=0.0, adv_weight=0.0)
     run, logs = tmp_path / "run", []

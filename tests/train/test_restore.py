@@ -5,10 +5,10 @@ import math
 
 import numpy as np
 import torch
-from PIL import Image
 
 from neuron_desktop.data.photos import PhotoBank, list_images
 from neuron_desktop.train import restore as tr
+from tests.photos import noise_photos
 
 
 def test_log_mse_is_minus_the_mean_psnr_and_weighs_crops_alike():
@@ -26,17 +26,8 @@ def test_log_mse_is_minus_the_mean_psnr_and_weighs_crops_alike():
     assert float(g[0]) > 5 * float(g[1])  # the mild crop is not drowned by the strong one
 
 
-def _photos(folder, n=3):
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        img = (rng.random((80, 100, 3)) * 255).astype(np.uint8)
-        Image.fromarray(img).save(folder / f"p{i}.png")
-    return folder
-
-
 def test_batches_follow_the_severity_range(tmp_path):
-    bank = PhotoBank(list_images([_photos(tmp_path / "photos")]))
+    bank = PhotoBank(list_images([noise_photos(tmp_path / "photos")]))
     rng = np.random.default_rng(1)
     x0, y0 = tr.make_batch(bank, np.random.default_rng(1), 4, 32, (0.0, 0.0))
     x1, y1 = tr.make_batch(bank, rng, 4, 32, (1.0, 1.0))
@@ -45,7 +36,7 @@ def test_batches_follow_the_severity_range(tmp_path):
 
 
 def test_training_runs_resumes_and_exports(tmp_path, monkeypatch):
-    photos = _photos(tmp_path / "photos", 6)
+    photos = noise_photos(tmp_path / "photos", 6)
     run = tmp_path / "run"
     base = ["train", str(run), "--data", str(photos), "--batch", "2", "--crop", "32",
             "--widths", "4", "8", "8", "--val-photos", "2", "--val-every", "2",
@@ -67,7 +58,7 @@ def test_training_runs_resumes_and_exports(tmp_path, monkeypatch):
 def test_worker_batches_and_a_time_budget(tmp_path):
     """The GPU recipe's options on the CPU: batches made by a worker process, and a run
     that stops when its time budget is spent, with a checkpoint."""
-    photos = _photos(tmp_path / "photos", 6)
+    photos = noise_photos(tmp_path / "photos", 6)
     run = tmp_path / "run"
     tr.main(["train", str(run), "--data", str(photos), "--batch", "2", "--crop", "32",
              "--widths", "4", "8", "8", "--val-photos", "2", "--steps", "100000",
