@@ -78,3 +78,29 @@ def test_grain_is_seeded_and_not_added_to_clean_photos_twice():
     # a fill that already has the ring's grain gets (almost) none added
     again = add_matched_grain(img, img, mask, seed=2)
     assert np.abs(again - img)[mask].mean() < 0.01
+
+
+def test_eval_grain_cli_on_a_small_folder(tmp_path, capsys):
+    """`neuron eval grain`: grain-free fills have almost none of the ring's high-pass
+    energy; matched fills have the ring's grain (robust ratio near 1)."""
+    import json
+
+    import cv2
+
+    from neuron_desktop.cli import main
+
+    (tmp_path / "eval").mkdir()
+    for i in range(2):
+        rng = np.random.default_rng(i)
+        img = cv2.resize(rng.integers(0, 255, (6, 8, 3), dtype=np.uint8), (160, 120),
+                         interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(tmp_path / "eval" / f"p{i}.png"), img)
+    report = tmp_path / "grain.json"
+    assert main(["eval", "grain", "--data", str(tmp_path / "eval"), "--methods", "telea",
+                 "--json-out", str(report), "-q"]) == 0
+    r = json.loads(report.read_text())
+    hole = r["results"]["20-30%"]["telea"]
+    assert hole["off"]["robust_energy_ratio"] < 0.3
+    assert 0.7 < hole["auto"]["robust_energy_ratio"] < 1.3
+    assert hole["psnr_change_db"] < 0  # independent grain costs PSNR (restore.md says why)
+    assert "clean photos" in capsys.readouterr().out
