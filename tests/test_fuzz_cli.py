@@ -206,7 +206,11 @@ def test_every_file_through_every_command(corpus, tmp_path, command):
         proc = run_cli([*SINGLE_COMMANDS[command](str(folder / c.name), str(out)), "-q"]
                        if command != "metrics" else SINGLE_COMMANDS[command](
                            str(folder / c.name), str(out)), tmp_path, FILE_TIMEOUT)
-        if c.expect == "ok" and proc.returncode != 0:
+        # inpaint uses each photo as its own mask: a dark photo is an empty mask, refused
+        # with a clear error that names the file (as in the folder test)
+        empty_mask = command == "inpaint" and "mask is empty" in proc.stderr and \
+            c.name in proc.stderr
+        if c.expect == "ok" and proc.returncode != 0 and not empty_mask:
             crashes.append(f"{c.name}: {proc.stderr.strip()}")
         if c.expect == "error" and (proc.returncode == 0
                                     or not re.search(re.escape(c.name), proc.stderr)):
