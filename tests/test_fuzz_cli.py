@@ -186,7 +186,7 @@ SINGLE_COMMANDS = {
                                       str(Path(o).with_suffix(".png"))],
     "colorize": lambda f, o: ["colorize", f, "-o", o, "--render-size", "64"],
     "stylize-fast": lambda f, o: ["stylize", f, "--style", _style_name(), "-o", o,
-                                  "--size", "1"],
+                                  "--size", "16"],  # the smallest size the CLI takes
     "stylize-gatys": lambda f, o: ["stylize", str(REPO / "resources" / "samples" / "x.png")
                                    if False else f, "--style", f, "-o", o, "--iterations",
                                    "1", "--size", "32"],
