@@ -28,6 +28,38 @@ def close(w) -> None:
     w.close()
 
 
+def sample_window(photo: str):
+    """(app, window): the editor at 1400x900 with fresh settings, the bundled ``photo`` open
+    (for the one-shot screenshot scripts)."""
+    from PySide6.QtCore import QSettings
+
+    from neuron_desktop.qt.app import create_app
+    from neuron_desktop.qt.main_window import MainWindow
+
+    app = create_app()
+    tmp = Path(tempfile.mkdtemp(prefix="neuron-shots-"))
+    w = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat),
+                   recovery_dir=tmp / "recovery")
+    w.resize(1400, 900)
+    w.show()
+    w.open_file(SAMPLES / photo, wait=True)
+    return app, w
+
+
+def wait_until(app, done, timeout: float, what: str) -> None:
+    """Process events until ``done()`` (SystemExit naming ``what`` after ``timeout`` s), then
+    a few more so the window has drawn the result."""
+    t0 = time.time()
+    while not done() and time.time() - t0 < timeout:
+        app.processEvents()
+        time.sleep(0.01)
+    if not done():
+        raise SystemExit(f"no {what} within {timeout:g} s")
+    for _ in range(20):
+        app.processEvents()
+        time.sleep(0.01)
+
+
 def main(out_dir: str | None = None) -> int:
     from PySide6.QtCore import QSettings
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,36 +15,21 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from screenshots import SAMPLES, close, shrink  # noqa: E402
+from screenshots import close, sample_window, shrink, wait_until  # noqa: E402
 
 
 def main(out_dir: str | None = None) -> int:
-    from PySide6.QtCore import QSettings
+    from neuron_desktop.qt.app import screenshot
 
-    from neuron_desktop.qt.app import create_app, screenshot
-    from neuron_desktop.qt.main_window import MainWindow
-
-    app = create_app()
     out = Path(out_dir or ROOT / "docs" / "screenshots")
-    tmp = Path(tempfile.mkdtemp(prefix="neuron-shots-"))
-    w = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat),
-                   recovery_dir=tmp / "recovery")
-    w.resize(1400, 900)
-    w.show()
-    w.open_file(SAMPLES / "old_photo.jpg", wait=True)
+    app, w = sample_window("old_photo.jpg")
     w._show_operation("Restore")
     steps = w.history.count()
     if w.run_capability("restore") is None:
         raise SystemExit("Restore did not start")
-    t0 = time.time()  # the result lands once the worker has made the new layer
-    while (w.jobs.busy or w.history.count() == steps) and time.time() - t0 < 120:
-        app.processEvents()
-        time.sleep(0.01)
-    for _ in range(20):
-        app.processEvents()
-        time.sleep(0.01)
-    if w.history.count() == steps:
-        raise SystemExit("Restore left no step in the history")
+    # the result lands once the worker has made the new layer: a new History step
+    wait_until(app, lambda: not w.jobs.busy and w.history.count() > steps, 120,
+               "Restore step in the History")
     w.act_split.setChecked(True)
     w.canvas.set_split(True)
     w.canvas.split_pos = 0.5

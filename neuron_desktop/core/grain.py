@@ -97,24 +97,23 @@ def estimate(image: np.ndarray, mask: np.ndarray, width: int = 16) -> GrainModel
     r = ring(mask, width)
     if r.sum() < 64:
         return None
-    hp = highpass(image)[r]  # (N, 3)
+    hp_full = highpass(image)
+    hp_y = hp_full @ _LUMA  # the high-pass is linear: the luma's is the channels' mix
+    hp = hp_full[r]  # (N, 3)
     luma = level(image)[r]
     edges = np.quantile(luma, np.linspace(0, 1, LEVELS + 1))
     edges[0], edges[-1] = -np.inf, np.inf
     idx = np.clip(np.searchsorted(edges, luma, side="right") - 1, 0, LEVELS - 1)
     var = _per_level(hp, idx)
-    sigma = float(1.4826 * np.median(np.abs(hp @ _LUMA)))
-    flat = np.abs(hp @ _LUMA) < 3 * max(sigma, 1e-6)  # not edges: where grain shows alone
-    inl = hp[flat] if flat.sum() > 32 else hp
-    corr = np.corrcoef(inl.T) if inl.std(0).min() > 1e-6 else np.eye(3)
-    mix = np.linalg.cholesky(np.nan_to_num(corr, nan=0.0) + 1e-4 * np.eye(3))
-    hp_y = highpass(image @ _LUMA)
+    sigma = float(1.4826 * np.median(np.abs(hp_y[r])))
     edge = (np.abs(hp_y) >= 3 * max(sigma, 1e-6)).astype(np.uint8)
     ok = r & (cv2.dilate(edge, np.ones((5, 5), np.uint8)) == 0)  # grain alone, off edges
-    if ok.sum() >= 64:
-        size = SIZES[int(np.argmin(np.abs(_size_signatures() - _lag1(hp_y, ok))))]
-    else:
-        size = SIZES[1]
+    alone = ok.sum() >= 64
+    inl = hp_full[ok] if alone else hp
+    corr = np.corrcoef(inl.T) if inl.std(0).min() > 1e-6 else np.eye(3)
+    mix = np.linalg.cholesky(np.nan_to_num(corr, nan=0.0) + 1e-4 * np.eye(3))
+    size = SIZES[int(np.argmin(np.abs(_size_signatures() - _lag1(hp_y, ok))))] if alone \
+        else SIZES[1]
     return GrainModel(edges, var.astype(np.float32), mix.astype(np.float32), size, sigma)
 
 

@@ -122,11 +122,11 @@ def train_main(args) -> None:
     make = functools.partial(_make, bank, args.batch, args.crop, tuple(args.severity))
     t0 = t_save = time.monotonic()
     seen, loss_avg, start = 0, None, step
-    # --time-budget: the schedule runs over the budget (a step count cannot be known ahead)
-    budget_steps = None
+    # --time-budget: the schedule's steps shrink to what the budget allows at the measured rate
+    schedule = argparse.Namespace(**vars(args))
     with stop_requests() as stop, closing(batch_stream(make, rng, args.seed, step,
                                                        args.workers)) as stream:
-        while step < (budget_steps or args.steps) and not stop.is_set():
+        while step < schedule.steps and not stop.is_set():
             net.train()
             elapsed = time.monotonic() - t0
             if args.time_budget:
@@ -134,10 +134,9 @@ def train_main(args) -> None:
                     break
                 if step - start >= 20:  # the rate is known: the step count the budget allows
                     rate = (step - start) / elapsed
-                    budget_steps = min(args.steps, start + int(rate * args.time_budget))
+                    schedule.steps = min(args.steps, start + int(rate * args.time_budget))
             for g in opt.param_groups:
-                g["lr"] = cosine_lr(argparse.Namespace(**{**vars(args), "steps": budget_steps
-                                                          or args.steps}), step, warmup=200)
+                g["lr"] = cosine_lr(schedule, step, warmup=200)
             x, y = (t.to(device, non_blocking=True) for t in next(stream))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 pred = net(x)
