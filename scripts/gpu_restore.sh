@@ -9,6 +9,7 @@
 #   python3 scripts/gpu_pack.py --data ../shared/data/train ../extra_data --max-side 256 \
 #       --parts 1 --out .gpu_restore          (then carry .gpu_restore/1, DATA .gpu_restore/1/data)
 # Leaves in $OUT: bench/*.json, train.log, log.jsonl, restorer.safetensors and its manifest.
+# DEPTH="2 3 6 3 2": a deeper network than the shipped weights (new blocks start as identities).
 # Dry run on the CPU: DEVICE=cpu BATCH=4 CROP=64 OUT=/tmp/o scripts/gpu_restore.sh DATA 20
 set -uo pipefail
 DEVICE=${DEVICE:-cuda}
@@ -22,7 +23,7 @@ python3 -m neuron_desktop.cli bench --only restore --device "$DEVICE" --out-dir 
 WORKERS=${WORKERS:-$(( $(nproc) > 3 ? $(nproc) - 2 : 1 ))}
 python3 -m neuron_desktop.train.restore train "$W/run" --data "$1" --init restorer \
     --device "$DEVICE" --workers "$WORKERS" --batch "${BATCH:-64}" --crop "${CROP:-128}" \
-    --lr 4e-4 --lr-final 1e-5 --loss log-mse --steps 1000000 --time-budget "$2" \
+    --lr 4e-4 --lr-final 1e-5 --loss log-mse --steps 1000000 --time-budget "$2" ${DEPTH:+--depth $DEPTH} \
     --val-every "${VAL_EVERY:-500}" --save-every-s 60 --max-photos 100000 --threads 4 \
     > "$W/train.log" 2>&1
 rc=$?

@@ -49,29 +49,47 @@ class ToneHead(nn.Module):
 TONE_FEATURES = 31  # luma quantiles of the scan and of the restored photo (15 each), noise
 
 
+DEPTH = (1, 2, 2, 2, 1)  # residual blocks: encoder 2, encoder 4, middle 8, decoder 4, decoder 2
+
+
 class Restorer(nn.Module):
     """Three levels (2, 4, 8 px strides) of residual blocks with skips, and optionally the
-    whole-photo :class:`ToneHead`."""
+    whole-photo :class:`ToneHead`. ``depth`` counts the blocks per stage (:data:`DEPTH`); the
+    stages of a deeper network keep the names of the shallower one's, so its weights load
+    into the deeper one (``deepened``)."""
 
     pad_multiple = 8
 
-    def __init__(self, widths: tuple[int, int, int] = (32, 64, 128), blocks: int = 2,
-                 tone: bool = False) -> None:
+    def __init__(self, widths: tuple[int, int, int] = (32, 64, 128),
+                 depth: tuple[int, ...] = DEPTH, tone: bool = False) -> None:
         super().__init__()
         self.tone = ToneHead() if tone else None
         a, b, c = widths
+        e2, e4, m8, d4, d2 = depth
         self.inp = nn.Conv2d(12, a, 3, padding=1)
-        self.enc2 = nn.Sequential(*[ResBlock(a) for _ in range(1)])
+        self.enc2 = nn.Sequential(*[ResBlock(a) for _ in range(e2)])
         self.down4 = nn.Conv2d(a, b, 2, 2)
-        self.enc4 = nn.Sequential(*[ResBlock(b) for _ in range(blocks)])
+        self.enc4 = nn.Sequential(*[ResBlock(b) for _ in range(e4)])
         self.down8 = nn.Conv2d(b, c, 2, 2)
-        self.mid = nn.Sequential(*[ResBlock(c) for _ in range(blocks)])
+        self.mid = nn.Sequential(*[ResBlock(c) for _ in range(m8)])
         self.up4 = nn.ConvTranspose2d(c, b, 2, 2)
-        self.dec4 = nn.Sequential(*[ResBlock(b) for _ in range(blocks)])
+        self.dec4 = nn.Sequential(*[ResBlock(b) for _ in range(d4)])
         self.up2 = nn.ConvTranspose2d(b, a, 2, 2)
-        self.dec2 = ResBlock(a)
+        self.dec2 = ResBlock(a)  # a single block: the name the first weights were saved under
+        self.dec2_more = nn.Sequential(*[ResBlock(a) for _ in range(d2 - 1)])
         self.out = nn.Conv2d(a, 12, 3, padding=1)
         zero_init(self.out)
+
+    def deepened(self, loaded: set[str]) -> int:
+        """Make every block whose weights are not in ``loaded`` (state-dict keys) an identity
+        (its last convolution zeroed), so a shallower network's weights give the same
+        output in this deeper one; returns how many blocks that was."""
+        n = 0
+        for name, m in self.named_modules():
+            if isinstance(m, ResBlock) and f"{name}.b.weight" not in loaded:
+                zero_init(m.b)
+                n += 1
+        return n
 
     def forward(self, x: Tensor) -> Tensor:
         y = F.pixel_unshuffle(x * 2 - 1, 2)
@@ -79,7 +97,7 @@ class Restorer(nn.Module):
         s4 = self.enc4(self.down4(s2))
         m = self.mid(self.down8(s4))
         d4 = self.dec4(self.up4(m) + s4)
-        d2 = self.dec2(self.up2(d4) + s2)
+        d2 = self.dec2_more(self.dec2(self.up2(d4) + s2))
         return x + F.pixel_shuffle(self.out(d2), 2) / 2
 
 
@@ -88,4 +106,4 @@ def build_restorer(entry) -> Restorer:
     """The layout recorded with the weights (``preprocessing.arch``)."""
     arch = entry.preprocessing.get("arch", {})
     return Restorer(widths=tuple(arch.get("widths", (32, 64, 128))),
-                    tone=bool(arch.get("tone", False)))
+                    depth=tuple(arch.get("depth", DEPTH)), tone=bool(arch.get("tone", False)))

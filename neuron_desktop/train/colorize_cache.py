@@ -40,11 +40,12 @@ def random_crop(rgb: np.ndarray, rng: np.random.Generator, crop: int) -> np.ndar
 @torch.no_grad()
 def encode_batch(net, rgb: np.ndarray) -> dict[str, np.ndarray]:
     """(B, crop, crop, 3) float RGB -> the cached arrays for one batch."""
-    t = torch.from_numpy(rgb).permute(0, 3, 1, 2).float()
+    device = next(net.parameters()).device
+    t = torch.from_numpy(rgb).permute(0, 3, 1, 2).float().to(device)
     lab = rgb_to_lab(t)
     feats = net.semantic_features(normalize_l(lab[:, :1]))
-    lab2 = torch.nn.functional.avg_pool2d(lab, 2)
-    out = {k: f.half().numpy() for k, f in zip(KEYS[:4], feats, strict=True)}
+    lab2 = torch.nn.functional.avg_pool2d(lab, 2).cpu()
+    out = {k: f.half().cpu().numpy() for k, f in zip(KEYS[:4], feats, strict=True)}
     out["l2"] = np.clip(np.round(lab2[:, :1].numpy() * 2.55), 0, 255).astype(np.uint8)
     out["ab2"] = np.clip(np.round(lab2[:, 1:].numpy()), -127, 127).astype(np.int8)
     return out

@@ -31,6 +31,7 @@ from neuron_desktop.models.colorization import (
 )
 from neuron_desktop.train.colorize_cache import FeatureCache, build_cache
 from neuron_desktop.train.runs import (
+    TimeBudget,
     cosine_lr,
     end_of_step,
     resume,
@@ -67,7 +68,7 @@ def cache_main(args) -> None:
         t, v = split(g, args.val_fraction)
         train.append(t)
         val.append(v)
-    net = SemanticColorizer(pretrained_semantic=True).eval()
+    net = SemanticColorizer(pretrained_semantic=True).eval().to(args.device)
     out = Path(args.out)
     if not (out / "val").exists() or args.seed == 0:
         log.info("validation crops: %d", build_cache(interleave(val, 1), out / "val", net,
@@ -151,10 +152,12 @@ def train_main(args) -> None:
     run.mkdir(parents=True, exist_ok=True)
     cache_dir = Path(args.cache)
     cache = FeatureCache(sorted(cache_dir.glob("train*")))
+    device = torch.device(args.device)
     val = FeatureCache([cache_dir / "val"]).all()
     if args.val_limit:
         val = {k: v[: args.val_limit] for k, v in val.items()}
-    net = SemanticColorizer(widths=tuple(args.widths))
+    val = {k: v.to(device) for k, v in val.items()}
+    net = SemanticColorizer(widths=tuple(args.widths)).to(device)
     params = [p for k, p in net.named_parameters() if not k.startswith("semantic.")]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-4)
     rng = np.random.default_rng(args.seed)
@@ -172,14 +175,19 @@ def train_main(args) -> None:
 
     t_save = t0 = time.monotonic()
     seen, loss_avg = 0, None
+    budget = TimeBudget(args, step)
     with stop_requests() as stop:
-        while step < args.steps and not stop.is_set():
+        while step < budget.schedule.steps and not stop.is_set() and not budget.spent(step):
             if step % 200 == 0 and step:
                 cache = FeatureCache(sorted(cache_dir.glob("train*")))  # pick up new shards
             net.train()
             for g in opt.param_groups:
-                g["lr"] = cosine_lr(args, step, warmup=200)
-            loss = training_step_loss(net, cache.batch(rng, args.batch), weights, rng)
+                g["lr"] = cosine_lr(budget.schedule, step, warmup=200)
+            batch = {k: v.to(device, non_blocking=True)
+                     for k, v in cache.batch(rng, args.batch).items()}
+            with torch.autocast(device.type, dtype=torch.bfloat16,
+                                enabled=device.type == "cuda"):
+                loss = training_step_loss(net, batch, weights, rng)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -211,7 +219,8 @@ def export_main(args) -> None:
                  data={"cache": run_args["cache"], "val_fraction": 0.05},
                  metrics={"validation": history[-1] if history else {}},
                  preprocessing={"arch": {"widths": run_args["widths"]},
-                                "l": "(L - 50) / 100", "hint_ab": "ab / 110"})
+                                "l": "(L - 50) / 100", "hint_ab": "ab / 110"},
+                 directory=args.weights_dir)
     log.info("exported step %d as '%s'", state["step"], args.name)
 
 
@@ -240,9 +249,14 @@ def main(argv=None) -> None:
     t.add_argument("--val-limit", type=int, default=256)
     t.add_argument("--save-every-s", type=float, default=180)
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--time-budget", type=float, default=0,
+                   help="seconds; the schedule shrinks to the steps they allow (0: none)")
+    for q in (c, t):
+        q.add_argument("--device", default="cpu")
     e = sub.add_parser("export")
     e.add_argument("run")
     e.add_argument("--name", default="colorizer-candidate")
+    e.add_argument("--weights-dir", default=None, help="where to write (default: the package's)")
     for q in (c, t, e):
         q.add_argument("--threads", type=int, default=2, help="CPU threads (1 when the "
                        "machine is shared: a waiting thread stalls the other)")

@@ -25,10 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.data.degrade import degrade
 from neuron_desktop.data.photos import PhotoBank, list_images, split
-from neuron_desktop.models.restore import Restorer
+from neuron_desktop.models.restore import DEPTH, Restorer
 from neuron_desktop.train.runs import (
+    TimeBudget,
     batch_stream,
     cosine_lr,
     end_of_step,
@@ -53,6 +55,15 @@ def make_batch(bank: PhotoBank, rng: np.random.Generator, n: int, crop: int,
     def t(a):
         return torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).contiguous()
     return t(xs), t(ys)
+
+
+def init_depth(state: dict) -> list[int]:
+    """The residual blocks per stage (:data:`DEPTH`'s order) of a restorer's state dict."""
+    def count(prefix: str) -> int:
+        return len({k.split(".")[1] for k in state if k.startswith(prefix + ".")
+                    and k.endswith(".b.weight")})
+
+    return [count("enc2"), count("enc4"), count("mid"), count("dec4"), 1 + count("dec2_more")]
 
 
 def charbonnier(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
@@ -104,11 +115,22 @@ def train_main(args) -> None:
     val = [make_batch(val_bank, vrng, 8, args.crop, (s, s)) for s in (0.25, 0.5, 0.85)]
     log.info("data: %d training photos, %d validation batches", len(bank), len(val))
     device = torch.device(args.device)
-    net = Restorer(widths=tuple(args.widths))
+    state = None
     if args.init:  # continue from shipped weights (a new run: new optimiser and schedule)
         from neuron_desktop.models.weights import load_weights
 
-        load_init(net, load_weights(args.init), args.init)
+        state = load_weights(args.init)
+        if args.depth is None:  # the --init weights' own layout
+            args.depth = init_depth(state)
+    args.depth = list(args.depth or DEPTH)
+    net = Restorer(widths=tuple(args.widths), depth=tuple(args.depth))
+    if state is not None:
+        if extra := sorted(set(state) - set(net.state_dict())):
+            raise NeuronError(f"--init '{args.init}' is deeper than --depth {args.depth} "
+                              f"(it has {extra[0]}, ...); give its depth or a deeper one")
+        load_init(net, state, args.init)
+        if added := net.deepened(set(state)):  # a deeper network starts as the shallower one
+            log.info("--init '%s': %d new residual blocks start as identities", args.init, added)
     net.to(device)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
     ckpt, fixed = run / "checkpoint.pt", run_fields(args)
@@ -121,22 +143,14 @@ def train_main(args) -> None:
     use_amp = device.type == "cuda"
     make = functools.partial(_make, bank, args.batch, args.crop, tuple(args.severity))
     t0 = t_save = time.monotonic()
-    seen, loss_avg, start = 0, None, step
-    # --time-budget: the schedule's steps shrink to what the budget allows at the measured rate
-    schedule = argparse.Namespace(**vars(args))
+    seen, loss_avg = 0, None
+    budget = TimeBudget(args, step)
     with stop_requests() as stop, closing(batch_stream(make, rng, args.seed, step,
                                                        args.workers)) as stream:
-        while step < schedule.steps and not stop.is_set():
+        while step < budget.schedule.steps and not stop.is_set() and not budget.spent(step):
             net.train()
-            elapsed = time.monotonic() - t0
-            if args.time_budget:
-                if elapsed >= args.time_budget:
-                    break
-                if step - start >= 20:  # the rate is known: the step count the budget allows
-                    rate = (step - start) / elapsed
-                    schedule.steps = min(args.steps, start + int(rate * args.time_budget))
             for g in opt.param_groups:
-                g["lr"] = cosine_lr(schedule, step, warmup=200)
+                g["lr"] = cosine_lr(budget.schedule, step, warmup=200)
             x, y = (t.to(device, non_blocking=True) for t in next(stream))
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
                 pred = net(x)
@@ -166,11 +180,13 @@ def export_main(args) -> None:
                  recipe={k: run_args[k] for k in ("batch", "crop", "lr", "lr_final",
                                                   "widths", "seed", "max_photos")}
                  | {k: run_args.get(k, d) for k, d in (("loss", "charbonnier"),
-                                                       ("severity", [0.0, 1.0]))}
+                                                       ("severity", [0.0, 1.0]),
+                                                       ("depth", list(DEPTH)), ("init", None))}
                  | {"step": state["step"], "script": "neuron_desktop.train.restore"},
                  data={"folders": run_args["data"], "val_fraction": 0.05},
                  metrics={"validation": history[-1] if history else {}},
-                 preprocessing={"arch": {"widths": run_args["widths"]}},
+                 preprocessing={"arch": {"widths": run_args["widths"],
+                                         "depth": run_args.get("depth", list(DEPTH))}},
                  directory=args.weights_dir)
     log.info("exported step %d as '%s'", state["step"], args.name)
 
@@ -298,6 +314,10 @@ def main(argv=None) -> None:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--lr-final", type=float, default=2e-5)
     t.add_argument("--widths", type=int, nargs=3, default=[32, 64, 128])
+    t.add_argument("--depth", type=int, nargs=5, default=None,
+                   help="residual blocks per stage: enc 2, enc 4, middle, dec 4, dec 2 "
+                        f"(default: --init's, else {' '.join(map(str, DEPTH))}; deeper than "
+                        "--init's: the new blocks start as identities)")
     t.add_argument("--max-photos", type=int, default=4000)
     t.add_argument("--val-photos", type=int, default=48)
     t.add_argument("--val-every", type=int, default=500)

@@ -4,6 +4,7 @@ resumed run must share)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import signal
@@ -27,6 +28,28 @@ def cosine_lr(recipe: Any, step: int, warmup: int = 0) -> float:
     t = min(step / max(recipe.steps, 1), 1.0)
     lr = recipe.lr_final + 0.5 * (recipe.lr - recipe.lr_final) * (1 + math.cos(math.pi * t))
     return lr * min(1.0, (step + 1) / warmup) if warmup else lr
+
+
+class TimeBudget:
+    """``--time-budget`` seconds (0: none) for a run of ``args.steps``: once the step rate
+    is known, ``schedule.steps`` (what :func:`cosine_lr` anneals over) shrinks to the steps
+    the budget allows, so a time-boxed run still ends its schedule at ``lr_final``."""
+
+    def __init__(self, args: Any, start: int) -> None:
+        self.args, self.start, self.t0 = args, start, time.monotonic()
+        self.schedule = argparse.Namespace(**vars(args))
+
+    def spent(self, step: int) -> bool:
+        budget = getattr(self.args, "time_budget", 0)
+        elapsed = time.monotonic() - self.t0
+        if not budget:
+            return False
+        if elapsed >= budget:
+            return True
+        if step - self.start >= 20:  # the rate is known
+            rate = (step - self.start) / elapsed
+            self.schedule.steps = min(self.args.steps, self.start + int(rate * budget))
+        return False
 
 
 @contextmanager

@@ -9,10 +9,13 @@ from neuron_desktop.pipelines.restore import neutralise, restore, run_tiled, til
 
 
 def test_tiles_cover_the_photo_with_overlap():
-    assert tiles(100, 512, 32) == [0]
-    starts = tiles(1000, 256, 32)
-    assert starts[0] == 0 and starts[-1] == 1000 - 256
-    assert all(b - a <= 256 - 32 for a, b in zip(starts, starts[1:], strict=False))
+    assert tiles(100, 512, 32) == ([0], 100)
+    assert tiles(1000, 512, 32) == ([0, 320, 640], 360)  # equal tiles: 1080 px of work, not 1536
+    for size, tile in ((1000, 256), (4000, 512), (3001, 512), (513, 512)):
+        starts, length = tiles(size, tile, 32)
+        assert length % 8 == 0 and length <= tile + 7 and length <= size
+        assert starts[0] == 0 and starts[-1] == size - length
+        assert all(b - a <= length - 32 for a, b in zip(starts, starts[1:], strict=False))
 
 
 def test_tiling_leaves_no_seam_on_a_flat_gradient():
@@ -23,7 +26,7 @@ def test_tiling_leaves_no_seam_on_a_flat_gradient():
             p.add_(0.01 * torch.randn_like(p))
     x = torch.linspace(0, 1, 300).view(1, 1, 1, 300).expand(1, 3, 200, 300).contiguous()
     whole = run_pipeline(run_tiled(net, x, tile=1024))
-    tiled = run_pipeline(run_tiled(net, x, tile=96, overlap=32))
+    tiled = run_pipeline(run_tiled(net, x, tile=128, overlap=32))  # 3 x 2 tiles
     effect = float((whole - x).abs().mean())
     assert effect > 1e-3  # the network does change the image
     # tiles see less context near their borders, but the blend leaves no step: the

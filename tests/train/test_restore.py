@@ -4,8 +4,10 @@ chosen range, and a run trains, resumes from its checkpoint and exports."""
 import math
 
 import numpy as np
+import pytest
 import torch
 
+from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.data.photos import PhotoBank, list_images
 from neuron_desktop.train import restore as tr
 from tests.photos import noise_photos
@@ -65,3 +67,52 @@ def test_worker_batches_and_a_time_budget(tmp_path):
              "--workers", "1", "--time-budget", "3", "--device", "cpu"])
     state = torch.load(run / "checkpoint.pt", weights_only=True)
     assert 0 < state["step"] < 100000
+
+
+def test_a_deeper_network_starts_from_shallower_weights_unchanged(tmp_path, monkeypatch):
+    """``--depth`` deeper than ``--init``'s weights: the shared blocks load, the new ones
+    start as identities (same output as the shallow network), then train; the export
+    records the depth, and the registry builds that layout from it."""
+    from neuron_desktop.models.restore import Restorer, build_restorer
+
+    torch.manual_seed(0)
+    shallow = Restorer(widths=(4, 8, 8)).eval()
+    with torch.no_grad():
+        shallow.out.weight.normal_(0, 0.1)  # a trained-looking net (zero output otherwise)
+    deep = Restorer(widths=(4, 8, 8), depth=(2, 3, 4, 3, 2))
+    deep.load_state_dict(shallow.state_dict(), strict=False)
+    assert deep.deepened(set(shallow.state_dict())) == 6
+    x = torch.rand(2, 3, 32, 40)
+    with torch.no_grad():
+        assert torch.allclose(deep.eval()(x), shallow(x), atol=1e-6)
+        assert not torch.allclose(shallow(x), x)  # the comparison means something
+
+    photos = noise_photos(tmp_path / "photos", 6)
+    monkeypatch.setattr("neuron_desktop.models.weights.load_weights",
+                        lambda name: shallow.state_dict())
+    run = tmp_path / "run"
+    tr.main(["train", str(run), "--data", str(photos), "--batch", "2", "--crop", "32",
+             "--widths", "4", "8", "8", "--depth", "2", "3", "4", "3", "2", "--init", "small",
+             "--val-photos", "2", "--steps", "2"])
+    state = torch.load(run / "checkpoint.pt", weights_only=True)["model"]
+    assert "mid.3.b.weight" in state and "dec2_more.0.a.weight" in state
+    saved = {}
+    monkeypatch.setattr("neuron_desktop.models.weights.save_weights",
+                        lambda name, state, **kw: saved.update(kw=kw))
+    tr.main(["export", str(run), "--name", "restorer-test"])
+    arch = saved["kw"]["preprocessing"]["arch"]
+    assert arch["depth"] == [2, 3, 4, 3, 2] and saved["kw"]["recipe"]["init"] == "small"
+    entry = type("Entry", (), {"preprocessing": {"arch": arch}})()
+    built = build_restorer(entry)
+    assert set(built.state_dict()) == set(state)
+    # starting from the deep weights: their depth by default; a shallower --depth is refused
+    monkeypatch.setattr("neuron_desktop.models.weights.load_weights", lambda name: state)
+    again = ["train", str(tmp_path / "again"), "--data", str(photos), "--batch", "2",
+             "--crop", "32", "--widths", "4", "8", "8", "--init", "deep", "--val-photos", "2",
+             "--steps", "1"]
+    tr.main(again)
+    assert set(torch.load(tmp_path / "again" / "checkpoint.pt", weights_only=True)["model"]
+               ) == set(state)
+    with pytest.raises(NeuronError, match="deeper than --depth"):
+        tr.main([again[0], str(tmp_path / "shallow"), *again[2:], "--depth", "1", "2", "2",
+                 "2", "1"])
