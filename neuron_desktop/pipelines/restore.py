@@ -24,7 +24,7 @@ from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.progress import CancelToken, Pipeline, Preview, Progress
 from neuron_desktop.models.restore import Restorer
 
-DEFAULT_TILE = 512
+DEFAULT_TILE = 544  # a 1 MP photo in 2 x 2 equal tiles (3 x 3 at 512 px: 10 % slower)
 OVERLAP = 32
 DEFAULT_WEIGHTS = "restorer"
 
