@@ -46,6 +46,18 @@ def sample_window(photo: str):
     return app, w
 
 
+def finish(w, out_dir: str | None, name: str) -> int:
+    """The one-shot scripts' end: screenshot ``w`` to ``out_dir`` (default docs/screenshots)
+    as ``name``, keep it small, close the window; 0 for ``sys.exit``."""
+    from neuron_desktop.qt.app import screenshot
+
+    path = screenshot(w, Path(out_dir or ROOT / "docs" / "screenshots") / name)
+    shrink(path)
+    close(w)
+    print(f"wrote {path}")
+    return 0
+
+
 def wait_until(app, done, timeout: float, what: str) -> None:
     """Process events until ``done()`` (SystemExit naming ``what`` after ``timeout`` s), then
     a few more so the window has drawn the result."""

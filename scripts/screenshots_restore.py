@@ -15,13 +15,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from screenshots import close, sample_window, shrink, wait_until  # noqa: E402
+from screenshots import finish, sample_window, wait_until  # noqa: E402
 
 
 def main(out_dir: str | None = None) -> int:
-    from neuron_desktop.qt.app import screenshot
-
-    out = Path(out_dir or ROOT / "docs" / "screenshots")
     app, w = sample_window("old_photo.jpg")
     w._show_operation("Restore")
     steps = w.history.count()
@@ -33,11 +30,7 @@ def main(out_dir: str | None = None) -> int:
     w.act_split.setChecked(True)
     w.canvas.set_split(True)
     w.canvas.split_pos = 0.5
-    path = screenshot(w, out / "restore_split.png")
-    shrink(path)
-    close(w)
-    print(f"wrote {path}")
-    return 0
+    return finish(w, out_dir, "restore_split.png")
 
 
 if __name__ == "__main__":

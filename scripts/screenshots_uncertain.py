@@ -15,24 +15,17 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from screenshots import close, sample_window, shrink, wait_until  # noqa: E402
+from screenshots import finish, sample_window, wait_until  # noqa: E402
 
 
 def main(out_dir: str | None = None) -> int:
-    from neuron_desktop.qt.app import screenshot
-
-    out = Path(out_dir or ROOT / "docs" / "screenshots")
     app, w = sample_window("old_photo.jpg")
     w._show_operation("Colorize")  # the Colorize form beside the overlay
     got = []
     w.live_preview.live.confidenceReady.connect(lambda *a: got.append(1))
     w.live_preview.act_uncertain.setChecked(True)
     wait_until(app, lambda: bool(got), 120, "confidence overlay")
-    path = screenshot(w, out / "uncertain_areas.png")
-    shrink(path)
-    close(w)
-    print(f"wrote {path}")
-    return 0
+    return finish(w, out_dir, "uncertain_areas.png")
 
 
 if __name__ == "__main__":

@@ -101,6 +101,15 @@ class Restorer(nn.Module):
         return x + F.pixel_shuffle(self.out(d2), 2) / 2
 
 
+def state_depth(state: dict) -> list[int]:
+    """The blocks per stage (:data:`DEPTH`'s order) of a :class:`Restorer` state dict."""
+    def count(prefix: str) -> int:
+        return len({k.split(".")[1] for k in state
+                    if k.startswith(prefix + ".") and k.endswith(".b.weight")})
+
+    return [count("enc2"), count("enc4"), count("mid"), count("dec4"), 1 + count("dec2_more")]
+
+
 @register_arch("Restorer")
 def build_restorer(entry) -> Restorer:
     """The layout recorded with the weights (``preprocessing.arch``)."""

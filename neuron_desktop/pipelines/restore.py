@@ -56,7 +56,7 @@ def tiles(size: int, tile: int, overlap: int, multiple: int = 8) -> tuple[list[i
     if size <= tile:
         return [0], size
     n = math.ceil((size - overlap) / (tile - overlap))
-    length = min(size, -(-math.ceil((size + (n - 1) * overlap) / n) // multiple) * multiple)
+    length = min(size, math.ceil((size + (n - 1) * overlap) / (n * multiple)) * multiple)
     return sorted({round(i * (size - length) / (n - 1)) for i in range(n)}), length
 
 

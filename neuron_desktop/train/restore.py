@@ -28,7 +28,7 @@ import torch
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.data.degrade import degrade
 from neuron_desktop.data.photos import PhotoBank, list_images, split
-from neuron_desktop.models.restore import DEPTH, Restorer
+from neuron_desktop.models.restore import DEPTH, Restorer, state_depth
 from neuron_desktop.train.runs import (
     TimeBudget,
     batch_stream,
@@ -55,15 +55,6 @@ def make_batch(bank: PhotoBank, rng: np.random.Generator, n: int, crop: int,
     def t(a):
         return torch.from_numpy(np.stack(a)).permute(0, 3, 1, 2).contiguous()
     return t(xs), t(ys)
-
-
-def init_depth(state: dict) -> list[int]:
-    """The residual blocks per stage (:data:`DEPTH`'s order) of a restorer's state dict."""
-    def count(prefix: str) -> int:
-        return len({k.split(".")[1] for k in state if k.startswith(prefix + ".")
-                    and k.endswith(".b.weight")})
-
-    return [count("enc2"), count("enc4"), count("mid"), count("dec4"), 1 + count("dec2_more")]
 
 
 def charbonnier(a: torch.Tensor, b: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
@@ -121,7 +112,7 @@ def train_main(args) -> None:
 
         state = load_weights(args.init)
         if args.depth is None:  # the --init weights' own layout
-            args.depth = init_depth(state)
+            args.depth = state_depth(state)
     args.depth = list(args.depth or DEPTH)
     net = Restorer(widths=tuple(args.widths), depth=tuple(args.depth))
     if state is not None:
