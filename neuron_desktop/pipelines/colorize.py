@@ -37,13 +37,16 @@ DEFAULT_RENDER_SIZE = 256
 # docs/colorization.md): a low temperature with a partial prior correction balances PSNR and
 # colourfulness; with hints the user supplies the colour, so the rest stays calmer.
 DEFAULT_TEMPERATURE = 0.2
-DEFAULT_PRIOR_CORRECTION = 0.43
+DEFAULT_PRIOR_CORRECTION = 0.45
 HINTED_PRIOR_CORRECTION = 0.8
 DEFAULT_CHROMA_BOOST = 0.0  # coherent chroma given back after averaging (models.colorization)
 DEFAULT_KEEP_CHROMA = False  # refinement keeps each region's chroma (see finish)
 MAX_CHROMA_GAIN = 1.6
 REFINE_EPS = 1e-4
-REFINE_RADIUS_AT_512 = 40  # seed 004's radius, for a 512 px image; scaled with the size
+# guided-filter radius for a 512 px image, scaled with the size: seed 004 used 40, which greys
+# colours; 20 keeps more colour at the same PSNR (validation split, docs/colorization.md)
+REFINE_RADIUS_AT_512 = 20
+CONFIDENCE_RADIUS_AT_512 = 40  # the confidence map is smoothed into regions
 
 
 @dataclass
@@ -326,7 +329,8 @@ def confidence_map(net, prep: Prepared, hints: list | None = None,
     conf = F.interpolate(conf.to(l_full.device), size=(H, W), mode="bilinear",
                          align_corners=False)
     subsample = max(1, round(max(H, W) / 1024))
-    conf = guided_filter(l_full / 100, conf, refine_radius(H, W), 1e-2, subsample)
+    conf = guided_filter(l_full / 100, conf, refine_radius(H, W, CONFIDENCE_RADIUS_AT_512), 1e-2,
+                         subsample)
     return conf.clamp(0, 1)
 
 
@@ -358,8 +362,8 @@ def work_ab(net: BinColorizer, prep: Prepared, hints: list | None,
     return propagate_hints(ab, l_work, hints, prep.l_full, propagation, probs, geometry)
 
 
-def refine_radius(h: int, w: int) -> int:
-    return max(1, round(REFINE_RADIUS_AT_512 * max(h, w) / 512))
+def refine_radius(h: int, w: int, at_512: int | None = None) -> int:
+    return max(1, round((REFINE_RADIUS_AT_512 if at_512 is None else at_512) * max(h, w) / 512))
 
 
 def refine_ab(l: Tensor, ab_small: Tensor, keep_chroma: bool | None = None) -> Tensor:

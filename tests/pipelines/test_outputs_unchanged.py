@@ -13,7 +13,8 @@ issue 22; with ``grain="off"`` the recorded hashes still hold, checked below);
 ``colorize-hints`` again (the network's hinted change gated to the hints' reach, issue 18);
 ``stylize-fast`` (the gallery network fine-tuned to keep more of the photo, issue 21);
 every ``inpaint-*`` again (the grain statistics made robust to the ring's edges and texture,
-which had been counted as grain and made blotchy fills on clean photos, issue 22).
+which had been counted as grain and made blotchy fills on clean photos, issue 22);
+``colorize`` and ``colorize-hints`` (the refinement radius 40 -> 20 and α 0.45, issue 18).
 """
 
 import base64
