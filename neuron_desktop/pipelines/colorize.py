@@ -33,9 +33,10 @@ from neuron_desktop.models.colorization import (
 from neuron_desktop.models.registry import load_as
 
 DEFAULT_RENDER_SIZE = 256
-# Decoding chosen on the training set's validation split (scripts/tune_colorize.py, see
-# docs/colorization.md): a low temperature with a partial prior correction balances PSNR and
-# colourfulness; with hints the user supplies the colour, so the rest stays calmer.
+# Decoding chosen on the training set's validation split (docs/colorization.md, "Refinement
+# radius"; the earlier grid: scripts/tune_colorize.py): a low temperature with a partial prior
+# correction balances PSNR and colourfulness; with hints the user supplies the colour, so the
+# rest stays calmer.
 DEFAULT_TEMPERATURE = 0.2
 DEFAULT_PRIOR_CORRECTION = 0.45
 HINTED_PRIOR_CORRECTION = 0.8
@@ -362,8 +363,8 @@ def work_ab(net: BinColorizer, prep: Prepared, hints: list | None,
     return propagate_hints(ab, l_work, hints, prep.l_full, propagation, probs, geometry)
 
 
-def refine_radius(h: int, w: int, at_512: int | None = None) -> int:
-    return max(1, round((REFINE_RADIUS_AT_512 if at_512 is None else at_512) * max(h, w) / 512))
+def refine_radius(h: int, w: int, at_512: int = REFINE_RADIUS_AT_512) -> int:
+    return max(1, round(at_512 * max(h, w) / 512))
 
 
 def refine_ab(l: Tensor, ab_small: Tensor, keep_chroma: bool | None = None) -> Tensor:
