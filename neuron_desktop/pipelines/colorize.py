@@ -33,8 +33,8 @@ from neuron_desktop.models.colorization import (
 from neuron_desktop.models.registry import load_as
 
 DEFAULT_RENDER_SIZE = 256
-# Decoding chosen on the training set's validation split (docs/colorization.md, "Refinement
-# radius"; the earlier grid: scripts/tune_colorize.py): a low temperature with a partial prior
+# Decoding chosen on the training set's validation split (scripts/select_colorize_alpha.py,
+# docs/colorization.md "Refinement radius"; the earlier grid: scripts/tune_colorize.py): a low temperature with a partial prior
 # correction balances PSNR and colourfulness; with hints the user supplies the colour, so the
 # rest stays calmer.
 DEFAULT_TEMPERATURE = 0.2
@@ -367,9 +367,10 @@ def refine_radius(h: int, w: int, at_512: int = REFINE_RADIUS_AT_512) -> int:
     return max(1, round(at_512 * max(h, w) / 512))
 
 
-def refine_ab(l: Tensor, ab_small: Tensor, keep_chroma: bool | None = None) -> Tensor:
+def refine_ab(l: Tensor, ab_small: Tensor, keep_chroma: bool | None = None,
+              radius_at_512: int = REFINE_RADIUS_AT_512) -> Tensor:
     """Working-size ab -> ab at the size of ``l`` (L in [0, 100], (1, 1, H, W)), upsampled and
-    guided-filtered with L as guide.
+    guided-filtered with L as guide (radius ``radius_at_512`` per 512 px of the long side).
 
     The filter snaps colour edges to the photo's edges but also averages colours, which
     greys them; ``keep_chroma`` (default :data:`DEFAULT_KEEP_CHROMA`) gives each region its
@@ -379,7 +380,8 @@ def refine_ab(l: Tensor, ab_small: Tensor, keep_chroma: bool | None = None) -> T
     H, W = l.shape[-2:]
     ab = F.interpolate(ab_small.to(l.device), size=(H, W), mode="bilinear", align_corners=False)
     subsample = max(1, round(max(H, W) / 1024))
-    filtered = guided_filter(l / 100, ab, refine_radius(H, W), REFINE_EPS, subsample)
+    filtered = guided_filter(l / 100, ab, refine_radius(H, W, radius_at_512), REFINE_EPS,
+                            subsample)
     if DEFAULT_KEEP_CHROMA if keep_chroma is None else keep_chroma:
         size = (ab_small.shape[-2], ab_small.shape[-1])
         before = F.adaptive_avg_pool2d(ab.norm(dim=1, keepdim=True), size)
@@ -391,12 +393,12 @@ def refine_ab(l: Tensor, ab_small: Tensor, keep_chroma: bool | None = None) -> T
 
 
 def finish(prep: Prepared, ab_small: Tensor, refine: bool = True,
-           keep_chroma: bool | None = None) -> Tensor:
+           keep_chroma: bool | None = None, radius_at_512: int = REFINE_RADIUS_AT_512) -> Tensor:
     """Working-size ab -> RGB ``(1, 3, H, W)`` at the photo's size with its own L (refined
     by :func:`refine_ab`, or only upsampled), on the L's device."""
     l_full = prep.l_full
     if refine:
-        ab = refine_ab(l_full, ab_small, keep_chroma)
+        ab = refine_ab(l_full, ab_small, keep_chroma, radius_at_512)
     else:
         ab = F.interpolate(ab_small.to(l_full.device), size=l_full.shape[-2:], mode="bilinear",
                            align_corners=False)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+import neuron_desktop.pipelines.colorize as pc
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
 from neuron_desktop.core.masks import Hint
 from neuron_desktop.core.progress import Preview, Progress, run_pipeline
@@ -250,3 +251,16 @@ def test_the_networks_hinted_change_stays_within_the_hints_reach():
     assert float((ungated - before).norm(dim=1)[0, :, 72:].mean()) > 10  # spills everywhere
     assert float((gated - before).norm(dim=1)[0, :, 72:].max()) < 0.5  # kept off the right
     assert float((gated - before).norm(dim=1)[0, :, :40].mean()) > 10  # the hinted side moves
+
+
+def test_refinement_radius_is_a_parameter_and_wider_greys_more():
+    """The radius selection (scripts/select_colorize_alpha.py) passes the radius explicitly;
+    the default is the shipped REFINE_RADIUS_AT_512, and a wider window averages more."""
+    g = torch.Generator().manual_seed(0)
+    l = torch.rand(1, 1, 128, 128, generator=g) * 100
+    ab_small = torch.randn(1, 2, 32, 32, generator=g) * 30
+    default = pc.refine_ab(l, ab_small)
+    assert torch.equal(default, pc.refine_ab(l, ab_small, radius_at_512=pc.REFINE_RADIUS_AT_512))
+    narrow = pc.refine_ab(l, ab_small, radius_at_512=8)
+    wide = pc.refine_ab(l, ab_small, radius_at_512=80)
+    assert wide.norm(dim=1).mean() < narrow.norm(dim=1).mean()
