@@ -34,9 +34,9 @@ from neuron_desktop.models.registry import load_as
 
 DEFAULT_RENDER_SIZE = 256
 # Decoding chosen on the training set's validation split (scripts/select_colorize_alpha.py,
-# docs/colorization.md "Refinement radius"; the earlier grid: scripts/tune_colorize.py): a low temperature with a partial prior
-# correction balances PSNR and colourfulness; with hints the user supplies the colour, so the
-# rest stays calmer.
+# docs/colorization.md "Refinement radius"; the earlier grid: scripts/tune_colorize.py): a low
+# temperature with a partial prior correction balances PSNR and colourfulness; with hints the
+# user supplies the colour, so the rest stays calmer.
 DEFAULT_TEMPERATURE = 0.2
 DEFAULT_PRIOR_CORRECTION = 0.45
 HINTED_PRIOR_CORRECTION = 0.8
