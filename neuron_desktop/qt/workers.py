@@ -27,6 +27,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 from neuron_desktop.core.device import choose_device
+from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.progress import (
     Cancelled,
     CancelToken,
@@ -140,6 +141,9 @@ class _Runnable(QRunnable):
             token.check()
         except Cancelled:
             sig.cancelled.emit(jid)
+        except NeuronError as exc:  # an expected, explained error (a bad mask, an unreadable file)
+            log.warning("job %r: %s", spec.name, exc)
+            sig.error.emit(jid, exc)
         except BaseException as exc:  # reported to the GUI, never raised into Qt
             log.error("job %r failed", spec.name, exc_info=True)
             sig.error.emit(jid, exc)

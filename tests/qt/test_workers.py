@@ -1,10 +1,13 @@
 """JobManager: signals, latest-request-wins, cancel, errors, OOM fallback; History limits."""
 
+import logging
+
 import numpy as np
 import pytest
 import torch
 
 from neuron_desktop.core.document import Document
+from neuron_desktop.core.errors import MaskError
 from neuron_desktop.core.progress import Preview, Progress
 from neuron_desktop.qt.commands import EditCommand, History, StrokeCommand
 from neuron_desktop.qt.workers import JobManager, JobSpec
@@ -75,6 +78,23 @@ def test_error_is_reported_not_raised(qtbot):
         jm.submit(JobSpec("bad", _pipeline(fail=ValueError("boom"))))
     name, exc, _spec = blocker.args
     assert name == "bad" and isinstance(exc, ValueError)
+
+
+def test_expected_errors_are_logged_without_a_traceback(qtbot, caplog):
+    """A NeuronError (e.g. "nothing to fill there") is a message for the user, not a crash:
+    a warning without a traceback; anything else is logged as an error with its traceback."""
+    jm = JobManager()
+    caplog.set_level(logging.WARNING, logger="neuron_desktop.qt.workers")
+    with qtbot.waitSignal(jm.error, timeout=10000):
+        jm.submit(JobSpec("fill", _pipeline(fail=MaskError("nothing to fill there"))))
+    (rec,) = [r for r in caplog.records if "fill" in r.getMessage()]
+    assert rec.levelno == logging.WARNING and rec.exc_info is None
+    assert "nothing to fill there" in rec.getMessage()
+    caplog.clear()
+    with qtbot.waitSignal(jm.error, timeout=10000):
+        jm.submit(JobSpec("bad", _pipeline(fail=ValueError("boom"))))
+    (rec,) = [r for r in caplog.records if "bad" in r.getMessage()]
+    assert rec.levelno == logging.ERROR and rec.exc_info is not None
 
 
 def test_out_of_memory_fallback_is_reported_not_retried(qtbot, monkeypatch):
