@@ -26,9 +26,8 @@ from neuron_desktop.evaluation.colorize import default_files
 from neuron_desktop.evaluation.common import print_table, to_8bit, write_json
 
 
-def measure(net, truth, prep, alpha: float, radius: int) -> tuple[float, float]:
+def measure(net, logits, truth, prep, alpha: float, radius: int) -> tuple[float, float]:
     """(PSNR, colourfulness) of the automatic result at ``alpha`` and ``radius``."""
-    logits = pc.hint_free_logits(net, prep)
     ab = pc.upsample_to_work(net.decode(logits, pc.DEFAULT_TEMPERATURE, alpha), prep)
     out = to_8bit(pc.finish(prep, ab, True, radius_at_512=radius))
     return float(psnr(out, truth)), float(colorfulness(out))
@@ -60,11 +59,13 @@ def main() -> None:
         gray = lab_to_rgb(torch.cat([prep.l_full, torch.zeros(1, 2, *truth.shape[-2:])], 1))
         gray_psnr.append(float(psnr(to_8bit(gray), truth)))
         truth_cf.append(float(colorfulness(truth)))
+        logits = pc.hint_free_logits(net, prep)  # the network once per photo
         for key in grid:
-            scores[key].append(measure(net, truth, prep, key[1], key[0]))
+            scores[key].append(measure(net, logits, truth, prep, key[1], key[0]))
         if ref_net is not None:
             ref_prep = pc.prepare(ref_net, truth, pc.DEFAULT_RENDER_SIZE)
-            ref_psnr.append(measure(ref_net, truth, ref_prep, pc.DEFAULT_PRIOR_CORRECTION,
+            ref_psnr.append(measure(ref_net, pc.hint_free_logits(ref_net, ref_prep), truth,
+                                    ref_prep, pc.DEFAULT_PRIOR_CORRECTION,
                                     pc.REFINE_RADIUS_AT_512)[0])
     gray_mean, tcf = float(np.mean(gray_psnr)), np.array(truth_cf)
     floor = args.min_gain if ref_net is None else float(np.mean(ref_psnr)) - gray_mean
