@@ -63,9 +63,10 @@ def main() -> None:
         for key in grid:
             scores[key].append(measure(net, logits, truth, prep, key[1], key[0]))
         if ref_net is not None:
-            ref_prep = pc.prepare(ref_net, truth, pc.DEFAULT_RENDER_SIZE)
-            ref_psnr.append(measure(ref_net, pc.hint_free_logits(ref_net, ref_prep), truth,
-                                    ref_prep, pc.DEFAULT_PRIOR_CORRECTION,
+            if ref_net is not net:  # another network: its own features and logits
+                prep = pc.prepare(ref_net, truth, pc.DEFAULT_RENDER_SIZE)
+                logits = pc.hint_free_logits(ref_net, prep)
+            ref_psnr.append(measure(ref_net, logits, truth, prep, pc.DEFAULT_PRIOR_CORRECTION,
                                     pc.REFINE_RADIUS_AT_512)[0])
     gray_mean, tcf = float(np.mean(gray_psnr)), np.array(truth_cf)
     floor = args.min_gain if ref_net is None else float(np.mean(ref_psnr)) - gray_mean

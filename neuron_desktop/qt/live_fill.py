@@ -310,7 +310,6 @@ class LiveFill(QObject):
         self.w.statusBar().showMessage(text, 5000)
 
     def _failed(self, _name: str, exc, _spec) -> None:
-        log.info("fill as you paint: %s", exc)
         self.panel.status.setText(f"Could not fill: {exc}")
 
     # ------------------------------------------------------------------------ apply, drop
