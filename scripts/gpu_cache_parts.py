@@ -1,0 +1,66 @@
+"""Encode parts of photos into one colorizer feature cache as they arrive on a lent GPU
+(scripts/gpu_session.sh): DATA/p1, DATA/p2, ... each marked ready by a file ``.complete``.
+Each part is cached once per seed (other random crops), lower seeds of every part first, into
+CACHE/train_<part>_<seed>; validation crops come from the first part. The trainer picks up
+new shards as they are written (colorize_semantic train).
+
+    python3 scripts/gpu_cache_parts.py DATA CACHE --seeds 3 --until UNIX_TIME [--device cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from pathlib import Path
+
+import torch
+
+from neuron_desktop.data.photos import list_images, split
+from neuron_desktop.models.colorization import SemanticColorizer
+from neuron_desktop.train.colorize_cache import build_cache
+from neuron_desktop.train.colorize_semantic import interleave
+
+log = logging.getLogger("neuron.train.colorize")
+
+
+def ready_parts(data: Path) -> list[Path]:
+    return sorted((d for d in data.iterdir() if (d / ".complete").exists()),
+                  key=lambda d: (len(d.name), d.name))
+
+
+def main(argv=None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("data")
+    ap.add_argument("cache")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--until", type=float, required=True, help="stop watching (Unix time)")
+    ap.add_argument("--crop", type=int, default=224)
+    ap.add_argument("--val-fraction", type=float, default=0.05)
+    ap.add_argument("--device", default="cuda")
+    a = ap.parse_args(argv)
+    data, cache = Path(a.data), Path(a.cache)
+    net = SemanticColorizer(pretrained_semantic=True).eval().to(a.device)
+    done: set[tuple[str, int]] = set()
+    while time.time() < a.until:
+        todo = [(seed, p) for seed in range(a.seeds) for p in ready_parts(data)
+                if (p.name, seed) not in done]
+        if not todo:
+            time.sleep(2)
+            continue
+        seed, part = todo[0]
+        train, val = split(list_images([part]), a.val_fraction)
+        if not (cache / "val").exists():
+            log.info("validation crops: %d", build_cache(interleave([val], 1), cache / "val",
+                                                         net, a.crop))
+        n = build_cache(interleave([train]), cache / f"train_{part.name}_{seed}", net, a.crop,
+                        seed=seed)
+        log.info("part %s seed %d: %d crops", part.name, seed, n)
+        done.add((part.name, seed))
+        if a.device == "cuda":
+            torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()
