@@ -8,7 +8,7 @@
 #   finish          wait for both, export them, GPU speed rows of the restorer: all into $OUT
 # Carried: .gpu/enc (the encoder's ImageNet weights as a stand-in for the pip package, made by
 # scripts/gpu_pack.py --encoder), .gpu/rs/1 (restorer photos), .gpu/cpk/1 (first colorizer part).
-# Dry run on the CPU: DEVICE=cpu CROP=64 BATCH=4 RBATCH=4 RCROP=64 W=/tmp/nd OUT=/tmp/o ...
+# SKIP_RESTORE=1: the colorizer alone. Dry run on the CPU: DEVICE=cpu CROP=64 BATCH=4 RBATCH=4 RCROP=64 W=/tmp/nd OUT=/tmp/o ...
 set -uo pipefail
 DEVICE=${DEVICE:-cuda}
 OUT=${OUT:-/tmp/out}
@@ -33,7 +33,7 @@ start)
     setsid nohup python3 scripts/gpu_cache_parts.py "$W/cdata" "$W/cache" --device "$DEVICE" \
         --seeds "${SEEDS:-3}" --crop "${CROP:-224}" --until $((T0 + $2 - 60)) \
         > "$W/cache.log" 2>&1 </dev/null &
-    setsid nohup python3 -m neuron_desktop.train.restore train "$W/rrun" --data "$W/rdata" \
+    [ -n "${SKIP_RESTORE:-}" ] || setsid nohup python3 -m neuron_desktop.train.restore train "$W/rrun" --data "$W/rdata" \
         --init restorer --device "$DEVICE" --workers $(( NPROC > 8 ? NPROC / 2 : 1 )) \
         --batch "${RBATCH:-64}" --crop "${RCROP:-128}" --lr 2.5e-4 --lr-final 1e-5 \
         --loss log-mse --steps 1000000 --time-budget "$2" --val-every "${VAL_EVERY:-500}" \
@@ -48,7 +48,8 @@ start)
         > "$W/ctrain.log" 2>&1 </dev/null &
     for _ in $(seq 90); do  # until both step (or fail)
         sleep 1
-        grep -q "^.*step 25 " "$W/ctrain.log" && grep -q "step [0-9]* loss" "$W/rtrain.log" && break
+        grep -q "^.*step 25 " "$W/ctrain.log" && { [ -n "${SKIP_RESTORE:-}" ] ||
+            grep -q "step [0-9]* loss" "$W/rtrain.log"; } && break
     done
     tail -n 3 "$W/cache.log" "$W/ctrain.log" "$W/rtrain.log" ;;
 more)
@@ -63,6 +64,7 @@ finish)
         | tail -n 40
     python3 -m neuron_desktop.train.colorize_semantic export "$W/crun" \
         --name colorizer-semantic --weights-dir "$OUT/c"
+    [ -n "${SKIP_RESTORE:-}" ] && { cp "$W/ctrain.log" "$W/cache.log" "$OUT/"; exit 0; }
     python3 -m neuron_desktop.train.restore export "$W/rrun" --name restorer \
         --weights-dir "$OUT/r"
     python3 -m neuron_desktop.cli bench --only restore --device "$DEVICE" --out-dir "$W/bench" \

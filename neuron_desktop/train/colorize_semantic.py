@@ -167,7 +167,7 @@ def train_main(args) -> None:
     step, history = resume(ckpt, fixed, parts, rng, log.info)
     if not step:
         prior = bin_prior(cache, net.bins)
-        net.prior_log_weights.copy_(torch.log(rebalance_weights(prior, net.bins,
+        net.prior_log_weights.copy_(torch.log(rebalance_weights(prior.to(device), net.bins,
                                                                 lam=args.rebalance_lambda)))
     weights = net.prior_log_weights.exp()
 
@@ -225,6 +225,31 @@ def export_main(args) -> None:
     log.info("exported step %d as '%s'", state["step"], args.name)
 
 
+def ensemble_main(args) -> None:
+    """The U-Net colorizer and a semantic decoder as one ColorizerEnsemble weights file."""
+    from neuron_desktop.models.weights import get_entry, load_weights, save_weights
+
+    parts = {}
+    for prefix, spec in (("unet", args.unet), ("sem", args.semantic)):
+        folder, _, name = spec.rpartition(":")
+        entry = get_entry(name, folder or None)
+        parts[prefix] = (entry, load_weights(name, directory=folder or None))
+    (u, ustate), (s, sstate) = parts["unet"], parts["sem"]
+    if (u.arch, s.arch) != ("ColorizationNet", "SemanticColorizer"):
+        raise SystemExit(f"need a ColorizationNet and a SemanticColorizer, got {u.arch}, {s.arch}")
+    state = {f"unet.{k}": v for k, v in ustate.items()} | {f"sem.{k}": v for k, v in sstate.items()}
+    arch = {"unet": {k: v for k, v in u.preprocessing.get("arch", {}).items() if k != "semantic"},
+            "semantic": s.preprocessing.get("arch", {}), "weight": args.weight}
+    save_weights(args.name, state, task="colorization", arch="ColorizerEnsemble",
+                 recipe={"unet": {"sha256": u.sha256, **u.recipe},
+                         "semantic": {"sha256": s.sha256, **s.recipe},
+                         "script": "neuron_desktop.train.colorize_semantic ensemble"},
+                 data={"unet": u.data, "semantic": s.data},
+                 metrics={"unet": u.metrics, "semantic": s.metrics},
+                 preprocessing={**u.preprocessing, "arch": arch}, directory=args.weights_dir)
+    log.info("wrote ensemble '%s' (weight %.2f on the U-Net)", args.name, args.weight)
+
+
 def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     ap = argparse.ArgumentParser(description=__doc__)
@@ -260,12 +285,19 @@ def main(argv=None) -> None:
     e.add_argument("run")
     e.add_argument("--name", default="colorizer-candidate")
     e.add_argument("--weights-dir", default=None, help="where to write (default: the package's)")
-    for q in (c, t, e):
+    m = sub.add_parser("ensemble", help="U-Net + semantic decoder as one weights file")
+    m.add_argument("--unet", default="colorizer", help="[FOLDER:]NAME of a ColorizationNet")
+    m.add_argument("--semantic", required=True, help="[FOLDER:]NAME of a SemanticColorizer")
+    m.add_argument("--weight", type=float, default=0.7, help="the U-Net's share (log domain)")
+    m.add_argument("--name", default="colorizer")
+    m.add_argument("--weights-dir", default=None)
+    for q in (c, t, e, m):
         q.add_argument("--threads", type=int, default=2, help="CPU threads (1 when the "
                        "machine is shared: a waiting thread stalls the other)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    {"cache": cache_main, "train": train_main, "export": export_main}[args.cmd](args)
+    {"cache": cache_main, "train": train_main, "export": export_main,
+     "ensemble": ensemble_main}[args.cmd](args)
 
 
 if __name__ == "__main__":
