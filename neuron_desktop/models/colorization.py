@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from neuron_desktop.core.color import normalize_ab, normalize_l, rgb_to_lab
 from neuron_desktop.core.errors import WeightsError
 from neuron_desktop.models.blocks import zero_init
-from neuron_desktop.models.registry import build, load_state, register_arch
+from neuron_desktop.models.registry import load_state, register_arch
 
 GRID = 10
 AB_MAX = 110
@@ -273,11 +273,15 @@ def colorizer(*, weights: str | None = "default", device: str | torch.device = "
     if name is None:
         return ColorizationNet(**arch).to(device).eval()
     entry = get_entry(name)
-    net = build(entry) if not arch else ColorizationNet(
-        **{**entry.preprocessing.get("arch", {}), **arch})
-    if not isinstance(net, ColorizationNet):
+    state = load_weights(name)
+    layout = entry.preprocessing.get("arch", {})
+    if entry.arch == "ColorizerEnsemble":  # the shipped file: train on from its U-Net
+        layout = {**layout.get("unet", {}), "semantic": True}
+        state = {k[5:]: v for k, v in state.items() if k.startswith("unet.")}
+    elif entry.arch != "ColorizationNet":
         raise WeightsError(f"weights {name!r} are a {entry.arch}, not a ColorizationNet")
-    load_state(net, load_weights(name), name, strict=strict)
+    net = ColorizationNet(**{**layout, **arch})
+    load_state(net, state, name, strict=strict)
     return net.to(device).eval()
 
 
@@ -352,3 +356,53 @@ def build_semantic_colorizer(entry) -> SemanticColorizer:
     efficientnet-lite0 package."""
     arch = entry.preprocessing.get("arch", {})
     return SemanticColorizer(widths=tuple(arch.get("widths", (96, 128, 192))))
+
+
+class ColorizerEnsemble(BinColorizer):
+    """Two colorizers as one: the U-Net (:class:`ColorizationNet`) and the semantic decoder
+    (:class:`SemanticColorizer`) share one frozen EfficientNet-Lite0 pass, and their
+    predicted colour distributions are averaged in the log domain with weight ``weight`` on
+    the U-Net. Its "logits" are that average at the U-Net's stride 2, so decoding, prior
+    correction, hints, palettes and the confidence map work on it as on one network."""
+
+    out_stride = 2
+    input_multiple = 32  # the semantic decoder's deepest stride
+
+    def __init__(self, unet: dict | None = None, semantic: dict | None = None,
+                 weight: float = 0.7, pretrained_semantic: bool = True) -> None:
+        super().__init__()
+        self.weight = weight
+        self.semantic = None  # the members keep theirs (shared) in eval mode
+        self.sem = SemanticColorizer(**(semantic or {}), pretrained_semantic=pretrained_semantic)
+        self.unet = ColorizationNet(**{**(unet or {}), "semantic": True},
+                                    pretrained_semantic=False)
+        self.unet.semantic = self.sem.semantic  # one encoder, read at its own taps
+        self.num_bins = self.sem.num_bins
+        self.register_buffer("bins", ab_bins(), persistent=False)
+
+    @property
+    def prior_log_weights(self) -> Tensor:  # type: ignore[override]
+        return self.weight * self.unet.prior_log_weights + \
+            (1 - self.weight) * self.sem.prior_log_weights
+
+    def trainable_state_dict(self) -> dict[str, Tensor]:
+        return {k: v for k, v in self.state_dict().items() if ".semantic." not in k}
+
+    def semantic_features(self, l: Tensor) -> list[Tensor]:
+        return self.sem.semantic_features(l)
+
+    def forward(self, l: Tensor, hint_ab: Tensor, hint_mask: Tensor,
+                features: list[Tensor] | None = None) -> Tensor:
+        f4, f8, f16, f32 = features if features is not None else self.semantic_features(l)
+        a = self.unet(l, hint_ab, hint_mask, [f8, f16, f32])
+        b = F.interpolate(self.sem.decode_features(f4, f8, f16, f32, l, hint_ab,
+                                                   hint_mask).float(),
+                          size=a.shape[-2:], mode="bilinear", align_corners=False)
+        return self.weight * F.log_softmax(a.float(), 1) + \
+            (1 - self.weight) * F.log_softmax(b, 1)
+
+
+@register_arch("ColorizerEnsemble")
+def build_colorizer_ensemble(entry) -> ColorizerEnsemble:
+    arch = entry.preprocessing.get("arch", {})
+    return ColorizerEnsemble(arch.get("unet"), arch.get("semantic"), arch.get("weight", 0.7))

@@ -81,7 +81,7 @@ def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
 
 def pad_multiple(net) -> int:
     """The working image's sides must be multiples of this (the network's deepest stride)."""
-    return 32 if getattr(net, "out_stride", 2) == 4 else 8
+    return getattr(net, "input_multiple", 32 if getattr(net, "out_stride", 2) == 4 else 8)
 
 
 def upsample_to_work(x: Tensor, prep: Prepared) -> Tensor:
