@@ -8,7 +8,7 @@ photos work as they are: only their lightness is used.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -70,6 +70,7 @@ class Prepared:
     features: list[Tensor] | None
     base_logits: Tensor | None = None  # logits without hints (cached for hint affinity)
     base_probs: Tensor | None = None  # their softmax
+    auto_ab: dict = field(default_factory=dict)  # (T, α, boost) -> hint-free working-size ab
 
 
 def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
@@ -128,8 +129,11 @@ def snap_to_gamut(l: Tensor, ab: Tensor, iterations: int = 20) -> Tensor:
     return ab * torch.where(done, hi, lo)[:, None]
 
 
-def hint_planes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int]
-                ) -> tuple[Tensor, Tensor]:
+HintBoxes = tuple[list[tuple[int, int, int, int]], Tensor]  # patches at a size, snapped ab
+
+
+def hint_planes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int],
+                boxes: HintBoxes | None = None) -> tuple[Tensor, Tensor]:
     """Hints at full-resolution positions -> (ab (1, 2, h, w), mask (1, 1, h, w)) at ``size``.
 
     An RGB hint takes the photo's own lightness at the point (mean over its patch) and the
@@ -138,14 +142,15 @@ def hint_planes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int
     h, w = size
     ab = torch.zeros(1, 2, h, w)
     mask = torch.zeros(1, 1, h, w)
-    for (y0, y1, x0, x1), hint_ab in zip(*hint_boxes(hints, l_full, size), strict=True):
+    for (y0, y1, x0, x1), hint_ab in zip(*(boxes or hint_boxes(hints, l_full, size)),
+                                         strict=True):
         ab[0, :, y0:y1, x0:x1] = hint_ab[:, None, None]
         mask[0, :, y0:y1, x0:x1] = 1
     return ab, mask
 
 
 def hint_boxes(hints: list[Hint | AbHint], l_full: Tensor, size: tuple[int, int]
-               ) -> tuple[list[tuple[int, int, int, int]], Tensor]:
+               ) -> HintBoxes:
     """Each hint's patch (y0, y1, x0, x1) at ``size`` and its snapped ab ``(N, 2)``."""
     h, w = size
     H, W = l_full.shape[-2:]
@@ -229,11 +234,12 @@ class HintGeometry:
 
 
 def hint_geometry(hints: list, l_full: Tensor, l_work: Tensor, sigma_range: float,
-                  probs: Tensor | None) -> HintGeometry:
+                  probs: Tensor | None, boxes: HintBoxes | None = None) -> HintGeometry:
+    """``boxes``: :func:`hint_boxes` at ``l_work``'s size, when already computed."""
     h, w = l_work.shape[-2:]
-    boxes, hint_ab = hint_boxes(hints, l_full, (h, w))
+    patches, hint_ab = boxes or hint_boxes(hints, l_full, (h, w))
     centers, lights = [], []
-    for y0, y1, x0, x1 in boxes:
+    for y0, y1, x0, x1 in patches:
         centers.append(((y0 + y1 - 1) / 2, (x0 + x1 - 1) / 2))
         lights.append(l_work[0, 0, y0:y1, x0:x1].mean())
     c = torch.tensor(centers, dtype=l_work.dtype, device=l_work.device)
@@ -249,7 +255,7 @@ def hint_geometry(hints: list, l_full: Tensor, l_work: Tensor, sigma_range: floa
                for cy, cx in centers]
         bc = F.interpolate(region_affinity(probs, pts, 1.0)[None], size=(h, w),
                            mode="bilinear", align_corners=False)[0].clamp(0, 1)
-    return HintGeometry(boxes, hint_ab, c, d2, light, bc)
+    return HintGeometry(patches, hint_ab, c, d2, light, bc)
 
 
 def hint_gate(geometry: HintGeometry, params: Propagation) -> Tensor:
@@ -279,10 +285,11 @@ def propagate_hints(ab: Tensor, l_work: Tensor, hints: list, l_full: Tensor,
     return ab + corr[None]
 
 
-def predict_logits(net: BinColorizer, prep: Prepared, hints: list | None) -> Tensor:
+def predict_logits(net: BinColorizer, prep: Prepared, hints: list | None,
+                   boxes: HintBoxes | None = None) -> Tensor:
     """Bin logits at half the working size ``(1, Q, h/2, w/2)`` (padded to /8)."""
     device = prep.l_work.device
-    ab, mask = hint_planes(hints or [], prep.l_full, prep.work_size)
+    ab, mask = hint_planes(hints or [], prep.l_full, prep.work_size, boxes)
     pad = prep.l_work.shape[-2:]
     ab = F.pad(ab, (0, pad[1] - ab.shape[-1], 0, pad[0] - ab.shape[-2])).to(device)
     mask = F.pad(mask, (0, pad[1] - mask.shape[-1], 0, pad[0] - mask.shape[-2])).to(device)
@@ -344,21 +351,24 @@ def work_ab(net: BinColorizer, prep: Prepared, hints: list | None,
     elsewhere), then each hint's correction spread over its region (:class:`Propagation`;
     ``propagation=None``: the network's hinted answer alone)."""
     auto_alpha = DEFAULT_PRIOR_CORRECTION if prior_correction is None else prior_correction
+    key = (temperature, auto_alpha, DEFAULT_CHROMA_BOOST)
+    if key not in prep.auto_ab:  # the automatic colours: once per photo and setting
+        prep.auto_ab[key] = upsample_to_work(net.decode(hint_free_logits(net, prep), temperature,
+                                                        auto_alpha, DEFAULT_CHROMA_BOOST), prep)
+    auto = prep.auto_ab[key]
     if not hints:
-        return upsample_to_work(net.decode(hint_free_logits(net, prep), temperature,
-                                           auto_alpha, DEFAULT_CHROMA_BOOST), prep)
+        return auto
     alpha = HINTED_PRIOR_CORRECTION if prior_correction is None else prior_correction
-    ab = upsample_to_work(net.decode(predict_logits(net, prep, hints), temperature, alpha,
+    boxes = hint_boxes(hints, prep.l_full, prep.work_size)
+    ab = upsample_to_work(net.decode(predict_logits(net, prep, hints, boxes), temperature, alpha,
                                      DEFAULT_CHROMA_BOOST), prep)
     if propagation is None:
         return ab
     h, w = prep.work_size
     l_work = prep.l_work[..., :h, :w]
     probs = hint_free_probs(net, prep)
-    geometry = hint_geometry(hints, prep.l_full, l_work, propagation.sigma_range, probs)
+    geometry = hint_geometry(hints, prep.l_full, l_work, propagation.sigma_range, probs, boxes)
     if propagation.gate_space > 0:
-        auto = upsample_to_work(net.decode(hint_free_logits(net, prep), temperature,
-                                           auto_alpha, DEFAULT_CHROMA_BOOST), prep)
         ab = auto + hint_gate(geometry, propagation) * (ab - auto)
     return propagate_hints(ab, l_work, hints, prep.l_full, propagation, probs, geometry)
 
@@ -368,7 +378,8 @@ def refine_radius(h: int, w: int, at_512: int = REFINE_RADIUS_AT_512) -> int:
 
 
 def refine_ab(l: Tensor, ab_small: Tensor, keep_chroma: bool | None = None,
-              radius_at_512: int = REFINE_RADIUS_AT_512) -> Tensor:
+              radius_at_512: int = REFINE_RADIUS_AT_512, subsample: int | None = None
+              ) -> Tensor:
     """Working-size ab -> ab at the size of ``l`` (L in [0, 100], (1, 1, H, W)), upsampled and
     guided-filtered with L as guide (radius ``radius_at_512`` per 512 px of the long side).
 
@@ -379,7 +390,7 @@ def refine_ab(l: Tensor, ab_small: Tensor, keep_chroma: bool | None = None,
     them)."""
     H, W = l.shape[-2:]
     ab = F.interpolate(ab_small.to(l.device), size=(H, W), mode="bilinear", align_corners=False)
-    subsample = max(1, round(max(H, W) / 1024))
+    subsample = subsample or max(1, round(max(H, W) / 1024))
     filtered = guided_filter(l / 100, ab, refine_radius(H, W, radius_at_512), REFINE_EPS,
                             subsample)
     if DEFAULT_KEEP_CHROMA if keep_chroma is None else keep_chroma:
@@ -506,7 +517,9 @@ class LiveColorizer:
     def preview(self, hints: list | None) -> Tensor:
         """RGB ``(1, 3, h, w)`` at the preview size (≤ ``preview_size`` on the long side)."""
         l = self.l_preview
-        lab = torch.cat([l, refine_ab(l, self.ab(hints))], 1)[0].permute(1, 2, 0)
+        # the fast guided filter (coefficients at half size) above 512 px: a preview
+        sub = 2 if max(l.shape[-2:]) >= 512 else 1
+        lab = torch.cat([l, refine_ab(l, self.ab(hints), subsample=sub)], 1)[0].permute(1, 2, 0)
         # OpenCV's float Lab->sRGB (D65, like core.color) instead of the exact tensor path:
         # much faster, and close enough for a preview (docs/colorization.md)
         rgb = cv2.cvtColor(np.ascontiguousarray(lab.float().cpu().numpy()), cv2.COLOR_Lab2RGB)

@@ -264,3 +264,24 @@ def test_refinement_radius_is_a_parameter_and_wider_greys_more():
     narrow = pc.refine_ab(l, ab_small, radius_at_512=8)
     wide = pc.refine_ab(l, ab_small, radius_at_512=80)
     assert wide.norm(dim=1).mean() < narrow.norm(dim=1).mean()
+
+
+def test_large_preview_uses_the_fast_guided_filter_without_visible_change():
+    """Above 512 px the live preview refines with the subsampled (fast) guided filter; it
+    must look like the exact filter's result, and repeated edits reuse the automatic
+    colours (computed once per photo and setting)."""
+    from neuron_desktop.pipelines.colorize import LiveColorizer, refine_ab
+
+    net = _semantic_net()
+    torch.manual_seed(3)
+    image = torch.nn.functional.interpolate(torch.rand(1, 3, 30, 40), size=(480, 640),
+                                            mode="bilinear", align_corners=False)
+    live = LiveColorizer(image, net, render_size=128, preview_size=640)
+    hints = [AbHint(300, 200, (40.0, -20.0), 9)]
+    fast = rgb_to_lab(live.preview(hints))
+    exact_ab = refine_ab(live.l_preview, live.ab(hints), subsample=1)
+    assert fast.shape[-2:] == (480, 640)
+    assert float((fast[:, 1:] - exact_ab).abs().mean()) < 1.0  # ab units
+    assert len(live.prep.auto_ab) == 1
+    live.preview([AbHint(100, 100, (10.0, 30.0), 5)])
+    assert len(live.prep.auto_ab) == 1
