@@ -28,7 +28,7 @@ case $1 in
 start)
     [ "$DEVICE" = cuda ] && nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
     T0=$(date +%s)
-    cp -r "${RS:-.gpu/rs/1/data}" "$W/rdata"
+    [ -n "${SKIP_RESTORE:-}" ] || cp -r "${RS:-.gpu/rs/1/data}" "$W/rdata"
     add_part "${C1:-.gpu/cpk/1/data}"
     setsid nohup python3 scripts/gpu_cache_parts.py "$W/cdata" "$W/cache" --device "$DEVICE" \
         --seeds "${SEEDS:-3}" --crop "${CROP:-224}" --until $((T0 + $2 - 60)) \

@@ -374,9 +374,10 @@ class ColorizerEnsemble(BinColorizer):
         self.weight = weight
         self.semantic = None  # the members keep theirs (shared) in eval mode
         self.sem = SemanticColorizer(**(semantic or {}), pretrained_semantic=pretrained_semantic)
+        # built with a throwaway encoder (for its fusion layers), then given the shared one
         self.unet = ColorizationNet(**{**(unet or {}), "semantic": True},
                                     pretrained_semantic=False)
-        self.unet.semantic = self.sem.semantic  # one encoder, read at its own taps
+        self.unet.semantic = self.sem.semantic
         self.num_bins = self.sem.num_bins
         self.register_buffer("bins", ab_bins(), persistent=False)
 
