@@ -1,7 +1,8 @@
 """Encode parts of photos into one colorizer feature cache as they arrive on a lent GPU
 (scripts/gpu_session.sh): DATA/p1, DATA/p2, ... each marked ready by a file ``.complete``.
-Each part is cached once per seed (other random crops), lower seeds of every part first, into
-CACHE/train_<part>_<seed>; validation crops come from the first part. The trainer picks up
+Each part is cached once per seed (other random crops), lower seeds of every part first, as
+``colorize_semantic cache --tag <part>`` would (CACHE/train_<part>[_<seed>]); validation crops
+come from the first part. The trainer picks up
 new shards as they are written (colorize_semantic train).
 
     python3 scripts/gpu_cache_parts.py DATA CACHE --seeds 3 --until UNIX_TIME [--device cuda]
@@ -16,10 +17,9 @@ from pathlib import Path
 
 import torch
 
-from neuron_desktop.data.photos import list_images, split
+from neuron_desktop.data.photos import list_images
 from neuron_desktop.models.colorization import SemanticColorizer
-from neuron_desktop.train.colorize_cache import build_cache
-from neuron_desktop.train.colorize_semantic import interleave
+from neuron_desktop.train.colorize_semantic import cache_pass
 
 log = logging.getLogger("neuron.train.colorize")
 
@@ -50,12 +50,8 @@ def main(argv=None) -> None:
             time.sleep(2)
             continue
         seed, part = todo[0]
-        train, val = split(list_images([part]), a.val_fraction)
-        if not (cache / "val").exists():
-            log.info("validation crops: %d", build_cache(interleave([val], 1), cache / "val",
-                                                         net, a.crop))
-        n = build_cache(interleave([train]), cache / f"train_{part.name}_{seed}", net, a.crop,
-                        seed=seed)
+        n = cache_pass(net, [list_images([part])], cache, a.crop, seed, part.name,
+                       a.val_fraction)
         log.info("part %s seed %d: %d crops", part.name, seed, n)
         done.add((part.name, seed))
         if a.device == "cuda":

@@ -38,7 +38,7 @@ start)
         --batch "${RBATCH:-64}" --crop "${RCROP:-128}" --lr 2.5e-4 --lr-final 1e-5 \
         --loss log-mse --steps 1000000 --time-budget "$2" --val-every "${VAL_EVERY:-500}" \
         --save-every-s 60 --max-photos 100000 --threads 4 > "$W/rtrain.log" 2>&1 </dev/null &
-    until [ -f "$W/cache/train_p1_0/shard_00000/meta.json" ]; do
+    until [ -f "$W/cache/train_p1/shard_00000/meta.json" ]; do
         sleep 1; running gpu_cache_parts || { cat "$W/cache.log"; exit 1; }
     done
     setsid nohup python3 -m neuron_desktop.train.colorize_semantic train "$W/crun" \
@@ -51,16 +51,16 @@ start)
         grep -q "^.*step 25 " "$W/ctrain.log" && { [ -n "${SKIP_RESTORE:-}" ] ||
             grep -q "step [0-9]* loss" "$W/rtrain.log"; } && break
     done
-    tail -n 3 "$W/cache.log" "$W/ctrain.log" "$W/rtrain.log" ;;
+    tail -n 3 "$W"/*.log ;;
 more)
     add_part "$2"
-    tail -n 2 "$W/cache.log" "$W/ctrain.log" "$W/rtrain.log" ;;
+    tail -n 2 "$W"/*.log ;;
 finish)
     while running "colorize_semantic train" || running "train.restore train"; do
         sleep 5
     done
     pkill -f gpu_cache_parts
-    grep -E "part .* seed|psnr|stopped|Error" "$W/cache.log" "$W/ctrain.log" "$W/rtrain.log" \
+    grep -E "part .* seed|psnr|stopped|Error" "$W"/*.log \
         | tail -n 40
     python3 -m neuron_desktop.train.colorize_semantic export "$W/crun" \
         --name colorizer-semantic --weights-dir "$OUT/c"

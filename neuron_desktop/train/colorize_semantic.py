@@ -56,6 +56,20 @@ def interleave(groups: list[list[Path]], seed: int = 0) -> list[Path]:
     return out
 
 
+def cache_pass(net, groups: list[list[Path]], out: Path, crop: int, seed: int = 0,
+               tag: str = "", val_fraction: float = 0.05) -> int:
+    """One pass of random crops of ``groups`` (lists of photos, dealt round-robin) into the
+    cache ``out``: training crops into ``train[_TAG][_SEED]``, validation crops (split by name
+    hash) into ``val``, built by the first untagged seed-0 pass or whichever pass finds none.
+    Returns the number of training crops."""
+    splits = [split(g, val_fraction) for g in groups]
+    if not (out / "val").exists() or (seed == 0 and not tag):
+        log.info("validation crops: %d", build_cache(interleave([v for _, v in splits], 1),
+                                                     out / "val", net, crop))
+    name = "_".join(["train"] + ([tag] if tag else []) + ([str(seed)] if seed else []))
+    return build_cache(interleave([t for t, _ in splits]), out / name, net, crop, seed=seed)
+
+
 def cache_main(args) -> None:
     groups = []
     for spec in args.data:
@@ -63,19 +77,8 @@ def cache_main(args) -> None:
         start, _, stop = span.rpartition("-") if "-" in span else ("0", "", span)
         files = list_images([folder])
         groups.append(files[int(start or 0): int(stop) if stop else None])
-    train, val = [], []
-    for g in groups:
-        t, v = split(g, args.val_fraction)
-        train.append(t)
-        val.append(v)
     net = SemanticColorizer(pretrained_semantic=True).eval().to(args.device)
-    out = Path(args.out)
-    if not (out / "val").exists() or (args.seed == 0 and not args.tag):
-        log.info("validation crops: %d", build_cache(interleave(val, 1), out / "val", net,
-                                                     args.crop))
-    name = "_".join(["train"] + ([args.tag] if args.tag else [])
-                    + ([str(args.seed)] if args.seed else []))
-    build_cache(interleave(train), out / name, net, args.crop, seed=args.seed)
+    cache_pass(net, groups, Path(args.out), args.crop, args.seed, args.tag, args.val_fraction)
 
 
 def training_step_loss(net, b: dict, weights: torch.Tensor, rng: np.random.Generator,
