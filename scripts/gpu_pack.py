@@ -8,7 +8,8 @@ validation photos go into the first, so validation is the same from the first st
 files: the restorer trains on photos of 256 px (scripts/gpu_restore.sh), so a part holds
 thousands of them. For a short lease fed over several calls (scripts/gpu_session.sh):
 ``--square`` crops the copies to N x N, ``--format webp --quality 80`` shrinks them further,
-``--budgets MiB...`` sets each part's size, ``--train-only`` leaves the validation photos out
+``--budgets MiB...`` sets each part's size (also for the files as they are, which
+``--mix`` shuffles across the folders), ``--train-only`` leaves the validation photos out
 (their names change with the format, so the trainer's own split could not keep them out),
 and ``--encoder DIR`` writes the colorizer's frozen encoder weights (features only, fp16) as a
 stand-in for the pip package, which the GPU machine lacks.
@@ -94,6 +95,8 @@ def main() -> None:
     p.add_argument("--quality", type=int, default=95)
     p.add_argument("--budgets", type=float, nargs="+", help="MiB of each part (their number)")
     p.add_argument("--train-only", action="store_true", help="leave validation photos out")
+    p.add_argument("--mix", action="store_true", help="files as they are, folders shuffled")
+    p.add_argument("--val-photos", type=int, default=None, help="at most this many of them")
     p.add_argument("--encoder", help="write the encoder stand-in here and stop")
     a = p.parse_args()
     if a.encoder:
@@ -103,6 +106,7 @@ def main() -> None:
     train, val = split(list_images(roots), recipe.val_fraction)
     if a.train_only:
         val = []
+    val = val[: a.val_photos]
     budget = LIMIT - tree_bytes() - MARGIN
     budgets = [b * 2**20 for b in a.budgets] if a.budgets else None
     if budgets:
@@ -130,26 +134,32 @@ def main() -> None:
             n += 1
         print(f"{n} photos (short side {a.max_side} px) in {part} parts under {out}/N/data")
         return
+    if a.mix:  # a shuffled mix of the folders, as the reduced copies are
+        train = [train[i] for i in np.random.default_rng(0).permutation(len(train))]
     files = val + train
     sizes = [f.stat().st_size for f in files]
     if budget <= max(sizes):
         raise SystemExit(f"the working tree leaves {budget} bytes per call: too little")
     parts = -(-sum(sizes) // budget)
     share = min(budget, -(-sum(sizes) // parts) + max(sizes))  # balanced parts
-    part, used = 1, 0
+    if budgets:
+        share = budget
+    part, used, n = 1, 0, 0
     for f, size in zip(files, sizes, strict=True):
         if used + size > share:
             part, used = part + 1, 0
             if a.parts and part > a.parts:
                 part -= 1
                 break
+            share = budgets[part - 1] if budgets else share
         root = next(r for r in roots if f.is_relative_to(r))
         sub = root.name if len(roots) > 1 else ""  # several folders: kept apart by name
         dest = out / str(part) / "data" / sub / f.relative_to(root)
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(f, dest)
         used += size
-    print(f"{len(files)} photos in {part} parts of at most {share / 2**20:.1f} MiB "
+        n += 1
+    print(f"{n} photos in {part} parts of at most {share / 2**20:.1f} MiB "
           f"under {out}/N/data (carry {out}/N)")
 
 

@@ -117,3 +117,30 @@ def test_encoder_stand_in_loads_like_the_package(tmp_path, monkeypatch):
     k = "_conv_stem.weight"
     assert state[k].dtype == torch.float16 and torch.allclose(state[k].float(), full[k],
                                                              atol=1e-3)
+
+
+def test_pack_files_as_they_are_mixed_into_parts_of_given_sizes(tmp_path, monkeypatch):
+    """The restorer's parts for a lease fed over several calls (gpu_session.sh, SKIP_COLOR)."""
+    pack = _script("gpu_pack")
+    rng = np.random.default_rng(0)
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        for i in range(30):
+            Image.fromarray((rng.random((40, 40, 3)) * 255).astype(np.uint8)).save(
+                tmp_path / folder / f"{folder}{i}.png")
+    size = max(p.stat().st_size for p in tmp_path.rglob("*.png"))
+    monkeypatch.setattr(pack, "tree_bytes", lambda: 0)
+    out = tmp_path / "gpu"
+    mib = 2**20
+    monkeypatch.setattr(sys, "argv", [
+        "gpu_pack", "--data", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(out),
+        "--mix", "--val-photos", "1", "--budgets", str(12 * size / mib), str(6 * size / mib)])
+    pack.main()
+    parts = [sorted(f.name for f in (out / str(i) / "data").rglob("*.png")) for i in (1, 2)]
+    assert not (out / "3").exists()
+    assert 10 <= len(parts[0]) <= 12 and 5 <= len(parts[1]) <= 6
+    names = [Path(f"{x}{i}.png") for x in "ab" for i in range(30)]
+    val = sorted(str(n) for n in names if is_validation(n, 0.05))
+    assert sum(n in val for n in parts[0]) == 1  # one validation photo, in the first part
+    assert not any(n in val for n in parts[1])
+    assert {n[0] for n in parts[0][1:] + parts[1]} == {"a", "b"}  # a mix of both folders

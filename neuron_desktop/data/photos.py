@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from pathlib import Path
 
 import cv2
@@ -10,6 +12,8 @@ import numpy as np
 
 from neuron_desktop.core.errors import ImageLoadError, NeuronError
 from neuron_desktop.core.imageio import SUPPORTED_EXTENSIONS, load_image
+
+log = logging.getLogger("neuron.data.photos")
 
 # The development photos (train/, eval/, old_photos/, styles/) of training and evaluation: a
 # folder beside the source checkout, never part of the package or of the repository.
@@ -49,6 +53,12 @@ class PhotoBank:
     def __init__(self, files: list[Path], max_side: int = 256) -> None:
         self.images: list[np.ndarray] = []
         self.skipped: list[str] = []
+        self.max_side = max_side
+        self.add(files)
+        if not self.images:
+            raise NeuronError("none of the training images could be read")
+
+    def add(self, files: list[Path]) -> None:
         for path in files:
             try:
                 rgb = load_image(path).rgb
@@ -56,13 +66,11 @@ class PhotoBank:
                 self.skipped.append(str(exc))
                 continue
             h, w = rgb.shape[:2]
-            scale = max_side / min(h, w)
+            scale = self.max_side / min(h, w)
             if scale < 1:
                 rgb = cv2.resize(rgb, (round(w * scale), round(h * scale)),
                                  interpolation=cv2.INTER_AREA)
             self.images.append((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8))
-        if not self.images:
-            raise NeuronError("none of the training images could be read")
 
     def __len__(self) -> int:
         return len(self.images)
@@ -86,3 +94,38 @@ class PhotoBank:
             patch = img[y:y + crop, x:x + crop]
             out[i] = (patch[:, ::-1] if rng.random() < 0.5 else patch) / 255.0
         return out
+
+
+class GrowingBank(PhotoBank):
+    """A :class:`PhotoBank` that also takes in the parts that arrive in ``watch`` while it is
+    used (a lent GPU fed over several calls): each part is a folder ``watch/<name>/`` that
+    counts once it holds a ``.complete`` file; its validation photos (by name hash) stay
+    out. It looks at most every ``every_s`` seconds, from ``random_crops``, so each worker
+    process of a training grows its own copy."""
+
+    def __init__(self, files: list[Path], watch: Path, val_fraction: float,
+                 max_side: int = 256, every_s: float = 10.0) -> None:
+        super().__init__(files, max_side)
+        self.watch, self.val_fraction, self.every_s = Path(watch), val_fraction, every_s
+        self.parts: set[str] = set()
+        self.checked = 0.0
+
+    def refresh(self) -> int:
+        """Load the parts that arrived since the last look; returns how many."""
+        self.checked = time.monotonic()
+        new = sorted(d for d in self.watch.glob("*/.complete") if d.parent.name not in self.parts)
+        for mark in new:
+            self.parts.add(mark.parent.name)
+            try:
+                train, _ = split(list_images([mark.parent]), self.val_fraction)
+            except NeuronError:  # a part without photos
+                continue
+            self.add(train)
+            log.info("part %s joined: %d photos in all", mark.parent.name, len(self.images))
+        return len(new)
+
+    def random_crops(self, rng: np.random.Generator, n: int, crop: int,
+                     scale: tuple[float, float] = (0.5, 1.0)) -> np.ndarray:
+        if time.monotonic() - self.checked >= self.every_s:
+            self.refresh()
+        return super().random_crops(rng, n, crop, scale)

@@ -27,7 +27,7 @@ import torch
 
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.data.degrade import degrade
-from neuron_desktop.data.photos import PhotoBank, list_images, split
+from neuron_desktop.data.photos import GrowingBank, PhotoBank, list_images, split
 from neuron_desktop.models.restore import DEPTH, Restorer, state_depth
 from neuron_desktop.train.runs import (
     TimeBudget,
@@ -97,7 +97,8 @@ def train_main(args) -> None:
     train_files, val_files = split(files, 0.05)
     rng = np.random.default_rng(args.seed)
     pick = rng.permutation(len(train_files))[: args.max_photos]
-    bank = PhotoBank([train_files[i] for i in sorted(pick)])
+    chosen = [train_files[i] for i in sorted(pick)]
+    bank = (GrowingBank(chosen, Path(args.feed), 0.05) if args.feed else PhotoBank(chosen))
     if not val_files:  # too few photos for a held-out split (the split is by name hash)
         log.warning("no validation photos in the split; validating on training photos")
         val_files = train_files
@@ -310,6 +311,8 @@ def main(argv=None) -> None:
                         f"(default: --init's, else {' '.join(map(str, DEPTH))}; deeper than "
                         "--init's: the new blocks start as identities)")
     t.add_argument("--max-photos", type=int, default=4000)
+    t.add_argument("--feed", help="a folder whose parts (DIR/<part>/ with a .complete file) "
+                   "join the training photos as they arrive (a GPU fed over several calls)")
     t.add_argument("--val-photos", type=int, default=48)
     t.add_argument("--val-every", type=int, default=500)
     t.add_argument("--save-every-s", type=float, default=180)
