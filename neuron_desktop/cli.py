@@ -184,7 +184,7 @@ def cmd_eval_restore(args: argparse.Namespace) -> int:
     scans = SHARED_DATA / "old_photos"
     if args.scans_sheet and scans.is_dir():
         ev.real_scans_sheet(net, [scans], Path(args.scans_sheet))
-    write_json(Path(args.json_out), report)
+    write_json(_json_out(args), report)
     return EXIT_OK
 
 
@@ -213,7 +213,7 @@ def cmd_eval_grain(args: argparse.Namespace) -> int:
     c = report["clean_photos"]
     print(f"clean photos: grain added to {c['grain_added']:.0%}; robust energy hole/ring "
           f"{c['robust_energy_ratio_auto']:.2f}")
-    write_json(Path(args.json_out), report)
+    write_json(_json_out(args), report)
     return EXIT_OK
 
 
@@ -247,8 +247,8 @@ def cmd_eval_inpaint(args: argparse.Namespace) -> int:
                   f"{d['recall']:.3f} (1 px tolerance: {d['precision_1px']:.3f} / "
                   f"{d['recall_1px']:.3f}; marks: {d['marks_precision']:.3f} / "
                   f"{d['marks_recall']:.3f})")
-    write_json(Path(args.json_out), report)
-    print(f"wrote {args.json_out}" + (f" and {sheet}" if sheet else ""))
+    write_json(out := _json_out(args), report)
+    print(f"wrote {out}" + (f" and {sheet}" if sheet else ""))
     return EXIT_OK
 
 
@@ -283,8 +283,8 @@ def cmd_eval_style(args: argparse.Namespace) -> int:
     for name, ok in report["minimums"].items():
         if ok is not None:
             print(f"minimum {name}: {'met' if ok else 'NOT met'}")
-    write_json(Path(args.json_out), report)
-    print(f"wrote {args.json_out}" + (f" and {sheet}" if sheet else ""))
+    write_json(out := _json_out(args), report)
+    print(f"wrote {out}" + (f" and {sheet}" if sheet else ""))
     if not args.validation and "fast" in methods:
         print(f"wrote {ev.samples_sheet(Path('docs/style_samples.jpg'))}")
     return EXIT_OK
@@ -459,8 +459,8 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
     rows = [{"config": k, **v} for k, v in report["results"].items()]
     print_table(rows, [("config", "configuration", ""), ("psnr", "PSNR dB", ".2f"),
                        ("ssim", "SSIM", ".4f"), ("colorfulness_ratio", "colorfulness", ".3f")])
-    write_json(Path(args.json_out), report)
-    print(f"wrote {args.json_out}" + (f" and {sheet}" if sheet else ""))
+    write_json(out := _json_out(args), report)
+    print(f"wrote {out}" + (f" and {sheet}" if sheet else ""))
     if not args.validation:
         ev.samples_sheet(net, Path("docs/colorize_samples.jpg"), temperature=args.temperature,
                          render_size=args.render_size)
@@ -678,7 +678,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--weights", default="default")
     e.add_argument("--temperature", type=_positive_float, default=DEFAULT_TEMPERATURE)
     e.add_argument("--render-size", type=_positive_int, default=256)
-    e.add_argument("--json-out", default="docs/eval/colorize.json")
+    e.set_defaults(json_name="colorize")
+    e.add_argument("--json-out", help=JSON_OUT_HELP)
     e.add_argument("--sheet", default="docs/colorize_contact_sheet.jpg")
     e.add_argument("--device", default=None)
     e.add_argument("-q", "--quiet", action="store_true")
@@ -688,7 +689,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--methods", nargs="+", choices=sorted(INPAINT_METHODS),
                    help="default: every method but auto")
     e.add_argument("--limit", type=_positive_int, help="only the first N photos")
-    e.add_argument("--json-out", default="docs/eval/inpaint.json")
+    e.set_defaults(json_name="inpaint")
+    e.add_argument("--json-out", help=JSON_OUT_HELP)
     e.add_argument("--sheet", default="docs/inpaint_contact_sheet.jpg")
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval_inpaint)
@@ -698,7 +700,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--methods", nargs="+", choices=sorted(INPAINT_METHODS),
                    default=["telea", "harmonic", "network-fast"])
     e.add_argument("--limit", type=_positive_int, help="only the first N photos")
-    e.add_argument("--json-out", default="docs/eval/grain.json")
+    e.set_defaults(json_name="grain")
+    e.add_argument("--json-out", help=JSON_OUT_HELP)
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval_grain)
 
@@ -709,7 +712,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="validation photos the classical settings are chosen on (24)")
     e.add_argument("--tune-data", nargs="+",
                    help="folders to choose them on (default: the training validation split)")
-    e.add_argument("--json-out", default="docs/eval/restore.json")
+    e.set_defaults(json_name="restore")
+    e.add_argument("--json-out", help=JSON_OUT_HELP)
     e.add_argument("--sheet", default="docs/restore_contact_sheet.jpg")
     e.add_argument("--scans-sheet", default="docs/restore_old_photos.jpg")
     e.add_argument("-q", "--quiet", action="store_true")
@@ -863,6 +867,21 @@ def _train_parser(tsub, name: str, help_text: str,
     t.add_argument("--device", default=None)
     t.add_argument("-q", "--quiet", action="store_true")
     return t
+
+
+JSON_OUT_HELP = ("the report (default: docs/eval/MODEL.json on the eval set; runs/eval/"
+                 "MODEL-validation.json or MODEL-data.json otherwise, so tuning runs never "
+                 "overwrite the reported figures)")
+
+
+def _json_out(args: argparse.Namespace) -> Path:
+    """Where an `eval` report goes (see JSON_OUT_HELP)."""
+    if args.json_out:
+        return Path(args.json_out)
+    if args.data or args.validation:
+        kind = "data" if args.data else "validation"
+        return Path("runs/eval") / f"{args.json_name}-{kind}.json"
+    return Path("docs/eval") / f"{args.json_name}.json"
 
 
 def _eval_parser(esub, name: str, help_text: str) -> argparse.ArgumentParser:

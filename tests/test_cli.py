@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -156,3 +157,17 @@ def test_bad_arguments_exit_2(argv, capsys):
         main(argv)
     assert exc.value.code == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_eval_reports_on_validation_never_overwrite_the_reported_figures():
+    from neuron_desktop.cli import _json_out, build_parser
+
+    parse = build_parser().parse_args
+    for name in ("colorize", "inpaint", "grain", "restore"):
+        assert _json_out(parse(["eval", name])) == Path(f"docs/eval/{name}.json")
+        assert _json_out(parse(["eval", name, "--validation"])) == Path(
+            f"runs/eval/{name}-validation.json")
+        assert _json_out(parse(["eval", name, "--data", "x"])) == Path(
+            f"runs/eval/{name}-data.json")
+        assert _json_out(parse(["eval", name, "--validation", "--json-out", "r.json"])) == Path(
+            "r.json")
