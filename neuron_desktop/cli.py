@@ -166,11 +166,13 @@ def cmd_eval_restore(args: argparse.Namespace) -> int:
             list_images([SHARED_DATA / "eval"])
     if args.limit:
         files = files[:args.limit]
+    net = load_restorer()
+    if args.chain:
+        return _eval_restore_chain(args, net, files)
     if not args.quiet:
         print(f"choosing the classical settings on {len(tune_files)} validation photos",
               flush=True)
     settings = ev.tune(tune_files)
-    net = load_restorer()
     report = run_with_bar(ev.evaluate(net, files, settings, sheet_path=Path(args.sheet)),
                           "eval restore", args.quiet)
     report["data"] = [str(d) for d in args.data] if args.data else \
@@ -185,6 +187,23 @@ def cmd_eval_restore(args: argparse.Namespace) -> int:
     if args.scans_sheet and scans.is_dir():
         ev.real_scans_sheet(net, [scans], Path(args.scans_sheet))
     write_json(_json_out(args), report)
+    return EXIT_OK
+
+
+def _eval_restore_chain(args: argparse.Namespace, net, files: list) -> int:
+    from neuron_desktop.evaluation import restore as ev
+    from neuron_desktop.evaluation.common import print_table, write_json
+
+    report = run_with_bar(ev.evaluate_chain(net, files), "eval restore --chain", args.quiet)
+    report["data"] = [str(d) for d in args.data] if args.data else \
+        ("train validation split" if args.validation else "shared/data/eval")
+    print_table([{"pipeline": k, **v} for k, v in report["results"].items()],
+                [("pipeline", "black-and-white print (medium damage)", ""),
+                 ("psnr", "PSNR dB", ".2f"), ("ssim", "SSIM", ".4f"),
+                 ("delta_e", "CIEDE2000", ".2f"), ("colorfulness_ratio", "colourfulness", ".3f")])
+    args.json_name = "restore_chain"
+    write_json(out := _json_out(args), report)
+    print(f"wrote {out}")
     return EXIT_OK
 
 
@@ -716,6 +735,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json-out", help=JSON_OUT_HELP)
     e.add_argument("--sheet", default="docs/restore_contact_sheet.jpg")
     e.add_argument("--scans-sheet", default="docs/restore_old_photos.jpg")
+    e.add_argument("--chain", action="store_true",
+                   help="instead: black-and-white prints of the photos (medium damage) "
+                        "colorized as they are and after the restorer (restore_chain.json)")
     e.add_argument("-q", "--quiet", action="store_true")
     e.set_defaults(func=cmd_eval_restore)
     e = _eval_parser(esub, "style", "gatys / fast / arbitrary / peer: Gram style and relu3_3 "

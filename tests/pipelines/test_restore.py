@@ -1,5 +1,7 @@
 """Restore: tiling seams, tone keeping, the pipeline."""
 
+import json
+
 import numpy as np
 import torch
 
@@ -51,7 +53,6 @@ def test_strength_zero_is_the_input_and_neutralise_removes_a_tone():
 
 
 def test_eval_restore_cli_on_small_folders(tmp_path, capsys):
-    import json
 
     import cv2
 
@@ -75,6 +76,33 @@ def test_eval_restore_cli_on_small_folders(tmp_path, capsys):
         assert np.isfinite(per["ours_minus_best_classical_db"])
     assert set(r["settings"]) == {"nlm", "bilateral", "unsharp"}
     assert "ours - best classical" in capsys.readouterr().out
+
+
+def test_chain_eval_colorizes_the_same_seeded_print_as_is_and_restored(tmp_path, monkeypatch):
+    """`neuron eval restore --chain`: black-and-white prints of colour photos, colorized as
+    they are and after the restorer, each against the colour photo."""
+    import cv2
+
+    from neuron_desktop.cli import main
+
+    (tmp_path / "eval").mkdir()
+    yy, xx = np.mgrid[0:64, 0:96] / 64.0
+    img = np.stack([0.2 + 0.6 * xx / 1.5, 0.3 + 0.4 * yy, 0.8 - 0.5 * yy], -1)
+    cv2.imwrite(str(tmp_path / "eval" / "p.png"), (img[..., ::-1] * 255).astype(np.uint8))
+    monkeypatch.chdir(tmp_path)
+    assert main(["eval", "restore", "--chain", "--data", str(tmp_path / "eval"), "-q"]) == 0
+    r = json.loads((tmp_path / "runs/eval/restore_chain-data.json").read_text())
+    res = r["results"]
+    assert r["images"] == 1 and set(res) == {"print", "colorized as is",
+                                             "restored, then colorized"}
+    assert res["print"]["colorfulness_ratio"] < 0.3  # a black-and-white (maybe toned) print
+    assert res["colorized as is"]["colorfulness_ratio"] > 0.05
+    assert res["restored, then colorized"]["colorfulness_ratio"] > 0.05
+    for v in res.values():
+        assert np.isfinite(v["psnr"]) and 0 < v["ssim"] <= 1 and v["delta_e"] > 0
+    assert main(["eval", "restore", "--chain", "--data", str(tmp_path / "eval"), "-q",
+                 "--json-out", "again.json"]) == 0
+    assert json.loads((tmp_path / "again.json").read_text())["results"] == res  # seeded
 
 
 def test_tone_head_starts_as_identity_and_its_correction_is_applied_once_per_photo():
