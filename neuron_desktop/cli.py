@@ -531,8 +531,10 @@ def cmd_train_colorize(args: argparse.Namespace) -> int:
     from neuron_desktop.train.colorize import ColorizeRecipe, arch_of, train_colorizer
 
     recipe = _recipe_from_args(ColorizeRecipe(), args, (
-        "steps", "batch", "crop", "lr", "lr_final", "width", "seed", "val_fraction", "val_every"))
+        "steps", "batch", "crop", "lr", "lr_final", "width", "seed", "val_fraction", "val_every",
+        "time_budget", "feed", "workers"))
     recipe.semantic = not args.no_semantic
+    recipe.keep_prior = args.keep_prior
     recipe.init = None if args.init in (None, "none") else args.init
     device = choose_device(args.device)
     name = args.name or ("colorizer" if recipe.init is None else
@@ -771,6 +773,13 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr-final", type=_positive_float,
                    help="learning rate at the last step (cosine from --lr; 1e-4)")
     t.add_argument("--no-semantic", action="store_true", help="without EfficientNet features")
+    t.add_argument("--keep-prior", action="store_true",
+                   help="with --init: keep its ab prior (the defaults' decoding was chosen for it)")
+    t.add_argument("--time-budget", type=_positive_float,
+                   help="seconds; the cosine schedule ends with the budget")
+    t.add_argument("--feed", help="a folder whose photo parts (DIR/<part>/ with a .complete "
+                                  "file) join the training photos as they arrive")
+    t.add_argument("--workers", type=int, help="processes making the batches (0)")
     t.set_defaults(func=cmd_train_colorize)
 
     t = _train_parser(tsub, "inpaint", "train the inpainting network")

@@ -7,8 +7,10 @@ with hints simulated from the ground truth (Zhang et al. 2017).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
+from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.metrics import colorfulness, psnr
 from neuron_desktop.core.progress import Pipeline, Progress
 from neuron_desktop.data.hints import hints_from_truth, random_hint_points, uniform_hint_points
-from neuron_desktop.data.photos import SHARED_DATA, PhotoBank, list_images, split
+from neuron_desktop.data.photos import SHARED_DATA, GrowingBank, PhotoBank, list_images, split
 from neuron_desktop.models.colorization import (
     ColorizationNet,
     annealed_mean,
@@ -32,7 +34,7 @@ from neuron_desktop.models.colorization import (
     rebalance_weights,
     soft_encode,
 )
-from neuron_desktop.train.runs import cosine_lr, log_entry
+from neuron_desktop.train.runs import TimeBudget, batch_stream, cosine_lr, log_entry
 
 DEFAULT_DATA = str(SHARED_DATA / "train")
 
@@ -57,6 +59,10 @@ class ColorizeRecipe:
     val_limit: int = 150  # validation photos used (the first N of the split, by name)
     checkpoint_minutes: float = 5.0
     init: str | None = None  # weights name ("default" = shipped) or checkpoint file to start from
+    keep_prior: bool = False  # with init: keep its ab prior (the decoding's α was chosen for it)
+    time_budget: float = 0.0  # seconds (0: none); the cosine schedule ends with the budget
+    feed: str | None = None  # a folder whose photo parts join as they arrive (GrowingBank)
+    workers: int = 0  # processes making the batches (0: here, reproducible on resume)
 
 
 def bin_prior(bank: PhotoBank, bins: torch.Tensor, stride: int = 4) -> torch.Tensor:
@@ -145,12 +151,16 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
     files = list_images(recipe.data)
     train_files, val_files = split(files, recipe.val_fraction)
     log(f"data: {len(train_files)} training, {len(val_files)} validation photos")
-    train_bank = PhotoBank(train_files)
+    train_bank = (GrowingBank(train_files, Path(recipe.feed), recipe.val_fraction)
+                  if recipe.feed else PhotoBank(train_files))
     val_bank = PhotoBank(val_files[:recipe.val_limit]) if val_files else None
     net = _initial_net(recipe).to(device)
-    prior = bin_prior(train_bank, net.bins.cpu())
-    weights = rebalance_weights(prior, net.bins.cpu(), lam=recipe.rebalance_lambda)
-    net.prior_log_weights.copy_(torch.log(weights))
+    if recipe.keep_prior and recipe.init:
+        weights = torch.exp(net.prior_log_weights.detach().float().cpu())
+    else:
+        prior = bin_prior(train_bank, net.bins.cpu())
+        weights = rebalance_weights(prior, net.bins.cpu(), lam=recipe.rebalance_lambda)
+        net.prior_log_weights.copy_(torch.log(weights))
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=recipe.lr, betas=(0.9, 0.99),
                             weight_decay=recipe.weight_decay)
@@ -171,48 +181,68 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
     t0, seen = time.perf_counter(), 0
     saved_at = t0
     loss_avg = None
-    while step < recipe.steps:
-        net.train()
-        for g in opt.param_groups:
-            g["lr"] = cosine_lr(recipe, step)
-        crops = train_bank.random_crops(rng, recipe.batch, recipe.crop)
-        rgb = torch.from_numpy(crops).permute(0, 3, 1, 2).to(device)
-        points = random_hint_points(rng, recipe.batch, recipe.crop, recipe.crop,
-                                    p_none=recipe.p_no_hints)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-            loss = training_loss(net, rgb, weights, points)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        seen += recipe.batch
-        value = float(loss.detach())
-        loss_avg = value if loss_avg is None else 0.98 * loss_avg + 0.02 * value
-        yield Progress(step / recipe.steps, f"step {step} loss {loss_avg:.3f}")
-        if step % 50 == 0:
-            rate = seen / (time.perf_counter() - t0)
-            log(f"step {step}/{recipe.steps} loss {loss_avg:.4f} lr {cosine_lr(recipe, step):.2e} "
-                f"{rate:.1f} img/s")
-        if step % recipe.val_every == 0 or step == recipe.steps:
-            entry = {"step": step, "loss": loss_avg,
-                     "images_per_s": seen / (time.perf_counter() - t0)}
+    budget = TimeBudget(recipe, step)
+    make = functools.partial(_batch, train_bank, recipe)
+    stream = batch_stream(make, rng, recipe.seed, step, recipe.workers)
+
+    def checkpoint(entry: dict | None = None) -> None:
+        nonlocal saved_at
+        if entry is not None:
             if val_bank is not None:
                 entry.update(validate(net, val_bank, device, recipe.temperature))
             history.append(entry)
             log_entry(run_dir, entry, log)
-            _save_checkpoint(ckpt, net, opt, rng, step, history, recipe)
-            saved_at = time.perf_counter()
-        elif time.perf_counter() - saved_at > 60 * recipe.checkpoint_minutes:
-            _save_checkpoint(ckpt, net, opt, rng, step, history, recipe)
-            saved_at = time.perf_counter()
+        _save_checkpoint(ckpt, net, opt, rng, step, history, recipe)
+        saved_at = time.perf_counter()
+
+    with closing(stream):
+        while step < budget.schedule.steps and not budget.spent(step):
+            net.train()
+            for g in opt.param_groups:
+                g["lr"] = cosine_lr(budget.schedule, step)
+            crops, points = next(stream)
+            rgb = crops.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
+                loss = training_loss(net, rgb, weights, points)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            seen += recipe.batch
+            value = float(loss.detach())
+            loss_avg = value if loss_avg is None else 0.98 * loss_avg + 0.02 * value
+            total = budget.schedule.steps
+            yield Progress(step / total, f"step {step} loss {loss_avg:.3f}")
+            if step % 50 == 0:
+                rate = seen / (time.perf_counter() - t0)
+                log(f"step {step}/{total} loss {loss_avg:.4f} "
+                    f"lr {cosine_lr(budget.schedule, step):.2e} {rate:.1f} img/s")
+            if step % recipe.val_every == 0 or step == total:
+                checkpoint({"step": step, "loss": loss_avg,
+                            "images_per_s": seen / (time.perf_counter() - t0)})
+            elif time.perf_counter() - saved_at > 60 * recipe.checkpoint_minutes:
+                checkpoint()
+    if not history or history[-1]["step"] != step:  # stopped by the time budget
+        checkpoint({"step": step, "loss": loss_avg,
+                    "images_per_s": seen / max(time.perf_counter() - t0, 1e-9)})
     final = history[-1] if history else {}
     final = {**final, "rebalance_weights_range": [float(weights.min()), float(weights.max())]}
     return net, final
 
 
+def _batch(bank: PhotoBank, recipe: ColorizeRecipe, rng: np.random.Generator):
+    """One training batch: RGB crops ``(B, 3, crop, crop)`` and their hint points."""
+    crops = bank.random_crops(rng, recipe.batch, recipe.crop)
+    points = random_hint_points(rng, recipe.batch, recipe.crop, recipe.crop,
+                                p_none=recipe.p_no_hints)
+    return torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous(), points
+
+
 def _fixed(recipe: dict) -> dict:
-    """The recipe fields a resumed run must share (steps and logging may change)."""
-    volatile = ("steps", "val_every", "val_limit", "checkpoint_minutes")
+    """The recipe fields a resumed run must share (steps, budget, data feed, workers and
+    logging may change)."""
+    volatile = ("steps", "val_every", "val_limit", "checkpoint_minutes", "time_budget",
+                "feed", "workers")
     return {k: v for k, v in recipe.items() if k not in volatile}
 
 

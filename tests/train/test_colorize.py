@@ -86,3 +86,33 @@ def test_stylistic_finetune_from_default_weights_lowers_the_loss(tmp_path, monke
     net, _ = run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu")))
     after = loss_of(net)
     assert after < 0.8 * before, (before, after)
+
+
+def test_a_time_boxed_fine_tune_fed_while_it_runs_keeps_the_prior(tmp_path, monkeypatch):
+    """The GPU lease's recipe: --time-budget ends the schedule, --feed parts join the photos,
+    worker processes make the batches, --keep-prior keeps the shipped decoding's prior."""
+    weights = tmp_path / "weights"
+    monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(weights))
+    base = ColorizationNet(width=4, semantic=False)
+    with torch.no_grad():
+        base.prior_log_weights.copy_(torch.linspace(-1, 1, len(base.bins)))
+    save_weights("colorizer", base.state_dict(), directory=weights, task="colorization",
+                 arch="ColorizationNet", preprocessing={"arch": arch_of(base)})
+    feed = tmp_path / "feed"
+    _palette_photos(feed / "p2", n=6, seed=1)
+    (feed / "p2" / ".complete").touch()
+    recipe = ColorizeRecipe(data=[str(_palette_photos(tmp_path / "d", n=4))], steps=10**6,
+                            batch=2, crop=32, val_every=10**6, val_fraction=0.0,
+                            init="default", keep_prior=True, time_budget=4.0,
+                            feed=str(feed), workers=1)
+    logs = []
+    net, final = run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu"),
+                                              log=logs.append))
+    assert 0 < final["step"] < 10**6  # stopped by the budget, with a last log entry
+    history = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert history[-1]["step"] == final["step"]
+    assert torch.allclose(net.prior_log_weights, base.prior_log_weights)
+    recipe.time_budget, recipe.workers, recipe.steps = 0.0, 0, final["step"] + 2
+    net, final = run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu"),
+                                              log=logs.append))  # resumes, budget changed
+    assert final["step"] == history[-1]["step"] + 2 and any("resumed" in m for m in logs)
