@@ -20,6 +20,16 @@ def _script(name):
     return module
 
 
+def _noise_photos(root: Path, folders: str, n: int, shape: tuple, seed: int) -> None:
+    """``n`` random-noise PNGs in each of ``root/<folder>``, named ``<folder><i>.png``."""
+    rng = np.random.default_rng(seed)
+    for folder in folders:
+        (root / folder).mkdir()
+        for i in range(n):
+            Image.fromarray((rng.random(shape) * 255).astype(np.uint8)).save(
+                root / folder / f"{folder}{i}.png")
+
+
 def test_calibration_times_a_training_step():
     seconds = _script("gpu_calibrate").seconds_per_step(4, 2, 32, steps=1, device="cpu")
     assert 0 < seconds < 60
@@ -53,12 +63,7 @@ def test_pack_reduced_copies_from_several_folders_into_one_part(tmp_path, monkey
     """The restorer's GPU data: reduced JPEG copies of a shuffled mix of two folders, as many
     as one call carries (scripts/gpu_restore.sh)."""
     pack = _script("gpu_pack")
-    rng = np.random.default_rng(1)
-    for folder in ("a", "b"):
-        (tmp_path / folder).mkdir()
-        for i in range(20):
-            Image.fromarray((rng.random((300, 400, 3)) * 255).astype(np.uint8)).save(
-                tmp_path / folder / f"{folder}{i}.png")
+    _noise_photos(tmp_path, "ab", 20, (300, 400, 3), seed=1)
     monkeypatch.setattr(pack, "tree_bytes", lambda: 0)
     monkeypatch.setattr(pack, "LIMIT", pack.MARGIN + 60_000)
     out = tmp_path / "gpu"
@@ -122,12 +127,7 @@ def test_encoder_stand_in_loads_like_the_package(tmp_path, monkeypatch):
 def test_pack_files_as_they_are_mixed_into_parts_of_given_sizes(tmp_path, monkeypatch):
     """The restorer's parts for a lease fed over several calls (gpu_session.sh, SKIP_COLOR)."""
     pack = _script("gpu_pack")
-    rng = np.random.default_rng(0)
-    for folder in ("a", "b"):
-        (tmp_path / folder).mkdir()
-        for i in range(30):
-            Image.fromarray((rng.random((40, 40, 3)) * 255).astype(np.uint8)).save(
-                tmp_path / folder / f"{folder}{i}.png")
+    _noise_photos(tmp_path, "ab", 30, (40, 40, 3), seed=0)
     size = max(p.stat().st_size for p in tmp_path.rglob("*.png"))
     monkeypatch.setattr(pack, "tree_bytes", lambda: 0)
     out = tmp_path / "gpu"
