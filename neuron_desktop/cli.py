@@ -155,8 +155,11 @@ def cmd_eval_restore(args: argparse.Namespace) -> int:
     from neuron_desktop.evaluation.common import SHARED_DATA, print_table, write_json
     from neuron_desktop.pipelines.restore import load_restorer
 
-    validation = [] if args.data and args.tune_data else \
-        split(list_images([SHARED_DATA / "train"]), 0.05)[1]
+    # the training split's validation photos: where the classical settings are chosen (not
+    # needed for --chain, or with both --data and --tune-data)
+    needs_validation = args.validation or not (args.chain or (args.data and args.tune_data))
+    validation = split(list_images([SHARED_DATA / "train"]), 0.05)[1] if needs_validation \
+        else []
     tune_files = (list_images(args.tune_data) if args.tune_data else
                   validation)[:args.tune_photos]
     if args.data:
