@@ -178,8 +178,7 @@ def cmd_eval_restore(args: argparse.Namespace) -> int:
     settings = ev.tune(tune_files)
     report = run_with_bar(ev.evaluate(net, files, settings, sheet_path=Path(args.sheet)),
                           "eval restore", args.quiet)
-    report["data"] = [str(d) for d in args.data] if args.data else \
-        ("train validation split" if args.validation else "shared/data/eval")
+    report["data"] = _data_label(args)
     rows = [{"severity": sev, "method": m, **v} for sev, per in report["results"].items()
             for m, v in per.items() if isinstance(v, dict)]
     print_table(rows, [("severity", "severity", ""), ("method", "method", ""),
@@ -198,14 +197,12 @@ def _eval_restore_chain(args: argparse.Namespace, net, files: list) -> int:
     from neuron_desktop.evaluation.common import print_table, write_json
 
     report = run_with_bar(ev.evaluate_chain(net, files), "eval restore --chain", args.quiet)
-    report["data"] = [str(d) for d in args.data] if args.data else \
-        ("train validation split" if args.validation else "shared/data/eval")
+    report["data"] = _data_label(args)
     print_table([{"pipeline": k, **v} for k, v in report["results"].items()],
                 [("pipeline", "black-and-white print (medium damage)", ""),
                  ("psnr", "PSNR dB", ".2f"), ("ssim", "SSIM", ".4f"),
                  ("delta_e", "CIEDE2000", ".2f"), ("colorfulness_ratio", "colourfulness", ".3f")])
-    args.json_name = "restore_chain"
-    write_json(out := _json_out(args), report)
+    write_json(out := _json_out(args, "restore_chain"), report)
     print(f"wrote {out}")
     return EXIT_OK
 
@@ -224,8 +221,7 @@ def cmd_eval_grain(args: argparse.Namespace) -> int:
     files = files[:args.limit] if args.limit else files
     report = run_with_bar(ev.evaluate(files, methods=tuple(args.methods)), "eval grain",
                           args.quiet)
-    report["data"] = args.data or ("train validation split" if args.validation
-                                   else "shared/data/eval")
+    report["data"] = _data_label(args)
     rows = [{"set": s, "method": m, "mode": mode, **v}
             for s, per in report["results"].items() for m, modes in per.items()
             for mode, v in modes.items() if isinstance(v, dict)]
@@ -253,8 +249,7 @@ def cmd_eval_inpaint(args: argparse.Namespace) -> int:
                       sheet_path=sheet,
                       scratched=None if sheet is None else ev.default_scratched())
     report = run_with_bar(gen, "eval inpaint", args.quiet)
-    report["data"] = args.data or ("train validation split" if args.validation
-                                   else "shared/data/eval")
+    report["data"] = _data_label(args)
     rows = [{"set": s, "method": m, **v} for s, per in report["results"].items()
             for m, v in per.items()]
     print_table(rows, [("set", "mask set", ""), ("method", "method", ""),
@@ -294,8 +289,7 @@ def cmd_eval_style(args: argparse.Namespace) -> int:
     gen = ev.evaluate(photos, styles, methods, size=args.size, iterations=args.iterations,
                       sheet_path=sheet, device=args.device)
     report = run_with_bar(gen, "eval style", args.quiet)
-    report["data"] = args.data or ("train validation split" if args.validation
-                                   else "shared/data/eval")
+    report["data"] = _data_label(args)
     rows = [{"method": m, **v} for m, v in report["results"].items()]
     print_table(rows, [("method", "method", ""), ("style", "style dist", ".4g"),
                        ("content", "content dist", ".4g"), ("seconds", "wall s", ".2f")])
@@ -476,8 +470,7 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
                    "propagation": asdict(pc.DEFAULT_PROPAGATION),
                    "refine_radius_at_512": pc.REFINE_RADIUS_AT_512,
                    "render_size": args.render_size,
-                   "data": args.data or ("train validation split" if args.validation
-                                         else "shared/data/eval")})
+                   "data": _data_label(args)})
     rows = [{"config": k, **v} for k, v in report["results"].items()]
     print_table(rows, [("config", "configuration", ""), ("psnr", "PSNR dB", ".2f"),
                        ("ssim", "SSIM", ".4f"), ("colorfulness_ratio", "colorfulness", ".3f")])
@@ -908,14 +901,20 @@ JSON_OUT_HELP = ("the report (default: docs/eval/MODEL.json on the eval set; run
                  "overwrite the reported figures)")
 
 
-def _json_out(args: argparse.Namespace) -> Path:
-    """Where an `eval` report goes (see JSON_OUT_HELP)."""
+def _json_out(args: argparse.Namespace, name: str | None = None) -> Path:
+    """Where an `eval` report goes (see JSON_OUT_HELP); ``name`` instead of the model's."""
+    name = name or args.json_name
     if args.json_out:
         return Path(args.json_out)
     if args.data or args.validation:
         kind = "data" if args.data else "validation"
-        return Path("runs/eval") / f"{args.json_name}-{kind}.json"
-    return Path("docs/eval") / f"{args.json_name}.json"
+        return Path("runs/eval") / f"{name}-{kind}.json"
+    return Path("docs/eval") / f"{name}.json"
+
+
+def _data_label(args: argparse.Namespace) -> list[str] | str:
+    """What an `eval` report ran on: the --data folders, or which shared set."""
+    return args.data or ("train validation split" if args.validation else "shared/data/eval")
 
 
 def _eval_parser(esub, name: str, help_text: str) -> argparse.ArgumentParser:

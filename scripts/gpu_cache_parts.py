@@ -17,16 +17,11 @@ from pathlib import Path
 
 import torch
 
-from neuron_desktop.data.photos import list_images
+from neuron_desktop.data.photos import complete_parts, list_images
 from neuron_desktop.models.colorization import SemanticColorizer
 from neuron_desktop.train.colorize_semantic import cache_pass
 
 log = logging.getLogger("neuron.train.colorize")
-
-
-def ready_parts(data: Path) -> list[Path]:
-    return sorted((d for d in data.iterdir() if (d / ".complete").exists()),
-                  key=lambda d: (len(d.name), d.name))
 
 
 def main(argv=None) -> None:
@@ -44,7 +39,7 @@ def main(argv=None) -> None:
     net = SemanticColorizer(pretrained_semantic=True).eval().to(a.device)
     done: set[tuple[str, int]] = set()
     while time.time() < a.until:
-        todo = [(seed, p) for seed in range(a.seeds) for p in ready_parts(data)
+        todo = [(seed, p) for seed in range(a.seeds) for p in complete_parts(data)
                 if (p.name, seed) not in done]
         if not todo:
             time.sleep(2)

@@ -113,9 +113,10 @@ def main() -> None:
         a.parts, budget = len(budgets), budgets[0]
     for old in out.glob("[0-9]*"):
         shutil.rmtree(old)
-    if a.max_side:  # reduced copies, made as they are packed (a shuffled mix of the folders)
-        order = np.random.default_rng(0).permutation(len(train))
-        files = val + [train[i] for i in order]
+    if a.max_side or a.mix:  # a shuffled mix of the folders
+        train = [train[i] for i in np.random.default_rng(0).permutation(len(train))]
+    files = val + train
+    if a.max_side:  # reduced copies, made as they are packed
         look = (a.square, a.format, a.quality)
         part, used, n = 1, 0, 0
         for f in files:
@@ -134,16 +135,11 @@ def main() -> None:
             n += 1
         print(f"{n} photos (short side {a.max_side} px) in {part} parts under {out}/N/data")
         return
-    if a.mix:  # a shuffled mix of the folders, as the reduced copies are
-        train = [train[i] for i in np.random.default_rng(0).permutation(len(train))]
-    files = val + train
     sizes = [f.stat().st_size for f in files]
     if budget <= max(sizes):
         raise SystemExit(f"the working tree leaves {budget} bytes per call: too little")
     parts = -(-sum(sizes) // budget)
-    share = min(budget, -(-sum(sizes) // parts) + max(sizes))  # balanced parts
-    if budgets:
-        share = budget
+    share = budget if budgets else min(budget, -(-sum(sizes) // parts) + max(sizes))  # balanced
     part, used, n = 1, 0, 0
     for f, size in zip(files, sizes, strict=True):
         if used + size > share:

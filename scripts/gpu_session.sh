@@ -31,10 +31,11 @@ UNET=$([ -z "${SKIP_COLOR:-}" ] && [ -n "${CUNET:-}" ] && echo 1)
 SEM=$([ -z "${SKIP_COLOR:-}" ] && [ -z "${CUNET:-}" ] && echo 1)
 running() { pgrep -f "$1" >/dev/null; }
 
-add_part() {  # $1: folder of photos for the semantic decoder's cache
-    local n; n=$(( $(ls "$W/cdata" | wc -l) + 1 ))
-    cp -r "$1" "$W/cdata/p$n" && touch "$W/cdata/p$n/.complete"
-    echo "part p$n: $(find "$W/cdata/p$n" -type f | wc -l) files"
+add_part() {  # $1: where (cdata: the semantic decoder's cache; rfeed: the trainers' feed),
+    # $2: folder of photos; parts are numbered on from $3 (the feed's p1 is the start's data)
+    local n; n=$(( $(ls "$W/$1" | wc -l) + ${3:-1} ))
+    cp -r "$2" "$W/$1/p$n" && touch "$W/$1/p$n/.complete"
+    echo "part p$n: $(find "$W/$1/p$n" -type f | wc -l) files"
 }
 
 case $1 in
@@ -46,7 +47,7 @@ start)
     { [ -n "$RESTORE" ] || [ -n "$UNET" ]; } && cp -r "${RS:-.gpu/rs/1/data}" "$W/rdata"
     # `if`, not `[ ] && cmd &`: that would background a subshell holding the call's output
     if [ -n "$SEM" ]; then
-        add_part "${C1:-.gpu/cpk/1/data}"
+        add_part cdata "${C1:-.gpu/cpk/1/data}"
         setsid nohup python3 scripts/gpu_cache_parts.py "$W/cdata" "$W/cache" --device "$DEVICE" \
             --seeds "${SEEDS:-3}" --crop "${CROP:-224}" --until $((T0 + $2 - 60)) \
             > "$W/cache.log" 2>&1 </dev/null &
@@ -94,12 +95,8 @@ start)
     done
     tail -n 3 "$W"/*.log ;;
 more)
-    [ -n "$SEM" ] && add_part "$2"
-    if [ -n "$RESTORE" ] || [ -n "$UNET" ]; then
-        n=$(( $(ls "$W/rfeed" | wc -l) + 2 ))
-        cp -r "$2" "$W/rfeed/p$n" && touch "$W/rfeed/p$n/.complete"
-        echo "part p$n: $(find "$W/rfeed/p$n" -type f | wc -l) files"
-    fi
+    [ -n "$SEM" ] && add_part cdata "$2"
+    { [ -n "$RESTORE" ] || [ -n "$UNET" ]; } && add_part rfeed "$2" 2
     tail -n 2 "$W"/*.log ;;
 finish)
     while running "colorize_semantic train" || running "train.restore train" ||

@@ -96,6 +96,13 @@ class PhotoBank:
         return out
 
 
+def complete_parts(folder: Path) -> list[Path]:
+    """The parts ``folder/<name>/`` that hold a ``.complete`` file (photos fed to a lent GPU
+    over several calls), in arrival order: p2 before p10."""
+    return sorted((d.parent for d in Path(folder).glob("*/.complete")),
+                  key=lambda d: (len(d.name), d.name))
+
+
 class GrowingBank(PhotoBank):
     """A :class:`PhotoBank` that also takes in the parts that arrive in ``watch`` while it is
     used (a lent GPU fed over several calls): each part is a folder ``watch/<name>/`` that
@@ -113,15 +120,15 @@ class GrowingBank(PhotoBank):
     def refresh(self) -> int:
         """Load the parts that arrived since the last look; returns how many."""
         self.checked = time.monotonic()
-        new = sorted(d for d in self.watch.glob("*/.complete") if d.parent.name not in self.parts)
-        for mark in new:
-            self.parts.add(mark.parent.name)
+        new = [d for d in complete_parts(self.watch) if d.name not in self.parts]
+        for part in new:
+            self.parts.add(part.name)
             try:
-                train, _ = split(list_images([mark.parent]), self.val_fraction)
+                train, _ = split(list_images([part]), self.val_fraction)
             except NeuronError:  # a part without photos
                 continue
             self.add(train)
-            log.info("part %s joined: %d photos in all", mark.parent.name, len(self.images))
+            log.info("part %s joined: %d photos in all", part.name, len(self.images))
         return len(new)
 
     def random_crops(self, rng: np.random.Generator, n: int, crop: int,

@@ -49,11 +49,14 @@ CLASSICAL: dict[str, tuple[Callable, list[tuple]]] = {
 }
 
 
+def name_seed(path: Path, tag: str) -> int:
+    """A seed from the photo's name and ``tag``: the same damage wherever the file lives."""
+    return int.from_bytes(hashlib.sha256(f"{path.name}/{tag}".encode()).digest()[:4], "little")
+
+
 def degraded_pair(path: Path, severity: float, salt: int = 0):
     rgb = np.clip(load_image(path).rgb, 0, 1).astype(np.float32)
-    seed = int.from_bytes(hashlib.sha256(f"{path.name}/{severity}/{salt}".encode()).digest()[:4],
-                          "little")
-    d = degrade(rgb, seed, severity)
+    d = degrade(rgb, name_seed(path, f"{severity}/{salt}"), severity)
     return d.image, d.clean
 
 
@@ -172,9 +175,7 @@ def evaluate_chain(net, files: list[Path], severity: str = "medium") -> Pipeline
     for i, path in enumerate(files):
         rgb = np.clip(load_image(path).rgb, 0, 1).astype(np.float32)
         luma = rgb @ np.float32([0.299, 0.587, 0.114])
-        seed = int.from_bytes(hashlib.sha256(f"{path.name}/chain".encode()).digest()[:4],
-                              "little")
-        scan = to_tensor(degrade(np.repeat(luma[..., None], 3, -1), seed,
+        scan = to_tensor(degrade(np.repeat(luma[..., None], 3, -1), name_seed(path, "chain"),
                                  SEVERITIES[severity]).image)
         direct = run_pipeline(colorize(scan, device="cpu"))
         restored = run_pipeline(restore(scan, model=net, device="cpu"))

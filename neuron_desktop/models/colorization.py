@@ -275,7 +275,7 @@ def colorizer(*, weights: str | None = "default", device: str | torch.device = "
     entry = get_entry(name)
     state = load_weights(name)
     layout = entry.preprocessing.get("arch", {})
-    if entry.arch == "ColorizerEnsemble":  # the shipped file: train on from its U-Net
+    if entry.arch == "ColorizerEnsemble":  # an ensemble file: its U-Net (to train on)
         layout = {**layout.get("unet", {}), "semantic": True}
         state = {k[5:]: v for k, v in state.items() if k.startswith("unet.")}
     elif entry.arch != "ColorizationNet":
