@@ -5,7 +5,9 @@ measures the grain in a ring of known pixels around the hole — its high-pass s
 brightness level and per channel, how the channels move together (silver grain is the same in
 R, G and B; dye clouds are not) and how coarse it is — and :func:`add_matched_grain` adds
 synthetic grain of those statistics inside the hole, minus the high-pass the fill already
-has, so the hole's high-pass energy matches the ring's. Every statistic is robust (from the
+has, so the hole's high-pass energy matches the ring's. Near the border the photo's own
+grain is continued into the hole (:func:`continue_grain`), so the added grain is closer to
+the true one there. Every statistic is robust (from the
 median absolute deviation, on pixels that are not edges): the ring's edges and texture are
 not grain, and counting them made coarse, blotchy "grain" in fills of clean photos. Seeded:
 the same call gives the same grain. Arrays are float32 (H, W, 3) RGB in [0, 1]; masks
@@ -127,10 +129,62 @@ def synthesize(model: GrainModel, shape: tuple[int, int], seed: int = 0) -> np.n
     return white / np.maximum(white.reshape(-1, 3).std(0), 1e-8)
 
 
+CONTINUE_MARGIN = 8  # px of known pixels around the hole whose grain the fill continues
+CONTINUE_BANDS = 4  # distance bands (px from the border) with their own share
+
+
+def known_highpass(image: np.ndarray, hole: np.ndarray, sigma: float = HP_SIGMA) -> np.ndarray:
+    """High-pass of the known pixels, their local mean taken over known pixels only (the
+    damaged pixels in the hole do not leak into the border's grain); 0 in the hole."""
+    valid = (~hole).astype(np.float32)
+    num = cv2.GaussianBlur(image * valid[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(valid, (0, 0), sigma)[..., None]
+    return (image - num / np.maximum(den, 1e-3)) * valid[..., None]
+
+
+def _interpolate(x: np.ndarray, hole: np.ndarray, sigma: float = 0.7) -> np.ndarray:
+    """``x`` (H, W, C) carried into ``hole`` from the known pixels nearby: their Gaussian
+    average (normalised convolution; 0 beyond their reach)."""
+    valid = (~hole).astype(np.float32)
+    num = cv2.GaussianBlur(x * valid[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(valid, (0, 0), sigma)[..., None]
+    return np.where(den > 0.02, num / np.maximum(den, 0.02), 0.0).astype(np.float32)
+
+
+def continue_grain(image: np.ndarray, grain: np.ndarray, hole: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Conditional grain for ``hole`` (arrays of one box): (the photo's own grain carried
+    into the hole, in image units; the new unit grain that is left to add).
+
+    Near the border the true grain in the hole is partly known: coarse grain is correlated
+    over a few px. The photo's high-pass around the hole is interpolated in, scaled by how
+    well that interpolation predicts grain of this size (least squares on the synthetic
+    grain: ~0 for per-pixel grain, more for coarse grain in a thin scratch), and the part
+    of the synthetic grain that the same prediction explains is taken off it, so that the
+    two together have the grain's strength. Error against the true grain is then only the
+    part that cannot be predicted, instead of that plus a whole independent grain."""
+    if hole.all() or not hole.any():
+        return np.zeros_like(image), grain
+    pred_u = _interpolate(known_highpass(grain, hole), hole)
+    # the share, per distance from the border (1, 2, 3, 4+ px): deeper is less predictable
+    band = np.minimum(np.ceil(cv2.distanceTransform(hole.astype(np.uint8), cv2.DIST_L2, 3)),
+                      CONTINUE_BANDS).astype(int)
+    share = np.zeros(grain.shape, np.float32)
+    for b in range(1, CONTINUE_BANDS + 1):
+        at = hole & (band == b)
+        if at.any():
+            u, k = grain[at], pred_u[at]
+            share[at] = np.clip((u * k).sum(0) / np.maximum((k * k).sum(0), 1e-8), 0.0, 1.0)
+    carried = share * _interpolate(known_highpass(image, hole), hole)
+    return carried * hole[..., None], grain - share * pred_u
+
+
 def add_matched_grain(image: np.ndarray, fill: np.ndarray, mask: np.ndarray, seed: int = 0,
-                      model: GrainModel | None = None) -> np.ndarray:
+                      model: GrainModel | None = None, continued: bool = True) -> np.ndarray:
     """``fill`` with grain added inside ``mask`` so that the hole's high-pass energy per
-    brightness level and channel matches the ring's (the fill's own high-pass counted)."""
+    brightness level and channel matches the ring's (the fill's own high-pass counted).
+    ``continued``: near the border, the photo's own grain is carried in
+    (:func:`continue_grain`); otherwise all of the added grain is new."""
     model = model or estimate(image, mask)
     if model is None or not mask.any():
         return fill
@@ -143,12 +197,19 @@ def add_matched_grain(image: np.ndarray, fill: np.ndarray, mask: np.ndarray, see
     core = core if core.sum() >= 64 else np.ones_like(core)
     own = _per_level(highpass(comp)[mask][core], idx[core])
     ys, xs = np.nonzero(mask)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    grain = synthesize(model, (y1 - y0, x1 - x0), seed)
-    keep = np.maximum(highpass(grain).reshape(-1, 3).var(0), 1e-6)  # hp share of unit grain
+    m = CONTINUE_MARGIN
+    y0, y1 = max(0, ys.min() - m), min(mask.shape[0], ys.max() + 1 + m)
+    x0, x1 = max(0, xs.min() - m), min(mask.shape[1], xs.max() + 1 + m)
+    box = mask[y0:y1, x0:x1]
+    grain = synthesize(model, box.shape, seed)
+    fill = fill.copy()
+    if continued:
+        carried, grain = continue_grain(image[y0:y1, x0:x1], grain, box)
+        fill[y0:y1, x0:x1] += carried
+    g = grain[ys - y0, xs - x0]
+    keep = np.maximum(highpass(grain)[box].var(0), 1e-6)  # hp share of the added grain
     want = np.maximum(model.var - own, 0)  # (LEVELS, 3) high-pass variance to add
     gain = np.sqrt(want / keep)
-    g = grain[ys - y0, xs - x0]
     for _ in range(2):  # clipping and the fill's own detail change it: measure and correct
         out = fill.copy()
         out[ys, xs] = np.clip(fill[ys, xs] + gain[idx] * g, 0, 1)
