@@ -117,7 +117,7 @@ def test_grain_near_the_border_continues_the_photos_own_grain():
         img, base = _grainy(size=size, sigma=0.05, seed=5)
         smooth = np.where(mask[..., None], base, img)  # a perfect but grain-free fill
 
-        def err(out):
+        def err(out, img=img):
             return ((out - img)[mask] ** 2).mean()
 
         cont = add_matched_grain(img, smooth, mask, seed=1)
