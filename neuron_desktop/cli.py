@@ -202,6 +202,11 @@ def _eval_restore_chain(args: argparse.Namespace, net, files: list) -> int:
                 [("pipeline", "black-and-white print (medium damage)", ""),
                  ("psnr", "PSNR dB", ".2f"), ("ssim", "SSIM", ".4f"),
                  ("delta_e", "CIEDE2000", ".2f"), ("colorfulness_ratio", "colourfulness", ".3f")])
+    print("\nat equal colourfulness (the colorizer's prior correction swept):")
+    print_table([{"pipeline": k, **row} for k, rows in report["frontier"].items() for row in rows],
+                [("pipeline", "print", ""), ("prior_correction", "alpha", ".2f"),
+                 ("psnr", "PSNR dB", ".2f"), ("delta_e", "CIEDE2000", ".2f"),
+                 ("colorfulness_ratio", "colourfulness", ".3f")])
     write_json(out := _json_out(args, "restore_chain"), report)
     print(f"wrote {out}")
     return EXIT_OK

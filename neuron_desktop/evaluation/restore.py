@@ -13,6 +13,7 @@ import hashlib
 import itertools
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -22,6 +23,9 @@ from neuron_desktop.core.metrics import psnr, ssim
 from neuron_desktop.core.progress import Pipeline, Progress, run_pipeline
 from neuron_desktop.data.degrade import SEVERITIES, degrade
 from neuron_desktop.evaluation.common import contact_sheet, to_8bit
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 def _u8(x: np.ndarray) -> np.ndarray:
@@ -159,40 +163,54 @@ def chain_sheet(folder: Path, path: Path, limit: int = 8, size: int = 512) -> No
 CHAIN = ("print", "colorized as is", "restored, then colorized")
 
 
-def evaluate_chain(net, files: list[Path], severity: str = "medium") -> Pipeline[dict]:
+CHAIN_ALPHAS = (0.35, 0.45, 0.55, 0.65)  # the colorizer's prior correction, calm as it rises
+
+
+def evaluate_chain(net, files: list[Path], severity: str = "medium",
+                   alphas: tuple[float, ...] = CHAIN_ALPHAS) -> Pipeline[dict]:
     """Does restoring first give a better colorization? Each colour photo becomes a
     black-and-white old print (its luma through :func:`degrade` at ``severity``, seeded by
     name), which is colorized as it is and after the restorer; both (and the print) are
     compared with the colour photo: PSNR, SSIM, mean CIEDE2000 and the colourfulness ratio
-    (results' mean over the photos' mean, as `neuron eval colorize` reports it)."""
+    (results' mean over the photos' mean, as `neuron eval colorize` reports it).
+
+    A cleaner print makes the colorizer bolder, and bolder colours cost PSNR and CIEDE2000
+    whether or not they are better placed; so both are also colorized at each prior
+    correction in ``alphas`` (``frontier``), to compare them at equal colourfulness."""
     from neuron_desktop.core.metrics import colorfulness, delta_e
     from neuron_desktop.pipelines.colorize import colorize
     from neuron_desktop.pipelines.restore import restore
 
-    per: dict[str, dict[str, list]] = {k: {"psnr": [], "ssim": [], "delta_e": [],
-                                           "colorfulness": []} for k in CHAIN}
+    def scores(out: Tensor, truth: Tensor) -> dict[str, float]:
+        o = to_8bit(out)
+        return {"psnr": float(psnr(o, truth)), "ssim": float(ssim(o, truth)),
+                "delta_e": float(delta_e(o, truth)[0]), "colorfulness": float(colorfulness(o)[0])}
+
+    per: dict[str, list[dict]] = {k: [] for k in CHAIN}
+    curve: dict[tuple[str, float], list[dict]] = {(k, a): [] for k in CHAIN[1:] for a in alphas}
     truth_cf = []
     for i, path in enumerate(files):
         rgb = np.clip(load_image(path).rgb, 0, 1).astype(np.float32)
         luma = rgb @ np.float32([0.299, 0.587, 0.114])
         scan = to_tensor(degrade(np.repeat(luma[..., None], 3, -1), name_seed(path, "chain"),
                                  SEVERITIES[severity]).image)
-        direct = run_pipeline(colorize(scan, device="cpu"))
         restored = run_pipeline(restore(scan, model=net, device="cpu"))
-        chained = run_pipeline(colorize(restored, device="cpu"))
         truth = to_8bit(to_tensor(rgb))
         truth_cf.append(float(colorfulness(truth)[0]))
-        for name, out in zip(CHAIN, (scan, direct, chained), strict=True):
-            o = to_8bit(out)
-            m = per[name]
-            m["psnr"].append(float(psnr(o, truth)))
-            m["ssim"].append(float(ssim(o, truth)))
-            m["delta_e"].append(float(delta_e(o, truth)[0]))
-            m["colorfulness"].append(float(colorfulness(o)[0]))
+        per["print"].append(scores(scan, truth))
+        for name, src in zip(CHAIN[1:], (scan, restored), strict=True):
+            per[name].append(scores(run_pipeline(colorize(src, device="cpu")), truth))
+            for a in alphas:
+                curve[name, a].append(scores(run_pipeline(
+                    colorize(src, device="cpu", prior_correction=a)), truth))
         yield Progress((i + 1) / len(files), path.name)
-    results = {name: {"psnr": float(np.mean(m["psnr"])), "ssim": float(np.mean(m["ssim"])),
-                      "delta_e": float(np.mean(m["delta_e"])),
-                      "colorfulness_ratio": float(np.mean(m["colorfulness"]) /
-                                                  np.mean(truth_cf))}
-               for name, m in per.items()}
-    return {"images": len(files), "severity": severity, "results": results}
+
+    def summary(rows: list[dict]) -> dict[str, float]:
+        return {**{k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "ssim", "delta_e")},
+                "colorfulness_ratio": float(np.mean([r["colorfulness"] for r in rows]) /
+                                            np.mean(truth_cf))}
+
+    return {"images": len(files), "severity": severity,
+            "results": {name: summary(rows) for name, rows in per.items()},
+            "frontier": {name: [{"prior_correction": a, **summary(curve[name, a])}
+                                for a in alphas] for name in CHAIN[1:]}}

@@ -100,6 +100,9 @@ def test_chain_eval_colorizes_the_same_seeded_print_as_is_and_restored(tmp_path,
     assert res["restored, then colorized"]["colorfulness_ratio"] > 0.05
     for v in res.values():
         assert np.isfinite(v["psnr"]) and 0 < v["ssim"] <= 1 and v["delta_e"] > 0
+    for name, rows in r["frontier"].items():  # a calmer prior correction, less colour
+        cf = [row["colorfulness_ratio"] for row in rows]
+        assert len(rows) == 4 and cf == sorted(cf, reverse=True) and cf[0] > cf[-1], name
     assert main(["eval", "restore", "--chain", "--data", str(tmp_path / "eval"), "-q",
                  "--json-out", "again.json"]) == 0
     assert json.loads((tmp_path / "again.json").read_text())["results"] == res  # seeded
