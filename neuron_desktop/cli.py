@@ -476,9 +476,16 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
                    "refine_radius_at_512": pc.REFINE_RADIUS_AT_512,
                    "render_size": args.render_size,
                    "data": _data_label(args)})
-    rows = [{"config": k, **v} for k, v in report["results"].items()]
+    rows = [{"config": k, **v} for k, v in report["results"].items() if k != "reference"]
     print_table(rows, [("config", "configuration", ""), ("psnr", "PSNR dB", ".2f"),
                        ("ssim", "SSIM", ".4f"), ("colorfulness_ratio", "colorfulness", ".3f")])
+    ref = report["results"].get("reference")
+    if ref:
+        same, other = ref["same_scene"], ref["unrelated"]
+        print(f"colour reference (strength {ref['strength']:g}): the photo's left half "
+              f"{same['psnr']:.2f} dB at {same['colorfulness_ratio']:.3f} (right half "
+              f"{same['psnr_right_half']:.2f}, automatic {ref['auto_psnr_right_half']:.2f}); "
+              f"an unrelated photo {other['psnr']:.2f} dB")
     write_json(out := _json_out(args), report)
     print(f"wrote {out}" + (f" and {sheet}" if sheet else ""))
     if not args.validation:

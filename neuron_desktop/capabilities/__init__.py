@@ -51,8 +51,9 @@ class Param:
     where the default is None. ``percent`` shows a 0..1 float as a 0-100 % slider.
     ``scope``: "all" (pipeline, CLI and editor), "cli" (pipeline and CLI only) or "editor"
     (an editor option, not passed to the pipeline). ``shown_when=(param, value)`` shows the
-    editor row only while another parameter has that value. ``batch`` False: a CLI
-    parameter that a batch recipe cannot take (a per-photo file, say).
+    editor row only while another parameter has that value ("*": any value). ``batch`` False: a CLI
+    parameter that a batch recipe cannot take (a per-photo file, say). ``image_file``: a str
+    that names an image file (the editor adds a Browse… button).
     """
 
     name: str
@@ -72,6 +73,7 @@ class Param:
     scope: str = "all"
     shown_when: tuple[str, str] | None = None
     batch: bool = True
+    image_file: bool = False  # a str naming an image file: the editor offers Browse…
 
     @property
     def title(self) -> str:

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from neuron_desktop.capabilities import Capability, Inputs, Param
 from neuron_desktop.pipelines import colorize as pc
 
 
+def _prepare(p: dict, device) -> dict:
+    """Read the colour reference once (a batch or a job), and check it has colours."""
+    from neuron_desktop.core.errors import NeuronError
+    from neuron_desktop.core.imageio import load_image, to_tensor
+
+    if not p.get("reference"):
+        return {**p, "reference_image": None}
+    path = Path(p["reference"])
+    if not path.exists():
+        raise NeuronError(f"colour reference '{path}' not found")
+    image = to_tensor(load_image(path).rgb).clamp(0, 1)  # a clear error for a bad file
+    try:
+        pc.reference_shift(pc.load_colorizer(p["weights"]), image, p["reference_strength"])
+    except ValueError as exc:
+        raise NeuronError(f"'{path.name}': {exc}") from exc
+    return {**p, "reference_image": image}
+
+
 def _run(inputs: Inputs, p: dict, device, cancel):
     extra = {} if p["prior_correction"] is None else {"prior_correction": p["prior_correction"]}
+    if p.get("reference_image") is not None:
+        extra.update(reference=p["reference_image"], reference_strength=p["reference_strength"])
     if p["weights"] != "default":
         extra["weights"] = p["weights"]
     if p.get("confidence"):
@@ -44,6 +66,7 @@ CAPABILITY = Capability(
     weights=(pc.DEFAULT_WEIGHTS,),
     order=10,
     run=_run,
+    prepare=_prepare,
     uses=lambda p, device: (pc.DEFAULT_WEIGHTS if p["weights"] == "default" else p["weights"],),
     params=(
         Param("temperature", float, pc.DEFAULT_TEMPERATURE, min=0.01, max=2.0, step=0.02,
@@ -68,5 +91,11 @@ CAPABILITY = Capability(
         Param("live", bool, True, scope="editor", label="Live update as hints change",
               help="Re-run colorization after every hint edit (latest edit wins); Apply "
                    "commits the result to the history"),
+        Param("reference", str, None, label="Colour reference", image_file=True,
+              help="A colour photo of the same place, people or time: the colours lean "
+                   "towards its colours (an unrelated photo misleads them)"),
+        Param("reference_strength", float, pc.DEFAULT_REFERENCE_STRENGTH, min=0.0, max=1.0,
+              percent=True, label="Reference strength", shown_when=("reference", "*"),
+              help="How strongly the colour reference's colours are followed"),
     ),
 )

@@ -2,7 +2,8 @@
 
 For each photo: L of the ground truth -> colorize -> compare in 8-bit sRGB at full size.
 Configurations: gray (ab = 0), automatic, automatic without refinement, and k hints
-(seeded uniform points, 5x5 patch-mean ab of the ground truth).
+(seeded uniform points, 5x5 patch-mean ab of the ground truth); and a colour reference: the
+photo's own left half (a photo of the same scene) or the next photo (an unrelated one).
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from neuron_desktop.core.progress import Pipeline, Progress
 from neuron_desktop.data.hints import uniform_hint_points
 from neuron_desktop.data.photos import list_images
 from neuron_desktop.evaluation.common import SHARED_DATA, contact_sheet, to_8bit
-from neuron_desktop.pipelines.colorize import AbHint, finish, prepare, work_ab
+from neuron_desktop.pipelines.colorize import (
+    DEFAULT_REFERENCE_STRENGTH,
+    AbHint,
+    finish,
+    prepare,
+    work_ab,
+)
 
 HINT_COUNTS = (1, 5, 10, 20)
 AUC_MAX = 150  # Zhang et al.'s raw accuracy: ab error thresholds 0..150
@@ -75,6 +82,26 @@ def hint_locality(net, prep, lab: torch.Tensor, truth: torch.Tensor, auto: torch
     return res
 
 
+def reference_scores(net, truth: torch.Tensor, other: torch.Tensor, auto: torch.Tensor,
+                     gray: torch.Tensor, temperature: float, render_size: int
+                     ) -> dict[str, float]:
+    """A colour reference at the default strength: the photo's own left half (a photo of
+    the same scene: scored on the whole photo and on the right half it never showed) and
+    an unrelated photo ``other`` (a wrong reference); PSNR and colourfulness."""
+    w = truth.shape[-1]
+    right = slice(w // 2, None)
+    res = {"gray_right": float(psnr(gray[..., right], truth[..., right])),
+           "auto_right": float(psnr(auto[..., right], truth[..., right]))}
+    for tag, ref in (("same", truth[..., : w // 2]), ("other", other)):
+        prep = prepare(net, truth, render_size, reference=ref)
+        out = to_8bit(finish(prep, work_ab(net, prep, [], temperature), True))
+        res[f"{tag}_psnr"] = float(psnr(out, truth))
+        res[f"{tag}_colorfulness"] = float(colorfulness(out))
+        if tag == "same":
+            res["same_right"] = float(psnr(out[..., right], truth[..., right]))
+    return res
+
+
 def configurations() -> list[str]:
     return ["gray", "auto", "auto_no_refine", *[f"hints_{k}" for k in HINT_COUNTS],
             "hints_10_no_propagation"]
@@ -97,7 +124,7 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
              historical: Path | None = None) -> Pipeline[dict]:
     """Run every configuration on every photo; returns {config: metrics, ...}."""
     per = {c: {"psnr": [], "ssim": [], "colorfulness": []} for c in configurations()}
-    truth_cf, sets, locality = [], [], []
+    truth_cf, sets, locality, reference = [], [], [], []
     curves = {c: AbErrorCurves(net.bins.cpu()) for c in ("gray", "auto")}
     sheet_rows = []
     for i, path in enumerate(files):
@@ -126,6 +153,10 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
             curves[c].add(rgb_to_lab(to_8bit(outs[c]))[:, 1:], lab[:, 1:])
         locality.append(hint_locality(net, prep, lab, truth, to_8bit(outs["auto"]),
                                       temperature, seed=5000 + i))
+        other = files[(i + 1) % len(files)]  # an unrelated photo as a (wrong) reference
+        reference.append(reference_scores(
+            net, truth, to_8bit(to_tensor(load_image(other).rgb).clamp(0, 1)),
+            to_8bit(outs["auto"]), to_8bit(outs["gray"]), temperature, render_size))
         if sheet_path is not None and "kodak" in str(path) and len(sheet_rows) < sheet_images:
             sheet_rows.append([from_tensor(outs["gray"]), from_tensor(outs["auto"]),
                                from_tensor(outs["hints_10"]), from_tensor(truth)])
@@ -154,6 +185,15 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
                 [10 * np.log10(d["mse_hint_rest"] / d["mse_auto_rest"]) > 0.1
                  for d in locality])),
             "radius": LOCAL_RADIUS, **loc}
+    if reference:
+        mean = {k: float(np.mean([d[k] for d in reference])) for k in reference[0]}
+        results["reference"] = {
+            "strength": DEFAULT_REFERENCE_STRENGTH,
+            "same_scene": {"psnr": mean["same_psnr"], "psnr_right_half": mean["same_right"],
+                           "colorfulness_ratio": mean["same_colorfulness"] / np.mean(truth_cf)},
+            "unrelated": {"psnr": mean["other_psnr"],
+                          "colorfulness_ratio": mean["other_colorfulness"] / np.mean(truth_cf)},
+            "auto_psnr_right_half": mean["auto_right"], "gray_psnr_right_half": mean["gray_right"]}
     if sheet_path is not None and sheet_rows:
         contact_sheet(sheet_rows, ["gray (input)", "ours, automatic", "ours, 10 hints",
                                    "ground truth"], sheet_path)

@@ -214,9 +214,7 @@ class DocumentsMixin:
         step) before exporting; one still being computed stops the export with a word."""
         if not self.canvas.has_preview:
             return True
-        pending = self._pending_live
-        if pending is not None and pending[1].unchanged(self.doc, "image") and \
-                pending[2] == tuple(self.doc.hints):
+        if self.live_result_current():
             self.run_colorize()  # commits the pending result as it is
             return True
         self.show_error("Live colorization not ready",

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from neuron_desktop.capabilities import Capability, Param
 
 log = logging.getLogger(__name__)
+ANY_VALUE = "*"  # shown_when=(name, "*"): the row shows while that parameter has a value
 
 
 def slider(lo: int, hi: int, value: int, tip: str) -> QSlider:
@@ -69,6 +70,19 @@ def _widget(p: Param) -> tuple[QWidget, Any]:
         row.addWidget(w, 1)
         row.addWidget(label)
         return w, row
+    elif p.kind is str and p.image_file:
+        w = QLineEdit("" if p.start is None else str(p.start))
+        w.setPlaceholderText("none")
+        w.setClearButtonEnabled(True)
+        w.setToolTip(p.help)
+        browse = QPushButton("Browse…")
+        browse.setToolTip(p.help)
+        browse.clicked.connect(lambda: _browse_image(w, p.title))
+        row = QHBoxLayout()
+        row.addWidget(w, 1)
+        row.addWidget(browse)
+        w.browse = browse  # for tests and the window
+        return w, row
     elif p.kind is str:
         w = QLineEdit("" if p.start is None else str(p.start))
         w.setPlaceholderText("automatic" if p.default is None else "")
@@ -87,6 +101,16 @@ def _widget(p: Param) -> tuple[QWidget, Any]:
         w.setSuffix(p.suffix)
     w.setToolTip(p.help)
     return w, w
+
+
+def _browse_image(edit: QLineEdit, title: str) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
+    from neuron_desktop.qt.qimage import IMAGE_FILTER
+
+    path, _ = QFileDialog.getOpenFileName(edit, title, edit.text(), IMAGE_FILTER)
+    if path:
+        edit.setText(path)
 
 
 def value_of(p: Param, w: QWidget) -> Any:
@@ -123,25 +147,36 @@ class ParamForm:
         self.params = [p for p in cap.params if p.in_editor]
         self.widgets: dict[str, QWidget] = {}
         self.rows: dict[str, Any] = {}
+        pair: QHBoxLayout | None = None  # two check boxes in a row (saves the form height)
         for p in self.params:
             w, row = _widget(p)
             self.widgets[p.name], self.rows[p.name] = w, row
             setattr(owner, p.name, w)
-            if p.kind is bool:
-                form.addRow(row)
+            if p.kind is bool and pair is not None:
+                pair.insertWidget(1, w)
+                pair = None
+            elif p.kind is bool:
+                pair = QHBoxLayout()
+                pair.addWidget(w)
+                pair.addStretch(1)
+                form.addRow(pair)
             else:
+                pair = None
                 form.addRow(p.title, row)
         for p in self.params:
             if p.shown_when:
                 other = self.widgets[p.shown_when[0]]
-                other.currentIndexChanged.connect(lambda _i: self.refresh())
+                signal = other.textChanged if isinstance(other, QLineEdit) else \
+                    other.currentIndexChanged
+                signal.connect(lambda _v: self.refresh())
         self.refresh()
 
     def shown(self, p: Param) -> bool:
         if p.shown_when is None:
             return True
         name, value = p.shown_when
-        return self.values_raw()[name] == value
+        now = self.values_raw()[name]
+        return now is not None if value == ANY_VALUE else now == value
 
     def values_raw(self) -> dict[str, Any]:
         return {p.name: value_of(p, self.widgets[p.name]) for p in self.params}

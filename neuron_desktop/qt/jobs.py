@@ -197,16 +197,24 @@ class JobsMixin:
                                                  self.canvas.mask_opacity), cap.target)
         return self._submit(cap.describe(params), make, snap, layer=cap.target,
                             clear_mask=bool(params.get("clear_mask")), live=live,
-                            add=cap.target == "mask", hints=hints, postprocess=swap,
+                            add=cap.target == "mask", hints=hints, params=params,
+                            postprocess=swap,
                             record=step_entry(cap, params))
+
+    def live_result_current(self) -> bool:
+        """The pending live colorization is of this photo, these hints and these settings
+        (a changed setting, say the colour reference, needs a new run)."""
+        doc, pending = self.doc, self._pending_live
+        return (doc is not None and pending is not None and pending[1].unchanged(doc, "image")
+                and pending[2] == tuple(doc.hints)
+                and pending[3] == self.capability_params("colorize"))
 
     def run_colorize(self, live: bool = False) -> int | None:
         """Colorize; a pending live result for the same photo and hints is committed as is."""
         if not self.colour_check.allows(live=live):  # a colour photo: asked first
             return None
         doc, pending = self.doc, self._pending_live
-        if (not live and doc is not None and pending is not None
-                and pending[1].unchanged(doc, "image") and pending[2] == tuple(doc.hints)):
+        if not live and doc is not None and pending is not None and self.live_result_current():
             self._commit_result("Colorize", pending[0], doc, pending[1],
                                 step_entry(capabilities.get("colorize"),
                                            self.capability_params("colorize")))
@@ -349,7 +357,8 @@ class JobsMixin:
         doc, snap = spec.payload.get("doc"), spec.payload.get("snap")
         if name == "Colorize" and spec.payload.get("live"):
             if doc is self.doc and snap.unchanged(doc, "image"):
-                self._pending_live = (result, snap, spec.payload["hints"])
+                self._pending_live = (result, snap, spec.payload["hints"],
+                                      spec.payload.get("params"))
                 self.canvas.set_preview(result.preview)
                 self.statusBar().showMessage("Live colorization updated — Apply to keep it",
                                              5000)

@@ -21,6 +21,7 @@ from PySide6.QtGui import QImage
 from neuron_desktop.qt.qimage import to_qimage, uncertainty_to_bgra
 
 log = logging.getLogger(__name__)
+LIVE_PARAMS = ("render_size", "temperature", "reference", "reference_strength")
 
 
 class LiveColorize(QObject):
@@ -79,12 +80,13 @@ class LiveColorize(QObject):
         from neuron_desktop.pipelines.colorize import LiveColorizer, load_colorizer
 
         key = (id(snapshot.image), revision, params.get("render_size"),
-               params.get("temperature"))
+               params.get("temperature"), id(params.get("reference")),
+               params.get("reference_strength"))
         if self._session_key != key:
             with torch.no_grad():
                 self._session = LiveColorizer(
                     to_tensor(snapshot.image), load_colorizer(), preview_size=self.preview_size,
-                    **{k: v for k, v in params.items() if k in ("render_size", "temperature")})
+                    **{k: v for k, v in params.items() if k in LIVE_PARAMS})
             snapshot.release()
             self._session_key = key
         else:
@@ -123,13 +125,32 @@ class LivePreviewWiring(QObject):
         self.live.failed.connect(lambda m: window.statusBar().showMessage(
             f"Live colorization failed: {m}", 10000))
         self._last_hints: tuple | None = None
+        self._reference_path: str | None = None
+        self._reference = None  # the colour reference, read once per file chosen
         self._closed = False  # previews arriving after the window closed are dropped
         # undo/redo of hint edits re-runs the live preview too (no stale colours on screen)
         window.history.indexChanged.connect(self._history_moved)
 
     def _params(self) -> dict:
         p = self.window.capability_params("colorize")
-        return {"render_size": p.get("render_size"), "temperature": p.get("temperature")}
+        out = {"render_size": p.get("render_size"), "temperature": p.get("temperature")}
+        path = p.get("reference")
+        if path:  # read once per choice of file (an unreadable one: no reference, said so)
+            if self._reference_path != path:
+                self._reference_path, self._reference = path, self._read_reference(path)
+            if self._reference is not None:
+                out.update(reference=self._reference,
+                           reference_strength=p.get("reference_strength"))
+        return out
+
+    def _read_reference(self, path: str):
+        from neuron_desktop.core.imageio import load_image, to_tensor
+
+        try:
+            return to_tensor(load_image(path).rgb).clamp(0, 1)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file: said, and skipped
+            self.window.statusBar().showMessage(f"Colour reference not used: {exc}", 10000)
+            return None
 
     def request(self, confidence: bool | None = None) -> None:
         doc = self.window.doc

@@ -91,7 +91,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
         self.error_box: QMessageBox | None = None
-        self._pending_live: tuple[JobResult, Snapshot, tuple] | None = None
+        self._pending_live: tuple[JobResult, Snapshot, tuple, dict | None] | None = None
         self._job_started = 0.0
 
         limit_mb = int(self.settings.value("history/limit_mb", 1024))

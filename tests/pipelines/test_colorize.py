@@ -285,3 +285,42 @@ def test_large_preview_uses_the_fast_guided_filter_without_visible_change():
     assert len(live.prep.auto_ab) == 1
     live.preview([AbHint(100, 100, (10.0, 30.0), 5)])
     assert len(live.prep.auto_ab) == 1
+
+
+def test_training_prior_is_recovered_from_the_rebalancing_weights():
+    from neuron_desktop.models.colorization import rebalance_weights
+
+    net = ColorizationNet(width=4, semantic=False).eval()
+    bins = net.bins
+    torch.manual_seed(1)
+    counts = torch.rand(len(bins)) ** 4  # a peaked empirical prior
+    w = rebalance_weights(counts, bins, lam=pc.REBALANCE_LAMBDA)
+    net.prior_log_weights.copy_(torch.log(w))
+    p = counts.double() / counts.sum()
+    smooth = torch.exp(-torch.cdist(bins.double(), bins.double()) ** 2 / (2 * 5.0 ** 2)) @ p
+    assert torch.allclose(pc.training_prior(net), (smooth / smooth.sum()).float(), atol=1e-5)
+    net.prior_log_weights.zero_()  # no weights stored: a flat prior
+    assert torch.allclose(pc.training_prior(net), torch.full((len(bins),), 1 / len(bins)))
+
+
+def test_a_colour_reference_pulls_the_colours_towards_its_own(tiny_net):
+    """A blue reference makes a gray photo bluer (b falls), a red one redder (a rises), more
+    so the stronger it is (this untrained network's flat prior saturates early); 0 changes
+    nothing; a gray reference is refused."""
+    gray = torch.linspace(0.2, 0.8, 96).view(1, 1, 1, 96).expand(1, 3, 64, 96).contiguous()
+    blue = torch.tensor([0.15, 0.3, 0.85]).view(1, 3, 1, 1).expand(1, 3, 32, 32)
+    red = torch.tensor([0.8, 0.15, 0.1]).view(1, 3, 1, 1).expand(1, 3, 32, 32)
+
+    def ab(**kw):
+        return rgb_to_lab(run_pipeline(pc.colorize(gray, model=tiny_net, device="cpu", **kw))
+                          )[0, 1:].mean((1, 2))
+
+    base = ab()
+    weak, strong = ab(reference=blue, reference_strength=0.05), ab(reference=blue)
+    assert strong[1] < weak[1] - 20 and weak[1] < base[1] - 5  # b: towards blue
+    assert ab(reference=red)[0] > base[0] + 3  # a: towards red
+    assert torch.allclose(ab(reference=blue, reference_strength=0.0), base, atol=1e-4)
+    with pytest.raises(ValueError, match="no colour"):
+        pc.reference_shift(tiny_net, gray)
+    with pytest.raises(ValueError, match="strength"):
+        pc.reference_shift(tiny_net, blue, 1.5)

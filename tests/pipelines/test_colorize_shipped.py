@@ -54,3 +54,27 @@ def test_old_photo_sample_gets_colour(net):
     out = run_pipeline(colorize(image, model=net, device="cpu"))
     assert out.shape == image.shape
     assert float(colorfulness(out)) > float(colorfulness(image)) + 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["coffee.jpg", "astronaut.jpg"])
+def test_a_colour_reference_of_the_same_scene_brings_its_colours(net, name):
+    """A reference showing the left half of the photo, at the default strength: the photo
+    comes out closer to the truth and more colourful; a black-and-white reference is
+    refused. (On the coffee the right half, which the reference never showed, gains too; on
+    the astronaut it loses: the suit's orange also tints the gray wall, colorization.md.)"""
+    truth = _q8(to_tensor(load_image(SAMPLES / name).rgb))
+    lab = rgb_to_lab(truth)
+    gray = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
+    w = truth.shape[-1]
+    auto = _q8(run_pipeline(colorize(gray, model=net, device="cpu")))
+    ref = _q8(run_pipeline(colorize(gray, model=net, device="cpu",
+                                    reference=truth[..., : w // 2])))
+    assert psnr(ref, truth) > psnr(auto, truth) + 0.5
+    assert colorfulness(ref) > colorfulness(auto) * 1.2
+    if name == "coffee.jpg":
+        right = slice(w // 2, None)
+        assert psnr(ref[..., right], truth[..., right]) > \
+            psnr(auto[..., right], truth[..., right]) + 3
+    with pytest.raises(ValueError, match="no colour"):
+        run_pipeline(colorize(gray, model=net, device="cpu", reference=gray))

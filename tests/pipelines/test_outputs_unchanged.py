@@ -14,7 +14,9 @@ issue 22; with ``grain="off"`` the recorded hashes still hold, checked below);
 ``stylize-fast`` (the gallery network fine-tuned to keep more of the photo, issue 21);
 every ``inpaint-*`` again (the grain statistics made robust to the ring's edges and texture,
 which had been counted as grain and made blotchy fills on clean photos, issue 22);
-``colorize`` and ``colorize-hints`` (the refinement radius 40 -> 20 and α 0.45, issue 18).
+``colorize`` and ``colorize-hints`` (the refinement radius 40 -> 20 and α 0.45, issue 18);
+every ``inpaint-*`` again (near the hole's border the photo's own grain is continued into
+the fill, issue 22).
 """
 
 import base64

@@ -57,3 +57,49 @@ def test_real_colorize_preview_final_apply_and_suggestions(real_colorize, make_w
     qtbot.waitUntil(lambda: bool(w.hint_panel.suggested.colors), timeout=30000)
     colors = w.hint_panel.suggested.colors
     assert all(0 <= c <= 1 for rgb in colors for c in rgb)
+
+
+def test_a_colour_reference_chosen_in_the_panel_steers_apply_and_the_live_preview(
+        real_colorize, make_window, qtbot, tmp_path):
+    """The user picks a colour reference in the Colorize panel (typed or Browse…): Apply
+    follows its colours, the live preview after a hint uses it too, and a black-and-white
+    reference is refused with a message instead of a result."""
+    import cv2
+    from PySide6.QtWidgets import QPushButton
+
+    w = open_photo(qtbot, make_window())
+    panel = w.colorize_panel
+    panel.live.setChecked(False)
+    assert isinstance(panel.reference.browse, QPushButton)
+    with qtbot.waitSignal(w.jobs.finished, timeout=60000):
+        w.run_colorize()
+    plain = w.doc.image.copy()
+    w.history.undo()
+    blue = np.zeros((40, 60, 3), np.uint8)
+    blue[:] = (220, 80, 30)  # BGR: a blue photo
+    cv2.imwrite(str(tmp_path / "blue.png"), blue)
+    panel.reference.setText(str(tmp_path / "blue.png"))
+    assert w.capability_params("colorize")["reference"] == str(tmp_path / "blue.png")
+    with qtbot.waitSignal(w.jobs.finished, timeout=60000):
+        w.run_colorize()
+    steered = w.doc.image.copy()
+    # blue: the blue channel gains on the red one against the plain result
+    gain = (steered[..., 2] - steered[..., 0]).mean() - (plain[..., 2] - plain[..., 0]).mean()
+    assert gain > 0.02, gain
+    # the live preview after a hint edit uses the reference (no error, a preview shown)
+    panel.live.setChecked(True)
+    w.set_tool("hints")
+    w.hint_tool.color = (0.9, 0.8, 0.1)
+    with qtbot.waitSignal(w.jobs.finished, timeout=60000):
+        w.hint_tool.add(120, 90)
+    qtbot.waitUntil(lambda: w.live_preview.previews > 0, timeout=20000)
+    # a black-and-white reference: a clear message, the photo untouched
+    panel.live.setChecked(False)
+    gray = np.full((40, 60, 3), 128, np.uint8)
+    cv2.imwrite(str(tmp_path / "gray.png"), gray)
+    panel.reference.setText(str(tmp_path / "gray.png"))
+    before, n = w.doc.image.copy(), w.history.count()
+    w.run_colorize()
+    qtbot.waitUntil(lambda: "no colour" in w.statusBar().currentMessage() or
+                    w.history.count() != n, timeout=20000)
+    assert w.history.count() == n and np.array_equal(w.doc.image, before)
