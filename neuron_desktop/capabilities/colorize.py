@@ -92,8 +92,9 @@ CAPABILITY = Capability(
               help="Re-run colorization after every hint edit (latest edit wins); Apply "
                    "commits the result to the history"),
         Param("reference", str, None, label="Colour reference", image_file=True,
-              help="A colour photo of the same place, people or time: the colours lean "
-                   "towards its colours (an unrelated photo misleads them)"),
+              help="A colour photo of the same place, people or time: each part of the "
+                   "photo takes the colours of the parts of the reference that look like it "
+                   "(an unrelated photo misleads them)"),
         Param("reference_strength", float, pc.DEFAULT_REFERENCE_STRENGTH, min=0.0, max=1.0,
               percent=True, label="Reference strength", shown_when=("reference", "*"),
               help="How strongly the colour reference's colours are followed"),

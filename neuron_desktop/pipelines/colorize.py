@@ -53,8 +53,10 @@ CONFIDENCE_RADIUS_AT_512 = 40  # the confidence map is smoothed into regions
 # colour reference"). On the validation split 0.3 keeps most of what a reference of the same
 # scene gives (+1.9 dB; 0.6: +2.3) and costs almost nothing with an unrelated one (-0.1 dB;
 # 0.6: -0.9)
-DEFAULT_REFERENCE_STRENGTH = 0.3
+DEFAULT_REFERENCE_STRENGTH = 0.45
 REBALANCE_LAMBDA = 0.5  # the training recipe's uniform share in the rebalancing weights
+REFERENCE_MATCH_TEMPERATURE = 0.03  # softmax temperature of the region matching (validation)
+REFERENCE_GRID = 32  # regions matched at most this many a side (the similarity is quadratic)
 MIN_REFERENCE_CHROMA = 2.0  # mean ab chroma below which a reference is black and white
 
 
@@ -120,9 +122,10 @@ def prepare(net: BinColorizer, image: Tensor, render_size: int = DEFAULT_RENDER_
     m = pad_multiple(net)
     l_work = F.pad(l_work, (0, (-w) % m, 0, (-h) % m), mode="replicate")
     features = net.semantic_features(net.normalize_l(l_work))
-    shift = None if reference is None else \
-        reference_shift(net, reference, reference_strength).to(device)
-    return Prepared(l_full, l_work, (h, w), features, shift=shift)
+    prep = Prepared(l_full, l_work, (h, w), features)
+    if reference is not None:
+        prep.shift = reference_shift(net, reference, reference_strength, prep).to(device)
+    return prep
 
 
 def training_prior(net: BinColorizer) -> Tensor:
@@ -151,12 +154,48 @@ def ab_histogram(net: BinColorizer, rgb: Tensor, side: int = 256) -> Tensor:
     return hist / hist.sum()
 
 
+def _match_features(features: list[Tensor] | None, size: tuple[int, int]) -> Tensor | None:
+    """The encoder's two coarsest taps (strides 16 and 32), concatenated at the finer's grid,
+    cropped to the working image ``size`` (h, w), pooled to at most REFERENCE_GRID cells a
+    side and L2-normalised per cell ``(C, gh, gw)``; None without an encoder."""
+    if not features or len(features) < 2:
+        return None
+    f16, f32 = features[-2].float(), features[-1].float()
+    f = torch.cat([f16, F.interpolate(f32, size=f16.shape[-2:], mode="bilinear",
+                                      align_corners=False)], 1)
+    gh, gw = -(-size[0] // 16), -(-size[1] // 16)
+    f = f[..., :gh, :gw]
+    if max(gh, gw) > REFERENCE_GRID:
+        k = REFERENCE_GRID / max(gh, gw)
+        f = F.adaptive_avg_pool2d(f, (max(1, round(gh * k)), max(1, round(gw * k))))
+    return F.normalize(f[0], dim=0)
+
+
+def _cell_histograms(net: BinColorizer, rgb: Tensor, grid: tuple[int, int]) -> Tensor:
+    """Smoothed ab histograms ``(cells, Q)`` of ``rgb`` (1, 3, h, w) over a ``grid`` of cells."""
+    bins = net.bins.float().cpu()
+    ab = rgb_to_lab(rgb.float().cpu().clamp(0, 1))[0, 1:]
+    idx = torch.cdist(ab.reshape(2, -1).T, bins).argmin(1).view(ab.shape[-2:])
+    onehot = F.one_hot(idx, len(bins)).float().permute(2, 0, 1)[None]
+    cells = F.adaptive_avg_pool2d(onehot, grid)[0].reshape(len(bins), -1).T
+    smooth = torch.exp(-torch.cdist(bins, bins) ** 2 / (2 * 5.0 ** 2))
+    cells = cells @ smooth.T
+    return cells / cells.sum(1, keepdim=True).clamp(min=1e-8)
+
+
 def reference_shift(net: BinColorizer, reference: Tensor,
-                    strength: float = DEFAULT_REFERENCE_STRENGTH) -> Tensor:
-    """Log-ratio ``(Q,)`` that moves the network's colour distributions towards the colours
-    of a ``reference`` colour photo (1, 3, H, W): strength · log(h_ref / p_train). A photo
-    of the same place, people or time helps a lot; an unrelated one misleads (the numbers:
-    docs/colorization.md). Raises ValueError for a reference without colour."""
+                    strength: float = DEFAULT_REFERENCE_STRENGTH,
+                    target: Prepared | None = None) -> Tensor:
+    """Log-ratio that moves the network's colour distributions towards the colours of a
+    ``reference`` colour photo (1, 3, H, W): strength · log(h / p_train).
+
+    With the ``target`` photo prepared (and an encoder), h is local: each region of the
+    target takes the colours of the reference's regions that look like it (the frozen
+    encoder's features, softmax over cosine similarities at REFERENCE_MATCH_TEMPERATURE),
+    so the suit's orange goes to the suit and not to the wall; ``(1, Q, gh, gw)``.
+    Otherwise h is the whole reference's histogram ``(Q,)``. A photo of the same place,
+    people or time helps a lot; an unrelated one misleads (docs/colorization.md). Raises
+    ValueError for a reference without colour."""
     if reference.ndim != 4 or reference.shape[:2] != (1, 3):
         raise ValueError(f"the colour reference must be a (1, 3, H, W) RGB photo, got "
                          f"{tuple(reference.shape)}")
@@ -165,8 +204,20 @@ def reference_shift(net: BinColorizer, reference: Tensor,
     if float(_pixel_ab(reference, 256).norm(dim=1).mean()) < MIN_REFERENCE_CHROMA:
         raise ValueError("the colour reference has no colour (a black-and-white photo?): "
                          "choose a colour photo of the same place or people")
-    hist = ab_histogram(net, reference)
-    return strength * (torch.log(hist + 1e-4) - torch.log(training_prior(net) + 1e-4))
+    log_prior = torch.log(training_prior(net) + 1e-4)
+    ft = None if target is None else _match_features(target.features, target.work_size)
+    if target is None or ft is None:
+        return strength * (torch.log(ab_histogram(net, reference) + 1e-4) - log_prior)
+    ref = prepare(net, reference.to(target.l_work.device), DEFAULT_RENDER_SIZE)
+    fr = _match_features(ref.features, ref.work_size)
+    assert fr is not None  # the same network: it has an encoder
+    h, w = ref.work_size
+    small = F.interpolate(reference.float().cpu(), size=(h, w), mode="area")
+    hist = _cell_histograms(net, small, (fr.shape[-2], fr.shape[-1]))
+    sim = ft.flatten(1).T.cpu() @ fr.flatten(1).cpu()  # (target cells, reference cells)
+    local = torch.softmax(sim / REFERENCE_MATCH_TEMPERATURE, 1) @ hist
+    shift = strength * (torch.log(local + 1e-4) - log_prior)
+    return shift.T.reshape(1, -1, ft.shape[-2], ft.shape[-1])
 
 
 def snap_to_gamut(l: Tensor, ab: Tensor, iterations: int = 20) -> Tensor:
@@ -352,7 +403,17 @@ def predict_logits(net: BinColorizer, prep: Prepared, hints: list | None,
     mask = F.pad(mask, (0, pad[1] - mask.shape[-1], 0, pad[0] - mask.shape[-2])).to(device)
     with torch.no_grad():
         logits = net(net.normalize_l(prep.l_work), net.normalize_ab(ab), mask, prep.features)
-    return logits if prep.shift is None else logits + prep.shift.view(1, -1, 1, 1).to(logits)
+    if prep.shift is None:
+        return logits
+    shift = prep.shift.to(logits)
+    if shift.ndim == 1:  # one histogram for the whole photo
+        return logits + shift.view(1, -1, 1, 1)
+    # a local shift over the working image's regions: stretched over the logits' unpadded
+    # part (the rest, padding, takes the nearest edge)
+    gh, gw = logits.shape[-2:]
+    h, w = (-(-n * gh // prep.l_work.shape[-2]) for n in prep.work_size)
+    shift = F.interpolate(shift, size=(h, w), mode="bilinear", align_corners=False)
+    return logits + F.pad(shift, (0, gw - w, 0, gh - h), mode="replicate")
 
 
 def hint_free_logits(net, prep: Prepared) -> Tensor:

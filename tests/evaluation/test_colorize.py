@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+import neuron_desktop.pipelines.colorize as pc
 from neuron_desktop.core.progress import run_pipeline
 
 
@@ -38,7 +39,7 @@ def test_eval_colorize_reports_every_row_including_the_colour_reference(photos):
     assert 0 < res["auto"]["auc_raw"] <= 1 and 0 < res["auto"]["auc_rebalanced"] <= 1
     assert np.isfinite(res["hint_locality"]["psnr_change_near"])
     ref = res["reference"]
-    assert ref["strength"] == pytest.approx(0.3)
+    assert ref["strength"] == pytest.approx(pc.DEFAULT_REFERENCE_STRENGTH)
     for row in (ref["same_scene"], ref["unrelated"]):
         assert np.isfinite(row["psnr"]) and row["colorfulness_ratio"] >= 0
     assert np.isfinite(ref["same_scene"]["psnr_right_half"])

@@ -324,3 +324,28 @@ def test_a_colour_reference_pulls_the_colours_towards_its_own(tiny_net):
         pc.reference_shift(tiny_net, gray)
     with pytest.raises(ValueError, match="strength"):
         pc.reference_shift(tiny_net, blue, 1.5)
+
+
+def test_a_colour_reference_gives_each_region_the_colours_of_the_region_like_it():
+    """Stripes on the left, checks on the right; the reference has the same two textures,
+    blue stripes and red checks. Matched by the encoder's features, the stripes turn bluer
+    and the checks redder (one histogram for the whole photo would tint both alike)."""
+    torch.manual_seed(0)
+    net = ColorizationNet(width=4, semantic=True, pretrained_semantic=False).eval()
+    yy, xx = torch.meshgrid(torch.arange(96.0), torch.arange(128.0), indexing="ij")
+    stripes = 0.5 + 0.3 * torch.sin(xx / 2.0)
+    checks = 0.5 + 0.3 * torch.sign(torch.sin(xx / 6.0) * torch.sin(yy / 6.0))
+    left = xx < 64
+    l = torch.where(left, stripes, checks)
+    gray = l.expand(1, 3, 96, 128).contiguous()
+    blue, red = torch.tensor([0.2, 0.35, 0.9]), torch.tensor([0.9, 0.2, 0.15])
+    ref = torch.where(left, l * blue.view(3, 1, 1) * 1.2, l * red.view(3, 1, 1) * 1.2)
+    ref = ref[None].clamp(0, 1)
+    prep = pc.prepare(net, gray, 128, reference=ref)
+    assert prep.shift is not None and prep.shift.ndim == 4  # a local shift
+    out = rgb_to_lab(pc.finish(prep, pc.work_ab(net, prep, [], 0.2), True))[0, 1:]
+    plain = pc.prepare(net, gray, 128)
+    base = rgb_to_lab(pc.finish(plain, pc.work_ab(net, plain, [], 0.2), True))[0, 1:]
+    d = out - base  # (2, H, W): a (red +), b (yellow +, blue -)
+    assert d[1][:, 8:56].mean() < d[1][:, 72:120].mean() - 5  # stripes bluer than checks
+    assert d[0][:, 72:120].mean() > d[0][:, 8:56].mean() + 5  # checks redder than stripes
