@@ -120,6 +120,10 @@ def value_of(p: Param, w: QWidget) -> Any:
         return w.currentData()
     if p.percent:
         return w.value() / 100
+    if p.kind is str and p.image_file and w.text().strip().startswith("file:"):
+        from PySide6.QtCore import QUrl  # a file dropped from a file manager
+
+        return QUrl(w.text().strip()).toLocalFile() or None
     if p.kind is str:
         return w.text().strip() or None
     return w.value()

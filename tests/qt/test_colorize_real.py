@@ -78,7 +78,7 @@ def test_a_colour_reference_chosen_in_the_panel_steers_apply_and_the_live_previe
     blue = np.zeros((40, 60, 3), np.uint8)
     blue[:] = (220, 80, 30)  # BGR: a blue photo
     cv2.imwrite(str(tmp_path / "blue.png"), blue)
-    panel.reference.setText(str(tmp_path / "blue.png"))
+    panel.reference.setText((tmp_path / "blue.png").as_uri())  # dropped from a file manager
     assert w.capability_params("colorize")["reference"] == str(tmp_path / "blue.png")
     with qtbot.waitSignal(w.jobs.finished, timeout=60000):
         w.run_colorize()
