@@ -133,22 +133,26 @@ CONTINUE_MARGIN = 8  # px of known pixels around the hole whose grain the fill c
 CONTINUE_BANDS = 4  # distance bands (px from the border) with their own share
 
 
+def _known_average(x: np.ndarray, hole: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(Gaussian average of ``x`` (H, W, C) over the known pixels only, the known pixels'
+    weight there (H, W, 1))."""
+    valid = (~hole).astype(np.float32)
+    num = cv2.GaussianBlur(x * valid[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(valid, (0, 0), sigma)[..., None]
+    return num / np.maximum(den, 1e-3), den
+
+
 def known_highpass(image: np.ndarray, hole: np.ndarray, sigma: float = HP_SIGMA) -> np.ndarray:
     """High-pass of the known pixels, their local mean taken over known pixels only (the
     damaged pixels in the hole do not leak into the border's grain); 0 in the hole."""
-    valid = (~hole).astype(np.float32)
-    num = cv2.GaussianBlur(image * valid[..., None], (0, 0), sigma)
-    den = cv2.GaussianBlur(valid, (0, 0), sigma)[..., None]
-    return (image - num / np.maximum(den, 1e-3)) * valid[..., None]
+    return (image - _known_average(image, hole, sigma)[0]) * (~hole)[..., None]
 
 
 def _interpolate(x: np.ndarray, hole: np.ndarray, sigma: float = 0.7) -> np.ndarray:
     """``x`` (H, W, C) carried into ``hole`` from the known pixels nearby: their Gaussian
     average (normalised convolution; 0 beyond their reach)."""
-    valid = (~hole).astype(np.float32)
-    num = cv2.GaussianBlur(x * valid[..., None], (0, 0), sigma)
-    den = cv2.GaussianBlur(valid, (0, 0), sigma)[..., None]
-    return np.where(den > 0.02, num / np.maximum(den, 0.02), 0.0).astype(np.float32)
+    mean, weight = _known_average(x, hole, sigma)
+    return np.where(weight > 0.02, mean, 0.0).astype(np.float32)
 
 
 def continue_grain(image: np.ndarray, grain: np.ndarray, hole: np.ndarray

@@ -147,11 +147,9 @@ def _pixel_ab(rgb: Tensor, side: int) -> Tensor:
 def ab_histogram(net: BinColorizer, rgb: Tensor, side: int = 256) -> Tensor:
     """The share of ``rgb``'s pixels (1, 3, H, W) in each ab bin ``(Q,)``, at most ``side`` px
     on the long side, smoothed over the bins like the training prior (σ 5 ab units)."""
-    bins = net.bins.float().cpu()
-    ab = _pixel_ab(rgb, side)
-    counts = torch.bincount(torch.cdist(ab, bins).argmin(1), minlength=len(bins)).float()
-    hist = torch.exp(-torch.cdist(bins, bins) ** 2 / (2 * 5.0 ** 2)) @ (counts / counts.sum())
-    return hist / hist.sum()
+    h, w = working_size(rgb.shape[-2], rgb.shape[-1], side)
+    small = F.interpolate(rgb.float().cpu(), size=(h, w), mode="area")
+    return _cell_histograms(net, small, (1, 1))[0]
 
 
 def _match_features(features: list[Tensor] | None, size: tuple[int, int]) -> Tensor | None:
