@@ -7,7 +7,7 @@ choice: the most colourful setting whose gain is no lower than the reference's (
 defaults with the reference weights, measured on the same photos, or ``--min-gain``).
 
     .venv/bin/python scripts/select_colorize_alpha.py [--weights default] [--radii 20 40]
-        [--reference default | --min-gain DB] [--limit N] [--out FILE]
+        [--reference default | --min-gain DB] [--limit N] [--data FOLDER...] [--out FILE]
 """
 
 from __future__ import annotations
@@ -44,12 +44,20 @@ def main() -> None:
                      help="weights whose gain at the current defaults is the floor")
     ref.add_argument("--min-gain", type=float, default=None, help="the floor in dB instead")
     parser.add_argument("--limit", type=int, default=None, help="first N photos (smoke test)")
+    parser.add_argument("--data", nargs="+", default=None,
+                        help="the validation split (5 %% by name) of these folders instead "
+                             "of the training photos' (e.g. ../extra_data/voc)")
     parser.add_argument("--out", default="docs/eval/colorize_alpha.json")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
     net = pc.load_colorizer(args.weights, "cpu")
     ref_net = None if args.min_gain is not None else pc.load_colorizer(args.reference, "cpu")
-    files = default_files(validation=True)[:args.limit]
+    if args.data:
+        from neuron_desktop.data.photos import list_images, split
+
+        files = split(list_images(args.data), 0.05)[1][:args.limit]
+    else:
+        files = default_files(validation=True)[:args.limit]
     grid = [(r, a) for r in args.radii for a in args.alphas]
     scores: dict[tuple[int, float], list[tuple[float, float]]] = {k: [] for k in grid}
     gray_psnr, truth_cf, ref_psnr = [], [], []
@@ -86,7 +94,9 @@ def main() -> None:
                        ("colorfulness_ratio", "colorfulness", ".3f"),
                        ("sepia_share", "sepia share", ".3f")])
     print(f"\nchosen: {chosen}" if ok else f"\nno setting reaches the floor; best: {chosen}")
-    write_json(Path(args.out), {"split": "train validation (5 %)", "images": len(files),
+    split_name = f"validation (5 %) of {' '.join(args.data)}" if args.data else \
+        "train validation (5 %)"
+    write_json(Path(args.out), {"split": split_name, "images": len(files),
                                 "weights": args.weights, "gray_psnr": gray_mean,
                                 "floor_db": floor, "temperature": pc.DEFAULT_TEMPERATURE,
                                 "chosen": chosen if ok else None, "rows": rows})
