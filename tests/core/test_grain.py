@@ -126,3 +126,31 @@ def test_grain_near_the_border_continues_the_photos_own_grain():
         if size > 1:
             assert err(cont) < err(smooth)
         assert np.array_equal(cont[~mask], smooth[~mask])
+
+
+def test_grain_is_added_group_by_group_on_small_boxes():
+    """Scattered holes on a big photo: each group of nearby pieces gets its own box (not the
+    whole photo), the groups cover the hole exactly once, and the grained result changes
+    nothing outside the hole."""
+    import torch
+
+    from neuron_desktop.pipelines.inpaint import grain_groups, match_grain
+
+    hole = np.zeros((600, 800), bool)
+    hole[50:60, 40:200] = True  # a scratch ...
+    hole[62:70, 205:260] = True  # ... broken in two, 5 px apart: one group
+    hole[400:480, 600:700] = True  # far away: a group of its own
+    groups = grain_groups(hole)
+    assert len(groups) == 2
+    cover = np.zeros(hole.shape, int)
+    for rows, cols, own in groups:
+        assert (rows.stop - rows.start) * (cols.stop - cols.start) < hole.size / 4
+        cover[rows, cols] += own
+    assert np.array_equal(cover, hole.astype(int))
+    img, _ = _grainy(size=1.0, sigma=0.05, h=600, w=800, seed=2)
+    t = torch.from_numpy(img).permute(2, 0, 1)[None]
+    fill = t.clone()
+    fill[..., torch.from_numpy(hole)] = 0.5
+    out = match_grain(t, fill, torch.from_numpy(hole.astype(np.float32))[None, None], "on")
+    assert torch.equal(out[..., torch.from_numpy(~hole)], fill[..., torch.from_numpy(~hole)])
+    assert float(out[..., torch.from_numpy(hole)].std()) > 0.01  # grain was added
