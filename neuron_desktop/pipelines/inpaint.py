@@ -582,9 +582,9 @@ def grain_groups(hole: np.ndarray) -> list[tuple[slice, slice, np.ndarray]]:
     cell = 8
     h, w = hole.shape
     H, W = -(-h // cell), -(-w // cell)
-    coarse = np.zeros((H * cell, W * cell), bool)
-    coarse[:h, :w] = hole
-    coarse = coarse.reshape(H, cell, W, cell).any((1, 3)).astype(np.uint8)
+    padded = np.zeros((H * cell, W * cell), bool)
+    padded[:h, :w] = hole
+    coarse = padded.reshape(H, cell, W, cell).any(axis=(1, 3)).astype(np.uint8)
     reach = GRAIN_GROUP_GAP // cell
     near = cv2.dilate(coarse, np.ones((2 * reach + 1,) * 2, np.uint8))
     count, labels = cv2.connectedComponents(near, connectivity=8)
