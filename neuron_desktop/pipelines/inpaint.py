@@ -584,7 +584,7 @@ def grain_groups(hole: np.ndarray) -> list[tuple[slice, slice, np.ndarray]]:
     H, W = -(-h // cell), -(-w // cell)
     padded = np.zeros((H * cell, W * cell), bool)
     padded[:h, :w] = hole
-    coarse = padded.reshape(H, cell, W, cell).any(axis=(1, 3)).astype(np.uint8)
+    coarse = np.asarray(padded.reshape(H, cell, W, cell).any(axis=(1, 3)), np.uint8)
     reach = GRAIN_GROUP_GAP // cell
     near = cv2.dilate(coarse, np.ones((2 * reach + 1,) * 2, np.uint8))
     count, labels = cv2.connectedComponents(near, connectivity=8)
