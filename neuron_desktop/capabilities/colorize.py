@@ -8,22 +8,27 @@ from neuron_desktop.capabilities import Capability, Inputs, Param
 from neuron_desktop.pipelines import colorize as pc
 
 
-def _prepare(p: dict, device) -> dict:
-    """Read the colour reference once (a batch or a job), and check it has colours."""
+def read_reference(path: str | Path):
+    """The colour reference file as a (1, 3, H, W) RGB tensor; NeuronError naming the file
+    when it is missing, unreadable or has no colour."""
     from neuron_desktop.core.errors import NeuronError
     from neuron_desktop.core.imageio import load_image, to_tensor
 
-    if not p.get("reference"):
-        return {**p, "reference_image": None}
-    path = Path(p["reference"])
+    path = Path(path)
     if not path.exists():
         raise NeuronError(f"colour reference '{path}' not found")
     image = to_tensor(load_image(path).rgb).clamp(0, 1)  # a clear error for a bad file
     try:
-        pc.reference_shift(pc.load_colorizer(p["weights"]), image, p["reference_strength"])
+        pc.check_reference(image)
     except ValueError as exc:
         raise NeuronError(f"'{path.name}': {exc}") from exc
-    return {**p, "reference_image": image}
+    return image
+
+
+def _prepare(p: dict, device) -> dict:
+    """Read the colour reference once (a batch or a job)."""
+    return {**p, "reference_image": read_reference(p["reference"]) if p.get("reference")
+            else None}
 
 
 def _run(inputs: Inputs, p: dict, device, cancel):

@@ -138,19 +138,31 @@ def training_prior(net: BinColorizer) -> Tensor:
     return (p / p.sum()).float()
 
 
-def _pixel_ab(rgb: Tensor, side: int) -> Tensor:
-    """The ab of ``rgb``'s pixels ``(N, 2)``, at most ``side`` px on the long side."""
+def _small_ab(rgb: Tensor, side: int = DEFAULT_RENDER_SIZE) -> Tensor:
+    """The ab ``(2, h, w)`` of ``rgb`` (1, 3, H, W) at most ``side`` px on the long side (the
+    size :func:`prepare` gives it)."""
     h, w = working_size(rgb.shape[-2], rgb.shape[-1], side)
     small = F.interpolate(rgb.float().cpu(), size=(h, w), mode="area").clamp(0, 1)
-    return rgb_to_lab(small)[0, 1:].reshape(2, -1).T
+    return rgb_to_lab(small)[0, 1:]
 
 
 def ab_histogram(net: BinColorizer, rgb: Tensor, side: int = 256) -> Tensor:
     """The share of ``rgb``'s pixels (1, 3, H, W) in each ab bin ``(Q,)``, at most ``side`` px
     on the long side, smoothed over the bins like the training prior (σ 5 ab units)."""
-    h, w = working_size(rgb.shape[-2], rgb.shape[-1], side)
-    small = F.interpolate(rgb.float().cpu(), size=(h, w), mode="area")
-    return _cell_histograms(net, small, (1, 1))[0]
+    return _cell_histograms(net, _small_ab(rgb, side), (1, 1))[0]
+
+
+def check_reference(reference: Tensor) -> Tensor:
+    """``reference`` as a colour reference: (1, 3, H, W) with some colour (ValueError
+    otherwise); returns its ab at the working size."""
+    if reference.ndim != 4 or reference.shape[:2] != (1, 3):
+        raise ValueError(f"the colour reference must be a (1, 3, H, W) RGB photo, got "
+                         f"{tuple(reference.shape)}")
+    ab = _small_ab(reference)
+    if float(ab.norm(dim=0).mean()) < MIN_REFERENCE_CHROMA:
+        raise ValueError("the colour reference has no colour (a black-and-white photo?): "
+                         "choose a colour photo of the same place or people")
+    return ab
 
 
 def _match_features(features: list[Tensor] | None, size: tuple[int, int]) -> Tensor | None:
@@ -170,10 +182,9 @@ def _match_features(features: list[Tensor] | None, size: tuple[int, int]) -> Ten
     return F.normalize(f[0], dim=0)
 
 
-def _cell_histograms(net: BinColorizer, rgb: Tensor, grid: tuple[int, int]) -> Tensor:
-    """Smoothed ab histograms ``(cells, Q)`` of ``rgb`` (1, 3, h, w) over a ``grid`` of cells."""
+def _cell_histograms(net: BinColorizer, ab: Tensor, grid: tuple[int, int]) -> Tensor:
+    """Smoothed ab-bin histograms ``(cells, Q)`` of ``ab`` (2, h, w) over a ``grid`` of cells."""
     bins = net.bins.float().cpu()
-    ab = rgb_to_lab(rgb.float().cpu().clamp(0, 1))[0, 1:]
     idx = torch.cdist(ab.reshape(2, -1).T, bins).argmin(1).view(ab.shape[-2:])
     onehot = F.one_hot(idx, len(bins)).float().permute(2, 0, 1)[None]
     cells = F.adaptive_avg_pool2d(onehot, grid)[0].reshape(len(bins), -1).T
@@ -195,24 +206,17 @@ def reference_shift(net: BinColorizer, reference: Tensor,
     Otherwise h is the whole reference's histogram ``(Q,)``. A photo of the same place,
     people or time helps a lot; an unrelated one misleads (docs/colorization.md). Raises
     ValueError for a reference without colour."""
-    if reference.ndim != 4 or reference.shape[:2] != (1, 3):
-        raise ValueError(f"the colour reference must be a (1, 3, H, W) RGB photo, got "
-                         f"{tuple(reference.shape)}")
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"reference strength must be between 0 and 1, got {strength}")
-    if float(_pixel_ab(reference, 256).norm(dim=1).mean()) < MIN_REFERENCE_CHROMA:
-        raise ValueError("the colour reference has no colour (a black-and-white photo?): "
-                         "choose a colour photo of the same place or people")
+    ab = check_reference(reference)
     log_prior = torch.log(training_prior(net) + 1e-4)
     ft = None if target is None else _match_features(target.features, target.work_size)
     if target is None or ft is None:
-        return strength * (torch.log(ab_histogram(net, reference) + 1e-4) - log_prior)
+        return strength * (torch.log(_cell_histograms(net, ab, (1, 1))[0] + 1e-4) - log_prior)
     ref = prepare(net, reference.to(target.l_work.device), DEFAULT_RENDER_SIZE)
     fr = _match_features(ref.features, ref.work_size)
     assert fr is not None  # the same network: it has an encoder
-    h, w = ref.work_size
-    small = F.interpolate(reference.float().cpu(), size=(h, w), mode="area")
-    hist = _cell_histograms(net, small, (fr.shape[-2], fr.shape[-1]))
+    hist = _cell_histograms(net, ab, (fr.shape[-2], fr.shape[-1]))
     sim = ft.flatten(1).T.cpu() @ fr.flatten(1).cpu()  # (target cells, reference cells)
     local = torch.softmax(sim / REFERENCE_MATCH_TEMPERATURE, 1) @ hist
     shift = strength * (torch.log(local + 1e-4) - log_prior)

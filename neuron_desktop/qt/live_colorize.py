@@ -36,6 +36,7 @@ class LiveColorize(QObject):
         self._request: tuple | None = None
         self._session = None
         self._session_key: tuple | None = None
+        self._reference: tuple | None = None  # (path, the colour reference read from it)
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="live-colorize", daemon=True)
         self._thread.start()
@@ -43,13 +44,21 @@ class LiveColorize(QObject):
     def request(self, snapshot, revision: int, hints: tuple, params: dict,
                 confidence: bool = False) -> None:
         """Preview ``hints`` on the photo of ``snapshot`` (document image, pinned until the
-        worker has read it) at ``revision``; ``params``: temperature, render_size."""
+        worker has read it) at ``revision``; ``params``: LIVE_PARAMS (the reference as a
+        path, read on the worker)."""
         with self._cond:
             old, self._request = self._request, (snapshot, revision, tuple(hints), dict(params),
                                                  confidence, time.perf_counter())
             if old is not None:
                 old[0].release()
             self._cond.notify()
+
+    def _read_reference(self, path: str):
+        from neuron_desktop.capabilities.colorize import read_reference
+
+        if self._reference is None or self._reference[0] != path:
+            self._reference = (path, read_reference(path))
+        return self._reference[1]
 
     def close(self) -> None:
         with self._cond:
@@ -79,14 +88,15 @@ class LiveColorize(QObject):
         from neuron_desktop.core.imageio import to_tensor
         from neuron_desktop.pipelines.colorize import LiveColorizer, load_colorizer
 
-        key = (id(snapshot.image), revision, params.get("render_size"),
-               params.get("temperature"), id(params.get("reference")),
-               params.get("reference_strength"))
+        key = (id(snapshot.image), revision, *(params.get(k) for k in LIVE_PARAMS))
         if self._session_key != key:
+            settings = {k: params[k] for k in LIVE_PARAMS if params.get(k) is not None}
+            if "reference" in settings:  # a path: read here, off the GUI thread, once per file
+                settings["reference"] = self._read_reference(settings["reference"])
             with torch.no_grad():
                 self._session = LiveColorizer(
                     to_tensor(snapshot.image), load_colorizer(), preview_size=self.preview_size,
-                    **{k: v for k, v in params.items() if k in LIVE_PARAMS})
+                    **settings)
             snapshot.release()
             self._session_key = key
         else:
@@ -125,32 +135,13 @@ class LivePreviewWiring(QObject):
         self.live.failed.connect(lambda m: window.statusBar().showMessage(
             f"Live colorization failed: {m}", 10000))
         self._last_hints: tuple | None = None
-        self._reference_path: str | None = None
-        self._reference = None  # the colour reference, read once per file chosen
         self._closed = False  # previews arriving after the window closed are dropped
         # undo/redo of hint edits re-runs the live preview too (no stale colours on screen)
         window.history.indexChanged.connect(self._history_moved)
 
     def _params(self) -> dict:
         p = self.window.capability_params("colorize")
-        out = {"render_size": p.get("render_size"), "temperature": p.get("temperature")}
-        path = p.get("reference")
-        if path:  # read once per choice of file (an unreadable one: no reference, said so)
-            if self._reference_path != path:
-                self._reference_path, self._reference = path, self._read_reference(path)
-            if self._reference is not None:
-                out.update(reference=self._reference,
-                           reference_strength=p.get("reference_strength"))
-        return out
-
-    def _read_reference(self, path: str):
-        from neuron_desktop.core.imageio import load_image, to_tensor
-
-        try:
-            return to_tensor(load_image(path).rgb).clamp(0, 1)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file: said, and skipped
-            self.window.statusBar().showMessage(f"Colour reference not used: {exc}", 10000)
-            return None
+        return {k: p.get(k) for k in LIVE_PARAMS}
 
     def request(self, confidence: bool | None = None) -> None:
         doc = self.window.doc
