@@ -571,7 +571,8 @@ def inpaint(
 GRAIN_MODES = ("auto", "on", "off")
 
 
-GRAIN_GROUP_GAP = 32  # px: holes closer than this share one grain estimate and one box
+GRAIN_GROUP_GAP = 32  # px: holes closer than this get their grain on one box
+GRAIN_BOX_PAD = 24  # px of known pixels around a hole's box (its ring is 3-19 px wide)
 
 
 def grain_groups(hole: np.ndarray) -> list[tuple[slice, slice, np.ndarray]]:
@@ -590,7 +591,7 @@ def grain_groups(hole: np.ndarray) -> list[tuple[slice, slice, np.ndarray]]:
     count, labels = cv2.connectedComponents(near, connectivity=8)
     full = np.repeat(np.repeat(labels, cell, 0), cell, 1)[:h, :w]
     groups = []
-    pad = 24
+    pad = GRAIN_BOX_PAD
     for k in range(1, count):
         cy, cx = np.nonzero(labels == k)
         y0, y1 = max(0, cy.min() * cell - pad), min(h, (cy.max() + 1) * cell + pad)
@@ -614,7 +615,7 @@ def match_grain(image: Tensor, prediction: Tensor, mask: Tensor, mode: str = "au
     if not hole.any():
         return prediction
     ys, xs = np.nonzero(hole)
-    pad = 24
+    pad = GRAIN_BOX_PAD
     rows = slice(max(0, ys.min() - pad), min(hole.shape[0], ys.max() + pad + 1))
     cols = slice(max(0, xs.min() - pad), min(hole.shape[1], xs.max() + pad + 1))
     model = estimate(image[0, :, rows, cols].permute(1, 2, 0).float().cpu().numpy(),

@@ -214,7 +214,8 @@ class JobsMixin:
         if not self.colour_check.allows(live=live):  # a colour photo: asked first
             return None
         doc, pending = self.doc, self._pending_live
-        if not live and doc is not None and pending is not None and self.live_result_current():
+        if not live and self.live_result_current():
+            assert doc is not None and pending is not None  # live_result_current checked
             self._commit_result("Colorize", pending[0], doc, pending[1],
                                 step_entry(capabilities.get("colorize"),
                                            self.capability_params("colorize")))
