@@ -540,7 +540,7 @@ def cmd_train_colorize(args: argparse.Namespace) -> int:
 
     recipe = _recipe_from_args(ColorizeRecipe(), args, (
         "steps", "batch", "crop", "lr", "lr_final", "width", "seed", "val_fraction", "val_every",
-        "time_budget", "feed", "workers"))
+        "time_budget", "feed", "workers", "decoded_weight", "decoded_colour"))
     recipe.semantic = not args.no_semantic
     recipe.keep_prior = args.keep_prior
     recipe.init = None if args.init in (None, "none") else args.init
@@ -788,6 +788,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--feed", help="a folder whose photo parts (DIR/<part>/ with a .complete "
                                   "file) join the training photos as they arrive")
     t.add_argument("--workers", type=int, help="processes making the batches (0)")
+    t.add_argument("--decoded-weight", type=float,
+                   help="also train the automatic decoding's output: its ab error plus a "
+                        "colourfulness hinge, at this weight (0: off)")
+    t.add_argument("--decoded-colour", type=float,
+                   help="the share of the truth's colourfulness that hinge asks for (0.9)")
     t.set_defaults(func=cmd_train_colorize)
 
     t = _train_parser(tsub, "inpaint", "train the inpainting network")

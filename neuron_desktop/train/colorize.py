@@ -2,7 +2,10 @@
 
 Loss: multinomial cross-entropy against soft-encoded ab targets (5 nearest bins, σ 5),
 weighted per pixel by the class-rebalancing weight of its nearest bin (Zhang et al. 2016),
-with hints simulated from the ground truth (Zhang et al. 2017).
+with hints simulated from the ground truth (Zhang et al. 2017). Optionally (``decoded_weight``)
+the automatic decoding the editor uses is scored too, on the crops without hints: its squared
+ab error plus a hinge that keeps its colourfulness at ``decoded_colour`` of the truth's, so
+the network learns where colour is cheap instead of the decoding greying everything alike.
 """
 
 from __future__ import annotations
@@ -63,6 +66,11 @@ class ColorizeRecipe:
     time_budget: float = 0.0  # seconds (0: none); the cosine schedule ends with the budget
     feed: str | None = None  # a folder whose photo parts join as they arrive (GrowingBank)
     workers: int = 0  # processes making the batches (0: here, reproducible on resume)
+    decoded_weight: float = 0.0  # > 0: also train the automatic decoding's output (decoded_loss)
+    decoded_colour: float = 0.9  # ...whose colourfulness must reach this share of the truth's
+    decoded_colour_weight: float = 10.0  # the weight of that hinge
+    decoded_temperature: float = 0.2  # the decoding scored: the editor's defaults
+    decoded_prior_correction: float = 0.45
 
 
 def bin_prior(bank: PhotoBank, bins: torch.Tensor, stride: int = 4) -> torch.Tensor:
@@ -76,8 +84,9 @@ def bin_prior(bank: PhotoBank, bins: torch.Tensor, stride: int = 4) -> torch.Ten
 
 
 def training_loss(net: ColorizationNet, rgb: torch.Tensor, weights: torch.Tensor,
-                  points: list) -> torch.Tensor:
-    """Rebalanced soft cross-entropy for a batch of RGB crops ``(B, 3, H, W)``."""
+                  points: list, recipe: ColorizeRecipe | None = None) -> torch.Tensor:
+    """Rebalanced soft cross-entropy for a batch of RGB crops ``(B, 3, H, W)``, plus
+    ``decoded_loss`` on the crops without hints when the recipe asks for it."""
     lab = rgb_to_lab(rgb)
     l, ab = lab[:, :1], lab[:, 1:]
     hint_ab, hint_mask = hints_from_truth(ab, points)
@@ -86,7 +95,27 @@ def training_loss(net: ColorizationNet, rgb: torch.Tensor, weights: torch.Tensor
     target = soft_encode(target_ab, net.bins)
     w = weights.to(rgb.device)[target.argmax(1)]  # (B, h, w)
     logp = F.log_softmax(logits.float(), dim=1)
-    return -(w * (target * logp).sum(1)).mean()
+    ce = -(w * (target * logp).sum(1)).mean()
+    free = [i for i, p in enumerate(points) if not p]
+    if recipe is None or not recipe.decoded_weight or not free:
+        return ce
+    return ce + recipe.decoded_weight * decoded_loss(net, logits[free], target_ab[free], recipe)
+
+
+def colour_spread(ab: torch.Tensor) -> torch.Tensor:
+    """Hasler & Suesstrunk's colourfulness form on Lab ab ``(B, 2, h, w)``: ``(B,)``."""
+    f = ab.flatten(2)
+    return torch.sqrt(f.var(2, correction=0).sum(1) + 1e-6) + 0.3 * f.mean(2).norm(dim=1)
+
+
+def decoded_loss(net: ColorizationNet, logits: torch.Tensor, target_ab: torch.Tensor,
+                 recipe: ColorizeRecipe) -> torch.Tensor:
+    """Squared ab error of the automatic decoding (per pixel, / 100) plus a squared hinge
+    on its colourfulness: the batch's must keep ``decoded_colour`` of the truth's."""
+    ab = net.decode(logits, recipe.decoded_temperature, recipe.decoded_prior_correction)
+    mse = ((ab - target_ab) ** 2).sum(1).mean() / 100
+    ratio = colour_spread(ab).sum() / colour_spread(target_ab).sum().clamp_min(1e-3)
+    return mse + recipe.decoded_colour_weight * F.relu(recipe.decoded_colour - ratio) ** 2
 
 
 @torch.no_grad()
@@ -169,7 +198,8 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
     ckpt = run_dir / "checkpoint.pt"
     if ckpt.exists():
         state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        if _fixed(state["recipe"]) != _fixed(json.loads(json.dumps(asdict(recipe)))):
+        made = {**asdict(ColorizeRecipe()), **state["recipe"]}  # runs from before a field
+        if _fixed(made) != _fixed(json.loads(json.dumps(asdict(recipe)))):
             raise NeuronError(f"{ckpt} was made with a different recipe; use another run dir")
         net.load_state_dict(state["model"], strict=False)
         opt.load_state_dict(state["optimizer"])
@@ -203,7 +233,7 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
             crops, points = next(stream)
             rgb = crops.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                loss = training_loss(net, rgb, weights, points)
+                loss = training_loss(net, rgb, weights, points, recipe)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()

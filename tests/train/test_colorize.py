@@ -116,3 +116,61 @@ def test_a_time_boxed_fine_tune_fed_while_it_runs_keeps_the_prior(tmp_path, monk
     net, final = run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu"),
                                               log=logs.append))  # resumes, budget changed
     assert final["step"] == history[-1]["step"] + 2 and any("resumed" in m for m in logs)
+
+
+def _peaked_logits(net, ab, scale=30.0):
+    """Logits that put almost all mass on the bin nearest each pixel's ab."""
+    from neuron_desktop.models.colorization import nearest_bin
+
+    idx = nearest_bin(ab, net.bins)
+    return scale * torch.nn.functional.one_hot(idx, len(net.bins)).permute(0, 3, 1, 2).float()
+
+
+def test_decoded_loss_scores_the_automatic_decoding_for_error_and_lost_colour():
+    from neuron_desktop.train.colorize import decoded_loss
+
+    net = ColorizationNet(width=4, semantic=False)
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 16), torch.linspace(-1, 1, 16), indexing="ij")
+    truth = torch.stack([40 * xx, 30 * yy])[None].repeat(2, 1, 1, 1)  # a colourful ab field
+    recipe = ColorizeRecipe(decoded_weight=1.0, decoded_colour=0.9, decoded_colour_weight=10.0,
+                            decoded_prior_correction=0.0)
+    right = float(decoded_loss(net, _peaked_logits(net, truth), truth, recipe))
+    gray = float(decoded_loss(net, _peaked_logits(net, truth * 0), truth, recipe))
+    half = float(decoded_loss(net, _peaked_logits(net, truth * 0.5), truth, recipe))
+    mse_gray = float((truth**2).sum(1).mean() / 100)
+    assert right < 0.25  # the truth's own bins: a grid-10 bin's error (2·10²/12/100), colour kept
+    assert gray == pytest.approx(mse_gray + 10 * 0.9**2, rel=0.05)  # error + the whole hinge
+    assert right < half < gray
+
+
+def test_decoded_loss_only_joins_for_crops_without_hints(tmp_path):
+    net = ColorizationNet(width=4, semantic=False).eval()
+    bank = PhotoBank(list_images([_palette_photos(tmp_path / "d", n=3)]))
+    rng = np.random.default_rng(0)
+    batch = torch.from_numpy(bank.random_crops(rng, 4, 32)).permute(0, 3, 1, 2)
+    w = torch.ones(len(net.bins))
+    hinted = [[(5, 5, 3)] for _ in range(4)]
+    free = [[] for _ in range(4)]
+    on = ColorizeRecipe(decoded_weight=1.0)
+    with torch.no_grad():
+        assert float(training_loss(net, batch, w, hinted, on)) == \
+            pytest.approx(float(training_loss(net, batch, w, hinted)))
+        assert float(training_loss(net, batch, w, free, on)) > \
+            float(training_loss(net, batch, w, free)) + 0.1
+
+
+def test_a_run_from_before_the_decoded_loss_still_resumes(tmp_path):
+    data = _palette_photos(tmp_path / "d", n=8)
+    recipe = ColorizeRecipe(data=[str(data)], steps=2, batch=2, crop=32, width=4,
+                            semantic=False, val_every=2, val_fraction=0.0)
+    run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu")))
+    ckpt = tmp_path / "run" / "checkpoint.pt"
+    state = torch.load(ckpt, weights_only=True)
+    state["recipe"] = {k: v for k, v in state["recipe"].items() if not k.startswith("decoded")}
+    torch.save(state, ckpt)
+    recipe.steps = 3
+    _, final = run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu")))
+    assert final["step"] == 3
+    recipe.decoded_weight = 1.0  # but a run with another loss is another recipe
+    with pytest.raises(Exception, match="different recipe"):
+        run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu")))
