@@ -45,3 +45,15 @@ def test_network_shapes_and_hole_pixels_ignored(size):
     assert 0 <= float(refined.min()) and float(refined.max()) <= 1
     assert torch.allclose(refined, refined2, atol=1e-6)  # what was in the hole cannot leak
     assert PatchCritic()(img, hole).shape[1] == 1
+
+
+def test_the_fast_elu_gives_nn_elus_values_and_gradients():
+    from neuron_desktop.models.inpainting import ELU
+
+    x = torch.linspace(-30, 5, 10_001).view(1, 1, 1, -1)
+    with torch.no_grad():
+        assert torch.allclose(ELU()(x), torch.nn.ELU()(x), atol=1e-6, rtol=0)
+    assert torch.equal(x, torch.linspace(-30, 5, 10_001).view(1, 1, 1, -1))  # input untouched
+    y = x.clone().requires_grad_(True)
+    ELU()(y).sum().backward()
+    assert torch.allclose(y.grad, torch.where(x > 0, 1.0, torch.exp(x)), atol=1e-6)

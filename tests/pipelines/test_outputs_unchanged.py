@@ -16,7 +16,9 @@ every ``inpaint-*`` again (the grain statistics made robust to the ring's edges 
 which had been counted as grain and made blotchy fills on clean photos, issue 22);
 ``colorize`` and ``colorize-hints`` (the refinement radius 40 -> 20 and α 0.45, issue 18);
 every ``inpaint-*`` again (near the hole's border the photo's own grain is continued into
-the fill, and the grain is added group by group of nearby holes, issue 22).
+the fill, and the grain is added group by group of nearby holes, issue 22);
+``inpaint-network`` and ``inpaint-network-fast`` (the networks' ELU computed through the
+vectorised exp on the CPU, 10 % faster; the values move by at most 1e-6).
 """
 
 import base64
