@@ -31,17 +31,22 @@ PREFILL_ITERS = 20  # CG steps per level of the harmonic pre-fill (as trained)
 class ELU(nn.Module):
     """``nn.ELU`` (alpha 1), faster for inference on the CPU: PyTorch's CPU kernel calls expm1
     per element, while exp is vectorised (the same values to 1e-6; a 12 MP fill ~10 % faster).
-    Training and CUDA use ``F.elu`` as it is."""
+    Training and CUDA use ``F.elu`` as it is. ``inplace``: reuse the input's memory there."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__()
+        self.inplace = inplace
 
     def forward(self, x: Tensor) -> Tensor:
         if x.is_cuda or (torch.is_grad_enabled() and x.requires_grad):
-            return F.elu(x)
-        return x.clamp(max=0).exp_().sub_(1).add_(x.clamp(min=0))
+            return F.elu(x, inplace=self.inplace)
+        negative = x.clamp(max=0).exp_().sub_(1)
+        return negative.add_(x.clamp_(min=0) if self.inplace else x.clamp(min=0))
 
 
 def _conv(cin: int, cout: int, k: int = 3, stride: int = 1, dilation: int = 1) -> nn.Sequential:
     pad = dilation * (k - 1) // 2
-    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad, dilation), ELU())
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, pad, dilation), ELU(inplace=True))
 
 
 class _Up(nn.Module):

@@ -54,6 +54,9 @@ def test_the_fast_elu_gives_nn_elus_values_and_gradients():
     with torch.no_grad():
         assert torch.allclose(ELU()(x), torch.nn.ELU()(x), atol=1e-6, rtol=0)
     assert torch.equal(x, torch.linspace(-30, 5, 10_001).view(1, 1, 1, -1))  # input untouched
+    with torch.no_grad():
+        z = x.clone()
+        assert torch.allclose(ELU(inplace=True)(z), torch.nn.ELU()(x), atol=1e-6, rtol=0)
     y = x.clone().requires_grad_(True)
     ELU()(y).sum().backward()
     assert torch.allclose(y.grad, torch.where(x > 0, 1.0, torch.exp(x)), atol=1e-6)
