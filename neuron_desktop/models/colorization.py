@@ -65,15 +65,25 @@ def nearest_bin(ab: Tensor, bins: Tensor) -> Tensor:
     return torch.cdist(flat, bins.to(flat)).argmin(1).reshape(b, h, w)
 
 
-def rebalance_weights(prior: Tensor, bins: Tensor, lam: float = 0.5, sigma: float = 5.0) -> Tensor:
+REBALANCE_LAMBDA = 0.5  # the uniform distribution's share in the rebalancing weights
+REBALANCE_SIGMA = 5.0  # ab units: the Gaussian that smooths bin histograms over the bins
+
+
+def bin_smoothing(bins: Tensor, sigma: float = REBALANCE_SIGMA) -> Tensor:
+    """``(Q, Q)`` Gaussian weights between the bins (in ``bins``' dtype): a histogram ``h``
+    smoothed over the ab plane is ``bin_smoothing(bins) @ h``."""
+    return torch.exp(-torch.cdist(bins, bins) ** 2 / (2 * sigma**2))
+
+
+def rebalance_weights(prior: Tensor, bins: Tensor, lam: float = REBALANCE_LAMBDA,
+                      sigma: float = REBALANCE_SIGMA) -> Tensor:
     """Class-rebalancing weights ``(Q,)`` from an empirical bin prior ``(Q,)``.
 
     The prior is smoothed with a Gaussian (sigma in ab units) over the bins, mixed with the
     uniform distribution at ``lam``, inverted, and normalised so that E_prior[w] = 1.
     """
     p = prior.double() / prior.sum()
-    d2 = torch.cdist(bins.double(), bins.double()) ** 2
-    p = torch.exp(-d2 / (2 * sigma**2)) @ p
+    p = bin_smoothing(bins.double(), sigma) @ p
     p = p / p.sum()
     w = 1.0 / ((1 - lam) * p + lam / len(p))
     w = w / (p * w).sum()

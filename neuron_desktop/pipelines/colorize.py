@@ -27,8 +27,11 @@ from neuron_desktop.core.masks import Hint, hint_box
 from neuron_desktop.core.progress import Extra, Pipeline, Preview, Progress
 from neuron_desktop.models.colorization import (
     DEFAULT_WEIGHTS,
+    REBALANCE_LAMBDA,
     BinColorizer,
+    bin_smoothing,
     distribution_modes,
+    nearest_bin,
 )
 from neuron_desktop.models.registry import load_as
 
@@ -55,7 +58,6 @@ CONFIDENCE_RADIUS_AT_512 = 40  # the confidence map is smoothed into regions
 # the gain on the part the reference never showed (+3.93; 0.6: +4.15); an unrelated reference
 # costs 0.8 dB against automatic (0.6: 1.3)
 DEFAULT_REFERENCE_STRENGTH = 0.45
-REBALANCE_LAMBDA = 0.5  # the training recipe's uniform share in the rebalancing weights
 REFERENCE_MATCH_TEMPERATURE = 0.03  # softmax temperature of the region matching (validation)
 REFERENCE_GRID = 32  # regions matched at most this many a side (the similarity is quadratic)
 MIN_REFERENCE_CHROMA = 2.0  # mean ab chroma below which a reference is black and white
@@ -146,12 +148,6 @@ def _small_ab(rgb: Tensor, side: int = DEFAULT_RENDER_SIZE) -> Tensor:
     return rgb_to_lab(small)[0, 1:]
 
 
-def ab_histogram(net: BinColorizer, rgb: Tensor, side: int = 256) -> Tensor:
-    """The share of ``rgb``'s pixels (1, 3, H, W) in each ab bin ``(Q,)``, at most ``side`` px
-    on the long side, smoothed over the bins like the training prior (σ 5 ab units)."""
-    return _cell_histograms(net, _small_ab(rgb, side), (1, 1))[0]
-
-
 def check_reference(reference: Tensor) -> Tensor:
     """``reference`` as a colour reference: (1, 3, H, W) with some colour (ValueError
     otherwise); returns its ab at the working size."""
@@ -183,13 +179,12 @@ def _match_features(features: list[Tensor] | None, size: tuple[int, int]) -> Ten
 
 
 def _cell_histograms(net: BinColorizer, ab: Tensor, grid: tuple[int, int]) -> Tensor:
-    """Smoothed ab-bin histograms ``(cells, Q)`` of ``ab`` (2, h, w) over a ``grid`` of cells."""
+    """Ab-bin histograms ``(cells, Q)`` of ``ab`` (2, h, w) over a ``grid`` of cells, smoothed
+    over the bins like the training prior."""
     bins = net.bins.float().cpu()
-    idx = torch.cdist(ab.reshape(2, -1).T, bins).argmin(1).view(ab.shape[-2:])
-    onehot = F.one_hot(idx, len(bins)).float().permute(2, 0, 1)[None]
+    onehot = F.one_hot(nearest_bin(ab[None], bins), len(bins)).float().permute(0, 3, 1, 2)
     cells = F.adaptive_avg_pool2d(onehot, grid)[0].reshape(len(bins), -1).T
-    smooth = torch.exp(-torch.cdist(bins, bins) ** 2 / (2 * 5.0 ** 2))
-    cells = cells @ smooth.T
+    cells = cells @ bin_smoothing(bins).T
     return cells / cells.sum(1, keepdim=True).clamp(min=1e-8)
 
 

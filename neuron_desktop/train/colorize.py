@@ -31,6 +31,7 @@ from neuron_desktop.core.progress import Pipeline, Progress
 from neuron_desktop.data.hints import hints_from_truth, random_hint_points, uniform_hint_points
 from neuron_desktop.data.photos import SHARED_DATA, GrowingBank, PhotoBank, list_images, split
 from neuron_desktop.models.colorization import (
+    REBALANCE_LAMBDA,
     ColorizationNet,
     annealed_mean,
     nearest_bin,
@@ -56,7 +57,7 @@ class ColorizeRecipe:
     semantic: bool = True
     seed: int = 0
     temperature: float = 0.38
-    rebalance_lambda: float = 0.5
+    rebalance_lambda: float = REBALANCE_LAMBDA
     p_no_hints: float = 0.5
     val_every: int = 500
     val_limit: int = 150  # validation photos used (the first N of the split, by name)
