@@ -123,15 +123,17 @@ GROUP_SIDE = 2048  # regions are grouped on a copy of the mask at most this big
 CONTEXT = 3.0  # a region's window is this many times its box per side
 
 
-def _mask_groups(hole: np.ndarray, gap: int) -> tuple[np.ndarray, int, list[tuple]]:
+def _mask_groups(hole: np.ndarray, gap: int, factor: int | None = None
+                 ) -> tuple[np.ndarray, int, list[tuple]]:
     """Group masked pixels that lie within ``gap`` px of each other.
 
-    hole: (H, W) bool. Works on a max-pooled copy (long side <= GROUP_SIDE) to stay light on
-    big photos. Returns (labels of the small copy (h, w) int32, its factor f, [(label,
-    (y0, y1, x0, x1) full-resolution box of that group's cell), ...]).
+    hole: (H, W) bool. Works on a copy max-pooled by ``factor`` (default: to a long side
+    <= GROUP_SIDE) to stay light on big photos. Returns (labels of the small copy (h, w)
+    int32, its factor f, [(label, (y0, y1, x0, x1) full-resolution box of that group's
+    cells), ...]).
     """
     h, w = hole.shape
-    f = max(1, -(-max(h, w) // GROUP_SIDE))
+    f = factor or max(1, -(-max(h, w) // GROUP_SIDE))
     small = hole
     if f > 1:
         pad = ((0, -h % f), (0, -w % f))
@@ -580,23 +582,14 @@ def grain_groups(hole: np.ndarray) -> list[tuple[slice, slice, np.ndarray]]:
     box): grain is added to each group on its own box, so scattered scratches on a big scan
     cost their boxes, not the whole photo (a group's ring, 3-19 px, stays clear of the
     others)."""
-    cell = 8
     h, w = hole.shape
-    H, W = -(-h // cell), -(-w // cell)
-    padded = np.zeros((H * cell, W * cell), bool)
-    padded[:h, :w] = hole
-    coarse = np.asarray(padded.reshape(H, cell, W, cell).any(axis=(1, 3)), np.uint8)
-    reach = GRAIN_GROUP_GAP // cell
-    near = cv2.dilate(coarse, np.ones((2 * reach + 1,) * 2, np.uint8))
-    count, labels = cv2.connectedComponents(near, connectivity=8)
-    full = np.repeat(np.repeat(labels, cell, 0), cell, 1)[:h, :w]
+    labels, f, boxes = _mask_groups(hole, GRAIN_GROUP_GAP, factor=8)
     groups = []
     pad = GRAIN_BOX_PAD
-    for k in range(1, count):
-        cy, cx = np.nonzero(labels == k)
-        y0, y1 = max(0, cy.min() * cell - pad), min(h, (cy.max() + 1) * cell + pad)
-        x0, x1 = max(0, cx.min() * cell - pad), min(w, (cx.max() + 1) * cell + pad)
-        own = hole[y0:y1, x0:x1] & (full[y0:y1, x0:x1] == k)
+    for k, (y0, y1, x0, x1) in boxes:
+        y0, y1, x0, x1 = max(0, y0 - pad), min(h, y1 + pad), max(0, x0 - pad), min(w, x1 + pad)
+        cells = labels[np.arange(y0, y1)[:, None] // f, np.arange(x0, x1)[None, :] // f]
+        own = hole[y0:y1, x0:x1] & (cells == k)
         if own.any():
             groups.append((slice(y0, y1), slice(x0, x1), own))
     return groups
