@@ -70,22 +70,21 @@ def _widget(p: Param) -> tuple[QWidget, Any]:
         row.addWidget(w, 1)
         row.addWidget(label)
         return w, row
-    elif p.kind is str and p.image_file:
-        w = QLineEdit("" if p.start is None else str(p.start))
-        w.setPlaceholderText("none")
-        w.setClearButtonEnabled(True)
-        w.setToolTip(p.help)
-        browse = QPushButton("Browse…")
-        browse.setToolTip(p.help)
-        browse.clicked.connect(lambda: _browse_image(w, p.title))
-        row = QHBoxLayout()
-        row.addWidget(w, 1)
-        row.addWidget(browse)
-        w.browse = browse  # for tests and the window
-        return w, row
     elif p.kind is str:
         w = QLineEdit("" if p.start is None else str(p.start))
-        w.setPlaceholderText("automatic" if p.default is None else "")
+        w.setPlaceholderText("none" if p.image_file else
+                             "automatic" if p.default is None else "")
+        if p.image_file:  # a file name: cleared with one click, or chosen with Browse…
+            w.setClearButtonEnabled(True)
+            w.setToolTip(p.help)
+            browse = QPushButton("Browse…")
+            browse.setToolTip(p.help)
+            browse.clicked.connect(lambda: _browse_image(w, p.title))
+            row = QHBoxLayout()
+            row.addWidget(w, 1)
+            row.addWidget(browse)
+            w.browse = browse  # for tests and the window
+            return w, row
     elif p.kind is int:
         w = QSpinBox()
         w.setRange(int(p.min), int(p.max))
