@@ -540,7 +540,7 @@ def cmd_train_colorize(args: argparse.Namespace) -> int:
 
     recipe = _recipe_from_args(ColorizeRecipe(), args, (
         "steps", "batch", "crop", "lr", "lr_final", "width", "seed", "val_fraction", "val_every",
-        "time_budget", "feed", "workers", "decoded_weight", "decoded_colour"))
+        "time_budget", "feed", "workers", "decoded_weight", "decoded_colour", "widen"))
     recipe.semantic = not args.no_semantic
     recipe.keep_prior = args.keep_prior
     recipe.init = None if args.init in (None, "none") else args.init
@@ -783,6 +783,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-semantic", action="store_true", help="without EfficientNet features")
     t.add_argument("--keep-prior", action="store_true",
                    help="with --init: keep its ab prior (the defaults' decoding was chosen for it)")
+    t.add_argument("--widen", type=_positive_int,
+                   help="with --init: widen that network to this width first, computing "
+                        "the same colours (Net2Net), then train on")
     t.add_argument("--time-budget", type=_positive_float,
                    help="seconds; the cosine schedule ends with the budget")
     t.add_argument("--feed", help="a folder whose photo parts (DIR/<part>/ with a .complete "

@@ -64,6 +64,7 @@ class ColorizeRecipe:
     checkpoint_minutes: float = 5.0
     init: str | None = None  # weights name ("default" = shipped) or checkpoint file to start from
     keep_prior: bool = False  # with init: keep its ab prior (the decoding's α was chosen for it)
+    widen: int = 0  # with init: widen it to this width first, keeping what it computes (0: no)
     time_budget: float = 0.0  # seconds (0: none); the cosine schedule ends with the budget
     feed: str | None = None  # a folder whose photo parts join as they arrive (GrowingBank)
     workers: int = 0  # processes making the batches (0: here, reproducible on resume)
@@ -278,6 +279,17 @@ def _fixed(recipe: dict) -> dict:
 
 
 def _initial_net(recipe: ColorizeRecipe) -> ColorizationNet:
+    net = _loaded_net(recipe)
+    if recipe.widen and recipe.init:
+        from neuron_desktop.train.widen import widen_colorizer
+
+        net = widen_colorizer(net, recipe.widen, seed=recipe.seed)
+    if net.semantic is not None:
+        net.semantic.requires_grad_(False)
+    return net
+
+
+def _loaded_net(recipe: ColorizeRecipe) -> ColorizationNet:
     if recipe.init and Path(recipe.init).is_file():  # a checkpoint of an earlier run
         from neuron_desktop.models.weights import load_user_checkpoint
 
@@ -289,10 +301,7 @@ def _initial_net(recipe: ColorizeRecipe) -> ColorizationNet:
     if recipe.init:
         from neuron_desktop.models.colorization import colorizer
 
-        net = colorizer(weights=recipe.init, strict=False)
-        if net.semantic is not None:
-            net.semantic.requires_grad_(False)
-        return net
+        return colorizer(weights=recipe.init, strict=False)
     return ColorizationNet(width=recipe.width, semantic=recipe.semantic)
 
 

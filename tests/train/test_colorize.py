@@ -174,3 +174,62 @@ def test_a_run_from_before_the_decoded_loss_still_resumes(tmp_path):
     recipe.decoded_weight = 1.0  # but a run with another loss is another recipe
     with pytest.raises(Exception, match="different recipe"):
         run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu")))
+
+
+def _trained_looking(net):
+    """Random but non-trivial weights and batch-norm statistics (not the fresh init)."""
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for name, t in net.state_dict().items():
+            if name.startswith("semantic.") or not t.is_floating_point():
+                continue
+            if name.endswith("running_var"):
+                t.copy_(0.5 + torch.rand(t.shape, generator=gen))
+            else:
+                t.add_(0.1 * torch.randn(t.shape, generator=gen))
+    return net.eval()
+
+
+@pytest.mark.parametrize("semantic", [False, True])
+def test_widening_keeps_what_the_network_computes(semantic):
+    from neuron_desktop.train.widen import widen_colorizer
+
+    torch.manual_seed(0)
+    net = _trained_looking(ColorizationNet(width=4, semantic=semantic, pretrained_semantic=False))
+    l = torch.rand(1, 1, 40, 56) * 100
+    hint_ab, mask = torch.zeros(1, 2, 40, 56), torch.zeros(1, 1, 40, 56)
+    mask[..., 10:13, 20:23], hint_ab[:, 0, 10:13, 20:23] = 1, 35.0
+    wide = widen_colorizer(net, 7, noise=0.0).eval()
+    assert arch_of(wide)["width"] == 7
+    assert sum(p.numel() for p in wide.parameters() if p.requires_grad) > 2 * sum(
+        p.numel() for p in net.parameters() if p.requires_grad)
+    with torch.no_grad():
+        before, after = net(l, hint_ab, mask), wide(l, hint_ab, mask)
+        assert torch.allclose(before, after, atol=1e-3 * before.abs().max())
+        noisy = widen_colorizer(net, 7, noise=0.05).eval()(l, hint_ab, mask)
+    # the copies are set apart a little, so training can make them differ
+    assert not torch.allclose(noisy, before, atol=1e-3 * before.abs().max())
+    assert (noisy - before).abs().mean() < 0.1 * before.abs().mean()
+    with pytest.raises(ValueError, match="cannot widen"):
+        widen_colorizer(net, 3)
+
+
+def test_a_widened_fine_tune_trains_and_resumes(tmp_path, monkeypatch):
+    """--init default --widen 6: the run starts from the shipped weights widened, and a
+    resumed run widens the same way before loading its checkpoint."""
+    weights = tmp_path / "weights"
+    monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(weights))
+    base = ColorizationNet(width=4, semantic=False)
+    save_weights("colorizer", base.state_dict(), directory=weights, task="colorization",
+                 arch="ColorizationNet", preprocessing={"arch": arch_of(base)})
+    recipe = ColorizeRecipe(data=[str(_palette_photos(tmp_path / "d", n=6))], steps=2, batch=2,
+                            crop=32, val_every=2, val_fraction=0.0, init="default",
+                            keep_prior=True, widen=6)
+    net, _ = run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu")))
+    assert arch_of(net) == {"width": 6, "semantic": False}
+    recipe.steps = 3
+    logs = []
+    net, final = run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu"),
+                                              log=logs.append))
+    assert final["step"] == 3 and any("resumed" in m for m in logs)
+    assert arch_of(net)["width"] == 6
