@@ -540,7 +540,8 @@ def cmd_train_colorize(args: argparse.Namespace) -> int:
 
     recipe = _recipe_from_args(ColorizeRecipe(), args, (
         "steps", "batch", "crop", "lr", "lr_final", "width", "seed", "val_fraction", "val_every",
-        "time_budget", "feed", "workers", "decoded_weight", "decoded_colour", "widen"))
+        "time_budget", "feed", "workers", "decoded_weight", "decoded_colour", "widen",
+        "p_no_hints"))
     recipe.semantic = not args.no_semantic
     recipe.keep_prior = args.keep_prior
     recipe.init = None if args.init in (None, "none") else args.init
@@ -783,6 +784,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--no-semantic", action="store_true", help="without EfficientNet features")
     t.add_argument("--keep-prior", action="store_true",
                    help="with --init: keep its ab prior (the defaults' decoding was chosen for it)")
+    t.add_argument("--no-hint-share", dest="p_no_hints", type=float,
+                   help="share of the crops trained without hints (0.5)")
     t.add_argument("--widen", type=_positive_int,
                    help="with --init: widen that network to this width first, computing "
                         "the same colours (Net2Net), then train on")

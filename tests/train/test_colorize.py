@@ -233,3 +233,24 @@ def test_a_widened_fine_tune_trains_and_resumes(tmp_path, monkeypatch):
                                               log=logs.append))
     assert final["step"] == 3 and any("resumed" in m for m in logs)
     assert arch_of(net)["width"] == 6
+
+
+def test_cli_widens_and_sets_the_hint_share(tmp_path, monkeypatch):
+    """`neuron train colorize --init default --widen 6 --no-hint-share 0.3`: the written
+    weights are the wider layout, and the recipe kept with them says how they were made."""
+    from neuron_desktop.cli import main
+
+    weights = tmp_path / "weights"
+    monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(weights))
+    base = ColorizationNet(width=4, semantic=False)
+    save_weights("colorizer", base.state_dict(), directory=weights, task="colorization",
+                 arch="ColorizationNet", preprocessing={"arch": arch_of(base)})
+    data = _palette_photos(tmp_path / "d", n=6)
+    out = tmp_path / "out"
+    assert main(["train", "colorize", "--data", str(data), "--init", "default", "--widen", "6",
+                 "--no-hint-share", "0.3", "--no-semantic", "--steps", "2", "--batch", "2",
+                 "--crop", "32", "--val-fraction", "0", "--run-dir", str(tmp_path / "run"),
+                 "--weights-dir", str(out), "--name", "wide", "-q"]) == 0
+    entry = json.loads((out / "manifest.json").read_text())["models"]["wide"]
+    assert entry["preprocessing"]["arch"] == {"width": 6, "semantic": False}
+    assert entry["recipe"]["widen"] == 6 and entry["recipe"]["p_no_hints"] == 0.3
