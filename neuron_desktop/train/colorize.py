@@ -284,9 +284,7 @@ def _initial_net(recipe: ColorizeRecipe) -> ColorizationNet:
         from neuron_desktop.train.widen import widen_colorizer
 
         net = widen_colorizer(net, recipe.widen, seed=recipe.seed)
-    if net.semantic is not None:
-        net.semantic.requires_grad_(False)
-    return net
+    return net  # its EfficientNet branch comes frozen (efficientnet_lite0_features)
 
 
 def _loaded_net(recipe: ColorizeRecipe) -> ColorizationNet:

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor
 
 from neuron_desktop.models.colorization import ColorizationNet
+from neuron_desktop.models.registry import load_state
 
 
 def widen_colorizer(net: ColorizationNet, width: int, noise: float = 0.01,
@@ -79,9 +80,5 @@ def widen_colorizer(net: ColorizationNet, width: int, noise: float = 0.01,
     new["prior_log_weights"] = old["prior_log_weights"]
     if net.semantic is not None:  # the frozen encoder moves over as it is
         wide.semantic = net.semantic
-    missing = set(wide.state_dict()) - set(new) - {
-        k for k in wide.state_dict() if k.startswith("semantic.")}
-    if missing:
-        raise RuntimeError(f"widening left out {sorted(missing)}")
-    wide.load_state_dict(new, strict=False)
+    load_state(wide, new, f"colorizer widened to {width}")  # every trainable key, or an error
     return wide
