@@ -559,6 +559,17 @@ def cmd_train_colorize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_train_colorize_pair(args: argparse.Namespace) -> int:
+    from neuron_desktop.train.colorize_pair import write_pair
+
+    try:
+        entry = write_pair(args.auto, args.hinted, args.name, args.weights_dir)
+    except ValueError as exc:
+        raise SystemExit(f"neuron train colorize-pair: {exc}") from exc
+    print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
+    return EXIT_OK
+
+
 def cmd_train_style(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -800,6 +811,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--decoded-colour", type=float,
                    help="the share of the truth's colourfulness that hinge asks for (0.9)")
     t.set_defaults(func=cmd_train_colorize)
+
+    t = tsub.add_parser("colorize-pair", help="join two trained colorizers into one: one for "
+                                              "photos without hints, one for hinted photos")
+    t.add_argument("--auto", required=True,
+                   help="weights name of the automatic colorizer (NAME:hinted: a pair's member)")
+    t.add_argument("--hinted", required=True, help="weights name of the hint colorizer")
+    t.add_argument("--name", default="colorizer", help="weights name to write (colorizer)")
+    t.add_argument("--weights-dir",
+                   help="where to write weights (default: the package weights folder)")
+    t.set_defaults(func=cmd_train_colorize_pair)
 
     t = _train_parser(tsub, "inpaint", "train the inpainting network")
     t.add_argument("--name", help="weights name to write (default inpainter)")

@@ -116,7 +116,7 @@ def main() -> None:
         base = pc.upsample_to_work(net.decode(pc.hint_free_logits(net, prep), t_best, a_best,
                                               b_best), prep)
         auto_img = lab_to_rgb(torch.cat([prep.l_work[..., :h, :w], base], 1))
-        probs = pc.hint_free_probs(net, prep)
+        probs = pc.region_probs(net, prep)
         hinted = {k: (hints, pc.predict_logits(net, prep, hints)) for k in (1, 10)
                   for hints in [truth_hints(lab, k, seed=5000 + i)]}
         hy, hx = hinted[1][0][0].y * h / truth.shape[-2], hinted[1][0][0].x * w / truth.shape[-1]

@@ -275,19 +275,28 @@ def build_colorizer(entry) -> ColorizationNet:
 def colorizer(*, weights: str | None = "default", device: str | torch.device = "cpu",
               strict: bool = True, **arch) -> ColorizationNet:
     """A trainable colorizer (inference uses ``models.registry.load``); ``weights`` names a
-    manifest entry (None: random init). ``strict=False`` lets training start from weights of
+    manifest entry (None: random init; of a :class:`ColorizerPair`, its automatic member, or
+    ``NAME:hinted`` its hint member). ``strict=False`` lets training start from weights of
     an earlier layout (new layers keep their initialisation)."""
     from neuron_desktop.models.weights import get_entry, load_weights
 
-    name = DEFAULT_WEIGHTS if weights == "default" else weights
-    if name is None:
+    if weights is None:
         return ColorizationNet(**arch).to(device).eval()
+    name, _, member = weights.partition(":")
+    name = DEFAULT_WEIGHTS if name == "default" else name
+    if member not in ("", "auto", "hinted"):
+        raise WeightsError(f"{weights!r}: a pair's member is 'auto' or 'hinted'")
+    member = member or "auto"
     entry = get_entry(name)
     state = load_weights(name)
     layout = entry.preprocessing.get("arch", {})
     if entry.arch == "ColorizerEnsemble":  # an ensemble file: its U-Net (to train on)
         layout = {**layout.get("unet", {}), "semantic": True}
         state = {k[5:]: v for k, v in state.items() if k.startswith("unet.")}
+    elif entry.arch == "ColorizerPair":  # a pair (or ``NAME:hinted``): one of its U-Nets
+        layout = {**layout.get(member, {}), "semantic": True}
+        state = {k[len(member) + 1:]: v for k, v in state.items()
+                 if k.startswith(member + ".")}
     elif entry.arch != "ColorizationNet":
         raise WeightsError(f"weights {name!r} are a {entry.arch}, not a ColorizationNet")
     net = ColorizationNet(**{**layout, **arch})
@@ -411,6 +420,62 @@ class ColorizerEnsemble(BinColorizer):
                           size=a.shape[-2:], mode="bilinear", align_corners=False)
         return self.weight * F.log_softmax(a.float(), 1) + \
             (1 - self.weight) * F.log_softmax(b, 1)
+
+
+class ColorizerPair(BinColorizer):
+    """Two U-Nets as one colorizer: ``auto`` answers a photo without hints, ``hinted`` one
+    with hints (and, hint-free, says which pixels belong together when hints are spread).
+    A wider network can give better automatic colours while a smaller one, whose answer
+    leaves the hint spreading more to do, serves hints better and faster. Both share one
+    frozen EfficientNet-Lite0 and the same training prior, so decoding works as on one
+    network."""
+
+    def __init__(self, auto: dict | None = None, hinted: dict | None = None,
+                 pretrained_semantic: bool = True) -> None:
+        super().__init__()
+        self.auto = ColorizationNet(**{**(auto or {}), "semantic": True},
+                                    pretrained_semantic=pretrained_semantic)
+        self.hinted = ColorizationNet(**{**(hinted or {}), "semantic": True},
+                                      pretrained_semantic=False)
+        self.hinted.semantic = self.semantic = self.auto.semantic  # one shared encoder
+        if self.auto.num_bins != self.hinted.num_bins:
+            raise ValueError("the pair's networks predict different bins")
+        self.num_bins = self.auto.num_bins
+        self.register_buffer("bins", ab_bins(), persistent=False)
+
+    @property
+    def prior_log_weights(self) -> Tensor:  # type: ignore[override]
+        return self.auto.prior_log_weights
+
+    def trainable_state_dict(self) -> dict[str, Tensor]:
+        return {k: v for k, v in self.state_dict().items()
+                if not k.startswith("semantic.") and ".semantic." not in k}
+
+    def semantic_features(self, l: Tensor) -> list[Tensor] | None:
+        return self.auto.semantic_features(l)
+
+    def forward(self, l: Tensor, hint_ab: Tensor, hint_mask: Tensor,
+                features: list[Tensor] | None = None) -> Tensor:
+        feats = features if features is not None else self.semantic_features(l)
+        hinted = hint_mask.flatten(1).any(1)
+        if not bool(hinted.any()):
+            return self.auto(l, hint_ab, hint_mask, feats)
+        if bool(hinted.all()):
+            return self.hinted(l, hint_ab, hint_mask, feats)
+        auto = self.auto(l, hint_ab, hint_mask, feats)  # a batch with and without hints
+        return torch.where(hinted.view(-1, 1, 1, 1),
+                           self.hinted(l, hint_ab, hint_mask, feats), auto)
+
+
+def colorizer_for_hints(net: BinColorizer) -> BinColorizer:
+    """The network whose hint-free answer tells regions apart for spreading hints."""
+    return net.hinted if isinstance(net, ColorizerPair) else net
+
+
+@register_arch("ColorizerPair")
+def build_colorizer_pair(entry) -> ColorizerPair:
+    arch = entry.preprocessing.get("arch", {})
+    return ColorizerPair(arch.get("auto"), arch.get("hinted"))
 
 
 @register_arch("ColorizerEnsemble")

@@ -30,6 +30,7 @@ from neuron_desktop.models.colorization import (
     REBALANCE_LAMBDA,
     BinColorizer,
     bin_smoothing,
+    colorizer_for_hints,
     distribution_modes,
     nearest_bin,
 )
@@ -83,6 +84,7 @@ class Prepared:
     features: list[Tensor] | None
     base_logits: Tensor | None = None  # logits without hints (cached for hint affinity)
     base_probs: Tensor | None = None  # their softmax
+    region_probs: Tensor | None = None  # what hints are spread by (see region_probs)
     auto_ab: dict = field(default_factory=dict)  # (T, α, boost) -> hint-free working-size ab
     shift: Tensor | None = None  # a colour reference's log-ratio: (Q,) or (1, Q, gh, gw)
 
@@ -428,6 +430,17 @@ def hint_free_probs(net, prep: Prepared) -> Tensor:
     return prep.base_probs
 
 
+def region_probs(net, prep: Prepared) -> Tensor:
+    """The hint-free distributions that tell regions apart when hints are spread: the hint
+    network's (:func:`colorizer_for_hints`; computed once per prepared photo)."""
+    hint_net = colorizer_for_hints(net)
+    if hint_net is net:
+        return hint_free_probs(net, prep)
+    if prep.region_probs is None:
+        prep.region_probs = torch.softmax(predict_logits(hint_net, prep, []).float(), 1)
+    return prep.region_probs
+
+
 # Spread (standard deviation of the predicted ab, ab units) mapped to confidence 1 and 0: the
 # 2nd and 98th percentiles over the validation split's pixels (16 and 38 for the shipped
 # colorizer), so the map uses its whole range on ordinary photos.
@@ -483,7 +496,7 @@ def work_ab(net: BinColorizer, prep: Prepared, hints: list | None,
         return ab
     h, w = prep.work_size
     l_work = prep.l_work[..., :h, :w]
-    probs = hint_free_probs(net, prep)
+    probs = region_probs(net, prep)
     geometry = hint_geometry(hints, prep.l_full, l_work, propagation.sigma_range, probs, boxes)
     if propagation.gate_space > 0:
         ab = auto + hint_gate(geometry, propagation) * (ab - auto)

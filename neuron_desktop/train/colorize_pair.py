@@ -1,0 +1,60 @@
+"""Join two trained colorizers into one :class:`ColorizerPair` weights file: one answers
+photos without hints (``--auto``), the other hinted ones (``--hinted``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import torch
+
+from neuron_desktop.models.colorization import DEFAULT_WEIGHTS, ColorizationNet, colorizer
+from neuron_desktop.models.weights import WeightEntry, get_entry, save_weights
+from neuron_desktop.train.colorize import arch_of
+
+log = logging.getLogger(__name__)
+
+
+def _member_entry(spec: str) -> tuple[WeightEntry, dict, dict, dict]:
+    """A member's manifest entry and its recipe, data and metrics (a pair's member: its own)."""
+    name, _, member = spec.partition(":")
+    entry = get_entry(DEFAULT_WEIGHTS if name == "default" else name)
+    if entry.arch != "ColorizerPair":
+        return entry, entry.recipe, entry.data, entry.metrics
+    member = member or "auto"
+    return (entry, entry.recipe.get(member, {}), entry.data.get(member, {}),
+            entry.metrics.get(member, {}))
+
+
+def pair_state(auto: ColorizationNet, hinted: ColorizationNet) -> dict[str, torch.Tensor]:
+    """The pair's weights; refuses networks that cannot share one decoding or encoder."""
+    if auto.semantic is None or hinted.semantic is None:
+        raise ValueError("both colorizers need the EfficientNet-Lite0 branch")
+    if auto.num_bins != hinted.num_bins or not torch.allclose(
+            auto.prior_log_weights, hinted.prior_log_weights, atol=1e-5):
+        raise ValueError("the colorizers were trained with different ab priors (train one "
+                         "from the other with --keep-prior)")
+    return ({f"auto.{k}": v for k, v in auto.trainable_state_dict().items()}
+            | {f"hinted.{k}": v for k, v in hinted.trainable_state_dict().items()})
+
+
+def write_pair(auto_spec: str, hinted_spec: str, name: str,
+               weights_dir: Path | str | None = None) -> WeightEntry:
+    """``auto_spec``/``hinted_spec``: weights names (``NAME:hinted`` for a pair's member)."""
+    nets = {"auto": colorizer(weights=auto_spec), "hinted": colorizer(weights=hinted_spec)}
+    state = pair_state(nets["auto"], nets["hinted"])
+    info = {"auto": _member_entry(auto_spec), "hinted": _member_entry(hinted_spec)}
+    layout = {k: {a: v for a, v in arch_of(net).items() if a != "semantic"}
+              for k, net in nets.items()}
+    entry = save_weights(
+        name, state, task="colorization", arch="ColorizerPair",
+        recipe={k: {"weights": spec, "sha256": info[k][0].sha256, **info[k][1]}
+                for k, spec in (("auto", auto_spec), ("hinted", hinted_spec))}
+        | {"command": "neuron train colorize-pair"},
+        data={k: v[2] for k, v in info.items()},
+        metrics={k: v[3] for k, v in info.items()},
+        preprocessing={**info["auto"][0].preprocessing, "arch": layout},
+        directory=weights_dir)
+    log.info("wrote colorizer pair '%s' (automatic: %s, hints: %s)", name, auto_spec,
+             hinted_spec)
+    return entry

@@ -1,0 +1,112 @@
+"""A colorizer pair: one network answers photos without hints, the other hinted photos and
+tells regions apart when hints are spread; one file, one encoder, one decoding."""
+
+import pytest
+import torch
+
+from neuron_desktop.cli import main as cli_main
+from neuron_desktop.core.masks import Hint
+from neuron_desktop.models.colorization import (
+    ColorizationNet,
+    ColorizerPair,
+    colorizer,
+    colorizer_for_hints,
+)
+from neuron_desktop.models.registry import load
+from neuron_desktop.models.weights import get_entry, save_weights
+from neuron_desktop.pipelines import colorize as pc
+
+
+def _net(width, seed, prior=None):
+    torch.manual_seed(seed)
+    net = ColorizationNet(width=width, pretrained_semantic=False)
+    for p in net.parameters():
+        p.data.normal_(0, 0.1)
+    net.prior_log_weights.copy_(torch.randn(net.num_bins) if prior is None else prior)
+    return net.eval()
+
+
+@pytest.fixture
+def members(tmp_path, monkeypatch):
+    """A width-6 automatic and a width-4 hint colorizer sharing one prior, saved."""
+    monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(tmp_path))
+    auto = _net(6, 0)
+    hinted = _net(4, 1, auto.prior_log_weights)
+    hinted.semantic = auto.semantic  # the pair shares one encoder (same frozen weights)
+    for name, net, width in (("wide", auto, 6), ("small", hinted, 4)):
+        save_weights(name, net.trainable_state_dict(), task="colorization", recipe={"lr": width},
+                     arch="ColorizationNet", preprocessing={"arch": {"width": width,
+                                                                    "semantic": True}})
+    return auto, hinted
+
+
+def _pair(tmp_path) -> ColorizerPair:
+    assert cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
+                     "--name", "pair"]) == 0
+    pair = load("pair", directory=tmp_path)
+    assert isinstance(pair, ColorizerPair)
+    return pair
+
+
+def _inputs(batch=1):
+    l = torch.rand(batch, 1, 32, 48) - 0.5
+    ab, mask = torch.zeros(batch, 2, 32, 48), torch.zeros(batch, 1, 32, 48)
+    ab[0, :, 4:8, 6:10], mask[0, :, 4:8, 6:10] = 0.3, 1  # only the first photo has a hint
+    return l, ab, mask
+
+
+def test_pair_answers_hint_free_photos_with_one_network_and_hinted_with_the_other(
+        members, tmp_path):
+    auto, hinted = members
+    pair = _pair(tmp_path)
+    assert pair.auto.semantic is pair.hinted.semantic  # one encoder in memory
+    auto.semantic = hinted.semantic = pair.semantic  # the same (freshly built) encoder weights
+    l, ab, mask = _inputs(batch=2)
+    with torch.no_grad():
+        both = pair(l, ab, mask)
+        assert torch.allclose(both[:1], hinted(l[:1], ab[:1], mask[:1]), atol=1e-5)
+        assert torch.allclose(both[1:], auto(l[1:], ab[1:], mask[1:]), atol=1e-5)
+        assert torch.allclose(pair(l[1:], ab[1:], mask[1:]), auto(l[1:], ab[1:], mask[1:]),
+                              atol=1e-5)
+    assert torch.equal(pair.prior_log_weights, auto.prior_log_weights)
+    assert not any("semantic." in k for k in pair.trainable_state_dict())
+    entry = get_entry("pair")
+    assert entry.recipe["auto"]["lr"] == 6 and entry.recipe["hinted"]["lr"] == 4
+    assert entry.preprocessing["arch"] == {"auto": {"width": 6}, "hinted": {"width": 4}}
+    # either member can be trained on again
+    assert colorizer(weights="pair").enc1[0].out_channels == 6
+    small = colorizer(weights="pair:hinted")
+    assert small.enc1[0].out_channels == 4
+    assert torch.equal(small.head.weight, hinted.head.weight)
+    assert colorizer_for_hints(pair) is pair.hinted and colorizer_for_hints(auto) is auto
+
+
+def test_pair_colours_automatically_with_one_network_and_spreads_hints_by_the_other(
+        members, tmp_path):
+    pair = _pair(tmp_path)
+    image = torch.rand(1, 3, 48, 64)
+    prep = pc.prepare(pair, image, 64)
+    auto = pc.work_ab(pair, prep, [], 0.2)
+    expected = pair.auto.decode(pair.auto(pair.normalize_l(prep.l_work), torch.zeros(1, 2, 48, 64),
+                                          torch.zeros(1, 1, 48, 64), prep.features), 0.2,
+                                pc.DEFAULT_PRIOR_CORRECTION)
+    assert torch.allclose(auto, pc.upsample_to_work(expected, prep), atol=1e-4)
+    hints = [Hint(5, 5, (0.9, 0.1, 0.1), 2)]
+    hinted = pc.work_ab(pair, prep, hints, 0.2)
+    assert not torch.allclose(hinted, auto, atol=1e-2)  # the hint changes its region
+    regions = pc.region_probs(pair, prep)
+    solo = pc.prepare(pair.hinted, image, 64)
+    assert torch.allclose(regions, pc.hint_free_probs(pair.hinted, solo), atol=1e-5)
+    assert not torch.allclose(regions, pc.hint_free_probs(pair, prep), atol=1e-3)
+
+
+def test_pair_refuses_networks_with_different_priors(members, tmp_path):
+    auto, _ = members
+    other = _net(4, 2)  # its own random prior
+    save_weights("other", other.trainable_state_dict(), task="colorization",
+                 arch="ColorizationNet", preprocessing={"arch": {"width": 4, "semantic": True}})
+    with pytest.raises(SystemExit, match="different ab priors"):
+        cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "other",
+                  "--name", "pair"])
+    with pytest.raises(Exception, match="'auto' or 'hinted'"):
+        colorizer(weights="wide:left")
