@@ -563,7 +563,8 @@ def cmd_train_colorize_pair(args: argparse.Namespace) -> int:
     from neuron_desktop.train.colorize_pair import write_pair
 
     try:
-        entry = write_pair(args.auto, args.hinted, args.name, args.weights_dir)
+        entry = write_pair(args.auto, args.hinted, args.name, args.weights_dir,
+                           args.auto_weight)
     except ValueError as exc:
         raise SystemExit(f"neuron train colorize-pair: {exc}") from exc
     print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
@@ -817,6 +818,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--auto", required=True,
                    help="weights name of the automatic colorizer (NAME:hinted: a pair's member)")
     t.add_argument("--hinted", required=True, help="weights name of the hint colorizer")
+    t.add_argument("--auto-weight", type=float, default=1.0,
+                   help="< 1: colour photos without hints with both networks, their "
+                        "log-probabilities averaged with this weight on --auto (1)")
     t.add_argument("--name", default="colorizer", help="weights name to write (colorizer)")
     t.add_argument("--weights-dir",
                    help="where to write weights (default: the package weights folder)")

@@ -428,11 +428,15 @@ class ColorizerPair(BinColorizer):
     A wider network can give better automatic colours while a smaller one, whose answer
     leaves the hint spreading more to do, serves hints better and faster. Both share one
     frozen EfficientNet-Lite0 and the same training prior, so decoding works as on one
-    network."""
+    network. ``auto_weight`` < 1 colours hint-free photos with both networks, their
+    log-probabilities averaged with that weight on ``auto``."""
 
     def __init__(self, auto: dict | None = None, hinted: dict | None = None,
-                 pretrained_semantic: bool = True) -> None:
+                 pretrained_semantic: bool = True, auto_weight: float = 1.0) -> None:
         super().__init__()
+        if not 0 <= auto_weight <= 1:
+            raise ValueError(f"auto_weight must be in [0, 1], got {auto_weight}")
+        self.auto_weight = auto_weight
         self.auto = ColorizationNet(**{**(auto or {}), "semantic": True},
                                     pretrained_semantic=pretrained_semantic)
         self.hinted = ColorizationNet(**{**(hinted or {}), "semantic": True},
@@ -458,12 +462,17 @@ class ColorizerPair(BinColorizer):
                 features: list[Tensor] | None = None) -> Tensor:
         feats = features if features is not None else self.semantic_features(l)
         hinted = hint_mask.flatten(1).any(1)
-        if not bool(hinted.any()):
-            return self.auto(l, hint_ab, hint_mask, feats)
         if bool(hinted.all()):
             return self.hinted(l, hint_ab, hint_mask, feats)
-        auto = self.auto(l, hint_ab, hint_mask, feats)  # a batch with and without hints
-        return torch.where(hinted.view(-1, 1, 1, 1),
+        auto = self.auto(l, hint_ab, hint_mask, feats)
+        if self.auto_weight < 1:
+            w = self.auto_weight
+            auto = w * F.log_softmax(auto.float(), 1) + (1 - w) * F.log_softmax(
+                self.hinted(l, torch.zeros_like(hint_ab), torch.zeros_like(hint_mask),
+                            feats).float(), 1)
+        if not bool(hinted.any()):
+            return auto
+        return torch.where(hinted.view(-1, 1, 1, 1),  # a batch with and without hints
                            self.hinted(l, hint_ab, hint_mask, feats), auto)
 
 
@@ -475,7 +484,8 @@ def colorizer_for_hints(net: BinColorizer) -> BinColorizer:
 @register_arch("ColorizerPair")
 def build_colorizer_pair(entry) -> ColorizerPair:
     arch = entry.preprocessing.get("arch", {})
-    return ColorizerPair(arch.get("auto"), arch.get("hinted"))
+    return ColorizerPair(arch.get("auto"), arch.get("hinted"),
+                         auto_weight=arch.get("auto_weight", 1.0))
 
 
 @register_arch("ColorizerEnsemble")

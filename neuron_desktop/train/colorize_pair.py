@@ -39,8 +39,11 @@ def pair_state(auto: ColorizationNet, hinted: ColorizationNet) -> dict[str, torc
 
 
 def write_pair(auto_spec: str, hinted_spec: str, name: str,
-               weights_dir: Path | str | None = None) -> WeightEntry:
-    """``auto_spec``/``hinted_spec``: weights names (``NAME:hinted`` for a pair's member)."""
+               weights_dir: Path | str | None = None, auto_weight: float = 1.0) -> WeightEntry:
+    """``auto_spec``/``hinted_spec``: weights names (``NAME:hinted`` for a pair's member);
+    ``auto_weight`` < 1: hint-free photos get both networks' log-probabilities averaged."""
+    if not 0 <= auto_weight <= 1:
+        raise ValueError(f"--auto-weight must be in [0, 1], got {auto_weight}")
     nets = {"auto": colorizer(weights=auto_spec), "hinted": colorizer(weights=hinted_spec)}
     state = pair_state(nets["auto"], nets["hinted"])
     info = {"auto": _member_entry(auto_spec), "hinted": _member_entry(hinted_spec)}
@@ -53,7 +56,8 @@ def write_pair(auto_spec: str, hinted_spec: str, name: str,
         | {"command": "neuron train colorize-pair"},
         data={k: v[2] for k, v in info.items()},
         metrics={k: v[3] for k, v in info.items()},
-        preprocessing={**info["auto"][0].preprocessing, "arch": layout},
+        preprocessing={**info["auto"][0].preprocessing,
+                       "arch": layout | ({"auto_weight": auto_weight} if auto_weight < 1 else {})},
         directory=weights_dir)
     log.info("wrote colorizer pair '%s' (automatic: %s, hints: %s)", name, auto_spec,
              hinted_spec)

@@ -3,6 +3,7 @@ tells regions apart when hints are spread; one file, one encoder, one decoding."
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from neuron_desktop.cli import main as cli_main
 from neuron_desktop.core.masks import Hint
@@ -110,3 +111,23 @@ def test_pair_refuses_networks_with_different_priors(members, tmp_path):
                   "--name", "pair"])
     with pytest.raises(Exception, match="'auto' or 'hinted'"):
         colorizer(weights="wide:left")
+
+
+def test_pair_can_average_both_networks_for_photos_without_hints(members, tmp_path):
+    auto, hinted = members
+    assert cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
+                     "--auto-weight", "0.25", "--name", "pair"]) == 0
+    pair = load("pair", directory=tmp_path)
+    assert pair.auto_weight == 0.25
+    auto.semantic = hinted.semantic = pair.semantic
+    l, ab, mask = _inputs(batch=2)
+    free_ab, free_mask = torch.zeros_like(ab), torch.zeros_like(mask)
+    with torch.no_grad():
+        both = pair(l, ab, mask)
+        mixed = 0.25 * F.log_softmax(auto(l, free_ab, free_mask), 1) + \
+            0.75 * F.log_softmax(hinted(l, free_ab, free_mask), 1)
+        assert torch.allclose(both[1:], mixed[1:], atol=1e-5)  # the photo without hints
+        assert torch.allclose(both[:1], hinted(l[:1], ab[:1], mask[:1]), atol=1e-5)
+    with pytest.raises(SystemExit, match=r"must be in \[0, 1\]"):
+        cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
+                  "--auto-weight", "1.5"])
