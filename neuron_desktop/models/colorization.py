@@ -272,6 +272,15 @@ def build_colorizer(entry) -> ColorizationNet:
     return ColorizationNet(**entry.preprocessing.get("arch", {}))
 
 
+def split_weights_spec(spec: str) -> tuple[str, str]:
+    """``NAME``, ``default`` or ``NAME:auto|hinted`` (a pair's member) -> (manifest name,
+    member); the member only matters for a :class:`ColorizerPair`."""
+    name, _, member = spec.partition(":")
+    if member not in ("", "auto", "hinted"):
+        raise WeightsError(f"{spec!r}: a pair's member is 'auto' or 'hinted'")
+    return (DEFAULT_WEIGHTS if name == "default" else name), member or "auto"
+
+
 def colorizer(*, weights: str | None = "default", device: str | torch.device = "cpu",
               strict: bool = True, **arch) -> ColorizationNet:
     """A trainable colorizer (inference uses ``models.registry.load``); ``weights`` names a
@@ -282,11 +291,7 @@ def colorizer(*, weights: str | None = "default", device: str | torch.device = "
 
     if weights is None:
         return ColorizationNet(**arch).to(device).eval()
-    name, _, member = weights.partition(":")
-    name = DEFAULT_WEIGHTS if name == "default" else name
-    if member not in ("", "auto", "hinted"):
-        raise WeightsError(f"{weights!r}: a pair's member is 'auto' or 'hinted'")
-    member = member or "auto"
+    name, member = split_weights_spec(weights)
     entry = get_entry(name)
     state = load_weights(name)
     layout = entry.preprocessing.get("arch", {})
@@ -377,6 +382,11 @@ def build_semantic_colorizer(entry) -> SemanticColorizer:
     return SemanticColorizer(widths=tuple(arch.get("widths", (96, 128, 192))))
 
 
+def log_average(a: Tensor, b: Tensor, weight: float) -> Tensor:
+    """Two networks' bin logits averaged in the log domain, ``weight`` on ``a``."""
+    return weight * F.log_softmax(a.float(), 1) + (1 - weight) * F.log_softmax(b.float(), 1)
+
+
 class ColorizerEnsemble(BinColorizer):
     """Two colorizers as one: the U-Net (:class:`ColorizationNet`) and the semantic decoder
     (:class:`SemanticColorizer`) share one frozen EfficientNet-Lite0 pass, and their
@@ -418,8 +428,7 @@ class ColorizerEnsemble(BinColorizer):
         b = F.interpolate(self.sem.decode_features(f4, f8, f16, f32, l, hint_ab,
                                                    hint_mask).float(),
                           size=a.shape[-2:], mode="bilinear", align_corners=False)
-        return self.weight * F.log_softmax(a.float(), 1) + \
-            (1 - self.weight) * F.log_softmax(b, 1)
+        return log_average(a, b, self.weight)
 
 
 class ColorizerPair(BinColorizer):
@@ -466,10 +475,9 @@ class ColorizerPair(BinColorizer):
             return self.hinted(l, hint_ab, hint_mask, feats)
         auto = self.auto(l, hint_ab, hint_mask, feats)
         if self.auto_weight < 1:
-            w = self.auto_weight
-            auto = w * F.log_softmax(auto.float(), 1) + (1 - w) * F.log_softmax(
-                self.hinted(l, torch.zeros_like(hint_ab), torch.zeros_like(hint_mask),
-                            feats).float(), 1)
+            auto = log_average(auto, self.hinted(l, torch.zeros_like(hint_ab),
+                                                 torch.zeros_like(hint_mask), feats),
+                               self.auto_weight)
         if not bool(hinted.any()):
             return auto
         return torch.where(hinted.view(-1, 1, 1, 1),  # a batch with and without hints

@@ -4,26 +4,26 @@ photos without hints (``--auto``), the other hinted ones (``--hinted``)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from neuron_desktop.models.colorization import DEFAULT_WEIGHTS, ColorizationNet, colorizer
+from neuron_desktop.models.colorization import ColorizationNet, colorizer, split_weights_spec
 from neuron_desktop.models.weights import WeightEntry, get_entry, save_weights
 from neuron_desktop.train.colorize import arch_of
 
 log = logging.getLogger(__name__)
 
 
-def _member_entry(spec: str) -> tuple[WeightEntry, dict, dict, dict]:
-    """A member's manifest entry and its recipe, data and metrics (a pair's member: its own)."""
-    name, _, member = spec.partition(":")
-    entry = get_entry(DEFAULT_WEIGHTS if name == "default" else name)
+def _member_entry(spec: str) -> tuple[WeightEntry, Callable[[dict], dict]]:
+    """A member's manifest entry, and what picks its own part of the entry's recipe, data
+    and metrics (a pair's entry keeps one part per member)."""
+    name, member = split_weights_spec(spec)
+    entry = get_entry(name)
     if entry.arch != "ColorizerPair":
-        return entry, entry.recipe, entry.data, entry.metrics
-    member = member or "auto"
-    return (entry, entry.recipe.get(member, {}), entry.data.get(member, {}),
-            entry.metrics.get(member, {}))
+        return entry, lambda part: part
+    return entry, lambda part: part.get(member, {})
 
 
 def pair_state(auto: ColorizationNet, hinted: ColorizationNet) -> dict[str, torch.Tensor]:
@@ -44,18 +44,18 @@ def write_pair(auto_spec: str, hinted_spec: str, name: str,
     ``auto_weight`` < 1: hint-free photos get both networks' log-probabilities averaged."""
     if not 0 <= auto_weight <= 1:
         raise ValueError(f"--auto-weight must be in [0, 1], got {auto_weight}")
-    nets = {"auto": colorizer(weights=auto_spec), "hinted": colorizer(weights=hinted_spec)}
+    specs = {"auto": auto_spec, "hinted": hinted_spec}
+    nets = {k: colorizer(weights=spec) for k, spec in specs.items()}
     state = pair_state(nets["auto"], nets["hinted"])
-    info = {"auto": _member_entry(auto_spec), "hinted": _member_entry(hinted_spec)}
+    info = {k: _member_entry(spec) for k, spec in specs.items()}
     layout = {k: {a: v for a, v in arch_of(net).items() if a != "semantic"}
               for k, net in nets.items()}
     entry = save_weights(
         name, state, task="colorization", arch="ColorizerPair",
-        recipe={k: {"weights": spec, "sha256": info[k][0].sha256, **info[k][1]}
-                for k, spec in (("auto", auto_spec), ("hinted", hinted_spec))}
-        | {"command": "neuron train colorize-pair"},
-        data={k: v[2] for k, v in info.items()},
-        metrics={k: v[3] for k, v in info.items()},
+        recipe={k: {"weights": specs[k], "sha256": e.sha256, **own(e.recipe)}
+                for k, (e, own) in info.items()} | {"command": "neuron train colorize-pair"},
+        data={k: own(e.data) for k, (e, own) in info.items()},
+        metrics={k: own(e.metrics) for k, (e, own) in info.items()},
         preprocessing={**info["auto"][0].preprocessing,
                        "arch": layout | ({"auto_weight": auto_weight} if auto_weight < 1 else {})},
         directory=weights_dir)
