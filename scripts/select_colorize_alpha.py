@@ -5,6 +5,8 @@ For each radius and α (T fixed at the default), the whole pipeline runs at full
 and is scored by its mean PSNR gain over the gray image and its colourfulness ratio. The
 choice: the most colourful setting whose gain is no lower than the reference's (the current
 defaults with the reference weights, measured on the same photos, or ``--min-gain``).
+Each row also gives the colour cast (``core.metrics.colour_cast``: the mean b* bias, and the
+share of truly blue and green pixels that stay so), since PSNR alone rewards a brown wash.
 
     .venv/bin/python scripts/select_colorize_alpha.py [--weights default] [--radii 20 40]
         [--reference default | --min-gain DB] [--limit N] [--data FOLDER...] [--out FILE]
@@ -21,16 +23,17 @@ import torch
 import neuron_desktop.pipelines.colorize as pc
 from neuron_desktop.core.color import lab_to_rgb
 from neuron_desktop.core.imageio import load_image, to_tensor
-from neuron_desktop.core.metrics import colorfulness, psnr
+from neuron_desktop.core.metrics import colorfulness, colour_cast, psnr
 from neuron_desktop.evaluation.colorize import default_files
 from neuron_desktop.evaluation.common import print_table, to_8bit, write_json
 
 
-def measure(net, logits, truth, prep, alpha: float, radius: int) -> tuple[float, float]:
-    """(PSNR, colourfulness) of the automatic result at ``alpha`` and ``radius``."""
+def measure(net, logits, truth, prep, alpha: float, radius: int) -> dict[str, float]:
+    """PSNR, colourfulness and colour cast of the automatic result at ``alpha``, ``radius``."""
     ab = pc.upsample_to_work(net.decode(logits, pc.DEFAULT_TEMPERATURE, alpha), prep)
     out = to_8bit(pc.finish(prep, ab, True, radius_at_512=radius))
-    return float(psnr(out, truth)), float(colorfulness(out))
+    return {"psnr": float(psnr(out, truth)), "colorfulness": float(colorfulness(out)),
+            **colour_cast(out, truth)}
 
 
 def main() -> None:
@@ -59,7 +62,7 @@ def main() -> None:
     else:
         files = default_files(validation=True)[:args.limit]
     grid = [(r, a) for r in args.radii for a in args.alphas]
-    scores: dict[tuple[int, float], list[tuple[float, float]]] = {k: [] for k in grid}
+    scores: dict[tuple[int, float], list[dict[str, float]]] = {k: [] for k in grid}
     gray_psnr, truth_cf, ref_psnr = [], [], []
     for path in files:
         truth = to_8bit(to_tensor(load_image(path).rgb).clamp(0, 1))
@@ -75,16 +78,21 @@ def main() -> None:
                 prep = pc.prepare(ref_net, truth, pc.DEFAULT_RENDER_SIZE)
                 logits = pc.hint_free_logits(ref_net, prep)
             ref_psnr.append(measure(ref_net, logits, truth, prep, pc.DEFAULT_PRIOR_CORRECTION,
-                                    pc.REFINE_RADIUS_AT_512)[0])
+                                    pc.REFINE_RADIUS_AT_512)["psnr"])
     gray_mean, tcf = float(np.mean(gray_psnr)), np.array(truth_cf)
     floor = args.min_gain if ref_net is None else float(np.mean(ref_psnr)) - gray_mean
     rows = []
     for (radius, alpha), v in scores.items():
-        p, c = np.array(v).T
+        m = {k: np.array([s[k] for s in v]) for k in v[0]}
+        c = m["colorfulness"]
         rows.append({"radius_at_512": radius, "prior_correction": alpha,
-                     "psnr_minus_gray": float(p.mean()) - gray_mean,
+                     "psnr_minus_gray": float(m["psnr"].mean()) - gray_mean,
                      "colorfulness_ratio": float(c.mean() / tcf.mean()),
-                     "sepia_share": float(np.mean(c / np.maximum(tcf, 1e-6) < 0.3))})
+                     "sepia_share": float(np.mean(c / np.maximum(tcf, 1e-6) < 0.3)),
+                     "b_bias": float(m["b_bias"].mean()),
+                     "blue_recall": float(m["blue_kept"].sum() / max(m["blue_true"].sum(), 1)),
+                     "green_recall": float(m["green_kept"].sum() /
+                                           max(m["green_true"].sum(), 1))})
     ok = [r for r in rows if r["psnr_minus_gray"] >= floor]
     chosen = max(ok, key=lambda r: r["colorfulness_ratio"]) if ok else \
         max(rows, key=lambda r: r["psnr_minus_gray"])
@@ -92,7 +100,9 @@ def main() -> None:
     print_table(rows, [("radius_at_512", "radius", "d"), ("prior_correction", "alpha", ".2f"),
                        ("psnr_minus_gray", "vs gray", "+.3f"),
                        ("colorfulness_ratio", "colorfulness", ".3f"),
-                       ("sepia_share", "sepia share", ".3f")])
+                       ("sepia_share", "sepia share", ".3f"), ("b_bias", "b* bias", "+.2f"),
+                       ("blue_recall", "blue recall", ".3f"),
+                       ("green_recall", "green recall", ".3f")])
     print(f"\nchosen: {chosen}" if ok else f"\nno setting reaches the floor; best: {chosen}")
     split_name = f"validation (5 %) of {' '.join(args.data)}" if args.data else \
         "train validation (5 %)"

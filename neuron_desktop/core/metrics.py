@@ -83,6 +83,23 @@ def colorfulness(rgb: Tensor) -> Tensor:
     return std + 0.3 * mean
 
 
+def colour_cast(result: Tensor, truth: Tensor, threshold: float = 10.0) -> dict[str, float]:
+    """How warm a colorization is against its truth (sRGB ``(1, 3, H, W)`` in [0, 1]).
+
+    ``b_bias``: the mean b* of the result minus the truth's (> 0: yellower, browner). The
+    counts of truly blue (b* < -threshold) and green (a* < -threshold) pixels and of those
+    that come out so; pooled over photos they give the blue and green recall.
+    """
+    _check_pair(result, truth)
+    out, ref = rgb_to_lab(result), rgb_to_lab(truth)
+    blue, green = ref[:, 2] < -threshold, ref[:, 1] < -threshold
+    return {"b_bias": float((out[:, 2] - ref[:, 2]).mean()),
+            "blue_true": float(blue.sum()),
+            "blue_kept": float((blue & (out[:, 2] < -threshold)).sum()),
+            "green_true": float(green.sum()),
+            "green_kept": float((green & (out[:, 1] < -threshold)).sum())}
+
+
 def delta_e_ciede2000(lab1: Tensor, lab2: Tensor) -> Tensor:
     """Per-pixel CIEDE2000 colour difference (kL = kC = kH = 1) of Lab images.
 

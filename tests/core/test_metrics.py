@@ -15,6 +15,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from neuron_desktop.core.color import rgb_to_lab
 from neuron_desktop.core.metrics import (
     colorfulness,
+    colour_cast,
     delta_e,
     delta_e_ciede2000,
     image_metrics,
@@ -164,6 +165,24 @@ def test_colorfulness_matches_numpy_and_sanity() -> None:
     saturated[:, 0, :8] = 1  # red
     saturated[:, 1, 8:] = 1  # green
     assert colorfulness(saturated).item() > 50
+
+
+def test_colour_cast_sees_a_brown_wash_and_lost_sky_and_grass() -> None:
+    """A photo of blue sky over green grass: coloured right, the cast is nil and both
+    recalls are whole; washed sepia, b* rises and neither blue nor green survives."""
+    truth = torch.zeros(1, 3, 16, 16)
+    truth[0, :, :8] = torch.tensor([0.35, 0.55, 0.9])[:, None, None]  # sky
+    truth[0, :, 8:] = torch.tensor([0.25, 0.55, 0.2])[:, None, None]  # grass
+    right = colour_cast(truth, truth)
+    assert right["b_bias"] == 0 and right["blue_kept"] == right["blue_true"] == 128
+    assert right["green_kept"] == right["green_true"] == 128
+    gray = truth.mean(1, keepdim=True)
+    sepia = (gray * torch.tensor([1.1, 0.95, 0.75])[:, None, None]).clamp(0, 1)
+    washed = colour_cast(sepia, truth)
+    assert washed["b_bias"] > 20
+    assert washed["blue_kept"] == washed["green_kept"] == 0
+    with pytest.raises(ValueError):
+        colour_cast(truth, truth[..., :8])
 
 
 def test_batched_results_equal_per_item_results() -> None:
