@@ -476,7 +476,8 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
                    "refine_radius_at_512": pc.REFINE_RADIUS_AT_512,
                    "render_size": args.render_size,
                    "data": _data_label(args)})
-    rows = [{"config": k, **v} for k, v in report["results"].items() if k != "reference"]
+    rows = [{"config": k, **v} for k, v in report["results"].items()
+            if k not in ("reference", "historical_tone")]
     print_table(rows, [("config", "configuration", ""), ("psnr", "PSNR dB", ".2f"),
                        ("ssim", "SSIM", ".4f"), ("colorfulness_ratio", "colorfulness", ".3f")])
     ref = report["results"].get("reference")
@@ -486,6 +487,15 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
               f"{same['psnr']:.2f} dB at {same['colorfulness_ratio']:.3f} (right half "
               f"{same['psnr_right_half']:.2f}, automatic {ref['auto_psnr_right_half']:.2f}); "
               f"an unrelated photo {other['psnr']:.2f} dB")
+    cast = report["results"]["auto"].get("colour_cast")
+    if cast:
+        print(f"automatic colour cast: b* bias {cast['b_bias']:+.2f}, blue recall "
+              f"{cast['blue_recall']:.3f}, green recall {cast['green_recall']:.3f}")
+    tone = report["results"].get("historical_tone")
+    if tone:
+        print(f"historical photos ({tone['photos']}): mean b* {tone['b_mean']:+.2f}, chroma "
+              f"{tone['chroma']:.2f}, green {100 * tone['green_share']:.1f} %, blue "
+              f"{100 * tone['blue_share']:.1f} %")
     write_json(out := _json_out(args), report)
     print(f"wrote {out}" + (f" and {sheet}" if sheet else ""))
     if not args.validation:

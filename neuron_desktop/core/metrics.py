@@ -100,6 +100,18 @@ def colour_cast(result: Tensor, truth: Tensor, threshold: float = 10.0) -> dict[
             "green_kept": float((green & (out[:, 1] < -threshold)).sum())}
 
 
+def colour_tone(rgb: Tensor, threshold: float = 5.0) -> dict[str, float]:
+    """The tone of a colorized photo with no truth to compare (an old photo): mean b* (> 0:
+    warm, brown), mean chroma, and the shares of green (a* < -threshold) and blue (b* <
+    -threshold) pixels. sRGB ``(1, 3, H, W)`` in [0, 1]."""
+    if rgb.ndim != 4 or rgb.shape[:2] != (1, 3):
+        raise ValueError(f"need a (1, 3, H, W) image, got {tuple(rgb.shape)}")
+    _, a, b = rgb_to_lab(rgb)[0]
+    return {"b_mean": float(b.mean()), "chroma": float(torch.hypot(a, b).mean()),
+            "green_share": float((a < -threshold).float().mean()),
+            "blue_share": float((b < -threshold).float().mean())}
+
+
 def delta_e_ciede2000(lab1: Tensor, lab2: Tensor) -> Tensor:
     """Per-pixel CIEDE2000 colour difference (kL = kC = kH = 1) of Lab images.
 

@@ -15,7 +15,7 @@ import torch
 
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
 from neuron_desktop.core.imageio import from_tensor, load_image, to_tensor
-from neuron_desktop.core.metrics import colorfulness, psnr, ssim
+from neuron_desktop.core.metrics import colorfulness, colour_cast, colour_tone, psnr, ssim
 from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import Pipeline, Progress
 from neuron_desktop.data.hints import uniform_hint_points
@@ -124,7 +124,7 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
              historical: Path | None = None) -> Pipeline[dict]:
     """Run every configuration on every photo; returns {config: metrics, ...}."""
     per = {c: {"psnr": [], "ssim": [], "colorfulness": []} for c in configurations()}
-    truth_cf, sets, locality, reference = [], [], [], []
+    truth_cf, sets, locality, reference, cast = [], [], [], [], []
     curves = {c: AbErrorCurves(net.bins.cpu()) for c in ("gray", "auto")}
     sheet_rows = []
     for i, path in enumerate(files):
@@ -148,6 +148,7 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
             per[name]["ssim"].append(float(ssim(out, truth)))
             per[name]["colorfulness"].append(float(colorfulness(out)))
         truth_cf.append(float(colorfulness(truth)))
+        cast.append(colour_cast(to_8bit(outs["auto"]), truth))
         sets.append(path.parent.name)
         for c in curves:
             curves[c].add(rgb_to_lab(to_8bit(outs[c]))[:, 1:], lab[:, 1:])
@@ -174,6 +175,12 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
             "all": float(sepia.mean())}
     for c, acc in curves.items():
         results[c].update(acc.auc())
+    if cast:
+        total = {k: sum(d[k] for d in cast) for k in cast[0]}
+        results["auto"]["colour_cast"] = {  # PSNR alone rewards a brown wash
+            "b_bias": total["b_bias"] / len(cast),
+            "blue_recall": total["blue_kept"] / max(total["blue_true"], 1),
+            "green_recall": total["green_kept"] / max(total["green_true"], 1)}
     loc = {k: float(np.mean([d[k] for d in locality])) for k in locality[0]} if locality else {}
     if loc:
         def db(a: float, b: float) -> float:
@@ -198,15 +205,21 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
         contact_sheet(sheet_rows, ["gray (input)", "ours, automatic", "ours, 10 hints",
                                    "ground truth"], sheet_path)
     if historical is not None and historical.is_dir():
-        rows = []
-        for path in list_images([historical])[:8]:
+        rows, tones = [], []
+        for path in list_images([historical]):
             rgb = to_tensor(load_image(path).rgb)
             prep = prepare(net, rgb, render_size)
             out = finish(prep, work_ab(net, prep, [], temperature), True)
-            rows.append([from_tensor(rgb), from_tensor(out)])
-        contact_sheet(rows, ["historical photo", "ours, automatic"],
-                      sheet_path.with_name("colorize_historical.jpg") if sheet_path else
-                      Path("docs/colorize_historical.jpg"))
+            tones.append(colour_tone(to_8bit(out)))
+            if len(rows) < 8:
+                rows.append([from_tensor(rgb), from_tensor(out)])
+        if rows:
+            contact_sheet(rows, ["historical photo", "ours, automatic"],
+                          sheet_path.with_name("colorize_historical.jpg") if sheet_path else
+                          Path("docs/colorize_historical.jpg"))
+            # no truth there: how warm the colours are, and how much green and blue
+            results["historical_tone"] = {"photos": len(tones), **{
+                k: float(np.mean([t[k] for t in tones])) for k in tones[0]}}
     return {"images": len(files), "results": results}
 
 

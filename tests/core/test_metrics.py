@@ -16,6 +16,7 @@ from neuron_desktop.core.color import rgb_to_lab
 from neuron_desktop.core.metrics import (
     colorfulness,
     colour_cast,
+    colour_tone,
     delta_e,
     delta_e_ciede2000,
     image_metrics,
@@ -183,6 +184,21 @@ def test_colour_cast_sees_a_brown_wash_and_lost_sky_and_grass() -> None:
     assert washed["blue_kept"] == washed["green_kept"] == 0
     with pytest.raises(ValueError):
         colour_cast(truth, truth[..., :8])
+
+
+def test_colour_tone_tells_sky_and_grass_from_a_sepia_wash() -> None:
+    sky_grass = torch.zeros(1, 3, 16, 16)
+    sky_grass[0, :, :8] = torch.tensor([0.35, 0.55, 0.9])[:, None, None]
+    sky_grass[0, :, 8:] = torch.tensor([0.25, 0.55, 0.2])[:, None, None]
+    tone = colour_tone(sky_grass)
+    assert tone["blue_share"] == 0.5 and tone["green_share"] == 0.5 and tone["chroma"] > 20
+    gray = sky_grass.mean(1, keepdim=True)
+    sepia = colour_tone((gray * torch.tensor([1.1, 0.95, 0.75])[:, None, None]).clamp(0, 1))
+    assert sepia["b_mean"] > tone["b_mean"] + 20
+    assert sepia["blue_share"] == sepia["green_share"] == 0
+    assert colour_tone(gray.expand(1, 3, 16, 16))["chroma"] < 1
+    with pytest.raises(ValueError):
+        colour_tone(sky_grass[:, :1])
 
 
 def test_batched_results_equal_per_item_results() -> None:

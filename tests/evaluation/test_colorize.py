@@ -44,3 +44,28 @@ def test_eval_colorize_reports_every_row_including_the_colour_reference(photos):
         assert np.isfinite(row["psnr"]) and row["colorfulness_ratio"] >= 0
     assert np.isfinite(ref["same_scene"]["psnr_right_half"])
     assert ref["gray_psnr_right_half"] > 0 and ref["auto_psnr_right_half"] > 0
+    cast = res["auto"]["colour_cast"]
+    assert np.isfinite(cast["b_bias"])
+    assert 0 <= cast["blue_recall"] <= 1 and 0 <= cast["green_recall"] <= 1
+
+
+def test_eval_colorize_measures_the_tone_of_every_historical_photo(photos, tmp_path):
+    """Old photos have no truth: the report gives their results' mean b*, chroma and green
+    and blue shares, over every photo (the sheet shows at most eight)."""
+    import shutil
+
+    from neuron_desktop.evaluation.colorize import evaluate
+    from neuron_desktop.models.colorization import ColorizationNet
+
+    old = tmp_path / "historical"
+    old.mkdir()
+    for i in range(9):
+        shutil.copy(photos[i % 2], old / f"h{i}.png")
+    torch.manual_seed(0)
+    net = ColorizationNet(width=4, semantic=False).eval()
+    report = run_pipeline(evaluate(net, photos[:1], temperature=0.2, render_size=64,
+                                   sheet_path=tmp_path / "sheet.jpg", historical=old))
+    tone = report["results"]["historical_tone"]
+    assert tone["photos"] == 9 and np.isfinite(tone["b_mean"]) and tone["chroma"] >= 0
+    assert 0 <= tone["green_share"] <= 1 and 0 <= tone["blue_share"] <= 1
+    assert (tmp_path / "colorize_historical.jpg").exists()
