@@ -23,7 +23,7 @@ import torch
 import neuron_desktop.pipelines.colorize as pc
 from neuron_desktop.core.color import lab_to_rgb
 from neuron_desktop.core.imageio import load_image, to_tensor
-from neuron_desktop.core.metrics import colorfulness, colour_cast, psnr
+from neuron_desktop.core.metrics import colorfulness, colour_cast, pooled_colour_cast, psnr
 from neuron_desktop.evaluation.colorize import default_files
 from neuron_desktop.evaluation.common import print_table, to_8bit, write_json
 
@@ -83,16 +83,12 @@ def main() -> None:
     floor = args.min_gain if ref_net is None else float(np.mean(ref_psnr)) - gray_mean
     rows = []
     for (radius, alpha), v in scores.items():
-        m = {k: np.array([s[k] for s in v]) for k in v[0]}
-        c = m["colorfulness"]
+        p, c = (np.array([s[k] for s in v]) for k in ("psnr", "colorfulness"))
         rows.append({"radius_at_512": radius, "prior_correction": alpha,
-                     "psnr_minus_gray": float(m["psnr"].mean()) - gray_mean,
+                     "psnr_minus_gray": float(p.mean()) - gray_mean,
                      "colorfulness_ratio": float(c.mean() / tcf.mean()),
                      "sepia_share": float(np.mean(c / np.maximum(tcf, 1e-6) < 0.3)),
-                     "b_bias": float(m["b_bias"].mean()),
-                     "blue_recall": float(m["blue_kept"].sum() / max(m["blue_true"].sum(), 1)),
-                     "green_recall": float(m["green_kept"].sum() /
-                                           max(m["green_true"].sum(), 1))})
+                     **pooled_colour_cast(v)})
     ok = [r for r in rows if r["psnr_minus_gray"] >= floor]
     chosen = max(ok, key=lambda r: r["colorfulness_ratio"]) if ok else \
         max(rows, key=lambda r: r["psnr_minus_gray"])

@@ -100,6 +100,15 @@ def colour_cast(result: Tensor, truth: Tensor, threshold: float = 10.0) -> dict[
             "green_kept": float((green & (out[:, 1] < -threshold)).sum())}
 
 
+def pooled_colour_cast(casts: list[dict[str, float]]) -> dict[str, float]:
+    """:func:`colour_cast` over many photos: the mean b* bias, and the blue and green
+    recall with every photo's pixels pooled."""
+    total = {k: sum(c[k] for c in casts) for k in casts[0]}
+    return {"b_bias": total["b_bias"] / len(casts),
+            "blue_recall": total["blue_kept"] / max(total["blue_true"], 1),
+            "green_recall": total["green_kept"] / max(total["green_true"], 1)}
+
+
 def colour_tone(rgb: Tensor, threshold: float = 5.0) -> dict[str, float]:
     """The tone of a colorized photo with no truth to compare (an old photo): mean b* (> 0:
     warm, brown), mean chroma, and the shares of green (a* < -threshold) and blue (b* <

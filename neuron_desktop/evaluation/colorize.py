@@ -15,7 +15,14 @@ import torch
 
 from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
 from neuron_desktop.core.imageio import from_tensor, load_image, to_tensor
-from neuron_desktop.core.metrics import colorfulness, colour_cast, colour_tone, psnr, ssim
+from neuron_desktop.core.metrics import (
+    colorfulness,
+    colour_cast,
+    colour_tone,
+    pooled_colour_cast,
+    psnr,
+    ssim,
+)
 from neuron_desktop.core.paths import samples_dir
 from neuron_desktop.core.progress import Pipeline, Progress
 from neuron_desktop.data.hints import uniform_hint_points
@@ -175,12 +182,8 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
             "all": float(sepia.mean())}
     for c, acc in curves.items():
         results[c].update(acc.auc())
-    if cast:
-        total = {k: sum(d[k] for d in cast) for k in cast[0]}
-        results["auto"]["colour_cast"] = {  # PSNR alone rewards a brown wash
-            "b_bias": total["b_bias"] / len(cast),
-            "blue_recall": total["blue_kept"] / max(total["blue_true"], 1),
-            "green_recall": total["green_kept"] / max(total["green_true"], 1)}
+    if cast:  # PSNR alone rewards a brown wash
+        results["auto"]["colour_cast"] = pooled_colour_cast(cast)
     loc = {k: float(np.mean([d[k] for d in locality])) for k in locality[0]} if locality else {}
     if loc:
         def db(a: float, b: float) -> float:

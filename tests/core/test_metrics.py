@@ -20,6 +20,7 @@ from neuron_desktop.core.metrics import (
     delta_e,
     delta_e_ciede2000,
     image_metrics,
+    pooled_colour_cast,
     psnr,
     ssim,
 )
@@ -168,32 +169,41 @@ def test_colorfulness_matches_numpy_and_sanity() -> None:
     assert colorfulness(saturated).item() > 50
 
 
+def _sky_over_grass() -> torch.Tensor:
+    """A 16 px photo: blue sky over green grass."""
+    rgb = torch.zeros(1, 3, 16, 16)
+    rgb[0, :, :8] = torch.tensor([0.35, 0.55, 0.9])[:, None, None]
+    rgb[0, :, 8:] = torch.tensor([0.25, 0.55, 0.2])[:, None, None]
+    return rgb
+
+
+def _sepia(rgb: torch.Tensor) -> torch.Tensor:
+    return (rgb.mean(1, keepdim=True) * torch.tensor([1.1, 0.95, 0.75])[:, None, None]).clamp(0, 1)
+
+
 def test_colour_cast_sees_a_brown_wash_and_lost_sky_and_grass() -> None:
     """A photo of blue sky over green grass: coloured right, the cast is nil and both
     recalls are whole; washed sepia, b* rises and neither blue nor green survives."""
-    truth = torch.zeros(1, 3, 16, 16)
-    truth[0, :, :8] = torch.tensor([0.35, 0.55, 0.9])[:, None, None]  # sky
-    truth[0, :, 8:] = torch.tensor([0.25, 0.55, 0.2])[:, None, None]  # grass
+    truth = _sky_over_grass()
     right = colour_cast(truth, truth)
     assert right["b_bias"] == 0 and right["blue_kept"] == right["blue_true"] == 128
     assert right["green_kept"] == right["green_true"] == 128
-    gray = truth.mean(1, keepdim=True)
-    sepia = (gray * torch.tensor([1.1, 0.95, 0.75])[:, None, None]).clamp(0, 1)
-    washed = colour_cast(sepia, truth)
+    washed = colour_cast(_sepia(truth), truth)
     assert washed["b_bias"] > 20
     assert washed["blue_kept"] == washed["green_kept"] == 0
+    pooled = pooled_colour_cast([right, washed])  # pixels pooled over the two photos
+    assert pooled["blue_recall"] == pooled["green_recall"] == 0.5
+    assert pooled["b_bias"] == pytest.approx(washed["b_bias"] / 2)
     with pytest.raises(ValueError):
         colour_cast(truth, truth[..., :8])
 
 
 def test_colour_tone_tells_sky_and_grass_from_a_sepia_wash() -> None:
-    sky_grass = torch.zeros(1, 3, 16, 16)
-    sky_grass[0, :, :8] = torch.tensor([0.35, 0.55, 0.9])[:, None, None]
-    sky_grass[0, :, 8:] = torch.tensor([0.25, 0.55, 0.2])[:, None, None]
+    sky_grass = _sky_over_grass()
     tone = colour_tone(sky_grass)
     assert tone["blue_share"] == 0.5 and tone["green_share"] == 0.5 and tone["chroma"] > 20
     gray = sky_grass.mean(1, keepdim=True)
-    sepia = colour_tone((gray * torch.tensor([1.1, 0.95, 0.75])[:, None, None]).clamp(0, 1))
+    sepia = colour_tone(_sepia(sky_grass))
     assert sepia["b_mean"] > tone["b_mean"] + 20
     assert sepia["blue_share"] == sepia["green_share"] == 0
     assert colour_tone(gray.expand(1, 3, 16, 16))["chroma"] < 1
