@@ -574,7 +574,7 @@ def cmd_train_colorize_pair(args: argparse.Namespace) -> int:
 
     try:
         entry = write_pair(args.auto, args.hinted, args.name, args.weights_dir,
-                           args.auto_weight)
+                           args.auto_weight, args.align, args.align_data)
     except ValueError as exc:
         raise SystemExit(f"neuron train colorize-pair: {exc}") from exc
     print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
@@ -831,6 +831,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--auto-weight", type=float, default=1.0,
                    help="< 1: colour photos without hints with both networks, their "
                         "log-probabilities averaged with this weight on --auto (1)")
+    t.add_argument("--align", type=int, default=0, metavar="N",
+                   help="fit a per-bin bias on N training photos so photos without hints get "
+                        "each colour as often as from --hinted alone (0: off; 150 shipped)")
+    t.add_argument("--align-data", nargs="+",
+                   help="photo folders for --align (default: the colorize training data)")
     t.add_argument("--name", default="colorizer", help="weights name to write (colorizer)")
     t.add_argument("--weights-dir",
                    help="where to write weights (default: the package weights folder)")

@@ -438,10 +438,13 @@ class ColorizerPair(BinColorizer):
     leaves the hint spreading more to do, serves hints better and faster. Both share one
     frozen EfficientNet-Lite0 and the same training prior, so decoding works as on one
     network. ``auto_weight`` < 1 colours hint-free photos with both networks, their
-    log-probabilities averaged with that weight on ``auto``."""
+    log-probabilities averaged with that weight on ``auto``. ``auto_bias``: a stored
+    per-bin bias added to the hint-free answer (fitted by ``neuron train colorize-pair
+    --align``, so the mix predicts each colour as often as the hint network alone)."""
 
     def __init__(self, auto: dict | None = None, hinted: dict | None = None,
-                 pretrained_semantic: bool = True, auto_weight: float = 1.0) -> None:
+                 pretrained_semantic: bool = True, auto_weight: float = 1.0,
+                 auto_bias: bool = False) -> None:
         super().__init__()
         if not 0 <= auto_weight <= 1:
             raise ValueError(f"auto_weight must be in [0, 1], got {auto_weight}")
@@ -455,6 +458,12 @@ class ColorizerPair(BinColorizer):
             raise ValueError("the pair's networks predict different bins")
         self.num_bins = self.auto.num_bins
         self.register_buffer("bins", ab_bins(), persistent=False)
+        # only pairs written with a bias carry one, so older files load unchanged
+        self.auto_bias: Tensor | None
+        if auto_bias:
+            self.register_buffer("auto_bias", torch.zeros(self.num_bins))
+        else:
+            self.auto_bias = None
 
     @property
     def prior_log_weights(self) -> Tensor:  # type: ignore[override]
@@ -478,6 +487,8 @@ class ColorizerPair(BinColorizer):
             auto = log_average(auto, self.hinted(l, torch.zeros_like(hint_ab),
                                                  torch.zeros_like(hint_mask), feats),
                                self.auto_weight)
+        if self.auto_bias is not None:
+            auto = auto + self.auto_bias.view(1, -1, 1, 1)
         if not bool(hinted.any()):
             return auto
         return torch.where(hinted.view(-1, 1, 1, 1),  # a batch with and without hints
@@ -493,7 +504,8 @@ def colorizer_for_hints(net: BinColorizer) -> BinColorizer:
 def build_colorizer_pair(entry) -> ColorizerPair:
     arch = entry.preprocessing.get("arch", {})
     return ColorizerPair(arch.get("auto"), arch.get("hinted"),
-                         auto_weight=arch.get("auto_weight", 1.0))
+                         auto_weight=arch.get("auto_weight", 1.0),
+                         auto_bias=arch.get("auto_bias", False))
 
 
 @register_arch("ColorizerEnsemble")

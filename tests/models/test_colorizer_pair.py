@@ -131,3 +131,56 @@ def test_pair_can_average_both_networks_for_photos_without_hints(members, tmp_pa
     with pytest.raises(SystemExit, match=r"must be in \[0, 1\]"):
         cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
                   "--auto-weight", "1.5"])
+
+
+def _photos(folder, count=12):
+    from PIL import Image
+
+    folder.mkdir()
+    rng = torch.Generator().manual_seed(3)
+    for i in range(count):
+        rgb = (torch.rand(40, 56, 3, generator=rng) * 255).byte().numpy()
+        Image.fromarray(rgb).save(folder / f"p{i:02d}.png")
+    return folder
+
+
+def _marginals(net, folder):
+    """Mean hint-free bin distribution over the folder's photos, as the editor decodes."""
+    from neuron_desktop.core.imageio import load_image, to_tensor
+
+    total = 0
+    for path in sorted(folder.iterdir()):
+        prep = pc.prepare(net, to_tensor(load_image(path).rgb))
+        total = total + torch.softmax(pc.predict_logits(net, prep, []).float(), 1).mean((0, 2, 3))
+    return total / len(list(folder.iterdir()))
+
+
+def test_aligned_pair_predicts_colours_as_often_as_the_hint_network(members, tmp_path):
+    auto, hinted = members
+    photos = _photos(tmp_path / "photos")
+    assert cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
+                     "--auto-weight", "0.25", "--align", "10", "--align-data", str(photos),
+                     "--name", "aligned"]) == 0
+    assert cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
+                     "--auto-weight", "0.25", "--name", "plain"]) == 0
+    aligned, plain = load("aligned", directory=tmp_path), load("plain", directory=tmp_path)
+    assert plain.auto_bias is None and "auto_bias" not in plain.state_dict()
+    assert aligned.auto_bias.shape == (aligned.num_bins,) and aligned.auto_bias.abs().max() > 0
+    entry = get_entry("aligned")
+    assert entry.preprocessing["arch"]["auto_bias"] is True
+    assert entry.data["align"]["photos"] == 10
+    with torch.no_grad():
+        target = _marginals(aligned.hinted, photos)
+        gap = {k: float((_marginals(net, photos) - target).abs().sum())
+               for k, net in (("aligned", aligned), ("plain", plain))}
+        assert gap["aligned"] < 0.5 * gap["plain"], gap
+        l, ab, mask = _inputs(batch=2)
+        # hints are the hint network's alone, bias or not; hint-free photos differ by the bias
+        assert torch.allclose(aligned(l[:1], ab[:1], mask[:1]), plain(l[:1], ab[:1], mask[:1]),
+                              atol=1e-5)
+        shift = aligned(l[1:], ab[1:], mask[1:]) - plain(l[1:], ab[1:], mask[1:])
+        assert torch.allclose(shift, aligned.auto_bias.view(1, -1, 1, 1).expand_as(shift),
+                              atol=1e-4)
+    with pytest.raises(SystemExit, match=r"only \d+ training photos"):
+        cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
+                  "--align", "50", "--align-data", str(photos), "--name", "x"])
