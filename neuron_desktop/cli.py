@@ -574,7 +574,7 @@ def cmd_train_colorize_pair(args: argparse.Namespace) -> int:
 
     try:
         entry = write_pair(args.auto, args.hinted, args.name, args.weights_dir,
-                           args.auto_weight, args.align, args.align_data)
+                           args.auto_weight, args.align, args.align_data, args.align_severity)
     except ValueError as exc:
         raise SystemExit(f"neuron train colorize-pair: {exc}") from exc
     print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
@@ -833,7 +833,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "log-probabilities averaged with this weight on --auto (1)")
     t.add_argument("--align", type=int, default=0, metavar="N",
                    help="fit a per-bin bias on N training photos so photos without hints get "
-                        "each colour as often as from --hinted alone (0: off; 150 shipped)")
+                        "each colour as often as from --hinted alone (0: off)")
+    t.add_argument("--align-severity", type=float, default=0.0,
+                   help="age the --align photos first with the old-print process at this "
+                        "severity in [0, 1] (0: as they are; 0.5 shipped)")
     t.add_argument("--align-data", nargs="+",
                    help="photo folders for --align (default: the colorize training data)")
     t.add_argument("--name", default="colorizer", help="weights name to write (colorizer)")

@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from neuron_desktop.core.imageio import load_image, to_tensor
+from neuron_desktop.data.degrade import degrade
 from neuron_desktop.data.photos import list_images, split
 from neuron_desktop.models.colorization import (
     ColorizationNet,
@@ -57,17 +58,22 @@ def align_photos(data: list[str], count: int, seed: int = 0) -> list[Path]:
 
 
 def fit_auto_bias(auto: ColorizationNet, hinted: ColorizationNet, auto_weight: float,
-                  files: list[Path]) -> torch.Tensor:
+                  files: list[Path], severity: float = 0.0) -> torch.Tensor:
     """The per-bin bias that makes the pair's hint-free answer predict each ab bin as often
     (mean softmax over ``files``, at the editor's render size) as ``hinted`` alone does:
     log m_hinted - log m_mix. Mixing in a wider network gains accuracy but shifts how
     often each colour is chosen (towards browns on old photos); the bias undoes the shift
-    and keeps the per-pixel gain."""
+    and keeps the per-pixel gain. ``severity`` > 0: each photo first goes through the
+    old-print process (:func:`degrade`, seeded by its index, no toning), so the bias is
+    fitted on photos that look like the ones the editor colours."""
     from neuron_desktop.pipelines import colorize as pc
 
     m_mix = m_hinted = torch.zeros(hinted.num_bins)
     for i, path in enumerate(files):
-        prep = pc.prepare(hinted, to_tensor(load_image(path).rgb).clamp(0, 1))
+        rgb = np.clip(load_image(path).rgb, 0, 1).astype(np.float32)
+        if severity > 0:
+            rgb = degrade(rgb, i, severity, toning=0.0).image
+        prep = pc.prepare(hinted, to_tensor(rgb))
         own = pc.predict_logits(hinted, prep, [])
         mix = log_average(pc.predict_logits(auto, prep, []), own, auto_weight)
         m_hinted = m_hinted + torch.softmax(own.float(), 1).mean((0, 2, 3))
@@ -79,15 +85,18 @@ def fit_auto_bias(auto: ColorizationNet, hinted: ColorizationNet, auto_weight: f
 
 def write_pair(auto_spec: str, hinted_spec: str, name: str,
                weights_dir: Path | str | None = None, auto_weight: float = 1.0,
-               align: int = 0, align_data: list[str] | None = None) -> WeightEntry:
+               align: int = 0, align_data: list[str] | None = None,
+               align_severity: float = 0.0) -> WeightEntry:
     """``auto_spec``/``hinted_spec``: weights names (``NAME:hinted`` for a pair's member);
     ``auto_weight`` < 1: hint-free photos get both networks' log-probabilities averaged;
-    ``align`` > 0: a bias fitted on that many training photos of ``align_data``
-    (:func:`fit_auto_bias`)."""
+    ``align`` > 0: a bias fitted on that many training photos of ``align_data``, aged at
+    ``align_severity`` (:func:`fit_auto_bias`)."""
     if not 0 <= auto_weight <= 1:
         raise ValueError(f"--auto-weight must be in [0, 1], got {auto_weight}")
     if align < 0:
         raise ValueError(f"--align must be >= 0, got {align}")
+    if not 0 <= align_severity <= 1:
+        raise ValueError(f"--align-severity must be in [0, 1], got {align_severity}")
     specs = {"auto": auto_spec, "hinted": hinted_spec}
     nets = {k: colorizer(weights=spec) for k, spec in specs.items()}
     state = pair_state(nets["auto"], nets["hinted"])
@@ -97,10 +106,11 @@ def write_pair(auto_spec: str, hinted_spec: str, name: str,
         data = align_data or ColorizeRecipe().data
         files = align_photos(data, align)
         with torch.no_grad():
-            state["auto_bias"] = fit_auto_bias(nets["auto"], nets["hinted"], auto_weight, files)
+            state["auto_bias"] = fit_auto_bias(nets["auto"], nets["hinted"], auto_weight, files,
+                                               align_severity)
         arch_extra["auto_bias"] = True
         data_extra["align"] = {"data": [str(d) for d in data], "photos": align, "seed": 0,
-                               "split": "training"}
+                               "split": "training", "severity": align_severity}
         log.info("auto_bias fitted on %d photos: %.2f to %.2f", align,
                  float(state["auto_bias"].min()), float(state["auto_bias"].max()))
     info = {k: _member_entry(spec) for k, spec in specs.items()}
@@ -110,7 +120,8 @@ def write_pair(auto_spec: str, hinted_spec: str, name: str,
         name, state, task="colorization", arch="ColorizerPair",
         recipe={k: {"weights": specs[k], "sha256": e.sha256, **own(e.recipe)}
                 for k, (e, own) in info.items()}
-        | {"command": "neuron train colorize-pair", "auto_weight": auto_weight, "align": align},
+        | {"command": "neuron train colorize-pair", "auto_weight": auto_weight, "align": align,
+           "align_severity": align_severity},
         data={k: own(e.data) for k, (e, own) in info.items()} | data_extra,
         metrics={k: own(e.metrics) for k, (e, own) in info.items()},
         preprocessing={**info["auto"][0].preprocessing,

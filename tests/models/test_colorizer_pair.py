@@ -155,7 +155,8 @@ def _marginals(net, folder):
     return total / len(list(folder.iterdir()))
 
 
-def test_aligned_pair_predicts_colours_as_often_as_the_hint_network(members, tmp_path):
+def test_aligned_pair_predicts_colours_as_often_as_the_hint_network(members, tmp_path,
+                                                                    monkeypatch):
     auto, hinted = members
     photos = _photos(tmp_path / "photos")
     assert cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
@@ -181,6 +182,25 @@ def test_aligned_pair_predicts_colours_as_often_as_the_hint_network(members, tmp
         shift = aligned(l[1:], ab[1:], mask[1:]) - plain(l[1:], ab[1:], mask[1:])
         assert torch.allclose(shift, aligned.auto_bias.view(1, -1, 1, 1).expand_as(shift),
                               atol=1e-4)
+    # fitted on the same photos aged like old prints, each once with its own seed
+    import neuron_desktop.train.colorize_pair as colorize_pair
+
+    real, aged_calls = colorize_pair.degrade, []
+
+    def spy(image, seed, severity, **kw):
+        aged_calls.append((seed, severity, kw))
+        return real(image, seed, severity, **kw)
+
+    monkeypatch.setattr(colorize_pair, "degrade", spy)
+    assert cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
+                     "--auto-weight", "0.25", "--align", "10", "--align-data", str(photos),
+                     "--align-severity", "0.5", "--name", "aged"]) == 0
+    assert aged_calls == [(i, 0.5, {"toning": 0.0}) for i in range(10)]
+    assert get_entry("aged").data["align"]["severity"] == 0.5
+    assert load("aged", directory=tmp_path).auto_bias.abs().max() > 0
+    with pytest.raises(SystemExit, match=r"--align-severity must be in \[0, 1\]"):
+        cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
+                  "--align", "10", "--align-severity", "2", "--name", "x"])
     with pytest.raises(SystemExit, match=r"only \d+ training photos"):
         cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
                   "--align", "50", "--align-data", str(photos), "--name", "x"])
