@@ -795,8 +795,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = _train_parser(tsub, "colorize", "train or fine-tune the colorizer",
                       "folders of colour photos (default: shared train)")
     t.add_argument("--init", default=None,
-                   help="start from weights: 'default' (shipped), a name, or a checkpoint "
-                        "file of an earlier run; none = scratch")
+                   help="start from weights: 'default' (shipped; of a pair, its hint "
+                        "network, or NAME:auto), a name, or a checkpoint file of an earlier "
+                        "run; none = scratch")
     t.add_argument("--name", help="weights name to write (default colorizer[-FOLDER])")
     t.add_argument("--width", type=_positive_int, help="network width (16)")
     t.add_argument("--val-fraction", type=float)
@@ -826,7 +827,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = tsub.add_parser("colorize-pair", help="join two trained colorizers into one: one for "
                                               "photos without hints, one for hinted photos")
     t.add_argument("--auto", required=True,
-                   help="weights name of the automatic colorizer (NAME:hinted: a pair's member)")
+                   help="weights name of the automatic colorizer (of a pair: its hint member, or "
+                        "NAME:auto)")
     t.add_argument("--hinted", required=True, help="weights name of the hint colorizer")
     t.add_argument("--auto-weight", type=float, default=1.0,
                    help="< 1: colour photos without hints with both networks, their "

@@ -274,18 +274,19 @@ def build_colorizer(entry) -> ColorizationNet:
 
 def split_weights_spec(spec: str) -> tuple[str, str]:
     """``NAME``, ``default`` or ``NAME:auto|hinted`` (a pair's member) -> (manifest name,
-    member); the member only matters for a :class:`ColorizerPair`."""
+    member); the member only matters for a :class:`ColorizerPair`. A bare name means the
+    hint member: the network that works on its own, with and without hints."""
     name, _, member = spec.partition(":")
     if member not in ("", "auto", "hinted"):
         raise WeightsError(f"{spec!r}: a pair's member is 'auto' or 'hinted'")
-    return (DEFAULT_WEIGHTS if name == "default" else name), member or "auto"
+    return (DEFAULT_WEIGHTS if name == "default" else name), member or "hinted"
 
 
 def colorizer(*, weights: str | None = "default", device: str | torch.device = "cpu",
               strict: bool = True, **arch) -> ColorizationNet:
     """A trainable colorizer (inference uses ``models.registry.load``); ``weights`` names a
-    manifest entry (None: random init; of a :class:`ColorizerPair`, its automatic member, or
-    ``NAME:hinted`` its hint member). ``strict=False`` lets training start from weights of
+    manifest entry (None: random init; of a :class:`ColorizerPair`, its hint member, or
+    ``NAME:auto`` its automatic member). ``strict=False`` lets training start from weights of
     an earlier layout (new layers keep their initialisation)."""
     from neuron_desktop.models.weights import get_entry, load_weights
 
@@ -298,7 +299,7 @@ def colorizer(*, weights: str | None = "default", device: str | torch.device = "
     if entry.arch == "ColorizerEnsemble":  # an ensemble file: its U-Net (to train on)
         layout = {**layout.get("unet", {}), "semantic": True}
         state = {k[5:]: v for k, v in state.items() if k.startswith("unet.")}
-    elif entry.arch == "ColorizerPair":  # a pair (or ``NAME:hinted``): one of its U-Nets
+    elif entry.arch == "ColorizerPair":  # a pair (or ``NAME:auto``): one of its U-Nets
         layout = {**layout.get(member, {}), "semantic": True}
         state = {k[len(member) + 1:]: v for k, v in state.items()
                  if k.startswith(member + ".")}

@@ -87,7 +87,8 @@ def write_pair(auto_spec: str, hinted_spec: str, name: str,
                weights_dir: Path | str | None = None, auto_weight: float = 1.0,
                align: int = 0, align_data: list[str] | None = None,
                align_severity: float = 0.0) -> WeightEntry:
-    """``auto_spec``/``hinted_spec``: weights names (``NAME:hinted`` for a pair's member);
+    """``auto_spec``/``hinted_spec``: weights names (of a pair: its hint member, or
+    ``NAME:auto``);
     ``auto_weight`` < 1: hint-free photos get both networks' log-probabilities averaged;
     ``align`` > 0: a bias fitted on that many training photos of ``align_data``, aged at
     ``align_severity`` (:func:`fit_auto_bias`)."""

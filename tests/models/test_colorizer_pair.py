@@ -74,11 +74,13 @@ def test_pair_answers_hint_free_photos_with_one_network_and_hinted_with_the_othe
     entry = get_entry("pair")
     assert entry.recipe["auto"]["lr"] == 6 and entry.recipe["hinted"]["lr"] == 4
     assert entry.preprocessing["arch"] == {"auto": {"width": 6}, "hinted": {"width": 4}}
-    # either member can be trained on again
-    assert colorizer(weights="pair").enc1[0].out_channels == 6
-    small = colorizer(weights="pair:hinted")
+    # either member can be trained on again; the bare name is the hint network, which
+    # works alone (with and without hints)
+    assert colorizer(weights="pair:auto").enc1[0].out_channels == 6
+    small = colorizer(weights="pair")
     assert small.enc1[0].out_channels == 4
     assert torch.equal(small.head.weight, hinted.head.weight)
+    assert torch.equal(colorizer(weights="pair:hinted").head.weight, hinted.head.weight)
     assert colorizer_for_hints(pair) is pair.hinted and colorizer_for_hints(auto) is auto
 
 

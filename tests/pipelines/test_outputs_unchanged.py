@@ -18,7 +18,10 @@ which had been counted as grain and made blotchy fills on clean photos, issue 22
 every ``inpaint-*`` again (near the hole's border the photo's own grain is continued into
 the fill, and the grain is added group by group of nearby holes, issue 22);
 ``inpaint-network`` and ``inpaint-network-fast`` (the networks' ELU computed through the
-vectorised exp on the CPU, 10 % faster; the values move by at most 1e-6).
+vectorised exp on the CPU, 10 % faster; the values move by at most 1e-6);
+``colorize`` and ``colorize-hints`` (the shipped colorizer became a pair: a quarter of a
+wider network mixed into the automatic answer, with a per-bin bias fitted on aged training
+photos, issue 18).
 """
 
 import base64
