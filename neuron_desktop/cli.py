@@ -551,7 +551,10 @@ def cmd_train_colorize(args: argparse.Namespace) -> int:
     recipe = _recipe_from_args(ColorizeRecipe(), args, (
         "steps", "batch", "crop", "lr", "lr_final", "width", "seed", "val_fraction", "val_every",
         "time_budget", "feed", "workers", "decoded_weight", "decoded_colour", "widen",
-        "p_no_hints"))
+        "p_no_hints", "aged_share"))
+    if not 0 <= recipe.aged_share <= 1:
+        raise SystemExit(f"neuron train colorize: --aged-share must be in [0, 1], got "
+                         f"{recipe.aged_share}")
     recipe.semantic = not args.no_semantic
     recipe.keep_prior = args.keep_prior
     recipe.init = None if args.init in (None, "none") else args.init
@@ -822,6 +825,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "colourfulness hinge, at this weight (0: off)")
     t.add_argument("--decoded-colour", type=float,
                    help="the share of the truth's colourfulness that hinge asks for (0.9)")
+    t.add_argument("--aged-share", type=float,
+                   help="share of crops the network sees aged like old prints (fading, "
+                        "blur, grain, JPEG); their colours stay the clean photo's (0)")
     t.set_defaults(func=cmd_train_colorize)
 
     t = tsub.add_parser("colorize-pair", help="join two trained colorizers into one: one for "

@@ -28,6 +28,7 @@ from neuron_desktop.core.color import (
 from neuron_desktop.core.errors import NeuronError
 from neuron_desktop.core.metrics import colorfulness, psnr
 from neuron_desktop.core.progress import Pipeline, Progress
+from neuron_desktop.data.degrade import degrade
 from neuron_desktop.data.hints import hints_from_truth, random_hint_points, uniform_hint_points
 from neuron_desktop.data.photos import SHARED_DATA, GrowingBank, PhotoBank, list_images, split
 from neuron_desktop.models.colorization import (
@@ -73,6 +74,7 @@ class ColorizeRecipe:
     decoded_colour_weight: float = 10.0  # the weight of that hinge
     decoded_temperature: float = 0.2  # the decoding scored: the editor's defaults
     decoded_prior_correction: float = 0.45
+    aged_share: float = 0.0  # share of crops whose lightness comes from an aged copy (degrade)
 
 
 def bin_prior(bank: PhotoBank, bins: torch.Tensor, stride: int = 4) -> torch.Tensor:
@@ -86,11 +88,16 @@ def bin_prior(bank: PhotoBank, bins: torch.Tensor, stride: int = 4) -> torch.Ten
 
 
 def training_loss(net: ColorizationNet, rgb: torch.Tensor, weights: torch.Tensor,
-                  points: list, recipe: ColorizeRecipe | None = None) -> torch.Tensor:
+                  points: list, recipe: ColorizeRecipe | None = None,
+                  shown: torch.Tensor | None = None) -> torch.Tensor:
     """Rebalanced soft cross-entropy for a batch of RGB crops ``(B, 3, H, W)``, plus
-    ``decoded_loss`` on the crops without hints when the recipe asks for it."""
+    ``decoded_loss`` on the crops without hints when the recipe asks for it. ``shown``: the
+    crops as the network sees them (e.g. aged copies); their lightness is its input, while
+    the colours to learn stay ``rgb``'s."""
     lab = rgb_to_lab(rgb)
     l, ab = lab[:, :1], lab[:, 1:]
+    if shown is not None:
+        l = rgb_to_lab(shown)[:, :1]
     hint_ab, hint_mask = hints_from_truth(ab, points)
     logits = net(net.normalize_l(l), net.normalize_ab(hint_ab), hint_mask)
     target_ab = F.adaptive_avg_pool2d(ab, logits.shape[-2:])
@@ -232,10 +239,11 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
             net.train()
             for g in opt.param_groups:
                 g["lr"] = cosine_lr(budget.schedule, step)
-            crops, points = next(stream)
+            crops, points, shown = next(stream)
             rgb = crops.to(device, non_blocking=True)
+            shown = None if shown is None else shown.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                loss = training_loss(net, rgb, weights, points, recipe)
+                loss = training_loss(net, rgb, weights, points, recipe, shown)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -263,11 +271,26 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
 
 
 def _batch(bank: PhotoBank, recipe: ColorizeRecipe, rng: np.random.Generator):
-    """One training batch: RGB crops ``(B, 3, crop, crop)`` and their hint points."""
+    """One training batch: RGB crops ``(B, 3, crop, crop)``, their hint points, and (with
+    ``aged_share``) the crops as the network sees them: that share aged like old prints."""
     crops = bank.random_crops(rng, recipe.batch, recipe.crop)
     points = random_hint_points(rng, recipe.batch, recipe.crop, recipe.crop,
                                 p_none=recipe.p_no_hints)
-    return torch.from_numpy(crops).permute(0, 3, 1, 2).contiguous(), points
+    shown = aged_crops(crops, rng, recipe.aged_share) if recipe.aged_share > 0 else None
+    as_tensor = lambda x: torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()  # noqa: E731
+    return as_tensor(crops), points, None if shown is None else as_tensor(shown)
+
+
+def aged_crops(crops: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:
+    """``crops`` (B, H, W, 3) float32 in [0, 1], a random ``share`` of them put through the
+    old-print process (:func:`degrade`: fading, softness, grain, noise, JPEG; severity
+    0.2–0.9, no toning). Sizes are those of a photo at the editor's working size (256 px on
+    the long side), since the crops come from photos about that size."""
+    out = crops.copy()
+    for i in np.flatnonzero(rng.random(len(crops)) < share):
+        seed = int(rng.integers(2**31))
+        out[i] = degrade(out[i], seed, float(rng.uniform(0.2, 0.9)), toning=0.0, px=0.5).image
+    return out
 
 
 def _fixed(recipe: dict) -> dict:

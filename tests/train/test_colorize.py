@@ -254,3 +254,52 @@ def test_cli_widens_and_sets_the_hint_share(tmp_path, monkeypatch):
     entry = json.loads((out / "manifest.json").read_text())["models"]["wide"]
     assert entry["preprocessing"]["arch"] == {"width": 6, "semantic": False}
     assert entry["recipe"]["widen"] == 6 and entry["recipe"]["p_no_hints"] == 0.3
+
+
+def test_aged_crops_change_only_what_the_network_sees(tmp_path):
+    """--aged-share: the network's lightness comes from an aged copy of the crop, and the
+    colours it must learn stay the clean crop's."""
+    from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
+    from neuron_desktop.train.colorize import _batch
+
+    bank = PhotoBank(list_images([_palette_photos(tmp_path / "d", n=3)]))
+    crops, _, seen = _batch(bank, ColorizeRecipe(batch=4, crop=32), np.random.default_rng(0))
+    assert seen is None
+    recipe = ColorizeRecipe(batch=4, crop=32, aged_share=1.0)
+    crops, points, seen = _batch(bank, recipe, np.random.default_rng(0))
+    again = _batch(bank, recipe, np.random.default_rng(0))
+    assert torch.equal(again[2], seen)  # seeded: a resumed run sees the same aged crops
+    assert seen.shape == crops.shape and 0 <= float(seen.min()) and float(seen.max()) <= 1
+    assert float((seen - crops).abs().mean()) > 0.01  # aged: faded, soft, grainy
+    net = ColorizationNet(width=4, semantic=False).eval()
+    inputs = []
+    net.register_forward_pre_hook(lambda _m, args: inputs.append(args[0].clone()))
+    w = torch.ones(len(net.bins))
+    lab = rgb_to_lab(crops)
+    gray = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
+    with torch.no_grad():
+        plain = float(training_loss(net, crops, w, points))
+        # the lightness it is given is the shown crop's; the loss's colours stay the clean
+        # crop's, so a gray copy with the same L changes nothing
+        assert float(training_loss(net, crops, w, points, shown=gray)) == \
+            pytest.approx(plain, abs=1e-4)
+        training_loss(net, crops, w, points, shown=seen)
+    assert torch.allclose(inputs[1], inputs[0], atol=1e-3)
+    assert torch.allclose(inputs[2], net.normalize_l(rgb_to_lab(seen)[:, :1]), atol=1e-5)
+    assert not torch.allclose(inputs[2], inputs[0], atol=1e-2)
+
+
+def test_cli_trains_on_aged_crops(tmp_path, monkeypatch):
+    from neuron_desktop.cli import main
+
+    monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(tmp_path / "weights"))
+    data = _palette_photos(tmp_path / "d", n=6)
+    common = ["train", "colorize", "--data", str(data), "--no-semantic", "--width", "4",
+              "--steps", "2", "--batch", "2", "--crop", "32", "--val-fraction", "0",
+              "--run-dir", str(tmp_path / "run"), "--weights-dir", str(tmp_path / "out"),
+              "--name", "aged", "-q"]
+    assert main(common + ["--aged-share", "0.5"]) == 0
+    entry = json.loads((tmp_path / "out" / "manifest.json").read_text())["models"]["aged"]
+    assert entry["recipe"]["aged_share"] == 0.5
+    with pytest.raises(SystemExit, match=r"--aged-share must be in \[0, 1\]"):
+        main(common + ["--aged-share", "2"])
