@@ -42,7 +42,7 @@ DEFAULT_RENDER_SIZE = 256
 # temperature with a partial prior correction balances PSNR and colourfulness; with hints the
 # user supplies the colour, so the rest stays calmer.
 DEFAULT_TEMPERATURE = 0.2
-DEFAULT_PRIOR_CORRECTION = 0.45
+DEFAULT_PRIOR_CORRECTION = 0.41
 HINTED_PRIOR_CORRECTION = 0.8
 DEFAULT_CHROMA_BOOST = 0.0  # coherent chroma given back after averaging (models.colorization)
 DEFAULT_KEEP_CHROMA = False  # refinement keeps each region's chroma (see finish)
