@@ -277,8 +277,11 @@ def _batch(bank: PhotoBank, recipe: ColorizeRecipe, rng: np.random.Generator):
     points = random_hint_points(rng, recipe.batch, recipe.crop, recipe.crop,
                                 p_none=recipe.p_no_hints)
     shown = aged_crops(crops, rng, recipe.aged_share) if recipe.aged_share > 0 else None
-    as_tensor = lambda x: torch.from_numpy(x).permute(0, 3, 1, 2).contiguous()  # noqa: E731
-    return as_tensor(crops), points, None if shown is None else as_tensor(shown)
+    return _nchw(crops), points, None if shown is None else _nchw(shown)
+
+
+def _nchw(images: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(images).permute(0, 3, 1, 2).contiguous()
 
 
 def aged_crops(crops: np.ndarray, rng: np.random.Generator, share: float) -> np.ndarray:

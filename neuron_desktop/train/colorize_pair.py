@@ -57,6 +57,7 @@ def align_photos(data: list[str], count: int, seed: int = 0) -> list[Path]:
     return [train[i] for i in rng.choice(len(train), count, replace=False)]
 
 
+@torch.no_grad()
 def fit_auto_bias(auto: ColorizationNet, hinted: ColorizationNet, auto_weight: float,
                   files: list[Path], severity: float = 0.0) -> torch.Tensor:
     """The per-bin bias that makes the pair's hint-free answer predict each ab bin as often
@@ -106,9 +107,8 @@ def write_pair(auto_spec: str, hinted_spec: str, name: str,
     if align:
         data = align_data or ColorizeRecipe().data
         files = align_photos(data, align)
-        with torch.no_grad():
-            state["auto_bias"] = fit_auto_bias(nets["auto"], nets["hinted"], auto_weight, files,
-                                               align_severity)
+        state["auto_bias"] = fit_auto_bias(nets["auto"], nets["hinted"], auto_weight, files,
+                                           align_severity)
         arch_extra["auto_bias"] = True
         data_extra["align"] = {"data": [str(d) for d in data], "photos": align, "seed": 0,
                                "split": "training", "severity": align_severity}
