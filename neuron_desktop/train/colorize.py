@@ -72,7 +72,9 @@ class ColorizeRecipe:
     decoded_weight: float = 0.0  # > 0: also train the automatic decoding's output (decoded_loss)
     decoded_colour: float = 0.9  # ...whose colourfulness must reach this share of the truth's
     decoded_colour_weight: float = 10.0  # the weight of that hinge
-    decoded_temperature: float = 0.2  # the decoding scored: the editor's defaults
+    # the decoding scored: the editor's defaults when this loss was measured (its alpha is
+    # now pipelines.colorize.DEFAULT_PRIOR_CORRECTION); kept so recorded runs resume as they were
+    decoded_temperature: float = 0.2
     decoded_prior_correction: float = 0.45
     aged_share: float = 0.0  # share of crops whose lightness comes from an aged copy (degrade)
 
