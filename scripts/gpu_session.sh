@@ -11,8 +11,10 @@
 #              part, gpu_pack.py --mix: validation photos first; later parts join through
 #              train.restore --feed). DEPTH="2 3 10 3 2": deeper (new blocks start as
 #              identities); RLR, RBATCH, RCROP. SKIP_RESTORE=1 leaves it out.
-#   colorizer  CUNET=1: a fine-tune of the shipped U-Net colorizer on the same photos
-#              (`neuron train colorize --init default --keep-prior --feed`); CLR, CBATCH, CCROP.
+#   colorizer  CUNET=1: a fine-tune of the shipped pair's automatic U-Net on the same photos
+#              (`neuron train colorize --init default:auto --keep-prior --feed`); CLR, CBATCH,
+#              CCROP; CINIT (another start), CWIDEN=W (grown to width W first), CAGED=S (a
+#              share S of the crops aged, as the shipped member was trained; docs/training.md).
 #              Otherwise the semantic decoder on cached frozen-encoder features of its own
 #              parts (C1 first, scripts/gpu_cache_parts.py). SKIP_COLOR=1 leaves it out.
 # Both colorizers need .gpu/enc carried (the encoder's ImageNet weights standing in for the pip
@@ -61,11 +63,13 @@ start)
             --max-photos 100000 --threads 4 > "$W/rtrain.log" 2>&1 </dev/null &
     fi
     if [ -n "$UNET" ]; then
-        setsid nohup python3 -m neuron_desktop.cli train colorize --init default --keep-prior \
+        setsid nohup python3 -m neuron_desktop.cli train colorize --init "${CINIT:-default:auto}" \
+            --keep-prior ${CWIDEN:+--widen $CWIDEN} \
+            ${CAGED:+--aged-share $CAGED --no-hint-share 0.8} \
             --device "$DEVICE" --data "$W/rdata" --feed "$W/rfeed" --time-budget "$2" \
             --steps 1000000 --batch "${CBATCH:-64}" --crop "${CCROP:-128}" --lr "${CLR:-2e-4}" \
             --lr-final 1e-5 --val-every "${VAL_EVERY:-500}" --workers 2 --run-dir "$W/crun" \
-            --weights-dir "$W/cw" --name colorizer --threads 2 -q \
+            --weights-dir "$W/cw" --name "${CNAME:-colorizer_gpu}" --threads 2 -q \
             > "$W/ctrain.log" 2>&1 </dev/null &
     fi
     if [ -z "$SEM" ]; then
