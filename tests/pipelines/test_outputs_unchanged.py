@@ -21,7 +21,8 @@ the fill, and the grain is added group by group of nearby holes, issue 22);
 vectorised exp on the CPU, 10 % faster; the values move by at most 1e-6);
 ``colorize`` and ``colorize-hints`` (the shipped colorizer became a pair: a quarter of a
 wider network mixed into the automatic answer, with a per-bin bias fitted on aged training
-photos, issue 18); and again (its wider member fine-tuned on aged crops, α 0.41, issue 18).
+photos, issue 18); and again (its wider member fine-tuned on aged crops, α 0.41, issue 18);
+and again (that member grown to width 32, fine-tuned on aged crops, at half weight, issue 18).
 """
 
 import base64
