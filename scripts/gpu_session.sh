@@ -14,7 +14,8 @@
 #   colorizer  CUNET=1: a fine-tune of the shipped pair's automatic U-Net on the same photos
 #              (`neuron train colorize --init default:auto --keep-prior --feed`); CLR, CBATCH,
 #              CCROP; CINIT (another start), CWIDEN=W (grown to width W first), CAGED=S (a
-#              share S of the crops aged, as the shipped member was trained; docs/training.md).
+#              share S of the crops aged and 80 % without hints, as the shipped member was
+#              trained; docs/training.md). Exported as colorizer_gpu.
 #              Otherwise the semantic decoder on cached frozen-encoder features of its own
 #              parts (C1 first, scripts/gpu_cache_parts.py). SKIP_COLOR=1 leaves it out.
 # Both colorizers need .gpu/enc carried (the encoder's ImageNet weights standing in for the pip
@@ -69,7 +70,7 @@ start)
             --device "$DEVICE" --data "$W/rdata" --feed "$W/rfeed" --time-budget "$2" \
             --steps 1000000 --batch "${CBATCH:-64}" --crop "${CCROP:-128}" --lr "${CLR:-2e-4}" \
             --lr-final 1e-5 --val-every "${VAL_EVERY:-500}" --workers 2 --run-dir "$W/crun" \
-            --weights-dir "$W/cw" --name "${CNAME:-colorizer_gpu}" --threads 2 -q \
+            --weights-dir "$W/cw" --name colorizer_gpu --threads 2 -q \
             > "$W/ctrain.log" 2>&1 </dev/null &
     fi
     if [ -z "$SEM" ]; then
