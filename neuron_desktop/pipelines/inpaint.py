@@ -387,11 +387,21 @@ def thin_regions(hole: np.ndarray) -> np.ndarray:
     """(H, W) bool: the masked components no wider than ~2 * THIN_RADIUS px (scaled up on
     photos over 2000 px), i.e. those an erosion by that radius removes completely."""
     r = max(THIN_RADIUS, round(0.002 * max(hole.shape)))
-    m = hole.astype(np.uint8)
+    thin = np.zeros(hole.shape, bool)
+    # only the hole's bounding box (+ the erosion radius) is worked on: a local hole on a
+    # 24 MP scan then costs no full-size numpy pass holding the GIL (the GUI would stall)
+    hole = np.ascontiguousarray(hole, dtype=bool)
+    x, y, w, h = cv2.boundingRect(hole.view(np.uint8))
+    if w == 0:
+        return thin
+    y0, x0 = max(0, y - r - 1), max(0, x - r - 1)
+    y1, x1 = min(hole.shape[0], y + h + r + 1), min(hole.shape[1], x + w + r + 1)
+    m = np.ascontiguousarray(hole[y0:y1, x0:x1]).view(np.uint8)
     _, labels = cv2.connectedComponents(m, connectivity=8)
     core = cv2.erode(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     thick = np.unique(labels[core > 0])
-    return hole & ~np.isin(labels, thick)
+    thin[y0:y1, x0:x1] = (m > 0) & ~np.isin(labels, thick)
+    return thin
 
 
 NET_WEIGHTS = "inpainter"  # "network": the best fill (width 24, trained on a GPU)

@@ -2,6 +2,7 @@
 
 import math
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -215,3 +216,36 @@ def test_thin_regions():
     hole[80:83, 40:95] = True  # thin tail attached to the blob: belongs to the blob
     thin = thin_regions(hole)
     assert thin[10:13, 5:95].all() and not thin[40:83].any()
+
+
+def test_thin_regions_matches_the_whole_image_computation():
+    """Working on the hole's bounding box only gives what the whole image gives, also for
+    holes touching the border and for an empty mask."""
+    def whole(hole):
+        r = max(4, round(0.002 * max(hole.shape)))
+        m = hole.astype(np.uint8)
+        _, labels = cv2.connectedComponents(m, connectivity=8)
+        core = cv2.erode(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+        return hole & ~np.isin(labels, np.unique(labels[core > 0]))
+
+    rng = np.random.default_rng(0)
+    assert not thin_regions(np.zeros((50, 60), bool)).any()
+    mixed = 0
+    for _ in range(20):
+        hole = np.zeros((120, 150), np.uint8)
+        for _ in range(rng.integers(1, 5)):
+            x, y = (int(v) for v in rng.integers(-10, 150, 2))
+            cv2.line(hole, (x, y), tuple(int(v) for v in rng.integers(-10, 160, 2)), 1,
+                     int(rng.integers(1, 5)))
+            cv2.circle(hole, (x, y), int(rng.integers(0, 15)), 1, -1)
+        hole = hole > 0
+        thin = thin_regions(hole)
+        assert np.array_equal(thin, whole(hole))
+        mixed += bool(thin.any() and (hole & ~thin).any())
+    assert mixed >= 5  # the draws cover masks with both thin and thick parts
+    # a lone 6 px line: its bounding box is the line itself, so the box must be padded for
+    # the erosion to see the photo around it
+    for line in ((slice(50, 56), slice(10, 140)), (slice(10, 110), slice(70, 76))):
+        hole = np.zeros((120, 150), bool)
+        hole[line] = True
+        assert thin_regions(hole)[line].all()
