@@ -577,7 +577,8 @@ def cmd_train_colorize_pair(args: argparse.Namespace) -> int:
 
     try:
         entry = write_pair(args.auto, args.hinted, args.name, args.weights_dir,
-                           args.auto_weight, args.align, args.align_data, args.align_severity)
+                           args.auto_weight, args.align, args.align_data, args.align_severity,
+                           args.half)
     except ValueError as exc:
         raise SystemExit(f"neuron train colorize-pair: {exc}") from exc
     print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
@@ -847,6 +848,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "severity in [0, 1] (0: as they are; 0.5 shipped)")
     t.add_argument("--align-data", nargs="+",
                    help="photo folders for --align (default: the colorize training data)")
+    t.add_argument("--half", action="store_true",
+                   help="store the weight matrices as float16: half the file (read back as "
+                        "float32)")
     t.add_argument("--name", default="colorizer", help="weights name to write (colorizer)")
     t.add_argument("--weights-dir",
                    help="where to write weights (default: the package weights folder)")

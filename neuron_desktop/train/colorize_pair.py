@@ -84,12 +84,21 @@ def fit_auto_bias(auto: ColorizationNet, hinted: ColorizationNet, auto_weight: f
     return torch.log(m_hinted.clamp_min(1e-6)) - torch.log(m_mix.clamp_min(1e-6))
 
 
+def half_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` with its float weight matrices and kernels (2+ dims) as float16: half the
+    file, read back into the float32 network by ``load_state_dict``. Biases, norms, the
+    prior and the fitted bias (1 dim) stay float32."""
+    return {k: v.half() if v.is_floating_point() and v.ndim >= 2 else v
+            for k, v in state.items()}
+
+
 def write_pair(auto_spec: str, hinted_spec: str, name: str,
                weights_dir: Path | str | None = None, auto_weight: float = 1.0,
                align: int = 0, align_data: list[str] | None = None,
-               align_severity: float = 0.0) -> WeightEntry:
+               align_severity: float = 0.0, half: bool = False) -> WeightEntry:
     """``auto_spec``/``hinted_spec``: weights names (of a pair: its hint member, or
     ``NAME:auto``);
+    ``half``: the networks' weight matrices stored as float16 (:func:`half_state`);
     ``auto_weight`` < 1: hint-free photos get both networks' log-probabilities averaged;
     ``align`` > 0: a bias fitted on that many training photos of ``align_data``, aged at
     ``align_severity`` (:func:`fit_auto_bias`)."""
@@ -114,6 +123,9 @@ def write_pair(auto_spec: str, hinted_spec: str, name: str,
                                "split": "training", "severity": align_severity}
         log.info("auto_bias fitted on %d photos: %.2f to %.2f", align,
                  float(state["auto_bias"].min()), float(state["auto_bias"].max()))
+    if half:
+        state = half_state(state)
+        arch_extra["storage"] = "float16"
     info = {k: _member_entry(spec) for k, spec in specs.items()}
     layout = {k: {a: v for a, v in arch_of(net).items() if a != "semantic"}
               for k, net in nets.items()}
@@ -122,7 +134,7 @@ def write_pair(auto_spec: str, hinted_spec: str, name: str,
         recipe={k: {"weights": specs[k], "sha256": e.sha256, **own(e.recipe)}
                 for k, (e, own) in info.items()}
         | {"command": "neuron train colorize-pair", "auto_weight": auto_weight, "align": align,
-           "align_severity": align_severity},
+           "align_severity": align_severity, "half": half},
         data={k: own(e.data) for k, (e, own) in info.items()} | data_extra,
         metrics={k: own(e.metrics) for k, (e, own) in info.items()},
         preprocessing={**info["auto"][0].preprocessing,

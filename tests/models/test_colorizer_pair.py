@@ -206,3 +206,26 @@ def test_aligned_pair_predicts_colours_as_often_as_the_hint_network(members, tmp
     with pytest.raises(SystemExit, match=r"only \d+ training photos"):
         cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
                   "--align", "50", "--align-data", str(photos), "--name", "x"])
+
+
+def test_a_half_pair_stores_float16_matrices_and_answers_like_the_float32_one(
+        members, tmp_path):
+    full = _pair(tmp_path)
+    assert cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
+                     "--half", "--name", "half"]) == 0
+    half = load("half", directory=tmp_path)
+    from safetensors.torch import load_file
+
+    stored = load_file(str(tmp_path / "half.safetensors"))
+    kinds = {(v.ndim >= 2, v.dtype) for v in stored.values() if v.is_floating_point()}
+    assert kinds == {(True, torch.float16), (False, torch.float32)}
+    assert stored["auto.prior_log_weights"].dtype == torch.float32
+    assert all(p.dtype == torch.float32 for p in half.parameters())  # read back as float32
+    assert get_entry("half").preprocessing["arch"]["storage"] == "float16"
+    assert get_entry("half").bytes < 0.6 * get_entry("pair").bytes
+    half.semantic.load_state_dict(full.semantic.state_dict())  # same encoder both sides
+    l, ab, mask = _inputs(batch=2)
+    with torch.no_grad():
+        a, b = full(l, ab, mask), half(l, ab, mask)
+    assert not torch.equal(a, b)  # the weights were rounded ...
+    assert torch.allclose(a, b, atol=2e-2 * float(a.abs().max()))  # ... and barely moved
