@@ -22,7 +22,8 @@ vectorised exp on the CPU, 10 % faster; the values move by at most 1e-6);
 ``colorize`` and ``colorize-hints`` (the shipped colorizer became a pair: a quarter of a
 wider network mixed into the automatic answer, with a per-bin bias fitted on aged training
 photos, issue 18); and again (its wider member fine-tuned on aged crops, α 0.41, issue 18);
-and again (that member grown to width 32, fine-tuned on aged crops, at half weight, issue 18).
+and again (that member grown to width 32, fine-tuned on aged crops, at half weight, issue 18);
+and again (grown to width 40, fine-tuned on aged crops, stored as float16, issue 18).
 """
 
 import base64
