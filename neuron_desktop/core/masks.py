@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 
@@ -118,3 +119,13 @@ def hint_box(hint: Hint, shape: tuple[int, int], scale: float = 1.0) -> tuple[in
     return max(x0, 0), max(y0, 0), min(x0 + size, w), min(y0 + size, h)
 
 
+def mask_box(mask: np.ndarray, pad: int = 2) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1), end-exclusive: the bounding box of the mask's pixels over 0.5 (of
+    a bool mask: its True pixels), grown by ``pad``; None if empty. One OpenCV pass, which
+    releases the GIL."""
+    hole = mask if mask.dtype == bool else mask > 0.5
+    x, y, bw, bh = cv2.boundingRect(np.ascontiguousarray(hole).view(np.uint8))
+    if bw == 0:
+        return None
+    h, w = mask.shape
+    return max(0, x - pad), max(0, y - pad), min(w, x + bw + pad), min(h, y + bh + pad)

@@ -37,6 +37,7 @@ from torch import Tensor
 from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.errors import MaskError, NeuronError
 from neuron_desktop.core.fill import harmonic_fill
+from neuron_desktop.core.masks import mask_box
 from neuron_desktop.core.progress import (
     CancelToken,
     Pipeline,
@@ -388,15 +389,13 @@ def thin_regions(hole: np.ndarray) -> np.ndarray:
     photos over 2000 px), i.e. those an erosion by that radius removes completely."""
     r = max(THIN_RADIUS, round(0.002 * max(hole.shape)))
     thin = np.zeros(hole.shape, bool)
-    # only the hole's bounding box (+ the erosion radius) is worked on: a local hole on a
-    # 24 MP scan then costs no full-size numpy pass holding the GIL (the GUI would stall)
-    hole = np.ascontiguousarray(hole, dtype=bool)
-    x, y, w, h = cv2.boundingRect(hole.view(np.uint8))
-    if w == 0:
+    # only the hole's box (+ the erosion radius) is worked on: a local hole on a 24 MP scan
+    # then costs no full-size numpy pass holding the GIL (the GUI would stall)
+    box = mask_box(hole, pad=r + 1)
+    if box is None:
         return thin
-    y0, x0 = max(0, y - r - 1), max(0, x - r - 1)
-    y1, x1 = min(hole.shape[0], y + h + r + 1), min(hole.shape[1], x + w + r + 1)
-    m = np.ascontiguousarray(hole[y0:y1, x0:x1]).view(np.uint8)
+    x0, y0, x1, y1 = box
+    m = hole[y0:y1, x0:x1].astype(np.uint8)
     _, labels = cv2.connectedComponents(m, connectivity=8)
     core = cv2.erode(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1)))
     thick = np.unique(labels[core > 0])

@@ -40,17 +40,6 @@ def region_hole(mask: np.ndarray, box: Box) -> np.ndarray:
     return mask[y0:y1, x0:x1] > 0.5
 
 
-def mask_box(mask: np.ndarray, pad: int = 2) -> Box | None:
-    """The bounding box of the mask's pixels over 0.5, grown by ``pad``; None if empty."""
-    hole = mask > 0.5
-    rows, cols = np.flatnonzero(hole.any(1)), np.flatnonzero(hole.any(0))
-    if len(rows) == 0:
-        return None
-    h, w = mask.shape
-    return (max(0, int(cols[0]) - pad), max(0, int(rows[0]) - pad),
-            min(w, int(cols[-1]) + 1 + pad), min(h, int(rows[-1]) + 1 + pad))
-
-
 def compare_methods(device: Any = None) -> list[str]:
     """The methods the compare view shows: every inpainting method whose model is installed
     (networks without weights are left out), but not COMPARE_SKIP."""

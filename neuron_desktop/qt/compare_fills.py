@@ -56,7 +56,8 @@ class _CompareRun(QRunnable):
 
     def run(self) -> None:
         from neuron_desktop.core.device import choose_device
-        from neuron_desktop.pipelines.local_fill import context_box, fill_box, mask_box
+        from neuron_desktop.core.masks import mask_box
+        from neuron_desktop.pipelines.local_fill import context_box, fill_box
 
         lower_thread_priority()
         sig = self.sig

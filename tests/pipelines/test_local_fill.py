@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from neuron_desktop.core.errors import MaskError
+from neuron_desktop.core.masks import mask_box
 from neuron_desktop.core.progress import run_pipeline
-from neuron_desktop.pipelines.local_fill import context_box, fill_box, mask_box
+from neuron_desktop.pipelines.local_fill import context_box, fill_box
 
 
 def test_context_box_grows_and_clips():
