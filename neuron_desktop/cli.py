@@ -472,6 +472,7 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
 
     report.update({"weights": args.weights, "temperature": args.temperature,
                    "prior_correction": pc.DEFAULT_PRIOR_CORRECTION,
+                   "scene_head": getattr(net, "scene_head", None) is not None,
                    "propagation": asdict(pc.DEFAULT_PROPAGATION),
                    "refine_radius_at_512": pc.REFINE_RADIUS_AT_512,
                    "render_size": args.render_size,
@@ -582,6 +583,19 @@ def cmd_train_colorize_pair(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise SystemExit(f"neuron train colorize-pair: {exc}") from exc
     print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…)")
+    return EXIT_OK
+
+
+def cmd_train_colorize_scene(args: argparse.Namespace) -> int:
+    from neuron_desktop.train.colorize_scene import write_scene_head
+
+    try:
+        entry = write_scene_head(args.data, args.weights, args.ridge, args.strength,
+                                 args.cache, args.weights_dir, args.seed)
+    except (ValueError, NeuronError) as exc:
+        raise SystemExit(f"neuron train colorize-scene: {exc}") from exc
+    print(f"wrote {entry.file} (sha256 {entry.sha256[:16]}…; correlation "
+          f"{entry.metrics['train_correlation']:.3f})")
     return EXIT_OK
 
 
@@ -855,6 +869,22 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--weights-dir",
                    help="where to write weights (default: the package weights folder)")
     t.set_defaults(func=cmd_train_colorize_pair)
+
+    t = tsub.add_parser("colorize-scene", help="fit the colorizer's scene head: how colourful "
+                                               "a scene is, guessed from its gray photo")
+    t.add_argument("--data", nargs="+", required=True, metavar="FOLDER[:N]",
+                   help="photo folders the colorizer never trained on (N: that many photos "
+                        "of the folder's training split, seeded)")
+    t.add_argument("--weights", default="colorizer", help="the colorizer it serves")
+    t.add_argument("--ridge", type=float, default=1.0, help="ridge penalty per photo (1)")
+    t.add_argument("--strength", type=float, default=0.4,
+                   help="α change per unit of guessed log colourfulness (0.4)")
+    t.add_argument("--cache", default="runs/colorize_scene.npz",
+                   help="feature cache (resumes an interrupted run)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--weights-dir",
+                   help="where to write weights (default: the package weights folder)")
+    t.set_defaults(func=cmd_train_colorize_scene)
 
     t = _train_parser(tsub, "inpaint", "train the inpainting network")
     t.add_argument("--name", help="weights name to write (default inpainter)")

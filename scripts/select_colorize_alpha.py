@@ -29,7 +29,9 @@ from neuron_desktop.evaluation.common import print_table, to_8bit, write_json
 
 
 def measure(net, logits, truth, prep, alpha: float, radius: int) -> dict[str, float]:
-    """PSNR, colourfulness and colour cast of the automatic result at ``alpha``, ``radius``."""
+    """PSNR, colourfulness and colour cast of the automatic result at ``alpha`` (moved per
+    photo by the scene head where the weights have one), ``radius``."""
+    alpha = pc.auto_prior_correction(net, prep, alpha)
     ab = pc.upsample_to_work(net.decode(logits, pc.DEFAULT_TEMPERATURE, alpha), prep)
     out = to_8bit(pc.finish(prep, ab, True, radius_at_512=radius))
     return {"psnr": float(psnr(out, truth)), "colorfulness": float(colorfulness(out)),

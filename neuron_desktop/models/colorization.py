@@ -513,3 +513,34 @@ def build_colorizer_pair(entry) -> ColorizerPair:
 def build_colorizer_ensemble(entry) -> ColorizerEnsemble:
     arch = entry.preprocessing.get("arch", {})
     return ColorizerEnsemble(arch.get("unet"), arch.get("semantic"), arch.get("weight", 0.7))
+
+
+SCENE_TAPS = (40, 112, 320)  # EfficientNet-Lite0's channels at the colorizer's three taps
+SCENE_DIM = 2 * sum(SCENE_TAPS) + 6  # their pooled mean and spread, six summary numbers
+
+
+class SceneColourHead(nn.Module):
+    """How colourful a scene truly is, guessed from its gray photo: a ridge regression of
+    log(1 + colourfulness) of the true colours on the pair's pooled encoder features and
+    its own decoded colourfulness (``pipelines.colorize.scene_features``). The automatic
+    decoding gives photos guessed colourful more colour and dull ones less, at the same
+    colour overall (docs/colorization.md). ``forward`` returns the guess minus the
+    training photos' mean."""
+
+    def __init__(self, dim: int = SCENE_DIM, strength: float = 0.4,
+                 colorizer_sha256: str = "") -> None:
+        super().__init__()
+        self.strength = strength
+        self.colorizer_sha256 = colorizer_sha256  # the pair whose features it was fitted on
+        for name in ("mean", "scale", "weight"):
+            self.register_buffer(name, torch.zeros(dim) if name != "scale" else torch.ones(dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ((x.to(self.mean) - self.mean) / self.scale) @ self.weight
+
+
+@register_arch("SceneColourHead")
+def build_scene_head(entry) -> SceneColourHead:
+    p = entry.preprocessing
+    return SceneColourHead(p.get("dim", SCENE_DIM), p.get("strength", 0.4),
+                           p.get("colorizer_sha256", ""))

@@ -8,6 +8,7 @@ photos work as they are: only their lightness is used.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import cv2
@@ -22,19 +23,25 @@ from neuron_desktop.core.color import (
     rgb_to_lab,
 )
 from neuron_desktop.core.device import choose_device, run_with_fallback
+from neuron_desktop.core.errors import WeightsError
 from neuron_desktop.core.guided import guided_filter
 from neuron_desktop.core.masks import Hint, hint_box
+from neuron_desktop.core.metrics import colorfulness
 from neuron_desktop.core.progress import Extra, Pipeline, Preview, Progress
 from neuron_desktop.models.colorization import (
     DEFAULT_WEIGHTS,
     REBALANCE_LAMBDA,
     BinColorizer,
+    SceneColourHead,
     bin_smoothing,
     colorizer_for_hints,
     distribution_modes,
     nearest_bin,
 )
 from neuron_desktop.models.registry import load_as
+from neuron_desktop.models.weights import get_entry
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RENDER_SIZE = 256
 # Decoding chosen on the training set's validation split (scripts/select_colorize_alpha.py,
@@ -87,13 +94,34 @@ class Prepared:
     region_probs: Tensor | None = None  # what hints are spread by (see region_probs)
     auto_ab: dict = field(default_factory=dict)  # (T, α, boost) -> hint-free working-size ab
     shift: Tensor | None = None  # a colour reference's log-ratio: (Q,) or (1, Q, gh, gw)
+    scene_shift: float | None = None  # the photo's change of α (auto_prior_correction)
 
 
 def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
                    ) -> BinColorizer:
-    """The shipped colorizer on ``device`` (``models.registry.load``: verified, cached)."""
+    """The shipped colorizer on ``device`` (``models.registry.load``: verified, cached),
+    with its scene head (``NAME_scene``, :func:`auto_prior_correction`) where one was
+    fitted for exactly these weights."""
     name = DEFAULT_WEIGHTS if weights == "default" else weights
-    return load_as(BinColorizer, name, device)
+    net = load_as(BinColorizer, name, device)
+    # a plain attribute, not a submodule: the pair's own state stays as it was written
+    object.__setattr__(net, "scene_head", _scene_head_for(name))
+    return net
+
+
+def _scene_head_for(name: str) -> SceneColourHead | None:
+    try:
+        entry = get_entry(name)
+        head_entry = get_entry(f"{name}_scene")
+    except WeightsError:
+        return None
+    head = load_as(SceneColourHead, f"{name}_scene", "cpu")
+    if head.colorizer_sha256 != entry.sha256:
+        log.warning("scene head %s_scene was fitted for other weights (sha256 %s, not %s); "
+                    "not used", name, head_entry.preprocessing.get("colorizer_sha256", "")[:12],
+                    entry.sha256[:12])
+        return None
+    return head
 
 
 def pad_multiple(net) -> int:
@@ -472,6 +500,46 @@ def confidence_map(net, prep: Prepared, hints: list | None = None,
     return conf.clamp(0, 1)
 
 
+# α at which the scene features read the decoded colourfulness, and the per-photo α's range
+SCENE_ALPHAS = (0.25, 0.41, 0.6)
+AUTO_ALPHA_RANGE = (0.21, 0.69)
+
+
+def scene_features(net: BinColorizer, prep: Prepared) -> Tensor:
+    """What :class:`SceneColourHead` reads, ``(SCENE_DIM,)``: the frozen encoder's taps
+    pooled (mean and spread per channel), log(1 + colourfulness) of the automatic colours
+    decoded at :data:`SCENE_ALPHAS` (working size), the distributions' mean entropy, and
+    L's mean and spread."""
+    pooled = [torch.cat([f.mean((2, 3)), f.std((2, 3))], 1)[0].float().cpu()
+              for f in prep.features or []]
+    logits = hint_free_logits(net, prep)
+    probs = torch.softmax(logits.float(), 1)
+    entropy = float(-(probs * probs.clamp_min(1e-9).log()).sum(1).mean())
+    h, w = prep.work_size
+    l = prep.l_work[..., :h, :w]
+    colourful = []
+    for alpha in SCENE_ALPHAS:
+        ab = upsample_to_work(net.decode(logits, DEFAULT_TEMPERATURE, alpha), prep)
+        rgb = lab_to_rgb(torch.cat([l, ab.to(l)], 1)).clamp(0, 1)
+        colourful.append(float(np.log1p(float(colorfulness(rgb)))))
+    summary = torch.tensor(colourful + [entropy, float(l.mean()), float(l.std())])
+    return torch.cat(pooled + [summary])
+
+
+def auto_prior_correction(net: BinColorizer, prep: Prepared,
+                          base: float = DEFAULT_PRIOR_CORRECTION) -> float:
+    """The automatic decoding's α for this photo: ``base`` moved by the scene head's guess
+    of how colourful the scene is (lower α, more colour, for a colourful scene; clamped
+    to :data:`AUTO_ALPHA_RANGE`); ``base`` itself without a head."""
+    head = getattr(net, "scene_head", None)
+    if head is None or not prep.features:
+        return base
+    if prep.scene_shift is None:
+        guess = float(head(scene_features(net, prep)))
+        prep.scene_shift = -head.strength * guess
+    return float(np.clip(base + prep.scene_shift, *AUTO_ALPHA_RANGE))
+
+
 def work_ab(net: BinColorizer, prep: Prepared, hints: list | None,
             temperature: float, propagation: Propagation | None = DEFAULT_PROPAGATION,
             prior_correction: float | None = None) -> Tensor:
@@ -480,7 +548,8 @@ def work_ab(net: BinColorizer, prep: Prepared, hints: list | None,
     With hints: the network's hinted colours within the hints' reach (the automatic ones
     elsewhere), then each hint's correction spread over its region (:class:`Propagation`;
     ``propagation=None``: the network's hinted answer alone)."""
-    auto_alpha = DEFAULT_PRIOR_CORRECTION if prior_correction is None else prior_correction
+    auto_alpha = auto_prior_correction(net, prep) if prior_correction is None \
+        else prior_correction
     key = (temperature, auto_alpha, DEFAULT_CHROMA_BOOST)
     if key not in prep.auto_ab:  # the automatic colours: once per photo and setting
         prep.auto_ab[key] = upsample_to_work(net.decode(hint_free_logits(net, prep), temperature,
