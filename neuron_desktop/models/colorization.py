@@ -527,6 +527,10 @@ class SceneColourHead(nn.Module):
     colour overall (docs/colorization.md). ``forward`` returns the guess minus the
     training photos' mean."""
 
+    mean: Tensor
+    scale: Tensor
+    weight: Tensor
+
     def __init__(self, dim: int = SCENE_DIM, strength: float = 0.4,
                  colorizer_sha256: str = "") -> None:
         super().__init__()
