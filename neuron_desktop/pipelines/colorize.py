@@ -23,7 +23,6 @@ from neuron_desktop.core.color import (
     rgb_to_lab,
 )
 from neuron_desktop.core.device import choose_device, run_with_fallback
-from neuron_desktop.core.errors import WeightsError
 from neuron_desktop.core.guided import guided_filter
 from neuron_desktop.core.masks import Hint, hint_box
 from neuron_desktop.core.metrics import colorfulness
@@ -39,7 +38,7 @@ from neuron_desktop.models.colorization import (
     nearest_bin,
 )
 from neuron_desktop.models.registry import load_as
-from neuron_desktop.models.weights import get_entry
+from neuron_desktop.models.weights import read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +109,13 @@ def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
 
 
 def _scene_head_for(name: str) -> SceneColourHead | None:
-    try:
-        entry = get_entry(name)
-        head_entry = get_entry(f"{name}_scene")
-    except WeightsError:
+    entries = read_manifest()
+    if name not in entries or f"{name}_scene" not in entries:
         return None
     head = load_as(SceneColourHead, f"{name}_scene", "cpu")
-    if head.colorizer_sha256 != entry.sha256:
+    if head.colorizer_sha256 != entries[name].sha256:
         log.warning("scene head %s_scene was fitted for other weights (sha256 %s, not %s); "
-                    "not used", name, head_entry.preprocessing.get("colorizer_sha256", "")[:12],
-                    entry.sha256[:12])
+                    "not used", name, head.colorizer_sha256[:12], entries[name].sha256[:12])
         return None
     return head
 
@@ -513,7 +509,7 @@ def scene_features(net: BinColorizer, prep: Prepared) -> Tensor:
     pooled = [torch.cat([f.mean((2, 3)), f.std((2, 3))], 1)[0].float().cpu()
               for f in prep.features or []]
     logits = hint_free_logits(net, prep)
-    probs = torch.softmax(logits.float(), 1)
+    probs = hint_free_probs(net, prep)
     entropy = float(-(probs * probs.clamp_min(1e-9).log()).sum(1).mean())
     h, w = prep.work_size
     l = prep.l_work[..., :h, :w]

@@ -44,10 +44,8 @@ def photo_example(net, path: Path) -> tuple[np.ndarray, float]:
 
     rgb = to_tensor(load_image(path).rgb).clamp(0, 1)
     prep = pc.prepare(net, rgb)
-    h, w = rgb.shape[-2:]
-    scale = min(1.0, pc.DEFAULT_RENDER_SIZE / max(h, w))
-    small = F.interpolate(rgb, size=(max(8, round(h * scale)), max(8, round(w * scale))),
-                          mode="area") if scale < 1 else rgb
+    size = pc.working_size(*rgb.shape[-2:], pc.DEFAULT_RENDER_SIZE)
+    small = F.interpolate(rgb, size=size, mode="area") if size != rgb.shape[-2:] else rgb
     return pc.scene_features(net, prep).numpy(), float(np.log1p(float(colorfulness(small))))
 
 
@@ -104,7 +102,8 @@ def write_scene_head(data: list[str], weights: str = "colorizer", lam: float = 1
                      weights_dir: Path | str | None = None, seed: int = 0) -> WeightEntry:
     from neuron_desktop.pipelines import colorize as pc
 
-    net = pc.load_colorizer(weights, "cpu")
+    name = pc.DEFAULT_WEIGHTS if weights == "default" else weights
+    net = pc.load_colorizer(name, "cpu")
     files = scene_photos(data, seed)
     log.info("scene head for %s: %d photos from %s", weights, len(files), " ".join(data))
     x, y = collect(net, files, Path(cache))
@@ -116,14 +115,13 @@ def write_scene_head(data: list[str], weights: str = "colorizer", lam: float = 1
     log.info("fitted on %d photos: correlation %.3f with the true log colourfulness", len(y), r)
     state = {k: torch.from_numpy(v.astype(np.float32))
              for k, v in (("mean", mean), ("scale", scale), ("weight", weight))}
-    sha = get_entry(pc.DEFAULT_WEIGHTS if weights == "default" else weights).sha256
     return save_weights(
-        f"{pc.DEFAULT_WEIGHTS if weights == 'default' else weights}_scene", state,
-        task="colorization", arch="SceneColourHead",
+        f"{name}_scene", state, task="colorization", arch="SceneColourHead",
         recipe={"command": "neuron train colorize-scene", "lambda": lam, "seed": seed,
                 "strength": strength},
         data={"folders": data, "photos": len(y), "split": "training"},
         metrics={"train_correlation": round(r, 4), "target_mean": round(centre, 4)},
-        preprocessing={"dim": SCENE_DIM, "strength": strength, "colorizer_sha256": sha,
+        preprocessing={"dim": SCENE_DIM, "strength": strength,
+                       "colorizer_sha256": get_entry(name).sha256,
                        "scene_alphas": list(pc.SCENE_ALPHAS)},
         directory=weights_dir)

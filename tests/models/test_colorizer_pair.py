@@ -8,7 +8,6 @@ import torch.nn.functional as F
 from neuron_desktop.cli import main as cli_main
 from neuron_desktop.core.masks import Hint
 from neuron_desktop.models.colorization import (
-    ColorizationNet,
     ColorizerPair,
     colorizer,
     colorizer_for_hints,
@@ -16,29 +15,14 @@ from neuron_desktop.models.colorization import (
 from neuron_desktop.models.registry import load
 from neuron_desktop.models.weights import get_entry, save_weights
 from neuron_desktop.pipelines import colorize as pc
-
-
-def _net(width, seed, prior=None):
-    torch.manual_seed(seed)
-    net = ColorizationNet(width=width, pretrained_semantic=False)
-    for p in net.parameters():
-        p.data.normal_(0, 0.1)
-    net.prior_log_weights.copy_(torch.randn(net.num_bins) if prior is None else prior)
-    return net.eval()
+from tests.models.colorizers import random_colorizer, save_members
 
 
 @pytest.fixture
 def members(tmp_path, monkeypatch):
     """A width-6 automatic and a width-4 hint colorizer sharing one prior, saved."""
     monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(tmp_path))
-    auto = _net(6, 0)
-    hinted = _net(4, 1, auto.prior_log_weights)
-    hinted.semantic = auto.semantic  # the pair shares one encoder (same frozen weights)
-    for name, net, width in (("wide", auto, 6), ("small", hinted, 4)):
-        save_weights(name, net.trainable_state_dict(), task="colorization", recipe={"lr": width},
-                     arch="ColorizationNet", preprocessing={"arch": {"width": width,
-                                                                    "semantic": True}})
-    return auto, hinted
+    return save_members()
 
 
 def _pair(tmp_path) -> ColorizerPair:
@@ -105,7 +89,7 @@ def test_pair_colours_automatically_with_one_network_and_spreads_hints_by_the_ot
 
 def test_pair_refuses_networks_with_different_priors(members, tmp_path):
     auto, _ = members
-    other = _net(4, 2)  # its own random prior
+    other = random_colorizer(4, 2)  # its own random prior
     save_weights("other", other.trainable_state_dict(), task="colorization",
                  arch="ColorizationNet", preprocessing={"arch": {"width": 4, "semantic": True}})
     with pytest.raises(SystemExit, match="different ab priors"):

@@ -7,32 +7,19 @@ import torch
 from PIL import Image
 
 from neuron_desktop.cli import main as cli_main
-from neuron_desktop.models.colorization import SCENE_DIM, ColorizationNet, SceneColourHead
+from neuron_desktop.models.colorization import SCENE_DIM, SceneColourHead
 from neuron_desktop.models.weights import get_entry, save_weights
 from neuron_desktop.pipelines import colorize as pc
 from neuron_desktop.train import colorize_scene
 from neuron_desktop.train.colorize_scene import collect, fit_ridge, scene_photos
-
-
-def _net(width, seed, prior=None):
-    torch.manual_seed(seed)
-    net = ColorizationNet(width=width, pretrained_semantic=False)
-    for p in net.parameters():
-        p.data.normal_(0, 0.1)
-    net.prior_log_weights.copy_(torch.randn(net.num_bins) if prior is None else prior)
-    return net.eval()
+from tests.models.colorizers import save_members
 
 
 @pytest.fixture
 def pair(tmp_path, monkeypatch):
     """A tiny colorizer pair saved as 'pair' in a fresh weights folder."""
     monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(tmp_path))
-    auto = _net(6, 0)
-    hinted = _net(4, 1, auto.prior_log_weights)
-    for name, net, width in (("wide", auto, 6), ("small", hinted, 4)):
-        save_weights(name, net.trainable_state_dict(), task="colorization",
-                     arch="ColorizationNet", preprocessing={"arch": {"width": width,
-                                                                    "semantic": True}})
+    save_members()
     assert cli_main(["train", "colorize-pair", "--auto", "wide", "--hinted", "small",
                      "--name", "pair"]) == 0
     return tmp_path
