@@ -166,12 +166,16 @@ def training_prior(net: BinColorizer) -> Tensor:
     return (p / p.sum()).float()
 
 
-def _small_ab(rgb: Tensor, side: int = DEFAULT_RENDER_SIZE) -> Tensor:
-    """The ab ``(2, h, w)`` of ``rgb`` (1, 3, H, W) at most ``side`` px on the long side (the
-    size :func:`prepare` gives it)."""
+def working_rgb(rgb: Tensor, side: int = DEFAULT_RENDER_SIZE) -> Tensor:
+    """``rgb`` (1, 3, H, W) area-resized to at most ``side`` px on the long side (the size
+    :func:`prepare` gives it), on the CPU, in [0, 1]."""
     h, w = working_size(rgb.shape[-2], rgb.shape[-1], side)
-    small = F.interpolate(rgb.float().cpu(), size=(h, w), mode="area").clamp(0, 1)
-    return rgb_to_lab(small)[0, 1:]
+    return F.interpolate(rgb.float().cpu(), size=(h, w), mode="area").clamp(0, 1)
+
+
+def _small_ab(rgb: Tensor, side: int = DEFAULT_RENDER_SIZE) -> Tensor:
+    """The ab ``(2, h, w)`` of :func:`working_rgb`."""
+    return rgb_to_lab(working_rgb(rgb, side))[0, 1:]
 
 
 def check_reference(reference: Tensor) -> Tensor:

@@ -7,15 +7,15 @@ interrupted run resumes where it stopped."""
 
 from __future__ import annotations
 
+import io
 import logging
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from neuron_desktop.core.imageio import load_image, to_tensor
+from neuron_desktop.core.imageio import load_image, to_tensor, write_atomic
 from neuron_desktop.core.metrics import colorfulness
 from neuron_desktop.data.photos import list_images, split
 from neuron_desktop.models.colorization import SCENE_DIM
@@ -44,9 +44,8 @@ def photo_example(net, path: Path) -> tuple[np.ndarray, float]:
 
     rgb = to_tensor(load_image(path).rgb).clamp(0, 1)
     prep = pc.prepare(net, rgb)
-    size = pc.working_size(*rgb.shape[-2:], pc.DEFAULT_RENDER_SIZE)
-    small = F.interpolate(rgb, size=size, mode="area") if size != rgb.shape[-2:] else rgb
-    return pc.scene_features(net, prep).numpy(), float(np.log1p(float(colorfulness(small))))
+    truth = float(colorfulness(pc.working_rgb(rgb)))
+    return pc.scene_features(net, prep).numpy(), float(np.log1p(truth))
 
 
 def collect(net, files: list[Path], cache: Path, save_every: int = 200
@@ -61,10 +60,10 @@ def collect(net, files: list[Path], cache: Path, save_every: int = 200
 
     def save() -> None:
         cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, path=np.array(list(done)), x=np.stack([v[0] for v in done.values()]),
+        buf = io.BytesIO()
+        np.savez(buf, path=np.array(list(done)), x=np.stack([v[0] for v in done.values()]),
                  y=np.array([v[1] for v in done.values()]))
-        tmp.replace(cache)
+        write_atomic(cache, buf.getvalue())
 
     start, new = time.time(), 0
     for path in files:
