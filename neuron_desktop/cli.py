@@ -962,7 +962,11 @@ def _capability_parser(sub, cap: Capability) -> argparse.ArgumentParser:
     for param in cap.params:
         if not param.in_cli:
             continue
-        text = param.help + ("" if param.default is None else f" ({param.default})")
+        if param.kind is bool:  # an on-by-default switch reads as its off switch
+            text = (f'turn off "{param.title}" (on by default): {param.help}' if param.default
+                    else f"{param.help} (off by default)")
+        else:
+            text = param.help + ("" if param.default is None else f" ({param.default})")
         text = text.replace("%", "%%")  # argparse formats help with %
         if param.kind is bool:
             flag = param.flag if not param.default else "--no-" + param.flag[2:]

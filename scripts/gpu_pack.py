@@ -9,8 +9,10 @@ files: the restorer trains on photos of 256 px (scripts/gpu_restore.sh), so a pa
 thousands of them. For a short lease fed over several calls (scripts/gpu_session.sh):
 ``--square`` crops the copies to N x N, ``--format webp --quality 80`` shrinks them further,
 ``--budgets MiB...`` sets each part's size (also for the files as they are, which
-``--mix`` shuffles across the folders), ``--train-only`` leaves the validation photos out
-(their names change with the format, so the trainer's own split could not keep them out),
+``--mix`` shuffles across the folders; a part that could not travel is refused),
+``--first-carry MiB`` keeps room in the first part's call for what travels beside it,
+``--train-only`` leaves the validation photos out (their names change with the format, so
+the trainer's own split could not keep them out),
 and ``--encoder DIR`` writes the colorizer's frozen encoder weights (features only, fp16) as a
 stand-in for the pip package, which the GPU machine lacks.
 """
@@ -29,14 +31,21 @@ from neuron_desktop.train.inpaint import InpaintRecipe
 
 LIMIT = 64 * 2**20
 MARGIN = 2**20
+BLOCK = 4096
+
+
+def on_disk(path: Path) -> int:
+    """Bytes that ``path`` takes on disk, in 4 KiB blocks: the call's limit counts disk
+    usage, so many small photos take more than their sizes add up to."""
+    return -(-path.stat().st_size // BLOCK) * BLOCK
 
 
 def tree_bytes() -> int:
-    """Bytes of what a device call carries besides ``carry``: tracked and untracked files
-    that git does not ignore."""
+    """Disk usage of what a device call carries besides ``carry``: tracked and untracked
+    files that git does not ignore."""
     names = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"],
                            capture_output=True, check=True).stdout.split(b"\0")
-    return sum(p.stat().st_size for n in names if n and (p := Path(n.decode())).is_file())
+    return sum(on_disk(p) for n in names if n and (p := Path(n.decode())).is_file())
 
 
 def reduce(f: Path, root: Path, out: Path, side: int, square: bool = False,
@@ -83,6 +92,18 @@ def write_encoder(out: Path) -> None:
                                              .get_model_file_path()).name)
 
 
+def check_budgets(budgets: list[float], room: float, first_carry: float) -> None:
+    """Refuse parts that could not travel: a call carries ``room`` bytes beside the working
+    tree, and the first part shares its call with ``first_carry`` bytes."""
+    for i, b in enumerate(budgets):
+        free = room - (first_carry if i == 0 else 0)
+        if b > free:
+            raise SystemExit(
+                f"part {i + 1} ({b / 2**20:.1f} MiB) cannot travel: a call carries "
+                f"{LIMIT / 2**20:.0f} MiB with the working tree, which leaves "
+                f"{free / 2**20:.1f} MiB for it (scripts/gpu_slim.sh leaves weights out)")
+
+
 def main() -> None:
     recipe = InpaintRecipe()
     p = argparse.ArgumentParser()
@@ -94,6 +115,8 @@ def main() -> None:
     p.add_argument("--format", choices=("jpeg", "webp"), default="jpeg")
     p.add_argument("--quality", type=int, default=95)
     p.add_argument("--budgets", type=float, nargs="+", help="MiB of each part (their number)")
+    p.add_argument("--first-carry", type=float, default=0.0,
+                   help="MiB that travel beside the first part (the encoder stand-in, say)")
     p.add_argument("--train-only", action="store_true", help="leave validation photos out")
     p.add_argument("--mix", action="store_true", help="files as they are, folders shuffled")
     p.add_argument("--val-photos", type=int, default=None, help="at most this many of them")
@@ -107,10 +130,16 @@ def main() -> None:
     if a.train_only:
         val = []
     val = val[: a.val_photos]
-    budget = LIMIT - tree_bytes() - MARGIN
+    room = LIMIT - tree_bytes() - MARGIN  # what one call can carry besides the tree
+    first = a.first_carry * 2**20
     budgets = [b * 2**20 for b in a.budgets] if a.budgets else None
     if budgets:
-        a.parts, budget = len(budgets), budgets[0]
+        check_budgets(budgets, room, first)
+        a.parts = len(budgets)
+    elif first:  # the first part smaller, the rest as large as a call allows
+        check_budgets([room - first], room, first)
+        budgets = [room - first] + [room] * 10**4
+    budget = budgets[0] if budgets else room
     for old in out.glob("[0-9]*"):
         shutil.rmtree(old)
     if a.max_side or a.mix:  # a shuffled mix of the folders
@@ -122,7 +151,7 @@ def main() -> None:
         for f in files:
             root = next(r for r in roots if f.is_relative_to(r))
             dest = reduce(f, root, out / str(part) / "data", a.max_side, *look)
-            size = dest.stat().st_size
+            size = on_disk(dest)
             if used + size > budget:
                 dest.unlink()
                 part, used = part + 1, 0
@@ -135,7 +164,7 @@ def main() -> None:
             n += 1
         print(f"{n} photos (short side {a.max_side} px) in {part} parts under {out}/N/data")
         return
-    sizes = [f.stat().st_size for f in files]
+    sizes = [on_disk(f) for f in files]
     if budget <= max(sizes):
         raise SystemExit(f"the working tree leaves {budget} bytes per call: too little")
     parts = -(-sum(sizes) // budget)

@@ -4,7 +4,8 @@
 #   start TRAIN_S   start the trainings, each for TRAIN_S seconds, in the background; returns
 #                   once they step
 #   more PART_DIR   another part of photos: every training takes it in as it runs
-#   finish          wait for them, export them (and the restorer's GPU speed rows) into $OUT
+#   finish          wait for them, export them (and the restorer's GPU speed rows) into $OUT;
+#                   files over 15 MiB come back in parts (join them with gpu_split.sh --join)
 # Call `finish` right after the last `more`: the machine goes back 30 s after a call.
 # The trainings (all three by default; leave some out with the SKIP_* switches):
 #   restorer   a fine-tune of the shipped restorer on the photos as they are (RS: the first
@@ -130,5 +131,8 @@ finish)
             --device "$DEVICE" --out-dir "$W/bench" ${BENCH_QUICK:+--quick}
         logs+=(rtrain.log rlog.jsonl bench)
     fi
+    for d in "$OUT/c" "$OUT/r"; do  # files come back at 16 MiB each at most
+        [ -d "$d" ] && bash scripts/gpu_split.sh "$d"
+    done
     tar czf "$OUT/logs.tgz" -C "$W" "${logs[@]}" ;;
 esac

@@ -54,6 +54,19 @@ def test_help_everywhere(capsys):
         assert "usage:" in capsys.readouterr().out
 
 
+def test_switch_help_says_what_the_flag_does(capsys):
+    """An on-by-default switch is offered as its off flag, and its help says so."""
+    for command, flag, words in (("colorize", "--no-refine",
+                                  'turn off "Fit colours to the photo\'s edges" (on by default)'),
+                                 ("stylize", "--preserve-color", "(off by default)")):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        help_text = " ".join(capsys.readouterr().out.split())
+        entry = help_text[help_text.index(flag + " ") + len(flag):].split(" --")[0]
+        assert words in entry, entry
+        assert "(True)" not in help_text and "(False)" not in help_text
+
+
 def test_every_capability_command_takes_max_megapixels():
     from neuron_desktop.capabilities import all_capabilities
     from neuron_desktop.cli import build_parser

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from neuron_desktop.data.photos import is_validation
@@ -43,7 +44,7 @@ def test_pack_splits_photos_into_parts_with_validation_first(tmp_path, monkeypat
     for i in range(40):
         Image.fromarray((rng.random((40, 40, 3)) * 255).astype(np.uint8)).save(
             data / f"p{i}.png")
-    size = max(p.stat().st_size for p in data.iterdir())
+    size = max(pack.on_disk(p) for p in data.iterdir())
     monkeypatch.setattr(pack, "tree_bytes", lambda: 0)
     monkeypatch.setattr(pack, "LIMIT", pack.MARGIN + 10 * size)  # ~10 photos a part
     out = tmp_path / "gpu"
@@ -128,7 +129,7 @@ def test_pack_files_as_they_are_mixed_into_parts_of_given_sizes(tmp_path, monkey
     """The restorer's parts for a lease fed over several calls (gpu_session.sh, SKIP_COLOR)."""
     pack = _script("gpu_pack")
     _noise_photos(tmp_path, "ab", 30, (40, 40, 3), seed=0)
-    size = max(p.stat().st_size for p in tmp_path.rglob("*.png"))
+    size = max(pack.on_disk(p) for p in tmp_path.rglob("*.png"))
     monkeypatch.setattr(pack, "tree_bytes", lambda: 0)
     out = tmp_path / "gpu"
     mib = 2**20
@@ -144,3 +145,99 @@ def test_pack_files_as_they_are_mixed_into_parts_of_given_sizes(tmp_path, monkey
     assert sum(n in val for n in parts[0]) == 1  # one validation photo, in the first part
     assert not any(n in val for n in parts[1])
     assert {n[0] for n in parts[0][1:] + parts[1]} == {"a", "b"}  # a mix of both folders
+
+
+def test_pack_refuses_parts_that_cannot_travel_and_keeps_room_for_the_encoder(
+        tmp_path, monkeypatch, capsys):
+    """A call carries 64 MiB with the working tree: a part that does not fit beside it (and
+    beside the encoder stand-in, for the first part) is refused before anything is written."""
+    pack = _script("gpu_pack")
+    _noise_photos(tmp_path, "a", 30, (40, 40, 3), seed=1)
+    size = max(pack.on_disk(p) for p in tmp_path.rglob("*.png"))
+    mib = 2**20
+    monkeypatch.setattr(pack, "tree_bytes", lambda: pack.LIMIT - pack.MARGIN - 10 * size)
+    out = tmp_path / "gpu"
+    base = ["gpu_pack", "--data", str(tmp_path / "a"), "--out", str(out), "--mix"]
+    for budgets, carry in (([12 * size / mib], 0), ([8 * size / mib], 3 * size / mib)):
+        monkeypatch.setattr(sys, "argv", [*base, "--budgets", *map(str, budgets),
+                                          "--first-carry", str(carry)])
+        with pytest.raises(SystemExit, match="cannot travel"):
+            pack.main()
+        assert not out.exists()
+    # without budgets: the first part leaves room for 4 photos' worth, the rest fill a call
+    monkeypatch.setattr(sys, "argv", [*base, "--first-carry", str(4 * size / mib)])
+    pack.main()
+    used = [sum(pack.on_disk(f) for f in (out / str(i)).rglob("*.png")) for i in (1, 2, 3)]
+    assert used[0] <= 6 * size and max(used[1:]) <= 10 * size
+    assert sum(len(list((out / str(i)).rglob("*.png"))) for i in range(1, 10)) == 30
+
+
+def test_slim_leaves_other_weights_and_screenshots_out_of_a_call_and_back(tmp_path):
+    """gpu_slim.sh on: of the weights only the named ones travel, docs/ stays here (the files
+    stay on disk); off: git is as before."""
+    import shutil
+    import subprocess
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(tmp_path), *args], capture_output=True,
+                              text=True, check=True).stdout
+
+    def travelling():
+        return set(git("ls-files", "-co", "--exclude-standard").split())
+
+    git("init", "-q")
+    files = {"neuron_desktop/weights/colorizer.safetensors": 3000,
+             "neuron_desktop/weights/restorer.safetensors": 5000,
+             "neuron_desktop/weights/manifest.json": 10, "docs/screenshots/a.png": 2000,
+             "docs/training.md": 10,
+             "neuron_desktop/cli.py": 10, "scripts/gpu_slim.sh": 0}
+    for name, size in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x" * size)
+    shutil.copyfile(ROOT / "scripts" / "gpu_slim.sh", tmp_path / "scripts" / "gpu_slim.sh")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    before = travelling()
+
+    def slim(*args):
+        return subprocess.run(["bash", "scripts/gpu_slim.sh", *args], cwd=tmp_path,
+                              capture_output=True, text=True)
+
+    on = slim("on", "colorizer")
+    assert on.returncode == 0, on.stderr
+    assert travelling() == before - {"neuron_desktop/weights/restorer.safetensors",
+                                     "docs/screenshots/a.png", "docs/training.md"}
+    assert all((tmp_path / name).is_file() for name in files)
+    assert slim("on", "colorizer").returncode != 0  # not twice
+    off = slim("off")
+    assert off.returncode == 0, off.stderr
+    assert travelling() == before and git("status", "--porcelain") == ""
+
+
+def test_split_sends_big_files_back_in_parts_and_join_checks_them(tmp_path):
+    """$OUT hands back files of 16 MiB at most: big ones travel in parts and are joined here,
+    checked against their sha256."""
+    import subprocess
+
+    out, here = tmp_path / "out", tmp_path / "here"
+    out.mkdir()
+    big = np.random.default_rng(0).bytes(10_000)
+    (out / "colorizer_gpu.safetensors").write_bytes(big)
+    (out / "manifest.json").write_text("{}")
+    script = str(ROOT / "scripts" / "gpu_split.sh")
+    env = {"PATH": "/usr/bin:/bin", "CHUNK": "4096"}
+    subprocess.run(["bash", script, str(out)], check=True, env=env, capture_output=True)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["colorizer_gpu.safetensors.part00", "colorizer_gpu.safetensors.part01",
+                     "colorizer_gpu.safetensors.part02", "colorizer_gpu.safetensors.sha256",
+                     "manifest.json"]
+    assert max(p.stat().st_size for p in out.iterdir()) <= 4096
+    subprocess.run(["bash", script, "--join", str(out), str(here)], check=True, env=env,
+                   capture_output=True)
+    assert (here / "colorizer_gpu.safetensors").read_bytes() == big
+    assert sorted(p.name for p in here.iterdir()) == ["colorizer_gpu.safetensors",
+                                                       "manifest.json"]
+    (out / "colorizer_gpu.safetensors.part01").unlink()  # a part that did not come back
+    bad = subprocess.run(["bash", script, "--join", str(out), str(tmp_path / "again")],
+                         env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "sha256" in bad.stderr
