@@ -468,11 +468,13 @@ def cmd_eval_colorize(args: argparse.Namespace) -> int:
     report = run_with_bar(gen, "eval colorize", args.quiet)
     from dataclasses import asdict
 
+    from neuron_desktop.models.weights import installed
     from neuron_desktop.pipelines import colorize as pc
 
     report.update({"weights": args.weights, "temperature": args.temperature,
                    "prior_correction": pc.DEFAULT_PRIOR_CORRECTION,
                    "scene_head": getattr(net, "scene_head", None) is not None,
+                   "clean_view": pc.DEFAULT_CLEAN_VIEW if installed(pc.RESTORER) else "off",
                    "propagation": asdict(pc.DEFAULT_PROPAGATION),
                    "refine_radius_at_512": pc.REFINE_RADIUS_AT_512,
                    "render_size": args.render_size,

@@ -49,3 +49,27 @@ def test_outputs_carry_the_record_unless_no_record(tmp_path, capsys, argv, out_n
     assert main([*argv, str(src), "-o", str(bare), "-q", "--no-record"]) == 0
     with pytest.raises(RecordError):
         read_record(bare)
+
+
+def test_colorize_records_the_restorer_it_read_the_photo_through(tmp_path):
+    """The colorizer reads a damaged print through the restorer by default (the record names
+    both models); ``--clean-view off`` reads it as it is: other colours, only the colorizer."""
+    from neuron_desktop.core.imageio import load_image
+    from neuron_desktop.data.degrade import degrade
+
+    y, x = np.mgrid[0:96, 0:128] / np.float32(96)
+    gray = np.repeat((0.3 + 0.4 * x * (y > 0.5) + 0.2 * y)[..., None], 3, -1)
+    src = save_image(tmp_path / "print.png", degrade(gray, seed=1, severity=0.85,
+                                                     toning=0.0).image)
+    outs = {}
+    for mode in ("auto", "on", "off"):
+        outs[mode] = tmp_path / f"{mode}.png"
+        extra = [] if mode == "auto" else ["--clean-view", mode]
+        assert main(["colorize", str(src), "-o", str(outs[mode]), "-q", *extra]) == 0
+    steps = {k: read_record(p).steps[0] for k, p in outs.items()}
+    assert {k: [m.name for m in s.models] for k, s in steps.items()} == {
+        "auto": ["colorizer", "restorer"], "on": ["colorizer", "restorer"],
+        "off": ["colorizer"]}
+    assert steps["auto"].settings["clean_view"] == "auto"
+    on, off = (load_image(outs[k]).rgb for k in ("on", "off"))
+    assert np.abs(on - off).mean() > 0.5 / 255  # the view changed the colours

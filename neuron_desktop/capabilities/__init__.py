@@ -243,13 +243,8 @@ def model_refs(cap: Capability, params: dict) -> list[dict]:
     with the sha256 from the weights manifest (None when not installed)."""
     from neuron_desktop.models.weights import WeightsError, get_entry
 
-    names = list(cap.weights)
-    for p in cap.params:
-        for choice in p.choices or ():
-            if choice.needs and params.get(p.name) == choice.value and choice.needs not in names:
-                names.append(choice.needs)
     refs = []
-    for n in names:
+    for n in cap.weights_used({**cap.defaults(), **params}):
         try:
             refs.append({"name": n, "sha256": get_entry(n).sha256})
         except (WeightsError, OSError):

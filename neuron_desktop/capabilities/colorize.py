@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from neuron_desktop.capabilities import Capability, Inputs, Param
+from neuron_desktop.capabilities import Capability, Choice, Inputs, Param
 from neuron_desktop.pipelines import colorize as pc
 
 
@@ -41,6 +41,7 @@ def _run(inputs: Inputs, p: dict, device, cancel):
         extra["confidence"] = True
     gen = pc.colorize(inputs.image, hints=list(inputs.hints), temperature=p["temperature"],
                       render_size=p["render_size"], refine=p["refine"], device=device,
+                      clean_view=p["clean_view"],
                       **extra)
     return _saving_confidence(gen, p.get("confidence")) if p.get("confidence") else gen
 
@@ -72,7 +73,8 @@ CAPABILITY = Capability(
     order=10,
     run=_run,
     prepare=_prepare,
-    uses=lambda p, device: (pc.DEFAULT_WEIGHTS if p["weights"] == "default" else p["weights"],),
+    uses=lambda p, device: (pc.DEFAULT_WEIGHTS if p["weights"] == "default" else p["weights"],
+                            *((pc.RESTORER,) if p.get("clean_view") != "off" else ())),
     params=(
         Param("temperature", float, pc.DEFAULT_TEMPERATURE, min=0.01, max=2.0, step=0.02,
               label="Colour restraint",
@@ -96,6 +98,15 @@ CAPABILITY = Capability(
         Param("live", bool, True, scope="editor", label="Live update as hints change",
               help="Re-run colorization after every hint edit (latest edit wins); Apply "
                    "commits the result to the history"),
+        Param("clean_view", str, pc.DEFAULT_CLEAN_VIEW, label="Look past grain and fading",
+              choices=(Choice("auto", "Where damaged",
+                              "Only where the restorer finds grain, blur or JPEG damage (on "
+                              "clean photos the network reads them as they are)", "restorer"),
+                       Choice("on", "Always", "Always read a cleaned copy", "restorer"),
+                       Choice("off", "Never", "Read the photo as it is")),
+              help="The model reads a copy of the photo cleaned by the restorer, so an old "
+                   "print's grain, blur and fading do not mute or mislead its colours (auto: "
+                   "only where the restorer finds damage; the photo keeps its own detail)"),
         Param("reference", str, None, label="Colour reference", image_file=True,
               help="A colour photo of the same place, people or time: each part of the "
                    "photo takes the colours of the parts of the reference that look like it "

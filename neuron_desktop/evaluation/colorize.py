@@ -131,7 +131,7 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
              historical: Path | None = None) -> Pipeline[dict]:
     """Run every configuration on every photo; returns {config: metrics, ...}."""
     per = {c: {"psnr": [], "ssim": [], "colorfulness": []} for c in configurations()}
-    truth_cf, sets, locality, reference, cast = [], [], [], [], []
+    truth_cf, sets, locality, reference, cast, cleaned = [], [], [], [], [], []
     curves = {c: AbErrorCurves(net.bins.cpu()) for c in ("gray", "auto")}
     sheet_rows = []
     for i, path in enumerate(files):
@@ -139,6 +139,7 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
         truth = to_8bit(rgb)
         lab = rgb_to_lab(truth)
         prep = prepare(net, truth, render_size)
+        cleaned.append(prep.cleaned)
         outs = {"gray": lab_to_rgb(torch.cat([prep.l_full, torch.zeros_like(lab[:, 1:])], 1))}
         ab = work_ab(net, prep, [], temperature)
         outs["auto"] = finish(prep, ab, refine=True)
@@ -184,6 +185,7 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
         results[c].update(acc.auc())
     if cast:  # PSNR alone rewards a brown wash
         results["auto"]["colour_cast"] = pooled_colour_cast(cast)
+        results["auto"]["read_through_restorer"] = float(np.mean(cleaned))  # prepare's view
     loc = {k: float(np.mean([d[k] for d in locality])) for k in locality[0]} if locality else {}
     if loc:
         def db(a: float, b: float) -> float:
@@ -213,7 +215,7 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
             rgb = to_tensor(load_image(path).rgb)
             prep = prepare(net, rgb, render_size)
             out = finish(prep, work_ab(net, prep, [], temperature), True)
-            tones.append(colour_tone(to_8bit(out)))
+            tones.append({**colour_tone(to_8bit(out)), "read_through_restorer": prep.cleaned})
             if len(rows) < 8:
                 rows.append([from_tensor(rgb), from_tensor(out)])
         if rows:

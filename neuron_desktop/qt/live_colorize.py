@@ -21,7 +21,7 @@ from PySide6.QtGui import QImage
 from neuron_desktop.qt.qimage import to_qimage, uncertainty_to_bgra
 
 log = logging.getLogger(__name__)
-LIVE_PARAMS = ("render_size", "temperature", "reference", "reference_strength")
+LIVE_PARAMS = ("render_size", "temperature", "reference", "reference_strength", "clean_view")
 
 
 class LiveColorize(QObject):

@@ -188,8 +188,7 @@ class HintPanel(QGroupBox):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Colour hints", parent)
         v = QVBoxLayout(self)
-        help_ = QLabel("Click to add a hint, drag to move it, right-click to delete, wheel over "
-                       "it to resize.")
+        help_ = QLabel("Click adds a hint; drag moves it, right-click deletes, wheel resizes.")
         help_.setWordWrap(True)
         help_.setStyleSheet("color: #999")
         v.addWidget(help_)
@@ -199,12 +198,14 @@ class HintPanel(QGroupBox):
         self.size.setValue(9)
         self.size.setSuffix(" px")
         self.size.setToolTip("Side of the square patch a new (or the selected) hint covers")
-        form.addRow("Patch size", self.size)
+        self.current = QLabel()  # the chosen colour, beside the patch size (saves a row)
+        row = QHBoxLayout()
+        row.addWidget(self.size, 1)
+        row.addWidget(self.current)
+        form.addRow("Patch size", row)
         v.addLayout(form)
         self.picker = GamutPicker()
         v.addWidget(self.picker)
-        self.current = QLabel()
-        v.addWidget(self.current)
         swatches = QFormLayout()  # a label beside each row: fits the Tools dock at 1366×768
         self.suggested = SwatchRow(8)
         swatches.addRow("Suggested", self.suggested)

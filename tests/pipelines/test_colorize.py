@@ -349,3 +349,75 @@ def test_a_colour_reference_gives_each_region_the_colours_of_the_region_like_it(
     d = out - base  # (2, H, W): a (red +), b (yellow +, blue -)
     assert d[1][:, 8:56].mean() < d[1][:, 72:120].mean() - 5  # stripes bluer than checks
     assert d[0][:, 72:120].mean() > d[0][:, 8:56].mean() + 5  # checks redder than stripes
+
+
+def _scene(h=384, w=512):
+    """A smooth synthetic photo: a sky gradient, a dark hill and a light disc."""
+    y, x = np.mgrid[0:h, 0:w] / np.float32(h)
+    gray = 0.75 - 0.3 * y
+    gray = np.where(y > 0.6 + 0.1 * np.sin(6 * x), 0.25 + 0.1 * x, gray)
+    gray = np.where((x - 0.9) ** 2 + (y - 0.3) ** 2 < 0.02, 0.9, gray).astype(np.float32)
+    return np.repeat(gray[..., None], 3, -1)
+
+
+def test_the_clean_view_reads_an_old_print_through_its_damage(tiny_net):
+    """The network's view of a photo aged like an old print (fading, blur, grain, JPEG) comes
+    much closer to the clean photo's through the restorer; the result keeps the print's own
+    L."""
+    from neuron_desktop.data.degrade import degrade
+
+    clean = _scene()
+    aged = torch.from_numpy(degrade(clean, seed=3, severity=0.85, toning=0.0).image
+                            ).permute(2, 0, 1)[None]
+    target = pc.prepare(tiny_net, torch.from_numpy(clean).permute(2, 0, 1)[None],
+                        clean_view=False).l_work
+    as_is = pc.prepare(tiny_net, aged, clean_view=False)
+    cleaned = pc.prepare(tiny_net, aged, clean_view=True)
+    assert cleaned.l_work.shape == as_is.l_work.shape and cleaned.work_size == as_is.work_size
+    # the damage the view reads through: grain, blur and JPEG (a global fade's offset aside)
+    err = {k: float(((d := p.l_work - target) - d.mean()).abs().mean()) for k, p in
+           (("as_is", as_is), ("cleaned", cleaned))}
+    assert err["cleaned"] < 0.5 * err["as_is"], err
+    torch.testing.assert_close(cleaned.l_full, as_is.l_full)  # the print's own lightness
+    out = run_pipeline(colorize(aged, model=tiny_net, clean_view=True))
+    diff = (rgb_to_lab(out)[:, :1] - as_is.l_full).abs()  # gamut clipping aside
+    assert float(diff.mean()) < 0.05 and float((diff > 0.5).float().mean()) < 1e-3
+
+
+def test_the_clean_view_treats_a_toned_print_as_its_gray_version(tiny_net):
+    rgb = torch.from_numpy(_scene(96, 128)).permute(2, 0, 1)[None]
+    lab = rgb_to_lab(rgb)
+    lab[:, 1], lab[:, 2] = 4.0, 14.0  # a sepia tone
+    sepia = lab_to_rgb(lab)
+    a, b = (pc.prepare(tiny_net, x, clean_view=True).l_work for x in (rgb, sepia))
+    torch.testing.assert_close(a, b, atol=0.05, rtol=0)
+
+
+def test_auto_reads_through_the_restorer_only_where_it_finds_damage(tiny_net):
+    from neuron_desktop.data.degrade import degrade
+
+    clean = _scene()
+    aged = degrade(clean, seed=3, severity=0.5, toning=0.0).image
+    seen = {}
+    for name, rgb in (("clean", clean), ("aged", aged)):
+        x = torch.from_numpy(rgb).permute(2, 0, 1)[None]
+        auto, on = (pc.prepare(tiny_net, x, clean_view=m) for m in ("auto", "on"))
+        off = pc.prepare(tiny_net, x, clean_view="off")
+        assert on.cleaned and not off.cleaned
+        same_as = on if auto.cleaned else off
+        torch.testing.assert_close(auto.l_work, same_as.l_work)
+        seen[name] = (auto.cleaned, pc.damage(on.l_work, off.l_work))
+    assert seen["clean"][0] is False and seen["aged"][0] is True, seen
+    assert seen["clean"][1] < pc.DAMAGE_THRESHOLD < seen["aged"][1]
+    with pytest.raises(ValueError, match="clean_view"):
+        pc.prepare(tiny_net, _photo(), clean_view="sometimes")
+
+
+def test_without_the_restorers_weights_the_colorizer_reads_the_photo_as_it_is(
+        tiny_net, monkeypatch, caplog):
+    monkeypatch.setattr(pc, "installed", lambda name: False)
+    rgb = _photo()
+    with caplog.at_level("WARNING"):
+        prep = pc.prepare(tiny_net, rgb, clean_view=True)
+    assert "restorer" in caplog.text
+    torch.testing.assert_close(prep.l_work, pc.prepare(tiny_net, rgb, clean_view=False).l_work)

@@ -27,6 +27,9 @@ wider network mixed into the automatic answer, with a per-bin bias fitted on age
 photos, issue 18); and again (its wider member fine-tuned on aged crops, α 0.41, issue 18);
 and again (that member grown to width 32, fine-tuned on aged crops, at half weight, issue 18);
 and again (grown to width 40, fine-tuned on aged crops, stored as float16, issue 18).
+Added since: ``colorize-old-print`` (the damaged sepia sample, which the colorizer reads
+through the restorer by default, issue 18; the clean astronaut is read as it is, so
+``colorize`` and ``colorize-hints`` kept their hashes).
 """
 
 import base64
@@ -136,6 +139,7 @@ def _cases():
     cases = {
         "colorize": lambda: colorize(astro, device="cpu"),
         "colorize-hints": lambda: colorize(astro, hints=hints, device="cpu"),
+        "colorize-old-print": lambda: colorize(old, device="cpu"),  # through the restorer
         "detect-classical": lambda: detect_scratches(old, method="classical"),
         "detect-network": lambda: detect_scratches(old, method="network", device="cpu"),
         "refine": lambda: refine_colors(coffee, radius=20),

@@ -123,8 +123,9 @@ def fake_colorize_module(delay: float = 0.0, steps: int = 3) -> types.ModuleType
     mod.calls = []
 
     def colorize(image, *, hints=None, temperature=0.38, render_size=256, refine=True,
-                 device=None, model=None):
-        mod.calls.append({"hints": list(hints or []), "temperature": temperature})
+                 device=None, model=None, clean_view="auto"):
+        mod.calls.append({"hints": list(hints or []), "temperature": temperature,
+                          "clean_view": clean_view})
         out = image.clone()
         out[:, 0] = (out[:, 0] * 0.8 + 0.2).clamp(0, 1)  # "warm" it
         for i in range(steps):

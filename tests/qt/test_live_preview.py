@@ -114,3 +114,28 @@ def test_a_new_hint_takes_the_models_most_likely_colour(semantic_colorize, make_
     assert w._pending_live[2] == (h,)
     w.act_undo.trigger()  # one Ctrl+Z removes the hint, colour and all
     assert w.doc.hints == ()
+
+
+def test_the_look_past_grain_choice_decides_how_the_live_colorizer_reads_the_photo(
+        semantic_colorize, make_window, qtbot, monkeypatch):
+    """The colorize panel's "Look past grain and fading" choice ("Where damaged" by default)
+    reaches the live colorizer: "Never" reads the photo as it is."""
+    seen = []
+    real = semantic_colorize.LiveColorizer
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("clean_view"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(semantic_colorize, "LiveColorizer", spy)
+    w = open_photo(qtbot, make_window())
+    combo = w.colorize_panel.clean_view
+    assert combo.currentData() == "auto" and combo.currentText() == "Where damaged"
+    combo.setCurrentIndex(combo.findData("off"))
+    w.colorize_panel.live.setChecked(True)
+    w.set_tool("hints")
+    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton,
+                     pos=w.canvas_point(200.5, 150.5).toPoint())
+    qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
+    assert seen and seen[-1] == "off"
+    qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
