@@ -52,8 +52,8 @@ def test_outputs_carry_the_record_unless_no_record(tmp_path, capsys, argv, out_n
 
 
 def test_colorize_records_the_restorer_it_read_the_photo_through(tmp_path):
-    """The colorizer reads a damaged print through the restorer by default (the record names
-    both models); ``--clean-view off`` reads it as it is: other colours, only the colorizer."""
+    """``--clean-view auto`` reads a damaged print through the restorer (the record names
+    both models); the default (off) reads it as it is: other colours, only the colorizer."""
     from neuron_desktop.core.imageio import load_image
     from neuron_desktop.data.degrade import degrade
 
@@ -64,12 +64,13 @@ def test_colorize_records_the_restorer_it_read_the_photo_through(tmp_path):
     outs = {}
     for mode in ("auto", "on", "off"):
         outs[mode] = tmp_path / f"{mode}.png"
-        extra = [] if mode == "auto" else ["--clean-view", mode]
+        extra = [] if mode == "off" else ["--clean-view", mode]
         assert main(["colorize", str(src), "-o", str(outs[mode]), "-q", *extra]) == 0
     steps = {k: read_record(p).steps[0] for k, p in outs.items()}
     assert {k: [m.name for m in s.models] for k, s in steps.items()} == {
         "auto": ["colorizer", "restorer"], "on": ["colorizer", "restorer"],
         "off": ["colorizer"]}
     assert steps["auto"].settings["clean_view"] == "auto"
+    assert steps["off"].settings["clean_view"] == "off"  # the default, recorded
     on, off = (load_image(outs[k]).rgb for k in ("on", "off"))
     assert np.abs(on - off).mean() > 0.5 / 255  # the view changed the colours

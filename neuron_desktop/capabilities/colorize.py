@@ -104,9 +104,10 @@ CAPABILITY = Capability(
                               "clean photos the network reads them as they are)", "restorer"),
                        Choice("on", "Always", "Always read a cleaned copy", "restorer"),
                        Choice("off", "Never", "Read the photo as it is")),
-              help="The model reads a copy of the photo cleaned by the restorer, so an old "
-                   "print's grain, blur and fading do not mute or mislead its colours (auto: "
-                   "only where the restorer finds damage; the photo keeps its own detail)"),
+              help="The model reads a copy of the photo cleaned by the restorer: a damaged "
+                   "print keeps more colour, though not more accurate colour (for that, "
+                   "restore the print first). auto: only where the restorer finds damage; "
+                   "the photo keeps its own detail"),
         Param("reference", str, None, label="Colour reference", image_file=True,
               help="A colour photo of the same place, people or time: each part of the "
                    "photo takes the colours of the parts of the reference that look like it "

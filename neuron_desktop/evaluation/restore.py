@@ -160,7 +160,14 @@ def chain_sheet(folder: Path, path: Path, limit: int = 8, size: int = 512) -> No
     contact_sheet(rows, ["scan", "colorized as is", "restored, repaired, colorized"], path)
 
 
-CHAIN = ("print", "colorized as is", "restored, then colorized")
+CHAIN = ("print", "colorized as is", "colorized as is, clean view auto",
+         "restored, then colorized")
+# how each colorized arm is made: the source (the print or the restored print) and the
+# colorizer's clean view (pipelines.colorize.prepare: off by default, or read through the
+# restorer where it finds damage)
+CHAIN_ARMS = {"colorized as is": ("scan", "off"),
+              "colorized as is, clean view auto": ("scan", "auto"),
+              "restored, then colorized": ("restored", "off")}
 
 
 CHAIN_ALPHAS = (0.35, 0.45, 0.55, 0.65)  # the colorizer's prior correction, calm as it rises
@@ -170,9 +177,10 @@ def evaluate_chain(net, files: list[Path], severity: str = "medium",
                    alphas: tuple[float, ...] = CHAIN_ALPHAS) -> Pipeline[dict]:
     """Does restoring first give a better colorization? Each colour photo becomes a
     black-and-white old print (its luma through :func:`degrade` at ``severity``, seeded by
-    name), which is colorized as it is and after the restorer; both (and the print) are
-    compared with the colour photo: PSNR, SSIM, mean CIEDE2000 and the colourfulness ratio
-    (results' mean over the photos' mean, as `neuron eval colorize` reports it).
+    name), which is colorized as it is (also with the colorizer's clean view, ``auto``) and
+    after the restorer; each (and the print) is compared with the colour photo: PSNR, SSIM,
+    mean CIEDE2000 and the colourfulness ratio (results' mean over the photos' mean, as
+    `neuron eval colorize` reports it).
 
     A cleaner print makes the colorizer bolder, and bolder colours cost PSNR and CIEDE2000
     whether or not they are better placed; so both are also colorized at each prior
@@ -198,11 +206,13 @@ def evaluate_chain(net, files: list[Path], severity: str = "medium",
         truth = to_8bit(to_tensor(rgb))
         truth_cf.append(float(colorfulness(truth)[0]))
         per["print"].append(scores(scan, truth))
-        for name, src in zip(CHAIN[1:], (scan, restored), strict=True):
-            per[name].append(scores(run_pipeline(colorize(src, device="cpu")), truth))
+        for name, (source, view) in CHAIN_ARMS.items():
+            src = scan if source == "scan" else restored
+            per[name].append(scores(run_pipeline(colorize(src, device="cpu", clean_view=view)),
+                                    truth))
             for a in alphas:
                 curve[name, a].append(scores(run_pipeline(
-                    colorize(src, device="cpu", prior_correction=a)), truth))
+                    colorize(src, device="cpu", prior_correction=a, clean_view=view)), truth))
         yield Progress((i + 1) / len(files), path.name)
 
     def summary(rows: list[dict]) -> dict[str, float]:

@@ -65,14 +65,15 @@ CONFIDENCE_RADIUS_AT_512 = 40  # the confidence map is smoothed into regions
 # the gain on the part the reference never showed (+3.93; 0.6: +4.15); an unrelated reference
 # costs 0.8 dB against automatic (0.6: 1.3)
 DEFAULT_REFERENCE_STRENGTH = 0.45
-# the network reads old prints through the restorer (clean_l): on validation photos aged like
-# old prints, +0.1 to +0.3 dB at equal colourfulness, but on clean photos about -0.07 dB, so
-# by default ("auto") only where the restorer finds damage: it changes the fine detail of L
-# at the working size by more than DAMAGE_THRESHOLD (RMS, L units; clean validation photos:
-# median 0.15, 95th percentile about 0.5; docs/colorization.md, "Reading old prints through
-# the restorer")
+# the network can read old prints through the restorer (clean_l; "auto": only where the
+# restorer changes the fine detail of L at the working size by more than DAMAGE_THRESHOLD,
+# RMS in L units; clean validation photos: median 0.15, 95th percentile about 0.67). It gives
+# damaged prints their colour back at a given α, but at equal colourfulness it is even on
+# validation prints and 0.13 dB worse on eval prints (`neuron eval restore --chain`), so it
+# is off by default; restoring the print first gains +0.3 to +0.4 dB (docs/colorization.md,
+# "Reading old prints through the restorer")
 CLEAN_VIEW_MODES = ("auto", "on", "off")
-DEFAULT_CLEAN_VIEW = "auto"
+DEFAULT_CLEAN_VIEW = "off"
 DAMAGE_THRESHOLD = 0.5
 RESTORER = "restorer"  # the weights clean_l reads with
 CLEAN_OVERSAMPLE = 2.0  # the restorer runs at twice the working size (validation)

@@ -57,14 +57,15 @@ def test_old_photo_sample_gets_colour(net):
 
 
 def test_the_grainy_print_is_read_through_the_restorer_and_the_clean_photo_is_not(net):
-    """``auto``: the damaged sepia sample's grain is found (the network reads the restorer's
-    copy); the clean astronaut is read as it is."""
+    """``auto`` (off by default): the damaged sepia sample's grain is found (the network
+    reads the restorer's copy); the clean astronaut is read as it is."""
     from neuron_desktop.pipelines.colorize import DAMAGE_THRESHOLD, prepare
 
     found = {}
     for name in ("old_photo.jpg", "astronaut.jpg"):
         image = to_tensor(load_image(SAMPLES / name).rgb)
-        found[name] = prepare(net, image).cleaned
+        found[name] = prepare(net, image, clean_view="auto").cleaned
+        assert not prepare(net, image).cleaned  # the default reads every photo as it is
     assert found == {"old_photo.jpg": True, "astronaut.jpg": False}, DAMAGE_THRESHOLD
 
 

@@ -94,6 +94,7 @@ def test_chain_eval_colorizes_the_same_seeded_print_as_is_and_restored(tmp_path,
     r = json.loads((tmp_path / "runs/eval/restore_chain-data.json").read_text())
     res = r["results"]
     assert r["images"] == 1 and set(res) == {"print", "colorized as is",
+                                             "colorized as is, clean view auto",
                                              "restored, then colorized"}
     assert res["print"]["colorfulness_ratio"] < 0.3  # a black-and-white (maybe toned) print
     assert res["colorized as is"]["colorfulness_ratio"] > 0.05

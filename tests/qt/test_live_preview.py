@@ -118,8 +118,8 @@ def test_a_new_hint_takes_the_models_most_likely_colour(semantic_colorize, make_
 
 def test_the_look_past_grain_choice_decides_how_the_live_colorizer_reads_the_photo(
         semantic_colorize, make_window, qtbot, monkeypatch):
-    """The colorize panel's "Look past grain and fading" choice ("Where damaged" by default)
-    reaches the live colorizer: "Never" reads the photo as it is."""
+    """The colorize panel's "Look past grain and fading" choice ("Never" by default) reaches
+    the live colorizer: "Where damaged" reads a damaged photo through the restorer."""
     seen = []
     real = semantic_colorize.LiveColorizer
 
@@ -130,12 +130,12 @@ def test_the_look_past_grain_choice_decides_how_the_live_colorizer_reads_the_pho
     monkeypatch.setattr(semantic_colorize, "LiveColorizer", spy)
     w = open_photo(qtbot, make_window())
     combo = w.colorize_panel.clean_view
-    assert combo.currentData() == "auto" and combo.currentText() == "Where damaged"
-    combo.setCurrentIndex(combo.findData("off"))
+    assert combo.currentData() == "off" and combo.currentText() == "Never"
+    combo.setCurrentIndex(combo.findData("auto"))
     w.colorize_panel.live.setChecked(True)
     w.set_tool("hints")
     qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton,
                      pos=w.canvas_point(200.5, 150.5).toPoint())
     qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
-    assert seen and seen[-1] == "off"
+    assert seen and seen[-1] == "auto"
     qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
