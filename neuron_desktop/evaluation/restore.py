@@ -160,14 +160,13 @@ def chain_sheet(folder: Path, path: Path, limit: int = 8, size: int = 512) -> No
     contact_sheet(rows, ["scan", "colorized as is", "restored, repaired, colorized"], path)
 
 
-CHAIN = ("print", "colorized as is", "colorized as is, clean view auto",
-         "restored, then colorized")
 # how each colorized arm is made: the source (the print or the restored print) and the
 # colorizer's clean view (pipelines.colorize.prepare: off by default, or read through the
 # restorer where it finds damage)
 CHAIN_ARMS = {"colorized as is": ("scan", "off"),
               "colorized as is, clean view auto": ("scan", "auto"),
               "restored, then colorized": ("restored", "off")}
+CHAIN = ("print", *CHAIN_ARMS)
 
 
 CHAIN_ALPHAS = (0.35, 0.45, 0.55, 0.65)  # the colorizer's prior correction, calm as it rises
@@ -195,7 +194,7 @@ def evaluate_chain(net, files: list[Path], severity: str = "medium",
                 "delta_e": float(delta_e(o, truth)[0]), "colorfulness": float(colorfulness(o)[0])}
 
     per: dict[str, list[dict]] = {k: [] for k in CHAIN}
-    curve: dict[tuple[str, float], list[dict]] = {(k, a): [] for k in CHAIN[1:] for a in alphas}
+    curve: dict[tuple[str, float], list[dict]] = {(k, a): [] for k in CHAIN_ARMS for a in alphas}
     truth_cf = []
     for i, path in enumerate(files):
         rgb = np.clip(load_image(path).rgb, 0, 1).astype(np.float32)
@@ -223,4 +222,4 @@ def evaluate_chain(net, files: list[Path], severity: str = "medium",
     return {"images": len(files), "severity": severity,
             "results": {name: summary(rows) for name, rows in per.items()},
             "frontier": {name: [{"prior_correction": a, **summary(curve[name, a])}
-                                for a in alphas] for name in CHAIN[1:]}}
+                                for a in alphas] for name in CHAIN_ARMS}}

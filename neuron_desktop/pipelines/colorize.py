@@ -26,7 +26,7 @@ from neuron_desktop.core.device import choose_device, run_with_fallback
 from neuron_desktop.core.guided import guided_filter
 from neuron_desktop.core.masks import Hint, hint_box
 from neuron_desktop.core.metrics import colorfulness
-from neuron_desktop.core.progress import Extra, Pipeline, Preview, Progress
+from neuron_desktop.core.progress import Extra, Pipeline, Preview, Progress, run_pipeline
 from neuron_desktop.models.colorization import (
     DEFAULT_WEIGHTS,
     REBALANCE_LAMBDA,
@@ -157,15 +157,13 @@ def clean_l(l: Tensor, size: tuple[int, int], oversample: float = CLEAN_OVERSAMP
     The restorer sees the photo as neutral gray (a toned print reads as its gray version),
     shrunk to ``oversample`` times ``size`` (never enlarged): about the scale its old-print
     damage was trained at, for the default working size."""
-    from neuron_desktop.core.progress import run_pipeline
-    from neuron_desktop.pipelines.restore import correct_tone, load_restorer, run_tiled
+    from neuron_desktop.pipelines.restore import restore
 
     H, W = l.shape[-2:]
     s = min(1.0, oversample * max(size) / max(H, W))
     l_big = F.interpolate(l, size=(max(8, round(H * s)), max(8, round(W * s))), mode="area")
     gray = lab_to_rgb(torch.cat([l_big, torch.zeros_like(l_big).expand(-1, 2, -1, -1)], 1))
-    net = load_restorer(RESTORER, l.device)
-    out = correct_tone(net, gray, run_pipeline(run_tiled(net, gray)).clamp(0, 1))
+    out = run_pipeline(restore(gray, weights=RESTORER, device=l.device))
     return F.interpolate(rgb_to_gray(out) * 100, size=size, mode="area")
 
 
@@ -176,28 +174,23 @@ def damage(l_clean: Tensor, l_raw: Tensor) -> float:
     return float((d - F.avg_pool2d(d, 5, 1, 2, count_include_pad=False)).pow(2).mean().sqrt())
 
 
-def _clean_mode(clean_view: str | bool) -> str:
-    mode = "on" if clean_view is True else "off" if clean_view is False else clean_view
-    if mode not in CLEAN_VIEW_MODES:
-        raise ValueError(f"clean_view must be one of {', '.join(CLEAN_VIEW_MODES)}, "
-                         f"got {clean_view!r}")
-    return mode
-
-
 def prepare(net: BinColorizer, image: Tensor, render_size: int = DEFAULT_RENDER_SIZE,
             reference: Tensor | None = None,
             reference_strength: float = DEFAULT_REFERENCE_STRENGTH,
-            clean_view: str | bool = DEFAULT_CLEAN_VIEW) -> Prepared:
+            clean_view: str = DEFAULT_CLEAN_VIEW) -> Prepared:
     """Lightness at full and working size plus the semantic features, for ``image``
     (1, 3, H, W) RGB in [0, 1] (or (1, 1, H, W) gray); with a colour ``reference``
     (:func:`reference_shift`) every prediction leans towards its colours.
 
-    ``clean_view`` ("auto", "on", "off"; True/False for on/off): the network reads the photo
+    ``clean_view`` ("auto", "on", "off"): the network reads the photo
     cleaned by the restorer at the working size (:func:`clean_l`), so an old print's grain,
     blur and fading neither mute nor mislead its colours; "auto" does so only where the
     restorer finds damage (:func:`damage` above :data:`DAMAGE_THRESHOLD`). The result keeps
     the photo's own lightness at full size."""
-    mode = _clean_mode(clean_view)
+    if clean_view not in CLEAN_VIEW_MODES:
+        raise ValueError(f"clean_view must be one of {', '.join(CLEAN_VIEW_MODES)}, "
+                         f"got {clean_view!r}")
+    mode = clean_view
     device = next(net.parameters()).device
     gray = image if image.shape[1] == 1 else rgb_to_gray(image)
     l_full = gray * 100
@@ -689,7 +682,7 @@ def colorize(image: Tensor, *, hints: list | None = None,
              prior_correction: float | None = None, confidence: bool = False,
              reference: Tensor | None = None,
              reference_strength: float = DEFAULT_REFERENCE_STRENGTH,
-             clean_view: str | bool = DEFAULT_CLEAN_VIEW) -> Pipeline[Tensor]:
+             clean_view: str = DEFAULT_CLEAN_VIEW) -> Pipeline[Tensor]:
     """Colorize ``image`` (1, 3, H, W) RGB in [0, 1] -> (1, 3, H, W) RGB.
 
     ``clean_view``: whether the network reads the photo through the restorer (:func:`prepare`).
@@ -716,7 +709,9 @@ def colorize(image: Tensor, *, hints: list | None = None,
         prep = prepare(net, image.to(dev), render_size, reference, reference_strength,
                        clean_view)
         ab = work_ab(net, prep, hints, temperature, prior_correction=prior_correction)
-        l_small = F.interpolate(prep.l_full, size=prep.work_size, mode="area")  # the photo's
+        h, w = prep.work_size
+        l_small = F.interpolate(prep.l_full, size=(h, w), mode="area") if prep.cleaned else \
+            prep.l_work[..., :h, :w]  # the photo's own L, not the restorer's
         preview = lab_to_rgb(torch.cat([l_small, ab.to(l_small.device)], 1))
         yield Preview(preview, 0.5, "Preview")
         yield Progress(0.6, "Refining at full resolution" if refine else "Upsampling")
@@ -776,7 +771,7 @@ class LiveColorizer:
                  temperature: float = DEFAULT_TEMPERATURE,
                  prior_correction: float | None = None, reference: Tensor | None = None,
                  reference_strength: float = DEFAULT_REFERENCE_STRENGTH,
-                 clean_view: str | bool = DEFAULT_CLEAN_VIEW) -> None:
+                 clean_view: str = DEFAULT_CLEAN_VIEW) -> None:
         self.net = model
         self.temperature = temperature
         self.prior_correction = prior_correction

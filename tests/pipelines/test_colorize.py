@@ -370,16 +370,16 @@ def test_the_clean_view_reads_an_old_print_through_its_damage(tiny_net):
     aged = torch.from_numpy(degrade(clean, seed=3, severity=0.85, toning=0.0).image
                             ).permute(2, 0, 1)[None]
     target = pc.prepare(tiny_net, torch.from_numpy(clean).permute(2, 0, 1)[None],
-                        clean_view=False).l_work
-    as_is = pc.prepare(tiny_net, aged, clean_view=False)
-    cleaned = pc.prepare(tiny_net, aged, clean_view=True)
+                        clean_view="off").l_work
+    as_is = pc.prepare(tiny_net, aged, clean_view="off")
+    cleaned = pc.prepare(tiny_net, aged, clean_view="on")
     assert cleaned.l_work.shape == as_is.l_work.shape and cleaned.work_size == as_is.work_size
     # the damage the view reads through: grain, blur and JPEG (a global fade's offset aside)
     err = {k: float(((d := p.l_work - target) - d.mean()).abs().mean()) for k, p in
            (("as_is", as_is), ("cleaned", cleaned))}
     assert err["cleaned"] < 0.5 * err["as_is"], err
     torch.testing.assert_close(cleaned.l_full, as_is.l_full)  # the print's own lightness
-    out = run_pipeline(colorize(aged, model=tiny_net, clean_view=True))
+    out = run_pipeline(colorize(aged, model=tiny_net, clean_view="on"))
     diff = (rgb_to_lab(out)[:, :1] - as_is.l_full).abs()  # gamut clipping aside
     assert float(diff.mean()) < 0.05 and float((diff > 0.5).float().mean()) < 1e-3
 
@@ -389,7 +389,7 @@ def test_the_clean_view_treats_a_toned_print_as_its_gray_version(tiny_net):
     lab = rgb_to_lab(rgb)
     lab[:, 1], lab[:, 2] = 4.0, 14.0  # a sepia tone
     sepia = lab_to_rgb(lab)
-    a, b = (pc.prepare(tiny_net, x, clean_view=True).l_work for x in (rgb, sepia))
+    a, b = (pc.prepare(tiny_net, x, clean_view="on").l_work for x in (rgb, sepia))
     torch.testing.assert_close(a, b, atol=0.05, rtol=0)
 
 
@@ -418,6 +418,6 @@ def test_without_the_restorers_weights_the_colorizer_reads_the_photo_as_it_is(
     monkeypatch.setattr(pc, "installed", lambda name: False)
     rgb = _photo()
     with caplog.at_level("WARNING"):
-        prep = pc.prepare(tiny_net, rgb, clean_view=True)
+        prep = pc.prepare(tiny_net, rgb, clean_view="on")
     assert "restorer" in caplog.text
-    torch.testing.assert_close(prep.l_work, pc.prepare(tiny_net, rgb, clean_view=False).l_work)
+    torch.testing.assert_close(prep.l_work, pc.prepare(tiny_net, rgb, clean_view="off").l_work)
