@@ -123,7 +123,7 @@ def fake_colorize_module(delay: float = 0.0, steps: int = 3) -> types.ModuleType
     mod.calls = []
 
     def colorize(image, *, hints=None, temperature=0.38, render_size=256, refine=True,
-                 device=None, model=None, clean_view="auto"):
+                 device=None, model=None, clean_view="off"):
         mod.calls.append({"hints": list(hints or []), "temperature": temperature,
                           "clean_view": clean_view})
         out = image.clone()
