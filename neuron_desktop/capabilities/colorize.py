@@ -41,8 +41,7 @@ def _run(inputs: Inputs, p: dict, device, cancel):
         extra["confidence"] = True
     gen = pc.colorize(inputs.image, hints=list(inputs.hints), temperature=p["temperature"],
                       render_size=p["render_size"], refine=p["refine"], device=device,
-                      clean_view=p["clean_view"],
-                      **extra)
+                      clean_view=p["clean_view"], vividness=p["vividness"], **extra)
     return _saving_confidence(gen, p.get("confidence")) if p.get("confidence") else gen
 
 
@@ -76,14 +75,20 @@ CAPABILITY = Capability(
     uses=lambda p, device: (pc.DEFAULT_WEIGHTS if p["weights"] == "default" else p["weights"],
                             *((pc.RESTORER,) if p.get("clean_view") != "off" else ())),
     params=(
+        Param("vividness", float, pc.DEFAULT_VIVIDNESS, min=0.0, max=1.0, step=0.05,
+              percent=True, label="Vividness",
+              help="How much colour the automatic colours get: higher is bolder but more "
+                   "often wrong, lower is calmer and safer; 50 % is the measured balance. "
+                   "Your hints keep their own colour"),
         Param("temperature", float, pc.DEFAULT_TEMPERATURE, min=0.01, max=2.0, step=0.02,
-              label="Colour restraint",
-              help="Lower gives bolder, more vivid colours; higher gives calmer, safer "
-                   "ones"),
+              scope="cli",
+              help="how a colour is picked from the model's candidates: low takes the "
+                   "likeliest, high averages them (0.2 measured best; it changes the amount "
+                   "of colour little: use --vividness for that)"),
         Param("prior_correction", float, None, min=0.0, max=1.0, scope="cli",
               help="0..1: undo the training's push towards rare colours; higher = calmer "
                    f"colours (default {pc.DEFAULT_PRIOR_CORRECTION}, "
-                   f"{pc.HINTED_PRIOR_CORRECTION} with hints)"),
+                   f"{pc.HINTED_PRIOR_CORRECTION} with hints); overrides --vividness"),
         Param("render_size", int, pc.DEFAULT_RENDER_SIZE, min=64, max=2048, step=64,
               suffix=" px", label="Model's view size",
               help="How large the model sees the photo (long side): larger notices smaller "
@@ -95,9 +100,9 @@ CAPABILITY = Capability(
         Param("confidence", str, None, scope="cli", batch=False,
               help="also write where the model is sure of its colours to this PNG (white: "
                    "sure, dark: unsure — a colour hint there helps most)"),
-        Param("live", bool, True, scope="editor", label="Live update as hints change",
-              help="Re-run colorization after every hint edit (latest edit wins); Apply "
-                   "commits the result to the history"),
+        Param("live", bool, True, scope="editor", label="Live update with every edit",
+              help="Re-run colorization after every hint edit or Vividness change (latest "
+                   "edit wins); Apply commits the result to the history"),
         Param("clean_view", str, pc.DEFAULT_CLEAN_VIEW, label="Look past grain and fading",
               choices=(Choice("auto", "Where damaged",
                               "Only where the restorer finds grain, blur or JPEG damage (on "

@@ -39,7 +39,13 @@ class HintsMixin:
             self.hint_panel.picker.set_state(L, h.rgb)
         if self.hint_tool.pending is not None:
             return  # a new hint: live colorization once the model gave its colour
-        if self.colorize_panel.available and self.colorize_panel.live.isChecked() and \
+        self._colour_live_again()
+
+    def _colour_live_again(self) -> None:
+        """Hints or a live setting (Vividness) changed: with Live update on, a screen-sized
+        preview now and the full-resolution result once the edits pause."""
+        if self.doc is not None and self.colorize_panel.available and \
+                self.colorize_panel.live.isChecked() and \
                 self.colour_check.allows(live=True):  # a colour photo: asked first
-            self.live_preview.request()  # screen-sized preview now, full resolution after
+            self.live_preview.request()
             self.live_timer.start()

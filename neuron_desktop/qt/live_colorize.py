@@ -22,6 +22,7 @@ from neuron_desktop.qt.qimage import to_qimage, uncertainty_to_bgra
 
 log = logging.getLogger(__name__)
 LIVE_PARAMS = ("render_size", "temperature", "reference", "reference_strength", "clean_view")
+PER_EDIT_PARAMS = ("vividness",)  # change the decoding only: the photo's session stays
 
 
 class LiveColorize(QObject):
@@ -101,6 +102,9 @@ class LiveColorize(QObject):
             self._session_key = key
         else:
             snapshot.release()
+        for k in PER_EDIT_PARAMS:
+            if params.get(k) is not None:
+                setattr(self._session, k, params[k])
         with torch.no_grad():
             rgb = self._session.preview(list(hints))[0].permute(1, 2, 0).numpy()
         image = to_qimage(np.clip(rgb, 0, 1))
@@ -141,7 +145,7 @@ class LivePreviewWiring(QObject):
 
     def _params(self) -> dict:
         p = self.window.capability_params("colorize")
-        return {k: p.get(k) for k in LIVE_PARAMS}
+        return {k: p.get(k) for k in LIVE_PARAMS + PER_EDIT_PARAMS}
 
     def request(self, confidence: bool | None = None) -> None:
         doc = self.window.doc

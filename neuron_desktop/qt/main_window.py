@@ -307,6 +307,10 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self.capability_forms = {name: p.fields for name, p in self.panels.items()}
         self.capability_forms["detect-scratches"] = self.brush_panel.detection
         self.colorize_panel = self.panels["colorize"]
+        # the preview follows the Vividness slider as it moves (the latest position wins)
+        self.colorize_panel.widgets["vividness"].valueChanged.connect(
+            lambda _v: self.doc is not None and self.hint_tool.pending is None
+            and self._colour_live_again())
         self.inpaint_panel = self.panels["inpaint"]
         self.refine_panel = self.panels["refine"]
         self.stylize_panel = self.panels["stylize"]

@@ -92,3 +92,41 @@ def test_a_colour_reference_of_the_same_scene_brings_its_colours(net, name):
     assert gain > (3 if name == "coffee.jpg" else 0), gain
     with pytest.raises(ValueError, match="no colour"):
         run_pipeline(colorize(gray, model=net, device="cpu", reference=gray))
+
+
+def test_vividness_sets_how_much_colour_the_automatic_colours_get(net):
+    """Vividness moves the automatic α: 50 % is the default exactly, more gives more
+    colour, less gives less; the temperature it replaced in the editor barely did
+    (docs/colorization.md, "Vividness"); hinted colours stay near their hint."""
+    from neuron_desktop.pipelines.colorize import (
+        DEFAULT_PRIOR_CORRECTION,
+        AbHint,
+        vividness_alpha,
+    )
+
+    assert vividness_alpha(0.5) == DEFAULT_PRIOR_CORRECTION
+    assert vividness_alpha(1.0) < vividness_alpha(0.5) < vividness_alpha(0.0)
+    truth = _q8(to_tensor(load_image(SAMPLES / "coffee.jpg").rgb))
+    lab = rgb_to_lab(truth)
+    gray = lab_to_rgb(torch.cat([lab[:, :1], torch.zeros_like(lab[:, 1:])], 1))
+
+    def cf(**kw):
+        return float(colorfulness(_q8(run_pipeline(colorize(gray, model=net, device="cpu",
+                                                            **kw)))))
+    default, calm, vivid = cf(), cf(vividness=0.1), cf(vividness=0.9)
+    assert cf(vividness=0.5) == default
+    assert calm < 0.8 * default and vivid > 1.2 * default, (calm, default, vivid)
+    # an explicit prior correction still wins over the slider
+    assert cf(vividness=0.9, prior_correction=DEFAULT_PRIOR_CORRECTION) == default
+    # a hint keeps its colour at either end, where the automatic colour moves a lot
+    ab = torch.nn.functional.avg_pool2d(lab[:, 1:], 9, 1, 4)
+    y, x = divmod(int(ab.norm(dim=1)[0].argmax()), ab.shape[-1])  # the most colourful spot
+    hint = AbHint(x, y, tuple(float(v) for v in ab[0, :, y, x]), 9)
+
+    def ab_at(**kw):
+        return rgb_to_lab(run_pipeline(colorize(gray, model=net, device="cpu", **kw)))[
+            0, 1:, y, x]
+    assert (ab_at(vividness=0.0) - ab_at(vividness=1.0)).norm() > 15
+    assert (ab_at(vividness=0.0, hints=[hint]) - ab_at(vividness=1.0, hints=[hint])).norm() < 5
+    with pytest.raises(ValueError, match="vividness"):
+        run_pipeline(colorize(gray, model=net, device="cpu", vividness=1.5))

@@ -123,9 +123,9 @@ def fake_colorize_module(delay: float = 0.0, steps: int = 3) -> types.ModuleType
     mod.calls = []
 
     def colorize(image, *, hints=None, temperature=0.38, render_size=256, refine=True,
-                 device=None, model=None, clean_view="off"):
+                 device=None, model=None, clean_view="off", vividness=0.5):
         mod.calls.append({"hints": list(hints or []), "temperature": temperature,
-                          "clean_view": clean_view})
+                          "clean_view": clean_view, "vividness": vividness})
         out = image.clone()
         out[:, 0] = (out[:, 0] * 0.8 + 0.2).clamp(0, 1)  # "warm" it
         for i in range(steps):

@@ -79,7 +79,7 @@ def test_generated_forms_speak_plain_words(window):
     assert not found, found
     labels = _visible_texts(w.panels["colorize"]) + _visible_texts(w.panels["refine"]) \
         + _visible_texts(w.panels["inpaint"])
-    for plain in ("Colour restraint", "Edge smoothing", "Speed-up", "Smooth fill",
+    for plain in ("Vividness", "Edge smoothing", "Speed-up", "Smooth fill",
                   "Copy texture from around"):
         assert plain in labels, plain
     # every parameter the editor shows has a label and a tooltip
@@ -95,7 +95,7 @@ def test_cli_flags_keep_their_names():
     sub = build_parser()._subparsers._group_actions[0].choices
     flags = {name: {s for a in p._actions for s in a.option_strings}
              for name, p in sub.items()}
-    assert {"--temperature", "--render-size"} <= flags["colorize"]
+    assert {"--temperature", "--vividness", "--render-size"} <= flags["colorize"]
     assert {"--eps", "--subsample", "--radius"} <= flags["refine"]
     assert {"--method", "--radius"} <= flags["inpaint"]
     assert {"--protect-faces", "--sensitivity"} <= flags["detect-scratches"]

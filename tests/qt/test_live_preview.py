@@ -139,3 +139,35 @@ def test_the_look_past_grain_choice_decides_how_the_live_colorizer_reads_the_pho
     qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
     assert seen and seen[-1] == "auto"
     qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
+
+
+def test_the_vividness_slider_recolours_the_live_preview_as_it_moves(
+        semantic_colorize, make_window, qtbot, monkeypatch):
+    """The colorize panel's Vividness (50 % by default) re-runs the live preview as it
+    moves, with no hint edit. It reaches the live colorizer without rebuilding the photo's
+    session (the encoder does not run again), and the full-resolution result uses it."""
+    built, seen = [], []
+    real = semantic_colorize.LiveColorizer
+
+    class Spy(real):
+        def __init__(self, *args, **kwargs):
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+        def preview(self, hints):
+            seen.append(self.vividness)
+            return super().preview(hints)
+
+    monkeypatch.setattr(semantic_colorize, "LiveColorizer", Spy)
+    w = open_photo(qtbot, make_window())
+    slider = w.colorize_panel.vividness
+    assert slider.value() == 50 and "colour" in slider.toolTip()
+    w.colorize_panel.live.setChecked(True)
+    slider.setValue(90)
+    qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
+    assert seen[-1] == 0.9 and w.canvas.has_preview
+    slider.setValue(20)
+    qtbot.waitUntil(lambda: w.live_preview.previews >= 2 and seen[-1] == 0.2, timeout=30000)
+    assert len(built) == 1  # one session for the photo: only the decoding changed
+    qtbot.waitUntil(lambda: w._pending_live is not None and  # the latest position's
+                    w._pending_live[3]["vividness"] == 0.2, timeout=60000)
