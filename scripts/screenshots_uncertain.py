@@ -1,5 +1,7 @@
 """docs/screenshots/uncertain_areas.png: View ▸ Show uncertain areas over the live automatic
-colorization of the bundled sepia sample, with the shipped colorizer, in the current layout.
+colorization of the bundled sepia sample, with the shipped colorizer, in the current layout;
+docs/screenshots/vividness.png: the Colorize form's Vividness slider at 80 % with the live
+colorization of the same sample.
 
     QT_QPA_PLATFORM=offscreen PYTHONPATH=. python scripts/screenshots_uncertain.py [OUT_DIR]
 """
@@ -25,7 +27,13 @@ def main(out_dir: str | None = None) -> int:
     w.live_preview.live.confidenceReady.connect(lambda *a: got.append(1))
     w.live_preview.act_uncertain.setChecked(True)
     wait_until(app, lambda: bool(got), 120, "confidence overlay")
-    return finish(w, out_dir, "uncertain_areas.png")
+    finish(w, out_dir, "uncertain_areas.png")
+    app, w = sample_window("old_photo.jpg")
+    w._show_operation("Colorize")
+    w.colorize_panel.live.setChecked(True)
+    w.colorize_panel.vividness.setValue(80)  # the preview follows the slider
+    wait_until(app, lambda: w.live_preview.previews >= 1, 120, "live preview")
+    return finish(w, out_dir, "vividness.png")
 
 
 if __name__ == "__main__":
