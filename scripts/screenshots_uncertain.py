@@ -1,5 +1,7 @@
 """docs/screenshots/uncertain_areas.png: View ▸ Show uncertain areas over the live automatic
-colorization of the bundled sepia sample, with the shipped colorizer, in the current layout;
+colorization of a black-and-white copy of the bundled astronaut (the model is sure of most of
+the sepia cat, so the overlay would hardly show there), with the shipped colorizer, in the
+current layout;
 docs/screenshots/vividness.png: the Colorize form's Vividness slider at 80 % with the live
 colorization of the same sample.
 
@@ -20,8 +22,23 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from screenshots import finish, sample_window, wait_until  # noqa: E402
 
 
+def gray_copy(name: str) -> str:
+    """A black-and-white PNG of the bundled ``name`` (its L), in a temporary folder."""
+    import tempfile
+
+    import numpy as np
+    from PIL import Image
+
+    from neuron_desktop.core.paths import samples_dir
+
+    gray = Image.open(samples_dir() / name).convert("L")
+    path = Path(tempfile.mkdtemp(prefix="neuron-shots-")) / f"{Path(name).stem}_bw.png"
+    Image.fromarray(np.stack([np.asarray(gray)] * 3, -1)).save(path)
+    return str(path)
+
+
 def main(out_dir: str | None = None) -> int:
-    app, w = sample_window("old_photo.jpg")
+    app, w = sample_window(gray_copy("astronaut.jpg"))  # an absolute path
     w._show_operation("Colorize")  # the Colorize form beside the overlay
     got = []
     w.live_preview.live.confidenceReady.connect(lambda *a: got.append(1))
