@@ -162,6 +162,8 @@ class DocumentsMixin:
         self.act_before.setChecked(False)
         self._update_title()
         self._update_actions()
+        if doc is not None and self.canvas.tool == "hints":
+            self.live_preview.warm()  # a photo opened with the hint tool in hand
 
     def _update_title(self) -> None:
         name = self.doc.path.name if self.doc is not None and self.doc.path else None

@@ -54,6 +54,17 @@ class LiveColorize(QObject):
                 old[0].release()
             self._cond.notify()
 
+    def warm(self, snapshot, revision: int, params: dict) -> None:
+        """Build the photo's session ahead of its first edit (the encoder's pass, about a
+        second), showing nothing; a pending request does that already and is kept."""
+        with self._cond:
+            if self._request is not None:
+                snapshot.release()
+                return
+            self._request = (snapshot, revision, (), dict(params), False, time.perf_counter(),
+                             False)
+            self._cond.notify()
+
     def _read_reference(self, path: str):
         from neuron_desktop.capabilities.colorize import read_reference
 
@@ -83,7 +94,7 @@ class LiveColorize(QObject):
             finally:
                 req[0].release()
 
-    def _serve(self, snapshot, revision, hints, params, confidence, t0) -> None:
+    def _serve(self, snapshot, revision, hints, params, confidence, t0, show=True) -> None:
         import torch
 
         from neuron_desktop.core.imageio import to_tensor
@@ -102,6 +113,8 @@ class LiveColorize(QObject):
             self._session_key = key
         else:
             snapshot.release()
+        if not show:  # warmed up: the first edit costs what the others do
+            return
         for k in PER_EDIT_PARAMS:
             if params.get(k) is not None:
                 setattr(self._session, k, params[k])
@@ -155,6 +168,13 @@ class LivePreviewWiring(QObject):
         self._last_hints = tuple(doc.hints)
         self.live.request(doc.snapshot("image"), doc.image_revision, tuple(doc.hints),
                           self._params(), confidence=want)
+
+    def warm(self) -> None:
+        """Prepare the open photo's session in the background (the hint tool was chosen), so
+        the first hint's preview comes as fast as the next ones."""
+        doc, panel = self.window.doc, self.window.colorize_panel
+        if doc is not None and not self._closed and panel.available and panel.live.isChecked():
+            self.live.warm(doc.snapshot("image"), doc.image_revision, self._params())
 
     def _history_moved(self, _index: int) -> None:
         w = self.window

@@ -421,6 +421,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
                               else Qt.CursorShape.CrossCursor)
         if tool == "hints":
             self._show_operation("Colorize")
+            self.live_preview.warm()  # the first hint's preview as quick as the next
         elif tool == "brush":
             self._show_operation("Inpaint")
         if tool != "pan":

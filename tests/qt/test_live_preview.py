@@ -171,3 +171,31 @@ def test_the_vividness_slider_recolours_the_live_preview_as_it_moves(
     assert len(built) == 1  # one session for the photo: only the decoding changed
     qtbot.waitUntil(lambda: w._pending_live is not None and  # the latest position's
                     w._pending_live[3]["vividness"] == 0.2, timeout=60000)
+
+
+def test_choosing_the_hint_tool_prepares_the_photo_for_its_first_hint(
+        semantic_colorize, make_window, qtbot, monkeypatch):
+    """The hint tool warms the live colorizer's session (the encoder's pass) in the
+    background, showing nothing; the first hint then reuses it, as every later one does."""
+    built = []
+    real = semantic_colorize.LiveColorizer
+
+    class Spy(real):
+        def __init__(self, *args, **kwargs):
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(semantic_colorize, "LiveColorizer", Spy)
+    w = open_photo(qtbot, make_window())
+    w.colorize_panel.live.setChecked(True)
+    assert not built  # the brush in hand: nothing prepared
+    w.set_tool("hints")
+    qtbot.waitUntil(lambda: len(built) == 1, timeout=30000)
+    assert w.live_preview.previews == 0 and not w.canvas.has_preview
+    w.set_tool("brush")
+    w.set_tool("hints")  # the same photo: the session is kept
+    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton,
+                     pos=w.canvas_point(200.5, 150.5).toPoint())
+    qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
+    assert len(built) == 1 and w.canvas.has_preview
+    qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
