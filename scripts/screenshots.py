@@ -28,9 +28,9 @@ def close(w) -> None:
     w.close()
 
 
-def sample_window(photo: str):
-    """(app, window): the editor at 1400x900 with fresh settings, the bundled ``photo`` open
-    (for the one-shot screenshot scripts)."""
+def sample_window(photo: str | Path):
+    """(app, window): the editor at 1400x900 with fresh settings, the bundled ``photo`` (or
+    a path) open (for the one-shot screenshot scripts)."""
     from PySide6.QtCore import QSettings
 
     from neuron_desktop.qt.app import create_app
@@ -44,6 +44,17 @@ def sample_window(photo: str):
     w.show()
     w.open_file(SAMPLES / photo, wait=True)
     return app, w
+
+
+def gray_copy(photo: str) -> Path:
+    """A black-and-white PNG of the bundled ``photo`` in a fresh temporary folder (the
+    editor colorizes it without asking, as it would a colour photo)."""
+    import cv2
+
+    gray = cv2.cvtColor(cv2.imread(str(SAMPLES / photo)), cv2.COLOR_BGR2GRAY)
+    path = Path(tempfile.mkdtemp(prefix="neuron-shots-")) / f"{Path(photo).stem}_bw.png"
+    cv2.imwrite(str(path), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
+    return path
 
 
 def finish(w, out_dir: str | None, name: str) -> int:

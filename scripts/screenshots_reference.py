@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,29 +16,25 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from screenshots import SAMPLES, finish, wait_until  # noqa: E402
+from screenshots import (  # noqa: E402
+    SAMPLES,
+    finish,
+    gray_copy,
+    sample_window,
+    wait_until,
+)
 
 
 def main(out_dir: str | None = None) -> int:
     import cv2
-    from PySide6.QtCore import QSettings
 
-    from neuron_desktop.qt.app import create_app
-    from neuron_desktop.qt.main_window import MainWindow
-
-    tmp = Path(tempfile.mkdtemp(prefix="neuron-shots-"))
+    gray = gray_copy("coffee.jpg")
+    reference = gray.with_name("coffee_reference.png")
     colour = cv2.imread(str(SAMPLES / "coffee.jpg"))
-    gray = cv2.cvtColor(cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
-    cv2.imwrite(str(tmp / "coffee_bw.png"), gray)
-    cv2.imwrite(str(tmp / "coffee_reference.png"), colour[:, : colour.shape[1] // 2])
-    app = create_app()
-    w = MainWindow(QSettings(str(tmp / "s.ini"), QSettings.Format.IniFormat),
-                   recovery_dir=tmp / "recovery")
-    w.resize(1400, 900)
-    w.show()
-    w.open_file(tmp / "coffee_bw.png", wait=True)
+    cv2.imwrite(str(reference), colour[:, : colour.shape[1] // 2])
+    app, w = sample_window(gray)
     w._show_operation("Colorize")
-    w.colorize_panel.reference.setText(str(tmp / "coffee_reference.png"))
+    w.colorize_panel.reference.setText(str(reference))
     done = []
     w.jobs.finished.connect(lambda *a: done.append(1))
     w.run_colorize()

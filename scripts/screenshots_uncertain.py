@@ -19,26 +19,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from screenshots import finish, sample_window, wait_until  # noqa: E402
-
-
-def gray_copy(name: str) -> str:
-    """A black-and-white PNG of the bundled ``name`` (its L), in a temporary folder."""
-    import tempfile
-
-    import numpy as np
-    from PIL import Image
-
-    from neuron_desktop.core.paths import samples_dir
-
-    gray = Image.open(samples_dir() / name).convert("L")
-    path = Path(tempfile.mkdtemp(prefix="neuron-shots-")) / f"{Path(name).stem}_bw.png"
-    Image.fromarray(np.stack([np.asarray(gray)] * 3, -1)).save(path)
-    return str(path)
+from screenshots import finish, gray_copy, sample_window, wait_until  # noqa: E402
 
 
 def main(out_dir: str | None = None) -> int:
-    app, w = sample_window(gray_copy("astronaut.jpg"))  # an absolute path
+    app, w = sample_window(gray_copy("astronaut.jpg"))
     w._show_operation("Colorize")  # the Colorize form beside the overlay
     got = []
     w.live_preview.live.confidenceReady.connect(lambda *a: got.append(1))

@@ -37,14 +37,14 @@ class HintsMixin:
             h = self.doc.hints[sel]
             L = rgb_to_lab_px(tuple(self.doc.image[h.y, h.x]))[0]
             self.hint_panel.picker.set_state(L, h.rgb)
-        if self.hint_tool.pending is not None:
-            return  # a new hint: live colorization once the model gave its colour
         self._colour_live_again()
 
     def _colour_live_again(self) -> None:
         """Hints or a live setting (Vividness) changed: with Live update on, a screen-sized
-        preview now and the full-resolution result once the edits pause."""
-        if self.doc is not None and self.colorize_panel.available and \
+        preview now and the full-resolution result once the edits pause (a new hint first
+        waits for its automatic colour)."""
+        if self.doc is not None and self.hint_tool.pending is None and \
+                self.colorize_panel.available and \
                 self.colorize_panel.live.isChecked() and \
                 self.colour_check.allows(live=True):  # a colour photo: asked first
             self.live_preview.request()

@@ -309,8 +309,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         self.colorize_panel = self.panels["colorize"]
         # the preview follows the Vividness slider as it moves (the latest position wins)
         self.colorize_panel.widgets["vividness"].valueChanged.connect(
-            lambda _v: self.doc is not None and self.hint_tool.pending is None
-            and self._colour_live_again())
+            lambda _v: self._colour_live_again())
         self.inpaint_panel = self.panels["inpaint"]
         self.refine_panel = self.panels["refine"]
         self.stylize_panel = self.panels["stylize"]
