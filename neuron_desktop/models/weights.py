@@ -99,11 +99,27 @@ def _entry(name: str, spec: Any, path: Path) -> WeightEntry:
         raise WeightsError(f"{path}: malformed entry {name!r} ({exc})") from exc
 
 
+_parsed: dict[str, tuple[tuple, dict[str, WeightEntry]]] = {}  # path -> (file's stat, entries)
+
+
 def read_manifest(directory: Path | str | None = None) -> dict[str, WeightEntry]:
-    """All entries of ``manifest.json``; a missing manifest gives ``{}``, a bad one WeightsError."""
+    """All entries of ``manifest.json``; a missing manifest gives ``{}``, a bad one WeightsError.
+    Parsed once per version of the file (the editor asks on every edit)."""
     d = _dir(directory)
+    path = d / MANIFEST
+    try:
+        st = path.stat()
+        stamp: tuple | None = (st.st_ino, st.st_mtime_ns, st.st_size)
+    except OSError:
+        stamp = None
+    cached = _parsed.get(str(path))
+    if stamp is not None and cached is not None and cached[0] == stamp:
+        return dict(cached[1])
     raw = _read_raw(d)
-    return {name: _entry(name, spec, d / MANIFEST) for name, spec in raw["models"].items()}
+    entries = {name: _entry(name, spec, path) for name, spec in raw["models"].items()}
+    if stamp is not None:
+        _parsed[str(path)] = (stamp, entries)
+    return dict(entries)
 
 
 def get_entry(name: str, directory: Path | str | None = None) -> WeightEntry:

@@ -9,7 +9,7 @@ photos work as they are: only their lightness is used.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 import cv2
 import numpy as np
@@ -110,6 +110,7 @@ class Prepared:
     features: list[Tensor] | None
     base_logits: Tensor | None = None  # logits without hints (cached for hint affinity)
     base_probs: Tensor | None = None  # their softmax
+    hinted_logits: tuple | None = None  # (hints' key, logits): the latest hinted prediction
     region_probs: Tensor | None = None  # what hints are spread by (see region_probs)
     auto_ab: dict = field(default_factory=dict)  # (T, α, boost) -> hint-free working-size ab
     shift: Tensor | None = None  # a colour reference's log-ratio: (Q,) or (1, Q, gh, gw)
@@ -494,7 +495,19 @@ def propagate_hints(ab: Tensor, l_work: Tensor, hints: list, l_full: Tensor,
 
 def predict_logits(net: BinColorizer, prep: Prepared, hints: list | None,
                    boxes: HintBoxes | None = None) -> Tensor:
-    """Bin logits at half the working size ``(1, Q, h/2, w/2)`` (padded to /8)."""
+    """Bin logits at half the working size ``(1, Q, h/2, w/2)`` (padded to /8). The latest
+    hinted answer is kept: a new hint's suggested colour asks for the hints just shown."""
+    key = (id(net), *((type(h).__name__, *astuple(h)) for h in hints)) if hints else ()
+    if key and prep.hinted_logits is not None and prep.hinted_logits[0] == key:
+        return prep.hinted_logits[1]
+    logits = _predict_logits(net, prep, hints, boxes)
+    if key:
+        prep.hinted_logits = (key, logits)
+    return logits
+
+
+def _predict_logits(net: BinColorizer, prep: Prepared, hints: list | None,
+                    boxes: HintBoxes | None) -> Tensor:
     device = prep.l_work.device
     ab, mask = hint_planes(hints or [], prep.l_full, prep.work_size, boxes)
     pad = prep.l_work.shape[-2:]
@@ -753,19 +766,26 @@ def colorize(image: Tensor, *, hints: list | None = None,
     return result
 
 
-def suggest_colors(image: Tensor, hints: list | None, point: tuple[int, int], k: int = 8, *,
-                   render_size: int = DEFAULT_RENDER_SIZE, model: BinColorizer | None = None,
-                   prepared: Prepared | None = None) -> list[tuple[tuple[float, float, float],
-                                                                   float]]:
+def suggest_colors(image: Tensor | None, hints: list | None, point: tuple[int, int],
+                   k: int = 8, *, render_size: int = DEFAULT_RENDER_SIZE,
+                   model: BinColorizer | None = None, prepared: Prepared | None = None
+                   ) -> list[tuple[tuple[float, float, float], float]]:
     """Top-k modes of the predicted colour distribution at ``point`` = (x, y), as
-    [(rgb at the pixel's lightness, probability)], most likely first (ideepcolor's palette)."""
+    [(rgb at the pixel's lightness, probability)], most likely first (ideepcolor's palette).
+    With ``prepared`` (and its ``model``) the photo is not read again (``image`` may be None)
+    and a hint-free answer reuses its cached prediction."""
     net = model or load_colorizer()
-    prep = prepared or prepare(net, image, render_size)
+    if prepared is not None:
+        prep = prepared
+    elif image is not None:
+        prep = prepare(net, image, render_size)
+    else:
+        raise ValueError("suggest_colors needs the photo or a prepared one")
     x, y = point
     H, W = prep.l_full.shape[-2:]
     if not (0 <= x < W and 0 <= y < H):
         raise ValueError(f"point ({x}, {y}) lies outside the {W}×{H} photo")
-    logits = predict_logits(net, prep, hints)
+    logits = predict_logits(net, prep, hints) if hints else hint_free_logits(net, prep)
     h, w = prep.work_size
     stride = getattr(net, "out_stride", 2)
     gy = min(int(y * h / H) // stride, logits.shape[-2] - 1)
@@ -826,6 +846,18 @@ class LiveColorizer:
         # much faster, and close enough for a preview (docs/colorization.md)
         rgb = cv2.cvtColor(np.ascontiguousarray(lab.float().cpu().numpy()), cv2.COLOR_Lab2RGB)
         return torch.from_numpy(np.clip(rgb, 0, 1)).permute(2, 0, 1)[None]
+
+    def warm(self) -> None:
+        """Compute what every edit needs ahead of the first: the automatic colours and the
+        hint-free distributions (a new hint's suggested colour, hints' regions)."""
+        self.ab([])
+        region_probs(self.net, self.prep)
+        self.preview([])
+
+    def suggest(self, hints: list | None, point: tuple[int, int], k: int = 8
+                ) -> list[tuple[tuple[float, float, float], float]]:
+        """:func:`suggest_colors` on this photo (no encoder pass)."""
+        return suggest_colors(None, hints, point, k, model=self.net, prepared=self.prep)
 
     def full(self, hints: list | None, refine: bool = True) -> Tensor:
         """The full-resolution result ``(1, 3, H, W)``."""

@@ -66,7 +66,7 @@ class ColourPhotoCheck:
             self._doc, self._decision = doc, None
             try:
                 o = doc.original  # a strided view: the GUI thread never reads 24 MP here
-                step = max(1, max(o.shape[:2]) // 512)
+                step = max(1, -(-max(o.shape[:2]) // 512))  # at most 512 px a side
                 info = detect_monochrome(o[::step, ::step])
                 self._kind, self._chroma = info.kind, info.mean_chroma
             except Exception:  # noqa: BLE001 - never block colorizing on the check itself

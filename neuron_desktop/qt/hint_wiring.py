@@ -15,6 +15,7 @@ class HintsMixin:
         if doc is None or not 0 <= index < len(doc.hints):
             self.hint_panel.suggested.set_colors([])
             return
+        self.request_suggestions(index)  # first: the model works while the panel updates
         h = doc.hints[index]
         L = rgb_to_lab_px(tuple(doc.image[h.y, h.x]))[0]
         self.hint_panel.picker.set_state(L, h.rgb)
@@ -23,7 +24,6 @@ class HintsMixin:
         self.hint_panel.size.setValue(h.size)
         self.hint_panel.size.blockSignals(False)
         self.hint_tool.size = h.size
-        self.request_suggestions(index)
 
     def _hint_color(self, rgb) -> None:
         self.hint_tool.set_color(rgb)

@@ -234,10 +234,11 @@ class JobsMixin:
     def detect_scratches(self) -> int | None:
         return self.run_capability("detect-scratches")
 
-    def request_suggestions(self, index: int) -> None:
+    def request_suggestions(self, index: int, live: bool | None = None) -> None:
         """The model's likely colours at hint ``index`` (the picker's suggestions). For a
         hint just added they are computed without it, and the first one becomes its colour
-        (``_suggestions``)."""
+        (``show_suggestions``). With Live update on (``live``) the live session answers;
+        a worker job otherwise, or if that fails."""
         if not self.colorize_panel.available or self.doc is None:
             return
         from neuron_desktop.core.imageio import to_tensor
@@ -245,11 +246,16 @@ class JobsMixin:
 
         snap = self.doc.snapshot("image")
         hints = list(snap.hints)
-        point = (hints[index].x, hints[index].y)
+        point, size = (hints[index].x, hints[index].y), hints[index].size
         pending = self.hint_tool.pending
         auto = pending is not None and pending[0] == index
         if auto:
             del hints[index]  # what the model predicts there without this hint
+        payload = {"index": index, "auto": auto, "doc": self.doc,
+                   "new": (index, size) if auto else None}  # its preview computed early
+        if self.colorize_panel.live.isChecked() if live is None else live:  # milliseconds
+            self.live_preview.suggest(snap, hints, point, payload)
+            return
         image = _inputs(snap, lambda s: to_tensor(s.image))
 
         def make(device, cancel):
@@ -257,20 +263,34 @@ class JobsMixin:
             return pc.suggest_colors(image().to(device), hints, point, 8)
 
         self.suggest_jobs.submit(JobSpec("Suggest colours", make, device=self.device_pref(),
-                                         payload={"index": index, "auto": auto}))
+                                         payload=payload))
 
     def _suggestions(self, name, result, spec) -> None:
+        self.show_suggestions(result, spec.payload)
+
+    def show_suggestions(self, result, payload: dict) -> None:
+        """The model's colours for hint ``payload["index"]`` in the picker; a new hint
+        (``payload["auto"]``) takes the first."""
+        if payload["doc"] is not self.doc:
+            return  # asked on another photo
         colors = [tuple(float(c) for c in rgb) for rgb, _p in result]
         tips = [chance_words(p) for _rgb, p in result]
         self.hint_panel.suggested.set_colors(colors, tips)
-        if spec.payload.get("auto") and self.hint_tool.settle_new(
-                spec.payload["index"], colors[0] if colors else None) and colors:
+        if payload.get("auto") and self.hint_tool.settle_new(
+                payload["index"], colors[0] if colors else None) and colors:
             self.hint_panel.show_color(colors[0])
 
     def _suggestions_failed(self, name, exc, spec) -> None:
         log.warning("colour suggestions failed: %s", exc)
-        if spec.payload.get("auto"):  # the new hint keeps the tool's colour
+        if spec.payload.get("auto") and spec.payload["doc"] is self.doc:  # keeps its colour
             self.hint_tool.settle_new(spec.payload["index"], None)
+
+    def live_suggestions_failed(self, message: str, payload: dict) -> None:
+        """The live session could not answer: a worker job asks the model instead."""
+        log.warning("live colour suggestions failed (%s): asking a worker", message)
+        doc, index = self.doc, payload["index"]
+        if payload["doc"] is doc and doc is not None and index < len(doc.hints):
+            self.request_suggestions(index, live=False)
 
     # --------------------------------------------------------------------------------- mask
 

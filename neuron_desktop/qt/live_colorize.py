@@ -28,6 +28,8 @@ PER_EDIT_PARAMS = ("vividness",)  # change the decoding only: the photo's sessio
 class LiveColorize(QObject):
     previewReady = Signal(QImage, tuple, float, int)  # preview, hints, seconds, revision
     confidenceReady = Signal(object, int)  # BGRA overlay (h, w, 4) uint8, revision
+    suggestionsReady = Signal(object, object)  # [(rgb, probability)], the request's payload
+    suggestionsFailed = Signal(str, object)  # message, payload
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None, preview_size: int = 900) -> None:
@@ -35,8 +37,10 @@ class LiveColorize(QObject):
         self.preview_size = preview_size
         self._cond = threading.Condition()
         self._request: tuple | None = None
+        self._suggest: tuple | None = None  # a suggestion request: served before previews
         self._session = None
         self._session_key: tuple | None = None
+        self._last_preview: tuple | None = None  # (session, hints and settings), QImage
         self._reference: tuple | None = None  # (path, the colour reference read from it)
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="live-colorize", daemon=True)
@@ -50,6 +54,19 @@ class LiveColorize(QObject):
         with self._cond:
             old, self._request = self._request, (snapshot, revision, tuple(hints), dict(params),
                                                  confidence, time.perf_counter())
+            if old is not None:
+                old[0].release()
+            self._cond.notify()
+
+    def suggest(self, snapshot, revision: int, hints: tuple, point: tuple[int, int],
+                params: dict, payload: dict) -> None:
+        """The model's likely colours at ``point`` with ``hints`` (the picker's suggestions;
+        a new hint's colour), from the photo's session: no encoder pass once it is built.
+        Answered by ``suggestionsReady(result, payload)``; served before previews, and a
+        newer request replaces a waiting one (as a worker job would be cancelled)."""
+        with self._cond:
+            old, self._suggest = self._suggest, (snapshot, revision, tuple(hints), point,
+                                                 dict(params), payload)
             if old is not None:
                 old[0].release()
             self._cond.notify()
@@ -81,20 +98,28 @@ class LiveColorize(QObject):
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while self._request is None and not self._closed:
+                while self._request is None and self._suggest is None and not self._closed:
                     self._cond.wait()
                 if self._closed:
                     return
-                req, self._request = self._request, None
+                if self._suggest is not None:
+                    req, self._suggest, serve = self._suggest, None, self._serve_suggestion
+                else:
+                    req, self._request, serve = self._request, None, self._serve
             try:
-                self._serve(*req)
+                serve(*req)
             except Exception as exc:  # noqa: BLE001 - reported to the window, and logged
                 log.exception("live colorization failed")
-                self.failed.emit(str(exc))
+                if serve == self._serve_suggestion:
+                    self.suggestionsFailed.emit(str(exc), req[-1])
+                else:
+                    self.failed.emit(str(exc))
             finally:
                 req[0].release()
 
-    def _serve(self, snapshot, revision, hints, params, confidence, t0, show=True) -> None:
+    def _session_for(self, snapshot, revision: int, params: dict, warm: bool = False):
+        """The photo's :class:`LiveColorizer` (built on a new photo, revision or setting);
+        the snapshot is released once read."""
         import torch
 
         from neuron_desktop.core.imageio import to_tensor
@@ -109,18 +134,56 @@ class LiveColorize(QObject):
                 self._session = LiveColorizer(
                     to_tensor(snapshot.image), load_colorizer(), preview_size=self.preview_size,
                     **settings)
-            snapshot.release()
             self._session_key = key
-        else:
-            snapshot.release()
-        if not show:  # warmed up: the first edit costs what the others do
+        snapshot.release()
+        if warm:
+            with torch.no_grad():
+                self._session.warm()
+        return self._session
+
+    def _serve_suggestion(self, snapshot, revision, hints, point, params, payload) -> None:
+        import torch
+
+        from neuron_desktop.core.masks import Hint
+
+        session = self._session_for(snapshot, revision, params)
+        with torch.no_grad():
+            result = session.suggest(list(hints), point, 8)
+        self.suggestionsReady.emit(result, payload)
+        new = payload.get("new")  # (index, size) of a new hint: it takes the first colour
+        if new is None or not result:
             return
+        with self._cond:
+            if self._suggest is not None or self._request is not None:
+                return  # something newer to do
+        # the window asks for this preview next: computed while it settles the hint
+        rgb = tuple(float(c) for c in result[0][0])
+        index, size = new
+        settled = (*hints[:index], Hint(point[0], point[1], rgb, size), *hints[index:])
+        self._preview_image(settled, params)
+
+    def _preview_image(self, hints: tuple, params: dict) -> QImage:
+        """The session's preview of ``hints``; the latest one is kept, so a request the
+        window makes for what was just computed costs nothing."""
+        import torch
+
         for k in PER_EDIT_PARAMS:
             if params.get(k) is not None:
                 setattr(self._session, k, params[k])
-        with torch.no_grad():
-            rgb = self._session.preview(list(hints))[0].permute(1, 2, 0).numpy()
-        image = to_qimage(np.clip(rgb, 0, 1))
+        key = (self._session_key, hints, *(params.get(k) for k in PER_EDIT_PARAMS))
+        if self._last_preview is None or self._last_preview[0] != key:
+            with torch.no_grad():
+                rgb = self._session.preview(list(hints))[0].permute(1, 2, 0).numpy()
+            self._last_preview = (key, to_qimage(np.clip(rgb, 0, 1)))
+        return self._last_preview[1]
+
+    def _serve(self, snapshot, revision, hints, params, confidence, t0, show=True) -> None:
+        import torch
+
+        self._session_for(snapshot, revision, params, warm=not show)
+        if not show:  # warmed up: the first edit costs what the others do
+            return
+        image = self._preview_image(hints, params)
         self.previewReady.emit(image, hints, time.perf_counter() - t0, revision)
         if confidence:
             with torch.no_grad():
@@ -151,6 +214,8 @@ class LivePreviewWiring(QObject):
         self.live.confidenceReady.connect(self._confidence)
         self.live.failed.connect(lambda m: window.statusBar().showMessage(
             f"Live colorization failed: {m}", 10000))
+        self.live.suggestionsReady.connect(self._suggestions)
+        self.live.suggestionsFailed.connect(self._suggestions_failed)
         self._last_hints: tuple | None = None
         self._closed = False  # previews arriving after the window closed are dropped
         # undo/redo of hint edits re-runs the live preview too (no stale colours on screen)
@@ -168,6 +233,21 @@ class LivePreviewWiring(QObject):
         self._last_hints = tuple(doc.hints)
         self.live.request(doc.snapshot("image"), doc.image_revision, tuple(doc.hints),
                           self._params(), confidence=want)
+
+    def suggest(self, snapshot, hints: list, point: tuple[int, int], payload: dict) -> None:
+        """The picker's suggestions (and a new hint's colour) from the photo's session; the
+        answer goes to the window's ``show_suggestions``."""
+        doc = self.window.doc
+        self.live.suggest(snapshot, doc.image_revision, tuple(hints), point, self._params(),
+                          payload)
+
+    def _suggestions(self, result, payload: dict) -> None:
+        if not self._closed:
+            self.window.show_suggestions(result, payload)
+
+    def _suggestions_failed(self, message: str, payload: dict) -> None:
+        if not self._closed:
+            self.window.live_suggestions_failed(message, payload)
 
     def warm(self) -> None:
         """Prepare the open photo's session in the background (the hint tool was chosen), so

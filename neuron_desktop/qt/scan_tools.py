@@ -145,6 +145,7 @@ class ScanTools(QObject):
         super().__init__(window)
         self.w = w = window
         self.panel = ScanPanel()
+        self._histogram_of: tuple | None = None  # what the histogram shows (refresh_histogram)
         self.overlay = ScanOverlay(w.canvas)
         self.jobs = JobManager(w)
         self.jobs.progress.connect(w._job_progress)
@@ -271,6 +272,10 @@ class ScanTools(QObject):
             return
         level = next((lv for lv in pyr.levels if lv.shape[0] * lv.shape[1]
                       <= HISTOGRAM_PIXELS), pyr.levels[-1])
+        shown = (id(self.w.doc), self.w.doc.image_revision, id(pyr), id(level))
+        if shown == self._histogram_of:
+            return  # e.g. a hint edit: the photo is the same
+        self._histogram_of = shown
         hist = histogram_of_bgra(level)
         self.panel.histogram.set_histogram(hist)
         self.panel.curve.set_histogram(hist)

@@ -75,6 +75,27 @@ def test_update_metrics_merges(tmp_path):
     assert get_entry("m", tmp_path).metrics == {"psnr": 2.0, "ssim": 0.5}
 
 
+def test_manifest_is_parsed_once_per_version_of_the_file(tmp_path, monkeypatch):
+    """The editor reads the manifest on every edit: a cached parse, re-read whenever the
+    file is replaced or rewritten (even with the same size)."""
+    import neuron_desktop.models.weights as weights
+
+    save_weights("m", _state(), directory=tmp_path, task="t", arch="a", metrics={"psnr": 1.0})
+    parsed = []
+    real = weights._read_raw
+    monkeypatch.setattr(weights, "_read_raw", lambda d: parsed.append(d) or real(d))
+    first = read_manifest(tmp_path)
+    assert read_manifest(tmp_path) == first and len(parsed) == 1
+    read_manifest(tmp_path).pop("m")  # the caller's copy: the cache keeps its entries
+    assert "m" in read_manifest(tmp_path)
+    update_metrics("m", {"psnr": 2.0}, directory=tmp_path)  # replaced atomically
+    assert get_entry("m", tmp_path).metrics == {"psnr": 2.0}
+    path = tmp_path / "manifest.json"
+    path.write_text(path.read_text().replace('"psnr": 2.0', '"psnr": 3.0'))  # in place
+    assert get_entry("m", tmp_path).metrics == {"psnr": 3.0}
+    assert len(parsed) == 4  # the first, update_metrics own, and once after each write
+
+
 def test_checksum_mismatch_after_byte_flip(tmp_path):
     save_weights("flip", _state(), directory=tmp_path, task="t", arch="a")
     path = tmp_path / "flip.safetensors"

@@ -224,6 +224,34 @@ def test_live_preview_is_screen_sized_and_matches_the_full_result():
     assert torch.allclose(full, ref, atol=1e-5)
 
 
+def test_the_live_session_suggests_what_a_fresh_run_suggests_without_the_encoder(
+        monkeypatch):
+    """A new hint's suggested colour comes from the live session: the same answer as
+    suggest_colors on the photo, without another encoder pass, and the hints just shown
+    are not run through the network again."""
+    net = _semantic_net()
+    image = torch.rand(1, 3, 300, 450)
+    live = pc.LiveColorizer(image, net, render_size=128, preview_size=150)
+    live.warm()
+    shown = [AbHint(100, 80, (40.0, -20.0), 5)]
+    live.preview(shown)
+    calls = []
+    real_forward, real_prepare = net.forward, pc.prepare
+    monkeypatch.setattr(net, "forward", lambda *a, **k: calls.append(1) or real_forward(*a, **k))
+    monkeypatch.setattr(pc, "prepare", lambda *a, **k: calls.append(2) or real_prepare(*a, **k))
+    for hints in ([], shown):
+        got = live.suggest(hints, (300, 200), 4)
+        assert not calls  # neither the encoder nor the network ran
+        want = pc.suggest_colors(image, hints, (300, 200), 4, model=net, render_size=128)
+        calls.clear()
+        assert [p for _, p in got] == pytest.approx([p for _, p in want], abs=1e-6)
+        assert np.allclose([c for c, _ in got], [c for c, _ in want], atol=1e-6)
+    live.suggest([AbHint(20, 20, (0.0, 40.0), 5)], (300, 200), 4)  # new hints: predicted
+    assert calls == [1]
+    with pytest.raises(ValueError):
+        pc.suggest_colors(None, [], (1, 1))
+
+
 def test_the_networks_hinted_change_stays_within_the_hints_reach():
     """A network whose answer to any hint recolours the whole photo (as a trained one may,
     a little): the gate keeps that change on the hint's region, the rest keeps the

@@ -199,3 +199,40 @@ def test_choosing_the_hint_tool_prepares_the_photo_for_its_first_hint(
     qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
     assert len(built) == 1 and w.canvas.has_preview
     qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
+
+
+def test_a_new_hints_colour_comes_from_the_live_session(semantic_colorize, make_window,
+                                                        qtbot, monkeypatch):
+    """With Live update on, the picker's suggestions (and a new hint's colour) come from
+    the photo's live session, not from a worker job that runs the encoder again; if the
+    session fails, a worker job answers."""
+    from neuron_desktop.core.imageio import to_tensor
+
+    w = open_photo(qtbot, make_window())
+    jobs = []
+    real_submit = w.suggest_jobs.submit
+    monkeypatch.setattr(w.suggest_jobs, "submit", lambda spec: jobs.append(spec.name)
+                        or real_submit(spec))
+    w.colorize_panel.live.setChecked(True)
+    w.set_tool("hints")
+    w.hint_tool.color = (0.5, 0.5, 0.5)
+    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton,
+                     pos=w.canvas_point(200.5, 150.5).toPoint())
+    qtbot.waitUntil(lambda: w.hint_tool.pending is None, timeout=30000)
+    top = semantic_colorize.suggest_colors(to_tensor(w.doc.image), [], (200, 150), 8)
+    assert np.allclose(w.doc.hints[0].rgb, top[0][0], atol=1e-5)
+    assert np.allclose(w.hint_panel.suggested.colors, [c for c, _ in top], atol=1e-5)
+    assert jobs == []
+    qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
+    # the live session breaks: the next new hint still gets the model's colour, from a job
+    monkeypatch.setattr(semantic_colorize.LiveColorizer, "suggest",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no session")))
+    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton,
+                     pos=w.canvas_point(60.5, 40.5).toPoint())
+    qtbot.waitUntil(lambda: w.hint_tool.pending is None, timeout=30000)
+    assert jobs == ["Suggest colours"]
+    second = semantic_colorize.suggest_colors(to_tensor(w.doc.image), w.doc.hints[:1],
+                                              (60, 40), 8)[0][0]
+    assert np.allclose(w.doc.hints[1].rgb, second, atol=1e-5)
+    qtbot.waitUntil(lambda: w._pending_live is not None and len(w._pending_live[2]) == 2,
+                    timeout=60000)

@@ -125,13 +125,14 @@ def test_levels_curves_and_auto_contrast_are_undo_steps(scan_window, qtbot):
     qtbot.waitUntil(lambda: st.panel.histogram.hist is not None)
     levels = st.panel.forms["levels"].widgets
     levels["black"].setValue(40)
-    before = w.doc.image.copy()
+    before, hist = w.doc.image.copy(), st.panel.histogram.hist.copy()
     view = (w.canvas.zoom, w.canvas.offset)
     with qtbot.waitSignal(st.jobs.finished, timeout=20000):
         qtbot.mouseClick(st.panel.applies["levels"], Qt.MouseButton.LeftButton)
     assert (w.canvas.zoom, w.canvas.offset) == view  # same size: the view stays
     assert w.history.undoText() == "Levels"
     assert float(w.doc.image.min()) == 0.0 and not np.array_equal(w.doc.image, before)
+    assert not np.array_equal(st.panel.histogram.hist, hist)  # the histogram follows
     # drag the curve's middle up with the mouse: the form's points follow
     curve = st.panel.curve
     r = curve.plot_rect()
