@@ -245,6 +245,15 @@ class Canvas(QWidget):
         self._fitted = False
         self.update()
 
+    def show_point(self, x: float, y: float) -> None:
+        """Pan (zoom kept) so the image point (x, y) is in view, centred if it was not."""
+        p = self.image_to_widget(x, y)
+        if self.doc is None or (0 <= p.x() < self.width() and 0 <= p.y() < self.height()):
+            return
+        self.offset = QPointF(self.width() / 2 - x * self.zoom, self.height() / 2 - y * self.zoom)
+        self._fitted = False
+        self.update()
+
     def _set_zoom_raw(self, zoom: float) -> None:
         zoom = min(max(zoom, MIN_ZOOM), MAX_ZOOM)
         if zoom != self.zoom:

@@ -179,6 +179,7 @@ class DocumentsMixin:
                   self.act_clear_mask, self.act_invert_mask, self.act_import_mask,
                   self.act_export_mask, self.act_before, self.act_split):
             a.setEnabled(has)
+        self.live_preview.act_spot.setEnabled(has and self.colorize_panel.available)
         self.act_cancel.setEnabled(self.jobs.busy)
         self._update_title()
 

@@ -15,6 +15,7 @@ import threading
 import time
 
 import numpy as np
+import qtawesome as qta
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
@@ -30,6 +31,7 @@ class LiveColorize(QObject):
     confidenceReady = Signal(object, int)  # BGRA overlay (h, w, 4) uint8, revision
     suggestionsReady = Signal(object, object)  # [(rgb, probability)], the request's payload
     suggestionsFailed = Signal(str, object)  # message, payload
+    spotReady = Signal(object, object)  # (x, y) where a hint would help most (or None), payload
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None, preview_size: int = 900) -> None:
@@ -70,6 +72,12 @@ class LiveColorize(QObject):
             if old is not None:
                 old[0].release()
             self._cond.notify()
+
+    def find_spot(self, snapshot, revision: int, hints: tuple, params: dict,
+                  payload: dict) -> None:
+        """Where a new hint would help most with ``hints`` in place (``hint_spot``), answered
+        by ``spotReady``; it shares the suggestions' turn (a newer request replaces it)."""
+        self.suggest(snapshot, revision, hints, None, params, {**payload, "spot": True})
 
     def warm(self, snapshot, revision: int, params: dict) -> None:
         """Build the photo's session ahead of its first edit (the encoder's pass, about a
@@ -147,6 +155,10 @@ class LiveColorize(QObject):
         from neuron_desktop.core.masks import Hint
 
         session = self._session_for(snapshot, revision, params)
+        if payload.get("spot"):
+            with torch.no_grad():
+                self.spotReady.emit(session.hint_spot(list(hints)), payload)
+            return
         with torch.no_grad():
             result = session.suggest(list(hints), point, 8)
         self.suggestionsReady.emit(result, payload)
@@ -216,6 +228,14 @@ class LivePreviewWiring(QObject):
             f"Live colorization failed: {m}", 10000))
         self.live.suggestionsReady.connect(self._suggestions)
         self.live.suggestionsFailed.connect(self._suggestions_failed)
+        self.live.spotReady.connect(self._spot)
+        self.act_spot = QAction("&Add a hint where the model is least sure", window)
+        self.act_spot.setShortcut("Shift+H")
+        self.act_spot.setIconText("Hint where unsure")
+        self.act_spot.setIcon(qta.icon("mdi6.target", color="#ddd"))
+        self.act_spot.setToolTip("Add a hint where the model is least sure of the colour (a "
+                                 "hint helps most there), then pick its colour")
+        self.act_spot.triggered.connect(self.add_hint_where_unsure)
         self._last_hints: tuple | None = None
         self._closed = False  # previews arriving after the window closed are dropped
         # undo/redo of hint edits re-runs the live preview too (no stale colours on screen)
@@ -246,8 +266,38 @@ class LivePreviewWiring(QObject):
             self.window.show_suggestions(result, payload)
 
     def _suggestions_failed(self, message: str, payload: dict) -> None:
-        if not self._closed:
+        if self._closed:
+            return
+        if payload.get("spot"):
+            self.window.statusBar().showMessage(f"Could not find a place for a hint: {message}",
+                                                10000)
+        else:
             self.window.live_suggestions_failed(message, payload)
+
+    def add_hint_where_unsure(self) -> None:
+        """Ask the live session where a hint would help most; :meth:`_spot` adds it there."""
+        w = self.window
+        doc = w.doc
+        if doc is None or self._closed or not w.colorize_panel.available:
+            return
+        w.statusBar().showMessage("Looking for where the model is least sure…", 3000)
+        self.live.find_spot(doc.snapshot("image"), doc.image_revision, tuple(doc.hints),
+                            self._params(), {"doc": doc, "hints": tuple(doc.hints)})
+
+    def _spot(self, spot, payload: dict) -> None:
+        w = self.window
+        if self._closed or payload["doc"] is not w.doc or tuple(w.doc.hints) != payload["hints"]:
+            return  # the photo or its hints changed meanwhile
+        if spot is None:
+            w.statusBar().showMessage("No room for another hint: every area already has one "
+                                      "close by", 6000)
+            return
+        if w.canvas.tool != "hints":
+            w.set_tool("hints")
+        w.canvas.show_point(*spot)
+        w.hint_tool.add(*spot)
+        w.statusBar().showMessage("Hint added where the model is least sure: pick its colour "
+                                  "(suggested colours below the picker)", 6000)
 
     def warm(self) -> None:
         """Prepare the open photo's session in the background (the hint tool was chosen), so

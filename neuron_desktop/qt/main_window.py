@@ -253,6 +253,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
             v.addAction(dock.toggleViewAction())
         t = mb.addMenu("&Tools")
         t.addActions([self.act_brush, self.act_eraser, self.act_hints, self.act_pan])
+        t.addAction(self.live_preview.act_spot)
         t.addSeparator()
         t.addActions([self.act_smaller, self.act_bigger])
         j = mb.addMenu("&Image")
@@ -370,6 +371,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         hp.colorPicked.connect(self._hint_color)
         hp.sizeChanged.connect(self.hint_tool.set_size)
         hp.clearRequested.connect(self.hint_tool.clear)
+        hp.where.setDefaultAction(self.live_preview.act_spot)
         self.hint_tool.selectionChanged.connect(self._hint_selected)
         self.hint_tool.hintsEdited.connect(self._hints_edited)
         for name, panel in self.panels.items():

@@ -7,7 +7,7 @@ Panels hold widget state only and emit requests; the main window acts on them.
 from __future__ import annotations
 
 import qtawesome as qta
-from PySide6.QtCore import QSize, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QToolButton,
     QVBoxLayout,
@@ -215,9 +216,16 @@ class HintPanel(QGroupBox):
                                                           "the selected hint")
         swatches.labelForField(self.recent).setToolTip("Colours you used last")
         v.addLayout(swatches)
-        clear = QPushButton(qta.icon("mdi6.delete-sweep", color="#ddd"), "Remove all hints")
+        clear = QPushButton(qta.icon("mdi6.delete-sweep", color="#ddd"), "Remove all")
+        clear.setToolTip("Remove all hints")
         clear.clicked.connect(lambda: self.clearRequested.emit())
-        v.addWidget(clear)
+        self.where = QToolButton()  # the window gives it its action (Tools menu, Shift+H)
+        self.where.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.where.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.where, 1)
+        buttons.addWidget(clear)
+        v.addLayout(buttons)
         self.picker.colorPicked.connect(self.colorPicked.emit)
         self.suggested.picked.connect(self.colorPicked.emit)
         self.recent.picked.connect(self.colorPicked.emit)

@@ -161,6 +161,23 @@ def test_confidence_map_is_normalised_smooth_and_follows_the_spread():
     assert float(peaked.mean()) > 0.95 and float(flat.mean()) < 0.2
 
 
+def test_a_hint_makes_its_region_sure_and_leaves_the_rest_of_the_map():
+    """The uncertain-areas map follows what is shown: where a hint's colour is spread the
+    user has decided (sure), beyond its reach the automatic prediction's spread stays."""
+    net = _semantic_net()
+    with torch.no_grad():  # flat distributions: unsure everywhere, hints or not
+        net.head.weight.zero_()
+        net.head.bias.zero_()
+    lab = torch.zeros(1, 3, 64, 128)
+    lab[:, 0, :, :64], lab[:, 0, :, 64:] = 20.0, 80.0  # a dark and a light region
+    prep = pc.prepare(net, lab_to_rgb(lab), 128)
+    before = pc.confidence_map(net, prep)
+    after = pc.confidence_map(net, prep, [AbHint(20, 32, (30.0, 10.0), 5)])
+    assert float(before.max()) < 0.2
+    assert float(after[..., 20:44, 8:36].mean()) > 0.8  # around the hint: decided
+    assert torch.allclose(after[..., 104:], before[..., 104:], atol=0.02)  # the other region
+
+
 def test_region_affinity_separates_unlike_distributions():
     from neuron_desktop.pipelines.colorize import region_affinity
 
@@ -250,6 +267,24 @@ def test_the_live_session_suggests_what_a_fresh_run_suggests_without_the_encoder
     assert calls == [1]
     with pytest.raises(ValueError):
         pc.suggest_colors(None, [], (1, 1))
+
+
+def test_hint_spot_finds_the_largest_unsure_area_away_from_hints_and_edges():
+    conf = torch.ones(1, 1, 100, 150)
+    conf[..., 65:85, 30:50] = 0.0  # a big unsure area (bottom left)
+    conf[..., 10:22, 110:122] = 0.0  # a small one (top right)
+    conf[..., :, 148:] = 0.0  # a sliver at the edge: inside the margin's reach
+    x, y = pc.hint_spot(conf)
+    assert 30 <= x < 50 and 65 <= y < 85
+    # a hint there already (its reach covers that area): the next spot is the other one
+    x2, y2 = pc.hint_spot(conf, [AbHint(x, y, (0.0, 0.0))])
+    assert 104 <= x2 < 128 and 4 <= y2 < 28
+    # the map may be smaller than the photo: the answer is in the photo's pixels
+    x3, y3 = pc.hint_spot(conf, [AbHint(x * 10, y * 10, (0.0, 0.0))], (1000, 1500))
+    assert abs(x3 - 10 * x2) <= 10 and abs(y3 - 10 * y2) <= 10
+    # hints everywhere: no room left
+    crowd = [AbHint(cx, cy, (0.0, 0.0)) for cx in range(0, 150, 15) for cy in range(0, 100, 15)]
+    assert pc.hint_spot(conf, crowd) is None
 
 
 def test_the_networks_hinted_change_stays_within_the_hints_reach():

@@ -236,3 +236,33 @@ def test_a_new_hints_colour_comes_from_the_live_session(semantic_colorize, make_
     assert np.allclose(w.doc.hints[1].rgb, second, atol=1e-5)
     qtbot.waitUntil(lambda: w._pending_live is not None and len(w._pending_live[2]) == 2,
                     timeout=60000)
+
+
+def test_add_a_hint_where_the_model_is_least_sure(semantic_colorize, make_window, qtbot):
+    """Tools ▸ Add a hint where the model is least sure (Shift+H, and the hint panel's
+    button): a hint appears where the live session's confidence map says a hint helps most,
+    takes the model's most likely colour there, and the next one goes elsewhere."""
+    from neuron_desktop.core.imageio import to_tensor
+
+    w = open_photo(qtbot, make_window())
+    w.colorize_panel.live.setChecked(True)
+    assert w.canvas.tool != "hints"
+    w.live_preview.act_spot.trigger()
+    qtbot.waitUntil(lambda: len(w.doc.hints) == 1 and w.hint_tool.pending is None,
+                    timeout=30000)
+    assert w.canvas.tool == "hints" and w.canvas.selected_hint == 0
+    live = semantic_colorize.LiveColorizer(to_tensor(w.doc.image), semantic_colorize.
+                                           load_colorizer(), preview_size=900)
+    h = w.doc.hints[0]
+    assert (h.x, h.y) == live.hint_spot([])
+    top = live.suggest([], (h.x, h.y), 1)[0][0]
+    assert np.allclose(h.rgb, top, atol=1e-5)
+    qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
+    assert w.hint_panel.where.defaultAction() is w.live_preview.act_spot
+    w.hint_panel.where.click()
+    qtbot.waitUntil(lambda: len(w.doc.hints) == 2 and w.hint_tool.pending is None,
+                    timeout=30000)
+    a, b = w.doc.hints
+    assert np.hypot(a.x - b.x, a.y - b.y) >= 0.15 * max(w.doc.width, w.doc.height) - 1
+    qtbot.waitUntil(lambda: w._pending_live is not None and len(w._pending_live[2]) == 2,
+                    timeout=60000)
