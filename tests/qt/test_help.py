@@ -119,3 +119,15 @@ def test_every_photo_action_and_button_is_disabled_without_a_photo(window, qtbot
         assert any(t == name and a.isEnabled() for _m, t, a in _menu_actions(w)), name
     assert w.mask_tools.panel.grow.isEnabled() and w.brush_panel.detect.isEnabled()
     assert all(b.isEnabled() for b in w.scan_tools.panel.applies.values())
+
+
+def test_no_two_actions_share_a_shortcut(window):
+    """A shortcut given twice does nothing in Qt (it is ambiguous): each one is unique."""
+    from collections import Counter
+
+    from PySide6.QtGui import QAction
+
+    keys = Counter(a.shortcut().toString() for a in window.findChildren(QAction)
+                   if not a.shortcut().isEmpty())
+    assert len(keys) > 20 and not [k for k, n in keys.items() if n > 1]
+    assert keys["Shift+H"] == 1  # Tools ▸ Add a hint where the model is least sure
