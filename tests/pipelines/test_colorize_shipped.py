@@ -130,3 +130,20 @@ def test_vividness_sets_how_much_colour_the_automatic_colours_get(net):
     assert (ab_at(vividness=0.0, hints=[hint]) - ab_at(vividness=1.0, hints=[hint])).norm() < 5
     with pytest.raises(ValueError, match="vividness"):
         run_pipeline(colorize(gray, model=net, device="cpu", vividness=1.5))
+
+
+def test_the_manifest_records_the_decoding_the_code_uses():
+    """The decoding settings in weights/manifest.json (what the eval figures were measured
+    with) are the pipeline's own constants."""
+    from dataclasses import asdict
+
+    import neuron_desktop.pipelines.colorize as pc
+
+    decoding = read_manifest()["colorizer"].metrics["decoding"]
+    assert decoding["temperature"] == pc.DEFAULT_TEMPERATURE
+    assert decoding["prior_correction"] == pc.DEFAULT_PRIOR_CORRECTION
+    assert decoding["hinted_prior_correction"] == pc.HINTED_PRIOR_CORRECTION
+    assert decoding["propagation"] == asdict(pc.DEFAULT_PROPAGATION)
+    spot = decoding["hint_spot"]
+    assert (spot["window"], spot["margin"], spot["spacing"]) == (
+        pc.HINT_SPOT_WINDOW, pc.HINT_SPOT_MARGIN, pc.HINT_SPOT_SPACING)
