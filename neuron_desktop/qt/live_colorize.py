@@ -237,6 +237,7 @@ class LivePreviewWiring(QObject):
                                  "hint helps most there), then pick its colour")
         self.act_spot.triggered.connect(self.add_hint_where_unsure)
         self._last_hints: tuple | None = None
+        self._spot_note: str | None = None  # shown with the next preview (_spot)
         self._closed = False  # previews arriving after the window closed are dropped
         # undo/redo of hint edits re-runs the live preview too (no stale colours on screen)
         window.history.indexChanged.connect(self._history_moved)
@@ -296,8 +297,11 @@ class LivePreviewWiring(QObject):
             w.set_tool("hints")
         w.canvas.show_point(*spot)
         w.hint_tool.add(*spot)
-        w.statusBar().showMessage("Hint added where the model is least sure: pick its colour "
-                                  "(suggested colours below the picker)", 6000)
+        note = ("Hint added where the model is least sure, with its best guess: pick the right "
+                "colour (the suggested colours are its other guesses)")
+        w.statusBar().showMessage(note, 8000)
+        if w.colorize_panel.live.isChecked():  # the preview's message would hide it: joined
+            self._spot_note = note
 
     def warm(self) -> None:
         """Prepare the open photo's session in the background (the hint tool was chosen), so
@@ -322,9 +326,12 @@ class LivePreviewWiring(QObject):
         self.window.canvas.set_preview(image)
         self.last_latency = seconds
         self.previews += 1
-        self.window.statusBar().showMessage(
-            f"Live preview in {seconds * 1000:.0f} ms — the full-resolution result follows; "
-            "Apply to keep it", 4000)
+        text, timeout = (f"Live preview in {seconds * 1000:.0f} ms — the full-resolution "
+                         "result follows; Apply to keep it"), 4000
+        if self._spot_note is not None:  # a hint just placed for the user: say what next
+            text, timeout = f"{self._spot_note} (preview in {seconds * 1000:.0f} ms)", 8000
+            self._spot_note = None
+        self.window.statusBar().showMessage(text, timeout)
 
     def _confidence(self, overlay, revision: int) -> None:
         doc = self.window.doc

@@ -257,6 +257,8 @@ def test_add_a_hint_where_the_model_is_least_sure(semantic_colorize, make_window
     assert (h.x, h.y) == live.hint_spot([])
     top = live.suggest([], (h.x, h.y), 1)[0][0]
     assert np.allclose(h.rgb, top, atol=1e-5)
+    qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
+    assert "pick the right colour" in w.statusBar().currentMessage()  # after its preview too
     qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
     assert w.hint_panel.where.defaultAction() is w.live_preview.act_spot
     w.hint_panel.where.click()
