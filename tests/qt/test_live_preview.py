@@ -268,3 +268,12 @@ def test_add_a_hint_where_the_model_is_least_sure(semantic_colorize, make_window
     assert np.hypot(a.x - b.x, a.y - b.y) >= 0.15 * max(w.doc.width, w.doc.height) - 1
     qtbot.waitUntil(lambda: w._pending_live is not None and len(w._pending_live[2]) == 2,
                     timeout=60000)
+
+
+def test_no_room_for_another_hint_is_said_and_adds_nothing(semantic_colorize, make_window,
+                                                           qtbot, monkeypatch):
+    w = open_photo(qtbot, make_window())
+    monkeypatch.setattr(semantic_colorize, "hint_spot", lambda *a, **k: None)  # all taken
+    w.live_preview.act_spot.trigger()
+    qtbot.waitUntil(lambda: "No room" in w.statusBar().currentMessage(), timeout=30000)
+    assert w.doc.hints == () and w.history.count() == 0
