@@ -20,20 +20,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _hint_at(lab, x: int, y: int):
-    from neuron_desktop.pipelines.colorize import AbHint
-
-    y0, x0 = max(0, y - 2), max(0, x - 2)
-    ab = lab[0, 1:, y0:y0 + 5, x0:x0 + 5].mean((1, 2))
-    return AbHint(int(x), int(y), (float(ab[0]), float(ab[1])), 5)
-
-
 def _photo(args: tuple[int, str]) -> dict:
     """Gains (dB over automatic) on photo ``i``: spot1-3, rand1 and rand3 (seed means)."""
     import neuron_desktop.pipelines.colorize as pc
     from neuron_desktop.core.color import rgb_to_lab
     from neuron_desktop.core.imageio import load_image, to_tensor
-    from neuron_desktop.evaluation.colorize import truth_hints
+    from neuron_desktop.evaluation.colorize import truth_hint, truth_hints
     from neuron_desktop.evaluation.common import to_8bit
 
     i, path = args
@@ -55,7 +47,7 @@ def _photo(args: tuple[int, str]) -> dict:
         spot = pc.hint_spot(pc.confidence_map(net, prep, hints), hints)
         if spot is None:
             break
-        hints.append(_hint_at(lab, *spot))
+        hints.append(truth_hint(lab, *spot))
         out[f"spot{k + 1}"] = gain([mse(hints)])
     out["rand1"] = gain([mse(truth_hints(lab, 1, 5000 + 100 * s + i)) for s in range(3)])
     out["rand3"] = gain([mse(truth_hints(lab, 3, 7000 + 100 * s + i)) for s in range(2)])

@@ -114,16 +114,18 @@ def configurations() -> list[str]:
             "hints_10_no_propagation"]
 
 
+def truth_hint(lab: torch.Tensor, x: int, y: int, size: int = 5) -> AbHint:
+    """A hint at (x, y) with the 5x5 patch-mean ab of the ground truth ``lab``."""
+    y0, x0 = max(0, y - 2), max(0, x - 2)
+    ab = lab[0, 1:, y0:y0 + 5, x0:x0 + 5].mean((1, 2))
+    return AbHint(int(x), int(y), (float(ab[0]), float(ab[1])), size)
+
+
 def truth_hints(lab: torch.Tensor, k: int, seed: int) -> list[AbHint]:
     """k seeded uniform points with the 5x5 patch-mean ab of the ground truth."""
     h, w = lab.shape[-2:]
     rng = np.random.default_rng(seed)
-    hints = []
-    for y, x, size in uniform_hint_points(rng, h, w, k, 5):
-        y0, x0 = max(0, y - 2), max(0, x - 2)
-        ab = lab[0, 1:, y0:y0 + 5, x0:x0 + 5].mean((1, 2))
-        hints.append(AbHint(x, y, (float(ab[0]), float(ab[1])), size))
-    return hints
+    return [truth_hint(lab, x, y, size) for y, x, size in uniform_hint_points(rng, h, w, k, 5)]
 
 
 def evaluate(net, files: list[Path], *, temperature: float, render_size: int,

@@ -583,9 +583,7 @@ def confidence_map(net, prep: Prepared, hints: list | None = None,
     if hints:
         hinted = torch.softmax(predict_logits(net, prep, hints).float(), 1)
         params = DEFAULT_PROPAGATION
-        h, w = prep.work_size
-        geometry = hint_geometry(hints, prep.l_full, prep.l_work[..., :h, :w],
-                                 params.sigma_range, region_probs(net, prep))
+        geometry = prepared_hint_geometry(net, prep, hints, params)
         gate = hint_gate(geometry, params).to(conf)
         conf = conf + gate * (upsample_to_work(_spread_confidence(net, hinted), prep) - conf)
         k = geometry.kernel(params.sigma_space, params.affinity_power).sum(0)[None, None]
@@ -708,13 +706,21 @@ def work_ab(net: BinColorizer, prep: Prepared, hints: list | None,
                                      DEFAULT_CHROMA_BOOST), prep)
     if propagation is None:
         return ab
-    h, w = prep.work_size
-    l_work = prep.l_work[..., :h, :w]
-    probs = region_probs(net, prep)
-    geometry = hint_geometry(hints, prep.l_full, l_work, propagation.sigma_range, probs, boxes)
+    geometry = prepared_hint_geometry(net, prep, hints, propagation, boxes)
     if propagation.gate_space > 0:
         ab = auto + hint_gate(geometry, propagation) * (ab - auto)
-    return propagate_hints(ab, l_work, hints, prep.l_full, propagation, probs, geometry)
+    h, w = prep.work_size
+    return propagate_hints(ab, prep.l_work[..., :h, :w], hints, prep.l_full, propagation,
+                           geometry=geometry)
+
+
+def prepared_hint_geometry(net, prep: Prepared, hints: list, params: Propagation,
+                           boxes: HintBoxes | None = None) -> HintGeometry:
+    """:func:`hint_geometry` of ``hints`` on a prepared photo (working size, the hint
+    network's regions): what the gate and the propagation use."""
+    h, w = prep.work_size
+    return hint_geometry(hints, prep.l_full, prep.l_work[..., :h, :w], params.sigma_range,
+                         region_probs(net, prep), boxes)
 
 
 def refine_radius(h: int, w: int, at_512: int = REFINE_RADIUS_AT_512) -> int:

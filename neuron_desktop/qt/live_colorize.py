@@ -19,6 +19,7 @@ import qtawesome as qta
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
+from neuron_desktop.core.masks import Hint
 from neuron_desktop.qt.qimage import to_qimage, uncertainty_to_bgra
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class LiveColorize(QObject):
     suggestionsReady = Signal(object, object)  # [(rgb, probability)], the request's payload
     suggestionsFailed = Signal(str, object)  # message, payload
     spotReady = Signal(object, object)  # (x, y) where a hint would help most (or None), payload
+    spotFailed = Signal(str)
     failed = Signal(str)
 
     def __init__(self, parent: QObject | None = None, preview_size: int = 900) -> None:
@@ -39,7 +41,7 @@ class LiveColorize(QObject):
         self.preview_size = preview_size
         self._cond = threading.Condition()
         self._request: tuple | None = None
-        self._suggest: tuple | None = None  # a suggestion request: served before previews
+        self._question: tuple | None = None  # a question to the session: before previews
         self._session = None
         self._session_key: tuple | None = None
         self._last_preview: tuple | None = None  # (session, hints and settings), QImage
@@ -64,20 +66,46 @@ class LiveColorize(QObject):
                 params: dict, payload: dict) -> None:
         """The model's likely colours at ``point`` with ``hints`` (the picker's suggestions;
         a new hint's colour), from the photo's session: no encoder pass once it is built.
-        Answered by ``suggestionsReady(result, payload)``; served before previews, and a
-        newer request replaces a waiting one (as a worker job would be cancelled)."""
-        with self._cond:
-            old, self._suggest = self._suggest, (snapshot, revision, tuple(hints), point,
-                                                 dict(params), payload)
-            if old is not None:
-                old[0].release()
-            self._cond.notify()
+        Answered by ``suggestionsReady(result, payload)``. For a new hint (``payload["new"]``:
+        its index and size) the preview with that colour is computed next, while the window
+        settles the hint and asks for it."""
+        hints = tuple(hints)
+
+        def answer(session) -> None:
+            result = session.suggest(list(hints), point, 8)
+            self.suggestionsReady.emit(result, payload)
+            if payload.get("new") is not None and result and not self._waiting():
+                index, size = payload["new"]
+                rgb = tuple(float(c) for c in result[0][0])
+                self._preview_image(
+                    (*hints[:index], Hint(point[0], point[1], rgb, size), *hints[index:]),
+                    params)
+
+        self._ask(snapshot, revision, params, answer,
+                  lambda message: self.suggestionsFailed.emit(message, payload))
 
     def find_spot(self, snapshot, revision: int, hints: tuple, params: dict,
                   payload: dict) -> None:
         """Where a new hint would help most with ``hints`` in place (``hint_spot``), answered
-        by ``spotReady``; it shares the suggestions' turn (a newer request replaces it)."""
-        self.suggest(snapshot, revision, hints, None, params, {**payload, "spot": True})
+        by ``spotReady(spot, payload)``."""
+        self._ask(snapshot, revision, params,
+                  lambda session: self.spotReady.emit(session.hint_spot(list(hints)), payload),
+                  self.spotFailed.emit)
+
+    def _ask(self, snapshot, revision: int, params: dict, answer, failed) -> None:
+        """A quick question to the photo's session, ``answer(session)`` on the worker (the
+        session's caches see one thread), served before previews; a newer question replaces
+        a waiting one (as a worker job would be cancelled). ``failed(message)`` on error."""
+        with self._cond:
+            old, self._question = self._question, (snapshot, revision, dict(params), answer,
+                                                   failed)
+            if old is not None:
+                old[0].release()
+            self._cond.notify()
+
+    def _waiting(self) -> bool:
+        with self._cond:
+            return self._question is not None or self._request is not None
 
     def warm(self, snapshot, revision: int, params: dict) -> None:
         """Build the photo's session ahead of its first edit (the encoder's pass, about a
@@ -106,22 +134,21 @@ class LiveColorize(QObject):
     def _loop(self) -> None:
         while True:
             with self._cond:
-                while self._request is None and self._suggest is None and not self._closed:
+                while self._request is None and self._question is None and not self._closed:
                     self._cond.wait()
                 if self._closed:
                     return
-                if self._suggest is not None:
-                    req, self._suggest, serve = self._suggest, None, self._serve_suggestion
+                if self._question is not None:
+                    req, self._question = self._question, None
+                    serve, failed = self._answer, req[-1]
                 else:
-                    req, self._request, serve = self._request, None, self._serve
+                    req, self._request = self._request, None
+                    serve, failed = self._serve, self.failed.emit
             try:
                 serve(*req)
             except Exception as exc:  # noqa: BLE001 - reported to the window, and logged
                 log.exception("live colorization failed")
-                if serve == self._serve_suggestion:
-                    self.suggestionsFailed.emit(str(exc), req[-1])
-                else:
-                    self.failed.emit(str(exc))
+                failed(str(exc))
             finally:
                 req[0].release()
 
@@ -149,30 +176,12 @@ class LiveColorize(QObject):
                 self._session.warm()
         return self._session
 
-    def _serve_suggestion(self, snapshot, revision, hints, point, params, payload) -> None:
+    def _answer(self, snapshot, revision, params, answer, _failed) -> None:
         import torch
 
-        from neuron_desktop.core.masks import Hint
-
         session = self._session_for(snapshot, revision, params)
-        if payload.get("spot"):
-            with torch.no_grad():
-                self.spotReady.emit(session.hint_spot(list(hints)), payload)
-            return
         with torch.no_grad():
-            result = session.suggest(list(hints), point, 8)
-        self.suggestionsReady.emit(result, payload)
-        new = payload.get("new")  # (index, size) of a new hint: it takes the first colour
-        if new is None or not result:
-            return
-        with self._cond:
-            if self._suggest is not None or self._request is not None:
-                return  # something newer to do
-        # the window asks for this preview next: computed while it settles the hint
-        rgb = tuple(float(c) for c in result[0][0])
-        index, size = new
-        settled = (*hints[:index], Hint(point[0], point[1], rgb, size), *hints[index:])
-        self._preview_image(settled, params)
+            answer(session)
 
     def _preview_image(self, hints: tuple, params: dict) -> QImage:
         """The session's preview of ``hints``; the latest one is kept, so a request the
@@ -229,6 +238,8 @@ class LivePreviewWiring(QObject):
         self.live.suggestionsReady.connect(self._suggestions)
         self.live.suggestionsFailed.connect(self._suggestions_failed)
         self.live.spotReady.connect(self._spot)
+        self.live.spotFailed.connect(lambda m: window.statusBar().showMessage(
+            f"Could not find a place for a hint: {m}", 10000))
         self.act_spot = QAction("&Add a hint where the model is least sure", window)
         self.act_spot.setShortcut("Shift+H")
         self.act_spot.setIconText("Hint where unsure")
@@ -267,12 +278,7 @@ class LivePreviewWiring(QObject):
             self.window.show_suggestions(result, payload)
 
     def _suggestions_failed(self, message: str, payload: dict) -> None:
-        if self._closed:
-            return
-        if payload.get("spot"):
-            self.window.statusBar().showMessage(f"Could not find a place for a hint: {message}",
-                                                10000)
-        else:
+        if not self._closed:
             self.window.live_suggestions_failed(message, payload)
 
     def add_hint_where_unsure(self) -> None:
