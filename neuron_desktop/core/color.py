@@ -7,6 +7,7 @@ CIE Lab uses the D65 white (2° observer) with L in [0, 100] and a, b roughly in
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -141,3 +142,31 @@ def normalize_ab(ab: Tensor) -> Tensor:
     return ab / AB_NORM
 
 
+
+
+# NumPy twins for small (..., 3) arrays on the GUI thread (the hint picker, single pixels):
+# the same formulas and constants, without torch (whose thread pool the live preview uses).
+
+def rgb_to_lab_array(rgb: np.ndarray) -> np.ndarray:
+    """sRGB ``(..., 3)`` in [0, 1] -> CIE Lab ``(..., 3)`` float32, as :func:`rgb_to_lab`."""
+    rgb = np.asarray(rgb, np.float32)
+    lin = np.where(rgb > 0.04045, ((np.maximum(rgb, 0.04045) + 0.055) / 1.055) ** 2.4,
+                   rgb / 12.92)
+    xyz = lin @ np.asarray(_XYZ_FROM_RGB, np.float32).T / np.asarray(_WHITE_D65, np.float32)
+    f = np.where(xyz > _LAB_EPS, np.cbrt(np.maximum(xyz, _LAB_EPS)),
+                 _LAB_SLOPE * xyz + 16 / 116)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
+                     200 * (f[..., 1] - f[..., 2])], -1).astype(np.float32)
+
+
+def lab_to_rgb_array(lab: np.ndarray, clip: bool = True) -> np.ndarray:
+    """CIE Lab ``(..., 3)`` -> sRGB ``(..., 3)`` float32, as :func:`lab_to_rgb`."""
+    lab = np.asarray(lab, np.float32)
+    fy = (lab[..., 0] + 16) / 116
+    f = np.stack([fy + lab[..., 1] / 500, fy, np.maximum(fy - lab[..., 2] / 200, 0)], -1)
+    xyz = np.where(f > _LAB_F_EPS, f**3, (f - 16 / 116) / _LAB_SLOPE) * np.asarray(
+        _WHITE_D65, np.float32)
+    lin = xyz @ np.linalg.inv(np.asarray(_XYZ_FROM_RGB)).T.astype(np.float32)
+    rgb = np.where(lin > 0.0031308,
+                   1.055 * np.maximum(lin, 0.0031308) ** (1 / 2.4) - 0.055, lin * 12.92)
+    return (np.clip(rgb, 0, 1) if clip else rgb).astype(np.float32)

@@ -90,6 +90,17 @@ def rebalance_weights(prior: Tensor, bins: Tensor, lam: float = REBALANCE_LAMBDA
     return w.float()
 
 
+def bin_softmax(logits: Tensor, log: bool = False) -> Tensor:
+    """(log-)softmax over the bins, dim 1 of ``(B, Q, H, W)`` logits, computed along the
+    contiguous axis: per pixel for channels-last logits (the shipped colorizer's; no copy),
+    the result in the same layout."""
+    fn = F.log_softmax if log else torch.softmax
+    if logits.ndim == 4 and not logits.is_contiguous() and \
+            logits.is_contiguous(memory_format=torch.channels_last):
+        return fn(logits.permute(0, 2, 3, 1), -1).permute(0, 3, 1, 2)
+    return fn(logits, 1)
+
+
 def annealed_mean(logits: Tensor, bins: Tensor, temperature: float = 0.38,
                   log_weights: Tensor | None = None, prior_correction: float = 0.0,
                   chroma_boost: float = 0.0) -> Tensor:
@@ -100,14 +111,19 @@ def annealed_mean(logits: Tensor, bins: Tensor, temperature: float = 0.38,
     rebalancing weights ``(Q,)`` given as ``log_weights``: training with weights w tilts the
     network towards rare (saturated) colours, α = 1 undoes that tilt fully.
     """
-    logits = logits.float()
+    b, q, h, w = logits.shape
+    # pixels as rows (no copy for channels-last logits, the shipped colorizer's layout): one
+    # softmax over contiguous bins, one product for the mean ab and the expected chroma
+    x = logits.permute(0, 2, 3, 1).reshape(-1, q).float()
     if log_weights is not None and prior_correction:
-        logits = logits - prior_correction * log_weights.to(logits).view(1, -1, 1, 1)
-    probs = torch.softmax(logits / max(temperature, 1e-3), dim=1)
-    mean = torch.einsum("bqhw,qc->bchw", probs, bins.to(probs))
-    if not chroma_boost:
-        return mean
-    return coherent_boost(mean, probs, bins, chroma_boost)
+        x = x - prior_correction * log_weights.to(x)
+    probs = torch.softmax(x / max(temperature, 1e-3), dim=1)
+    bins = bins.to(probs)
+    m = probs @ (torch.cat([bins, bins.norm(dim=1, keepdim=True)], 1) if chroma_boost else bins)
+    mean = m[:, :2]
+    if chroma_boost:
+        mean = mean * _coherent_gain(mean, m[:, 2:], chroma_boost, 1)
+    return mean.reshape(b, h, w, 2).permute(0, 3, 1, 2).contiguous()
 
 
 def coherent_boost(mean: Tensor, probs: Tensor, bins: Tensor, beta: float) -> Tensor:
@@ -118,10 +134,14 @@ def coherent_boost(mean: Tensor, probs: Tensor, bins: Tensor, beta: float) -> Te
     cancel out), the mean's chroma is raised by ``beta * c * (E|ab| - |E[ab]|)`` along its own
     hue: sky and foliage regain saturation, an unsure red-or-green stays calm."""
     expected_chroma = torch.einsum("bqhw,q->bhw", probs, bins.to(probs).norm(dim=1))[:, None]
-    chroma = mean.norm(dim=1, keepdim=True)
+    return mean * _coherent_gain(mean, expected_chroma, beta, 1)
+
+
+def _coherent_gain(mean: Tensor, expected_chroma: Tensor, beta: float, dim: int) -> Tensor:
+    """:func:`coherent_boost`'s factor on ``mean`` (ab along ``dim``)."""
+    chroma = mean.norm(dim=dim, keepdim=True)
     coherence = chroma / expected_chroma.clamp(min=1e-6)
-    gain = 1 + beta * coherence * (expected_chroma - chroma) / chroma.clamp(min=1e-6)
-    return mean * gain
+    return 1 + beta * coherence * (expected_chroma - chroma) / chroma.clamp(min=1e-6)
 
 
 def distribution_modes(probs: Tensor, bins: Tensor, k: int) -> list[tuple[Tensor, float]]:
@@ -385,7 +405,7 @@ def build_semantic_colorizer(entry) -> SemanticColorizer:
 
 def log_average(a: Tensor, b: Tensor, weight: float) -> Tensor:
     """Two networks' bin logits averaged in the log domain, ``weight`` on ``a``."""
-    return weight * F.log_softmax(a.float(), 1) + (1 - weight) * F.log_softmax(b.float(), 1)
+    return weight * bin_softmax(a.float(), True) + (1 - weight) * bin_softmax(b.float(), True)
 
 
 class ColorizerEnsemble(BinColorizer):

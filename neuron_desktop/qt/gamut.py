@@ -11,13 +11,14 @@ than an empty square.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-import torch
 from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from neuron_desktop.core.color import lab_to_rgb, rgb_to_lab
+from neuron_desktop.core.color import lab_to_rgb_array, rgb_to_lab_array
 
 AB_RANGE = 110.0
 L_SHOWN = (15.0, 93.0)  # darker / lighter slices have (almost) no displayable colour
@@ -31,8 +32,7 @@ def gamut_image(lightness: float, side: int = SIDE,
     mask; x = a, y = -b, both spanning [-ab_range, ab_range]."""
     ab = np.linspace(-ab_range, ab_range, side, dtype=np.float32)
     a, b = np.meshgrid(ab, -ab)
-    lab = torch.from_numpy(np.stack([np.full_like(a, lightness), a, b]))[None]
-    rgb = lab_to_rgb(lab, clip=False)[0].permute(1, 2, 0).numpy()
+    rgb = lab_to_rgb_array(np.stack([np.full_like(a, lightness), a, b], -1), clip=False)
     ok = np.all((rgb >= -1e-3) & (rgb <= 1 + 1e-3), axis=-1)
     return np.clip(rgb, 0, 1), ok
 
@@ -45,6 +45,11 @@ def shown_lightness(lightness: float) -> float:
 def view_range(lightness: float) -> float:
     """Half-width of the ab square shown at ``lightness``: the whole ±110 plane, or zoomed
     in on a small gamut (very dark or very light colours)."""
+    return _view_range(round(float(lightness), 1))
+
+
+@functools.lru_cache(maxsize=1024)
+def _view_range(lightness: float) -> float:
     _, ok = gamut_image(lightness, 111)
     ab = np.linspace(-AB_RANGE, AB_RANGE, 111)
     ys, xs = np.nonzero(ok)
@@ -57,21 +62,24 @@ def view_range(lightness: float) -> float:
 def hatched(rgb: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """``rgb`` with the cells outside the gamut drawn as neutral grey hatching."""
     out = rgb.copy()
-    yy, xx = np.indices(ok.shape)
-    stripe = (xx + yy) % 8 < 2
+    stripe = _stripes(ok.shape)
     out[~ok] = 0.16
     out[~ok & stripe] = 0.27
     return out
 
 
+@functools.lru_cache(maxsize=4)
+def _stripes(shape: tuple[int, int]) -> np.ndarray:
+    yy, xx = np.indices(shape)
+    return (xx + yy) % 8 < 2
+
+
 def rgb_to_lab_px(rgb: tuple[float, float, float]) -> tuple[float, float, float]:
-    lab = rgb_to_lab(torch.tensor(rgb, dtype=torch.float32).clamp(0, 1).view(1, 3, 1, 1))
-    return tuple(float(v) for v in lab[0, :, 0, 0])
+    return tuple(float(v) for v in rgb_to_lab_array(np.clip(rgb, 0, 1)))
 
 
 def lab_px_to_rgb(L: float, a: float, b: float) -> tuple[float, float, float]:
-    rgb = lab_to_rgb(torch.tensor([L, a, b], dtype=torch.float32).view(1, 3, 1, 1))
-    return tuple(float(v) for v in rgb[0, :, 0, 0].clamp(0, 1))
+    return tuple(float(v) for v in lab_to_rgb_array((L, a, b)))
 
 
 class GamutPicker(QWidget):

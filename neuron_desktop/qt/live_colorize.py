@@ -11,6 +11,7 @@ results come back as Qt signals with the time from the request. The full-resolut
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 
@@ -54,7 +55,8 @@ class LiveColorize(QObject):
                 confidence: bool = False) -> None:
         """Preview ``hints`` on the photo of ``snapshot`` (document image, pinned until the
         worker has read it) at ``revision``; ``params``: LIVE_PARAMS (the reference as a
-        path, read on the worker)."""
+        path, read on the worker), PER_EDIT_PARAMS and ``preview_size`` (the long side; the
+        session's ``preview_size`` when absent)."""
         with self._cond:
             old, self._request = self._request, (snapshot, revision, tuple(hints), dict(params),
                                                  confidence, time.perf_counter())
@@ -173,7 +175,7 @@ class LiveColorize(QObject):
         snapshot.release()
         if warm:
             with torch.no_grad():
-                self._session.warm()
+                self._session.warm(params.get("preview_size"))
         return self._session
 
     def _answer(self, snapshot, revision, params, answer, _failed) -> None:
@@ -191,10 +193,11 @@ class LiveColorize(QObject):
         for k in PER_EDIT_PARAMS:
             if params.get(k) is not None:
                 setattr(self._session, k, params[k])
-        key = (self._session_key, hints, *(params.get(k) for k in PER_EDIT_PARAMS))
+        size = params.get("preview_size")
+        key = (self._session_key, hints, size, *(params.get(k) for k in PER_EDIT_PARAMS))
         if self._last_preview is None or self._last_preview[0] != key:
             with torch.no_grad():
-                rgb = self._session.preview(list(hints))[0].permute(1, 2, 0).numpy()
+                rgb = self._session.preview(list(hints), size)[0].permute(1, 2, 0).numpy()
             self._last_preview = (key, to_qimage(np.clip(rgb, 0, 1)))
         return self._last_preview[1]
 
@@ -255,7 +258,18 @@ class LivePreviewWiring(QObject):
 
     def _params(self) -> dict:
         p = self.window.capability_params("colorize")
-        return {k: p.get(k) for k in LIVE_PARAMS + PER_EDIT_PARAMS}
+        return {**{k: p.get(k) for k in LIVE_PARAMS + PER_EDIT_PARAMS},
+                "preview_size": self.preview_size()}
+
+    def preview_size(self) -> int:
+        """The preview's long side: what the canvas shows of the photo, in device pixels (in
+        steps of 32, at least 256), at most the session's ``preview_size``. Zoomed in
+        further, the full-resolution result that follows shows the detail."""
+        canvas, doc, cap = self.window.canvas, self.window.doc, self.live.preview_size
+        if doc is None:
+            return cap
+        shown = max(doc.width, doc.height) * canvas.device_zoom()
+        return int(min(cap, max(256, math.ceil(shown / 32) * 32)))
 
     def request(self, confidence: bool | None = None) -> None:
         doc = self.window.doc

@@ -142,3 +142,21 @@ def test_big_images_take_the_row_band_path_and_agree():
     torch.testing.assert_close(color.lab_to_rgb(lab), color._lab_to_rgb(lab, True),
                                atol=1e-5, rtol=0)
     torch.testing.assert_close(color.rgb_to_gray(x), color._rgb_to_gray(x), atol=1e-5, rtol=0)
+
+
+def test_numpy_twins_match_the_tensor_conversions() -> None:
+    """The hint picker's NumPy conversions (no torch on the GUI thread) are the same maths."""
+    from neuron_desktop.core.color import lab_to_rgb_array, rgb_to_lab_array
+
+    rgb = _random_rgb(torch.float32)
+    arr = rgb.numpy().transpose(0, 2, 3, 1)
+    np.testing.assert_allclose(rgb_to_lab_array(arr),
+                               rgb_to_lab(rgb).numpy().transpose(0, 2, 3, 1), atol=2e-4)
+    g = torch.Generator().manual_seed(3)
+    lab = torch.cat((100 * torch.rand(1, 1, 9, 9, generator=g),
+                     220 * torch.rand(1, 2, 9, 9, generator=g) - 110), 1)
+    for clip in (True, False):
+        np.testing.assert_allclose(lab_to_rgb_array(lab.numpy().transpose(0, 2, 3, 1), clip),
+                                   lab_to_rgb(lab, clip).numpy().transpose(0, 2, 3, 1),
+                                   atol=1e-5)
+    assert rgb_to_lab_array((1.0, 1.0, 1.0))[0] == pytest.approx(100, abs=1e-3)  # one pixel

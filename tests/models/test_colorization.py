@@ -55,6 +55,27 @@ def test_annealed_mean_moves_from_mean_to_mode(bins):
     assert vivid.norm() > mean.norm() > 0
 
 
+def test_decoding_reads_channels_last_logits_as_contiguous_ones(bins):
+    """The shipped colorizer runs channels-last (its logits per pixel): decoding and the bin
+    softmax give the same answer in either layout, and equal the plain formula."""
+    from neuron_desktop.models.colorization import bin_softmax, coherent_boost
+
+    g = torch.Generator().manual_seed(0)
+    logits = 3 * torch.randn(2, len(bins), 5, 7, generator=g)
+    last = logits.contiguous(memory_format=torch.channels_last)
+    log_w = torch.randn(len(bins), generator=g)
+    probs = torch.softmax((logits - 0.5 * log_w.view(1, -1, 1, 1)) / 0.3, 1)
+    plain = coherent_boost(torch.einsum("bqhw,qc->bchw", probs, bins), probs, bins, 0.2)
+    for x in (logits, last):
+        torch.testing.assert_close(annealed_mean(x, bins, 0.3, log_w, 0.5, 0.2), plain,
+                                   atol=1e-4, rtol=1e-5)
+        for log in (False, True):
+            out = bin_softmax(x, log)
+            assert out.is_contiguous(memory_format=torch.channels_last) == (x is last)
+            ref = torch.log_softmax(logits, 1) if log else torch.softmax(logits, 1)
+            torch.testing.assert_close(out, ref)
+
+
 def test_rebalancing_weights_favour_rare_colours(bins):
     prior = torch.ones(len(bins))
     gray = int(torch.cdist(torch.zeros(1, 2), bins).argmin())

@@ -50,6 +50,32 @@ def test_a_hint_click_shows_a_live_preview_and_the_uncertainty_overlay(
     qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
 
 
+def test_the_live_preview_is_as_large_as_the_canvas_shows_the_photo(
+        semantic_colorize, make_window, qtbot):
+    """The preview is computed at the photo's size on screen (device pixels, in steps of 32,
+    at least 256), never above the session's cap: zoomed out it costs less, zoomed in the
+    full-resolution result shows the detail."""
+    w = _window_with_a_hint(qtbot, make_window, (0.9, 0.2, 0.1))
+    qtbot.waitUntil(lambda: w.live_preview.previews >= 1, timeout=30000)
+    live = w.live_preview
+    shown = max(w.doc.width, w.doc.height) * w.canvas.device_zoom()
+    expected = min(live.live.preview_size, max(256, -(-shown // 32) * 32))
+    assert live.preview_size() == expected
+    image = w.canvas._preview
+    assert max(image.width(), image.height()) == min(expected, max(w.doc.width, w.doc.height))
+    w.canvas.set_zoom(w.canvas.zoom / 4)  # small on screen: the floor
+    assert live.preview_size() == 256
+    w.canvas.set_zoom(8.0)  # zoomed far in: the cap
+    assert live.preview_size() == live.live.preview_size
+    n = live.previews
+    live.request()
+    qtbot.waitUntil(lambda: live.previews > n, timeout=30000)
+    image = w.canvas._preview
+    assert max(image.width(), image.height()) == min(live.live.preview_size,
+                                                      max(w.doc.width, w.doc.height))
+    qtbot.waitUntil(lambda: w._pending_live is not None, timeout=60000)
+
+
 def test_export_writes_the_live_colorization_on_the_canvas(semantic_colorize, make_window,
                                                           qtbot, tmp_path, monkeypatch):
     """Issue 20, bug 1: a live colorization on screen was exported as the gray photo."""
@@ -154,9 +180,9 @@ def test_the_vividness_slider_recolours_the_live_preview_as_it_moves(
             built.append(1)
             super().__init__(*args, **kwargs)
 
-        def preview(self, hints):
+        def preview(self, hints, size=None):
             seen.append(self.vividness)
-            return super().preview(hints)
+            return super().preview(hints, size)
 
     monkeypatch.setattr(semantic_colorize, "LiveColorizer", Spy)
     w = open_photo(qtbot, make_window())
