@@ -127,11 +127,13 @@ def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
     with its scene head (``NAME_scene``, :func:`auto_prior_correction`) where one was
     fitted for exactly these weights."""
     name = DEFAULT_WEIGHTS if weights == "default" else weights
-    net = load_as(BinColorizer, name, device)
-    # channels-last: oneDNN's convolutions skip a reorder per layer (the hinted network
-    # ~15 % faster on the CPU), and the logits come out with the bins contiguous per pixel,
-    # as annealed_mean reads them
-    net.to(memory_format=torch.channels_last)
+    net = load_as(BinColorizer, name, device)  # cached: converted once
+    if not getattr(net, "channels_last", False):
+        # oneDNN's convolutions skip a reorder per layer (the hinted network ~15 % faster on
+        # the CPU), and the logits come out with the bins contiguous per pixel, as
+        # annealed_mean reads them
+        net.to(memory_format=torch.channels_last)
+        object.__setattr__(net, "channels_last", True)
     # a plain attribute, not a submodule: the pair's own state stays as it was written
     object.__setattr__(net, "scene_head", _scene_head_for(name))
     return net
