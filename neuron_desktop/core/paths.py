@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -19,9 +20,11 @@ def user_data_dir() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / APP
 
 
+@functools.lru_cache(maxsize=64)
 def package_data(*parts: str) -> Path:
     """A file or folder shipped inside the package (weights, sample photos, the icon), found
-    through importlib.resources so it works from a wheel as from a checkout."""
+    through importlib.resources so it works from a wheel as from a checkout (once per path:
+    the editor asks on every edit whether the models are installed)."""
     from importlib.resources import files
 
     return Path(str(files("neuron_desktop").joinpath(*parts)))

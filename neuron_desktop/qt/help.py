@@ -190,7 +190,9 @@ class HelpWiring(QObject):
         """Operations that need a photo are disabled without one (History says so too)."""
         w = self.w
         has = w.doc is not None
-        w.undo_view.setEmptyLabel("Opened photo" if has else "No photo open")
+        label = "Opened photo" if has else "No photo open"
+        if w.undo_view.emptyLabel() != label:  # setting it re-lays out the History list
+            w.undo_view.setEmptyLabel(label)
         w.brush_panel.detect.setEnabled(has)
         for b in [*w.brush_panel.findChildren(QPushButton),  # Clear, Invert, Import, ...
                   *w.hint_panel.findChildren(QPushButton)]:  # Remove all hints
