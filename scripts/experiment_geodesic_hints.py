@@ -4,7 +4,8 @@ The shipped propagation weighs a hint's correction by the straight-line distance
 (with lightness and same-region terms). Here that distance is replaced by a geodesic one: a
 step between neighbouring pixels costs its length times 1 + BETA * |dL| / 10, so crossing an
 edge in L costs more; STRETCH divides the distance (a longer reach; BETA -1: the straight
-line, stretched, as the control). Computed at a quarter
+line, stretched, as the control; -1:1 is the straight-line reach shipped before 2026-12-07's
+nineteenth session, the first row the shipped propagation). Computed at a quarter
 of the working size by repeated 8-neighbour relaxation (slow: ~50 ms a hint; a product
 version would need a faster scan). Validation split, the eval's protocol: one seeded true
 hint (near / rest PSNR change, share of photos whose rest loses > 0.1 dB) and 10 hints.
@@ -65,12 +66,15 @@ def main() -> None:
     setting: dict = {"v": None}
     shipped = pc.hint_geometry
 
-    def geometry(hints, l_full, l_work, sigma_range, probs, boxes=None):
-        g = shipped(hints, l_full, l_work, sigma_range, probs, boxes)
-        if setting["v"] is not None:
-            beta, stretch = setting["v"]
-            d2 = g.d2 if beta < 0 else geodesic_d2(l_work, g.centers, beta)
-            g.d2 = d2 / stretch ** 2
+    def geometry(hints, l_full, l_work, sigma_range, probs, boxes=None, geodesic=0.0):
+        if setting["v"] is None:  # the shipped propagation as it is
+            return shipped(hints, l_full, l_work, sigma_range, probs, boxes, geodesic)
+        # a variant of the straight-line reach the experiment started from (0.15 / 0.4)
+        g = shipped(hints, l_full, l_work, sigma_range, probs, boxes, 0.0)
+        beta, stretch = setting["v"]
+        stretch *= 0.15 / pc.DEFAULT_PROPAGATION.sigma_space
+        d2 = g.d2 if beta < 0 else geodesic_d2(l_work, g.centers, beta)
+        g.d2 = d2 / stretch ** 2
         return g
 
     pc.hint_geometry = geometry

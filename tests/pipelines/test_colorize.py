@@ -120,6 +120,22 @@ def test_hint_corrections_spread_to_similar_lightness_only():
     assert torch.equal(propagate_hints(ab, l_work, hints, l_work, None), ab)
 
 
+def test_a_geodesic_reach_stops_at_an_edge_between_regions_of_the_same_lightness():
+    """Two halves of the same lightness with a dark band between them: along the photo the
+    band is far to cross, so a hint on the left no longer colours the right half."""
+    from neuron_desktop.pipelines.colorize import Propagation, propagate_hints
+
+    l_work = torch.full((1, 1, 64, 96), 50.0)
+    l_work[..., 44:52] = 5.0  # the band
+    ab = torch.zeros(1, 2, 64, 96)
+    hints = [AbHint(36, 32, (40.0, 0.0), 3)]
+    straight = propagate_hints(ab, l_work, hints, l_work, Propagation(0.3, 10.0, 0.1))
+    along = propagate_hints(ab, l_work, hints, l_work, Propagation(0.3, 10.0, 0.1, geodesic=5))
+    assert straight[0, 0, 32, 60] > 20  # across the band, as near: coloured
+    assert along[0, 0, 32, 60].abs() < 2  # the band stops it
+    assert along[0, 0, 32, 30] > 30 and along[0, 0, 5, 20] > 15  # its own side as before
+
+
 def _semantic_net():
     from neuron_desktop.models.colorization import SemanticColorizer
 
