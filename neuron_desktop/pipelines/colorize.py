@@ -120,6 +120,9 @@ class Prepared:
     shift: Tensor | None = None  # a colour reference's log-ratio: (Q,) or (1, Q, gh, gw)
     scene_shift: float | None = None  # the photo's change of α (auto_prior_correction)
     cleaned: bool = False  # the network read the photo through the restorer (prepare)
+    # (seed y, x, beta) -> (h, w) squared geodesic distance: a hint that did not move is not
+    # measured again (geodesic_d2)
+    geodesic: dict = field(default_factory=dict)
 
 
 def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
@@ -467,9 +470,9 @@ class HintGeometry:
 
 def hint_geometry(hints: list, l_full: Tensor, l_work: Tensor, sigma_range: float,
                   probs: Tensor | None, boxes: HintBoxes | None = None,
-                  geodesic: float = 0.0) -> HintGeometry:
+                  geodesic: float = 0.0, cache: dict | None = None) -> HintGeometry:
     """``boxes``: :func:`hint_boxes` at ``l_work``'s size, when already computed;
-    ``geodesic`` > 0: distances along the photo (:func:`geodesic_d2`)."""
+    ``geodesic`` > 0: distances along the photo (:func:`geodesic_d2`, kept in ``cache``)."""
     h, w = l_work.shape[-2:]
     patches, hint_ab = boxes or hint_boxes(hints, l_full, (h, w))
     centers, lights = [], []
@@ -478,7 +481,7 @@ def hint_geometry(hints: list, l_full: Tensor, l_work: Tensor, sigma_range: floa
         lights.append(l_work[0, 0, y0:y1, x0:x1].mean())
     c = torch.tensor(centers, dtype=l_work.dtype, device=l_work.device)
     if geodesic > 0:
-        d2 = geodesic_d2(l_work, c, geodesic)
+        d2 = geodesic_d2(l_work, c, geodesic, cache)
     else:
         ys = torch.arange(h, dtype=l_work.dtype, device=l_work.device)[None, :, None]
         xs = torch.arange(w, dtype=l_work.dtype, device=l_work.device)[None, None, :]
@@ -498,18 +501,27 @@ def hint_geometry(hints: list, l_full: Tensor, l_work: Tensor, sigma_range: floa
 GEODESIC_SCALE = 4  # the geodesic distance is computed at 1/4 of the working size
 
 
-def geodesic_d2(l_work: Tensor, centers: Tensor, beta: float) -> Tensor:
+def geodesic_d2(l_work: Tensor, centers: Tensor, beta: float, cache: dict | None = None
+                ) -> Tensor:
     """``(N, h, w)`` squared geodesic distance in working-size pixels from each centre
     (y, x) over ``l_work`` (1, 1, h, w) (:func:`core.geodesic.geodesic_distance` at
-    1/:data:`GEODESIC_SCALE` of the size, then upsampled)."""
+    1/:data:`GEODESIC_SCALE` of the size, then upsampled). ``cache`` (one per ``l_work``,
+    ``Prepared.geodesic``) keeps each seed's map, so only new seeds are measured."""
     h, w = l_work.shape[-2:]
     s = GEODESIC_SCALE
-    small = F.avg_pool2d(l_work.float(), s, ceil_mode=True)[0, 0].cpu().numpy()
-    gh, gw = small.shape
+    gh, gw = -(-h // s), -(-w // s)
     seeds = [(min(int(cy / s), gh - 1), min(int(cx / s), gw - 1)) for cy, cx in centers.tolist()]
-    d = torch.from_numpy(geodesic_distance(small, seeds, beta)).to(l_work)
-    return (F.interpolate(d[None], size=(h, w), mode="bilinear", align_corners=False)[0]
-            * s) ** 2
+    cache = {} if cache is None else cache
+    new = sorted({p for p in seeds if (*p, beta) not in cache})
+    if new:
+        small = F.avg_pool2d(l_work.float(), s, ceil_mode=True)[0, 0].cpu().numpy()
+        d = torch.from_numpy(geodesic_distance(small, new, beta)).to(l_work)
+        d2 = (F.interpolate(d[None], size=(h, w), mode="bilinear", align_corners=False)[0]
+              * s) ** 2
+        if len(cache) > 256:  # a long session of moving hints: start again
+            cache.clear()
+        cache.update({(*p, beta): m for p, m in zip(new, d2, strict=True)})
+    return torch.stack([cache[(*p, beta)] for p in seeds])
 
 
 def hint_gate(geometry: HintGeometry, params: Propagation) -> Tensor:
@@ -767,7 +779,7 @@ def prepared_hint_geometry(net, prep: Prepared, hints: list, params: Propagation
     network's regions): what the gate and the propagation use."""
     h, w = prep.work_size
     return hint_geometry(hints, prep.l_full, prep.l_work[..., :h, :w], params.sigma_range,
-                         region_probs(net, prep), boxes, params.geodesic)
+                         region_probs(net, prep), boxes, params.geodesic, prep.geodesic)
 
 
 def refine_radius(h: int, w: int, at_512: int = REFINE_RADIUS_AT_512) -> int:
