@@ -142,10 +142,10 @@ def normalize_ab(ab: Tensor) -> Tensor:
     return ab / AB_NORM
 
 
-
-
-# NumPy twins for small (..., 3) arrays on the GUI thread (the hint picker, single pixels):
+# NumPy twins for small (..., 3) arrays (the hint picker and single pixels on the GUI thread,
+# the monochrome check of core.imageio):
 # the same formulas and constants, without torch (whose thread pool the live preview uses).
+
 
 def rgb_to_lab_array(rgb: np.ndarray) -> np.ndarray:
     """sRGB ``(..., 3)`` in [0, 1] -> CIE Lab ``(..., 3)`` float32, as :func:`rgb_to_lab`."""

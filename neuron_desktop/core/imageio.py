@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageCms, ImageFile, TiffImagePlugin, TiffTags
 
+from neuron_desktop.core.color import rgb_to_lab_array
 from neuron_desktop.core.errors import ImageLoadError, ImageSaveError, ImageTooLargeError, MaskError
 
 log = logging.getLogger(__name__)
@@ -877,19 +878,6 @@ _TONED_RESIDUAL_RATIO = 0.15  # ... or this fraction of the mean chroma, whichev
 _ANALYSIS_SIDE = 256
 
 
-def _srgb_to_lab(rgb: np.ndarray) -> np.ndarray:
-    """(..., 3) sRGB in [0, 1] -> (..., 3) CIELAB (D65): L in [0, 100], a/b roughly ±128."""
-    c = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    m = np.array([[0.4124564, 0.3575761, 0.1804375],
-                  [0.2126729, 0.7151522, 0.0721750],
-                  [0.0193339, 0.1191920, 0.9503041]], np.float32)
-    xyz = c @ m.T / np.array([0.95047, 1.0, 1.08883], np.float32)
-    d = 6.0 / 29.0
-    f = np.where(xyz > d**3, np.cbrt(xyz), xyz / (3 * d * d) + 4.0 / 29.0)
-    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
-                     200 * (f[..., 1] - f[..., 2])], axis=-1)
-
-
 def detect_monochrome(rgb: np.ndarray) -> MonochromeInfo:
     """Classify (H, W, 3) RGB in [0, 1] as grayscale, toned (sepia, cyanotype...) or color.
 
@@ -907,7 +895,7 @@ def detect_monochrome(rgb: np.ndarray) -> MonochromeInfo:
     if scale < 1:
         size = (max(1, round(w * scale)), max(1, round(h * scale)))
         x = cv2.resize(x, size, interpolation=cv2.INTER_AREA)
-    lab = _srgb_to_lab(x.reshape(-1, 3).astype(np.float64))
+    lab = rgb_to_lab_array(x.reshape(-1, 3)).astype(np.float64)
     L, a, b = lab[:, 0], lab[:, 1], lab[:, 2]
     chroma = np.hypot(a, b)
     mean_chroma = float(chroma.mean())
