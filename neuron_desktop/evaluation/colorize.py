@@ -29,8 +29,10 @@ from neuron_desktop.data.hints import uniform_hint_points
 from neuron_desktop.data.photos import list_images
 from neuron_desktop.evaluation.common import SHARED_DATA, contact_sheet, to_8bit
 from neuron_desktop.pipelines.colorize import (
+    DEFAULT_PROPAGATION,
     DEFAULT_REFERENCE_STRENGTH,
     AbHint,
+    Propagation,
     finish,
     prepare,
     work_ab,
@@ -73,11 +75,12 @@ class AbErrorCurves:
 
 
 def hint_locality(net, prep, lab: torch.Tensor, truth: torch.Tensor, auto: torch.Tensor,
-                  temperature: float, seed: int) -> dict[str, float]:
+                  temperature: float, seed: int,
+                  propagation: Propagation = DEFAULT_PROPAGATION) -> dict[str, float]:
     """One seeded truth hint: PSNR change (hinted − automatic) within the hint's
     neighbourhood and over the rest of the photo, as mean squared errors there."""
     hint = truth_hints(lab, 1, seed)[0]
-    out = to_8bit(finish(prep, work_ab(net, prep, [hint], temperature), True))
+    out = to_8bit(finish(prep, work_ab(net, prep, [hint], temperature, propagation), True))
     h, w = truth.shape[-2:]
     ys = torch.arange(h)[:, None]
     xs = torch.arange(w)[None, :]
