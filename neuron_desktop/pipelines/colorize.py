@@ -123,6 +123,18 @@ class Prepared:
     # (seed y, x, beta) -> (h, w) squared geodesic distance: a hint that did not move is not
     # measured again (geodesic_d2)
     geodesic: dict = field(default_factory=dict)
+    # hinted passes in bfloat16 where the CPU computes it natively (reduced_precision_ok):
+    # the live previews' (docs/colorization.md, "Live hints"); results stay float32
+    reduced_precision: bool = False
+
+
+def reduced_precision_ok(device: torch.device | str) -> bool:
+    """Whether hinted passes may run in bfloat16 on ``device``: a CPU with AVX-512 BF16
+    (twice the convolutions' speed; without it bfloat16 is emulated and slower)."""
+    if torch.device(device).type != "cpu":
+        return False
+    check = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    return bool(check is not None and check())
 
 
 def load_colorizer(weights: str = "default", device: torch.device | str = "cpu"
@@ -556,7 +568,8 @@ def predict_logits(net: BinColorizer, prep: Prepared, hints: list | None,
                    boxes: HintBoxes | None = None) -> Tensor:
     """Bin logits at half the working size ``(1, Q, h/2, w/2)`` (padded to /8). The latest
     hinted answer is kept: a new hint's suggested colour asks for the hints just shown."""
-    key = (id(net), *((type(h).__name__, *astuple(h)) for h in hints)) if hints else ()
+    key = (id(net), prep.reduced_precision,
+           *((type(h).__name__, *astuple(h)) for h in hints)) if hints else ()
     if key and prep.hinted_logits is not None and prep.hinted_logits[0] == key:
         return prep.hinted_logits[1]
     logits = _predict_logits(net, prep, hints, boxes)
@@ -572,8 +585,11 @@ def _predict_logits(net: BinColorizer, prep: Prepared, hints: list | None,
     pad = prep.l_work.shape[-2:]
     ab = F.pad(ab, (0, pad[1] - ab.shape[-1], 0, pad[0] - ab.shape[-2])).to(device)
     mask = F.pad(mask, (0, pad[1] - mask.shape[-1], 0, pad[0] - mask.shape[-2])).to(device)
-    with torch.no_grad():
+    reduced = bool(hints) and prep.reduced_precision
+    with torch.no_grad(), torch.autocast("cpu", torch.bfloat16, enabled=reduced):
         logits = net(net.normalize_l(prep.l_work), net.normalize_ab(ab), mask, prep.features)
+    if reduced:
+        logits = logits.float()
     if prep.shift is None:
         return logits
     shift = prep.shift.to(logits)
@@ -942,6 +958,9 @@ class LiveColorizer:
         self.vividness = vividness
         self.prep = prepare(model, image, render_size, reference, reference_strength,
                             clean_view)
+        # previews, suggestions and the confidence map with hints: the hinted network in
+        # bfloat16 where native (its ab within 0.4 units of float32's; :meth:`full` exact)
+        self.prep.reduced_precision = reduced_precision_ok(self.prep.l_work.device)
         self.preview_size = preview_size
         self._l_previews: dict[int, Tensor] = {}  # lightness per preview size (a few)
 
@@ -996,8 +1015,13 @@ class LiveColorizer:
         return hint_spot(self.confidence(hints), hints, (H, W))
 
     def full(self, hints: list | None, refine: bool = True) -> Tensor:
-        """The full-resolution result ``(1, 3, H, W)``."""
-        return finish(self.prep, self.ab(hints), refine)
+        """The full-resolution result ``(1, 3, H, W)``, in float32 throughout (as
+        :func:`colorize` gives it)."""
+        reduced, self.prep.reduced_precision = self.prep.reduced_precision, False
+        try:
+            return finish(self.prep, self.ab(hints), refine)
+        finally:
+            self.prep.reduced_precision = reduced
 
     def confidence(self, hints: list | None = None, full: bool = False) -> Tensor:
         """The confidence map at the preview size (or the photo's, ``full``)."""

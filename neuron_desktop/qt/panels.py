@@ -54,6 +54,8 @@ class SwatchRow(QWidget):
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self.layout_.setSpacing(3)
         self.colors: list[tuple[float, float, float]] = []
+        self._tips: list[str] = []
+        self._buttons: list[QToolButton] = []  # reused; those past len(colors) hidden
         self.empty_label = QLabel("—")
         self.empty_label.setStyleSheet("color: #777")
         self.layout_.addWidget(self.empty_label)
@@ -64,21 +66,32 @@ class SwatchRow(QWidget):
         self.setMinimumHeight(probe.sizeHint().height())  # same height with swatches or not
 
     def set_colors(self, colors, tips=None) -> None:
-        while self.layout_.count() > 2:
-            item = self.layout_.takeAt(0)
-            if item.widget():
-                item.widget().deleteLater()
-        self.colors = [tuple(c) for c in colors][: self.max_items]
-        self.empty_label.setVisible(not self.colors)
-        for i, c in enumerate(self.colors):
+        """Show ``colors`` (RGB in [0, 1]) with ``tips``; the buttons are reused and an
+        unchanged row is left alone (a new hint updates it while its preview computes)."""
+        colors = [tuple(c) for c in colors][: self.max_items]
+        tips = list(tips[: len(colors)]) if tips else [
+            "rgb({}, {}, {})".format(*(round(v * 255) for v in c)) for c in colors]
+        if colors == self.colors and tips == self._tips:
+            return
+        self.colors, self._tips = colors, tips
+        while len(self._buttons) < len(colors):
             b = QToolButton()
             b.setIconSize(QSize(18, 18))
-            b.setIcon(_swatch_icon(c))
             b.setAutoRaise(True)
-            r, g, bl = (round(v * 255) for v in c)
-            b.setToolTip(tips[i] if tips else f"rgb({r}, {g}, {bl})")
-            b.clicked.connect(lambda _=False, c=c: self.picked.emit(c))
+            i = len(self._buttons)
+            b.clicked.connect(lambda _=False, i=i: self.picked.emit(self.colors[i]))
             self.layout_.insertWidget(self.layout_.count() - 2, b)
+            self._buttons.append(b)
+        for i, b in enumerate(self._buttons):
+            if i < len(colors):
+                b.setIcon(_swatch_icon(colors[i]))
+                b.setToolTip(tips[i])
+            b.setVisible(i < len(colors))
+        self.empty_label.setVisible(not colors)
+
+    def buttons(self) -> list[QToolButton]:
+        """The swatches shown, in order."""
+        return self._buttons[: len(self.colors)]
 
 
 # --------------------------------------------------------------------------------- tools

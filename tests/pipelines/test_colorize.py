@@ -265,6 +265,7 @@ def test_the_live_session_suggests_what_a_fresh_run_suggests_without_the_encoder
     net = _semantic_net()
     image = torch.rand(1, 3, 300, 450)
     live = pc.LiveColorizer(image, net, render_size=128, preview_size=150)
+    live.prep.reduced_precision = False  # exactly the fresh run's answer (bfloat16: below)
     live.warm()
     shown = [AbHint(100, 80, (40.0, -20.0), 5)]
     live.preview(shown)
@@ -283,6 +284,31 @@ def test_the_live_session_suggests_what_a_fresh_run_suggests_without_the_encoder
     assert calls == [1]
     with pytest.raises(ValueError):
         pc.suggest_colors(None, [], (1, 1))
+
+
+def test_live_previews_may_run_the_hinted_network_in_bfloat16_and_the_full_result_stays_exact():
+    """Where the CPU computes bfloat16 natively the live session's hinted passes use it
+    (about a third faster); the colours move by a fraction of an ab unit, the automatic
+    colours not at all, and the full-resolution result is float32's."""
+    net = _semantic_net()
+    image = torch.rand(1, 3, 300, 450)
+    live = pc.LiveColorizer(image, net, render_size=128, preview_size=150)
+    assert live.prep.reduced_precision == pc.reduced_precision_ok("cpu")
+    live.prep.reduced_precision = True  # forced: emulated where not native, same numbers
+    hints = [AbHint(100, 80, (40.0, -20.0), 5), AbHint(350, 220, (-10.0, 30.0), 5)]
+    reduced = live.ab(hints)
+    auto = live.ab([])
+    live.prep.reduced_precision = False
+    exact = live.ab(hints)  # the hinted answer is cached per precision: computed again
+    assert not torch.equal(reduced, exact)
+    assert float((reduced - exact).norm(dim=1).max()) < 1.5
+    assert torch.equal(live.ab([]), auto)
+    live.prep.reduced_precision = True
+    full = live.full(hints)
+    assert live.prep.reduced_precision  # restored
+    ref = run_pipeline(colorize(image, model=net, hints=hints, render_size=128, device="cpu"))
+    assert torch.allclose(full, ref, atol=1e-5)
+    assert not pc.reduced_precision_ok("cuda") and not pc.reduced_precision_ok("meta")
 
 
 def test_hint_spot_finds_the_largest_unsure_area_away_from_hints_and_edges():

@@ -110,9 +110,7 @@ def test_suggested_colours_in_words(make_window, fake_colorize, qtbot):
     w.colorize_panel.live.setChecked(False)
     w.hint_tool.add(30, 30)
     qtbot.waitUntil(lambda: bool(w.hint_panel.suggested.colors), timeout=10000)
-    from PySide6.QtWidgets import QToolButton
-
-    tips = [b.toolTip() for b in w.hint_panel.suggested.findChildren(QToolButton)]
+    tips = [b.toolTip() for b in w.hint_panel.suggested.buttons()]
     assert tips and all("p =" not in t for t in tips)
     assert any(t.startswith("Very likely colour here (about 50 in 100)") for t in tips), tips
     assert any(t.startswith("Likely colour here (about 30 in 100)") for t in tips), tips
@@ -131,3 +129,32 @@ def test_image_menu_colorize_opens_and_focuses_the_form(window, qtbot):
     focused = QApplication.focusWidget()
     assert focused is not None and w.colorize_panel.isAncestorOf(focused)
     assert "Colorize" in w.statusBar().currentMessage()
+
+
+def test_a_swatch_row_reuses_its_buttons_and_each_picks_its_own_colour(qtbot):
+    """Suggested and recent colours change on every new hint: the row updates its buttons
+    in place (no widgets created or deleted once there are enough) and skips an unchanged
+    update; a click picks the colour shown on that swatch."""
+    from PySide6.QtCore import Qt
+
+    from neuron_desktop.qt.panels import SwatchRow
+
+    row = SwatchRow(4)
+    qtbot.addWidget(row)
+    row.show()
+    row.set_colors([(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)], ["r", "g", "b"])
+    first = row.buttons()
+    assert [b.toolTip() for b in first] == ["r", "g", "b"] and not row.empty_label.isVisible()
+    row.set_colors([(0.5, 0.5, 0.0), (0.2, 0.3, 0.4)])  # fewer: the third is hidden
+    assert row.buttons() == first[:2] and not first[2].isVisible()
+    assert first[1].toolTip() == "rgb(51, 76, 102)"
+    with qtbot.waitSignal(row.picked) as got:
+        qtbot.mouseClick(first[1], Qt.MouseButton.LeftButton)
+    assert got.args == [(0.2, 0.3, 0.4)]
+    row.set_colors([(1.0, 1.0, 1.0)] * 6)  # more than it holds: the first four
+    assert len(row.buttons()) == 4 and all(b.isVisible() for b in row.buttons())
+    icon = row.buttons()[0].icon().cacheKey()
+    row.set_colors([(1.0, 1.0, 1.0)] * 4)  # the same row again: left alone
+    assert row.buttons()[0].icon().cacheKey() == icon
+    row.set_colors([])
+    assert row.buttons() == [] and row.empty_label.isVisible()
