@@ -6,10 +6,14 @@ terms). With ``Propagation.geodesic`` = BETA > 0 that distance is measured along
 1 + BETA * |dL| / 10, so crossing an edge in L costs more. STRETCH scales both reaches
 (``sigma_space`` 0.15 and ``gate_space`` 0.4, the straight-line setting shipped before the
 geodesic one). BETA 0: the straight line. Validation split, the eval's protocol: one seeded
-true hint (near / rest PSNR change, share of photos whose rest loses > 0.1 dB) and
+true hint (near / rest PSNR change, share of photos whose rest loses > 0.1 dB;
+``--seeds K``: K hints per photo, one at a time) and
 1 / 5 / 10 / 20 hints. The first row is the shipped propagation.
 
     python scripts/experiment_geodesic_hints.py [--limit N] 0:1 1:1.5 5:2.5 ...   (BETA:STRETCH)
+
+An optional third value sets ``Propagation.pull`` (what spreads: 0 the hint's correction,
+1 its colour), e.g. ``1:1.5:0.5``.
 """
 
 from __future__ import annotations
@@ -28,14 +32,17 @@ from neuron_desktop.evaluation import colorize as ec
 from neuron_desktop.pipelines import colorize as pc
 
 
-def propagation(beta: float, stretch: float) -> pc.Propagation:
-    return pc.Propagation(sigma_space=0.15 * stretch, gate_space=0.4 * stretch, geodesic=beta)
+def propagation(beta: float, stretch: float, pull: float = 0.0) -> pc.Propagation:
+    return pc.Propagation(sigma_space=0.15 * stretch, gate_space=0.4 * stretch, geodesic=beta,
+                          pull=pull)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("configs", nargs="+", help="BETA:STRETCH")
+    parser.add_argument("configs", nargs="+", help="BETA:STRETCH[:PULL]")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="one-hint trials per photo (the first is the eval's seed)")
     parser.add_argument("--out", default="runs/eval/geodesic_hints_validation.json")
     args = parser.parse_args()
     torch.set_grad_enabled(False)
@@ -52,9 +59,11 @@ def main() -> None:
         auto = ec.to_8bit(pc.finish(prep, pc.work_ab(net, prep, [], t), True))
         for c, prop in configs.items():
             row = rows[c]
-            loc = ec.hint_locality(net, prep, lab, truth, auto, t, 5000 + i, prop)
-            for k, v in loc.items():
-                row.setdefault(k, []).append(v)
+            for j in range(args.seeds):
+                loc = ec.hint_locality(net, prep, lab, truth, auto, t, 5000 + i + 10000 * j,
+                                       prop)
+                for k, v in loc.items():
+                    row.setdefault(k, []).append(v)
             row.setdefault("psnr_auto", []).append(float(psnr(auto, truth)))
             for n in ec.HINT_COUNTS:
                 hints = ec.truth_hints(lab, n, seed=1000 + i)
@@ -71,7 +80,8 @@ def main() -> None:
                 [10 * np.log10(h / a) > 0.1 for a, h in zip(r["mse_auto_rest"],
                                                            r["mse_hint_rest"], strict=True)])),
             **{f"hints_{n}_db": float(np.mean(r[f"psnr_{n}"])) for n in ec.HINT_COUNTS},
-            "auto_db": float(np.mean(r["psnr_auto"])), "photos": len(r["psnr_auto"])}
+            "auto_db": float(np.mean(r["psnr_auto"])), "photos": len(r["psnr_auto"]),
+            "one_hint_trials": len(r["mse_auto_rest"])}
         print(c, {k: round(v, 3) for k, v in summary[c].items()})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(summary, indent=1) + "\n")

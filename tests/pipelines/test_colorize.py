@@ -136,6 +136,26 @@ def test_a_geodesic_reach_stops_at_an_edge_between_regions_of_the_same_lightness
     assert along[0, 0, 32, 30] > 30 and along[0, 0, 5, 20] > 15  # its own side as before
 
 
+def test_pull_spreads_the_hint_colour_instead_of_its_correction():
+    """The network's colours vary across a region (a stripe at the hint, another beside it):
+    a spread correction shifts both by the hint's difference, so the stripe beside it stays
+    apart; pulling (``pull`` 1) brings every reached pixel towards the hint's colour."""
+    from neuron_desktop.pipelines.colorize import Propagation, propagate_hints
+
+    l_work = torch.full((1, 1, 40, 60), 50.0)
+    ab = torch.zeros(1, 2, 40, 60)
+    ab[:, 1, :, 20:] = 30.0  # the network's b* on the right part of the region
+    hints = [AbHint(10, 20, (40.0, 0.0), 3)]
+    shift = propagate_hints(ab, l_work, hints, l_work, Propagation(0.5, 10.0, 0.01, pull=0.0))
+    pull = propagate_hints(ab, l_work, hints, l_work, Propagation(0.5, 10.0, 0.01, pull=1.0))
+    half = propagate_hints(ab, l_work, hints, l_work, Propagation(0.5, 10.0, 0.01, pull=0.5))
+    for out in (shift, pull, half):
+        assert abs(float(out[0, 0, 20, 10]) - 40) < 2 and abs(float(out[0, 1, 20, 10])) < 2
+    assert float(shift[0, 1, 20, 30]) > 25  # shifted: keeps its own b*
+    assert float(pull[0, 1, 20, 30]) < 8 and float(pull[0, 0, 20, 30]) > 30  # pulled in
+    assert float(pull[0, 1, 20, 30]) < float(half[0, 1, 20, 30]) < float(shift[0, 1, 20, 30])
+
+
 def _semantic_net():
     from neuron_desktop.models.colorization import SemanticColorizer
 

@@ -32,7 +32,8 @@ power 4 -> 12, so it leaks less into other objects, issue 18); the three ``color
 (the colorizer runs channels-last and decodes its logits per pixel with one matrix
 product, 15 % faster on the CPU; the values move by at most 8.3e-7, 0.001 % of 8-bit
 levels, issue 18); ``colorize-hints`` (a hint's reach measured along the photo, geodesic
-on lightness, with longer reaches, issue 18).
+on lightness, with longer reaches, issue 18); ``colorize-hints`` (reached pixels pulled
+towards a hint's colour, ``Propagation.pull`` 0.75, with shorter reaches, issue 18).
 Added since: ``colorize-old-print`` (the damaged sepia sample, which the colorizer reads
 through the restorer by default, issue 18; the clean astronaut is read as it is, so
 ``colorize`` and ``colorize-hints`` kept their hashes).
