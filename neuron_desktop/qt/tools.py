@@ -179,9 +179,10 @@ class HintTool(QObject):
     def settle_new(self, index: int, rgb) -> bool:
         """The new hint ``index`` takes ``rgb`` (None: keeps its colour), merged into its
         "Add hint" step; hint edits then go on as usual. False if it is no longer new."""
-        doc, pending, self.pending = self.document(), self.pending, None
+        doc, pending = self.document(), self.pending
         if doc is None or pending is None or pending[0] != index or index >= len(doc.hints):
-            return False
+            return False  # an earlier new hint's answer: the latest one still waits for its own
+        self.pending = None
         h = doc.hints[index]
         if rgb is not None and tuple(h.rgb) != tuple(rgb):
             hints = list(doc.hints)

@@ -233,6 +233,30 @@ def test_colorize_preview_final_and_live_hints(make_window, fake_colorize, qtbot
     qtbot.waitUntil(lambda: bool(w.hint_panel.suggested.colors), timeout=5000)
 
 
+def test_two_quick_hints_the_second_still_takes_its_suggested_colour(make_window,
+                                                                     fake_colorize, qtbot):
+    """Two clicks before the first hint's suggestion came back: the first's late answer
+    must not cancel the second's wait, so the second takes its suggestion and the live
+    preview runs (it once stayed unsettled, with no preview: a flaky test showed it)."""
+    w = open_photo(qtbot, make_window())
+    w.colorize_panel.live.setChecked(True)
+    w.set_tool("hints")
+    w.hint_tool.color = (0.0, 0.0, 1.0)
+    asked = []
+    w.request_suggestions = lambda index, live=None: asked.append(index)  # answered below
+    w.hint_tool.add(10, 10)
+    w.hint_tool.add(20, 20)
+    assert asked == [0, 1] and w.hint_tool.pending[0] == 1
+    red, green = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)
+    first = {"index": 0, "auto": True, "doc": w.doc, "new": (0, 5)}
+    w.show_suggestions([(green, 0.6)], first)  # the first hint's answer, late
+    assert w.hint_tool.pending is not None and tuple(w.doc.hints[1].rgb) == (0.0, 0.0, 1.0)
+    with qtbot.waitSignal(w.jobs.finished, timeout=20000):
+        w.show_suggestions([(red, 0.7)], {**first, "index": 1, "new": (1, 5)})
+    assert w.hint_tool.pending is None and tuple(w.doc.hints[1].rgb) == red
+    assert len(fake_colorize.calls[-1]["hints"]) == 2
+
+
 def test_cancel_really_stops(make_window, monkeypatch, qtbot):
     from tests.qt.conftest import fake_colorize_module, install_colorize
 
