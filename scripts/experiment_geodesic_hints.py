@@ -13,7 +13,7 @@ true hint (near / rest PSNR change, share of photos whose rest loses > 0.1 dB;
     python scripts/experiment_geodesic_hints.py [--limit N] 0:1 1:1.5 5:2.5 ...   (BETA:STRETCH)
 
 An optional third value sets ``Propagation.pull`` (what spreads: 0 the hint's correction,
-1 its colour), e.g. ``1:1.5:0.5``.
+1 its colour), e.g. ``1:1.5:0.5``, a fourth ``Propagation.sigma_texture`` (0: off).
 """
 
 from __future__ import annotations
@@ -32,14 +32,15 @@ from neuron_desktop.evaluation import colorize as ec
 from neuron_desktop.pipelines import colorize as pc
 
 
-def propagation(beta: float, stretch: float, pull: float = 0.0) -> pc.Propagation:
+def propagation(beta: float, stretch: float, pull: float = 0.0, texture: float = 0.0
+                ) -> pc.Propagation:
     return pc.Propagation(sigma_space=0.15 * stretch, gate_space=0.4 * stretch, geodesic=beta,
-                          pull=pull)
+                          pull=pull, sigma_texture=texture)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("configs", nargs="+", help="BETA:STRETCH[:PULL]")
+    parser.add_argument("configs", nargs="+", help="BETA:STRETCH[:PULL[:TEXTURE]]")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--seeds", type=int, default=1,
                         help="one-hint trials per photo (the first is the eval's seed)")

@@ -450,9 +450,15 @@ class Propagation:
     # in 6.5 % of 402 trials instead of 7.7 %, and every hint row gains (0.06-0.56 dB;
     # docs/colorization.md, "Hints pull towards their colour")
     pull: float = 0.75
+    # texture (0: off): the local spread of lightness (std over TEXTURE_WINDOW px at the
+    # working size) must be near the hint's, within this many L units (a Gaussian), so a
+    # hint on a smooth background does not reach into textured hair or foliage of its
+    # lightness
+    sigma_texture: float = 0.0
 
 
 DEFAULT_PROPAGATION = Propagation()
+TEXTURE_WINDOW = 7  # working-size pixels
 
 
 def region_affinity(probs: Tensor, points: list[tuple[int, int]], power: float) -> Tensor:
@@ -488,11 +494,21 @@ class HintGeometry:
         return k
 
 
+def local_texture(l: Tensor, window: int = TEXTURE_WINDOW) -> Tensor:
+    """``(h, w)`` standard deviation of the lightness ``l`` (1, 1, h, w) over a window."""
+    mean = F.avg_pool2d(l, window, 1, window // 2, count_include_pad=False)
+    sq = F.avg_pool2d(l * l, window, 1, window // 2, count_include_pad=False)
+    return (sq - mean * mean).clamp(min=0).sqrt()[0, 0]
+
+
 def hint_geometry(hints: list, l_full: Tensor, l_work: Tensor, sigma_range: float,
                   probs: Tensor | None, boxes: HintBoxes | None = None,
-                  geodesic: float = 0.0, cache: dict | None = None) -> HintGeometry:
+                  geodesic: float = 0.0, cache: dict | None = None,
+                  sigma_texture: float = 0.0) -> HintGeometry:
     """``boxes``: :func:`hint_boxes` at ``l_work``'s size, when already computed;
-    ``geodesic`` > 0: distances along the photo (:func:`geodesic_d2`, kept in ``cache``)."""
+    ``geodesic`` > 0: distances along the photo (:func:`geodesic_d2`, kept in ``cache``);
+    ``sigma_texture`` > 0: the lightness term also asks for a texture like the hint's
+    (:func:`local_texture`)."""
     h, w = l_work.shape[-2:]
     patches, hint_ab = boxes or hint_boxes(hints, l_full, (h, w))
     centers, lights = [], []
@@ -508,6 +524,11 @@ def hint_geometry(hints: list, l_full: Tensor, l_work: Tensor, sigma_range: floa
         d2 = (ys - c[:, 0, None, None]) ** 2 + (xs - c[:, 1, None, None]) ** 2
     dl = l_work[0, 0][None] - torch.stack(lights)[:, None, None]
     light = torch.exp(-dl**2 / (2 * sigma_range**2))
+    if sigma_texture > 0:
+        tex = local_texture(l_work)
+        dt = tex[None] - torch.stack([tex[y0:y1, x0:x1].mean() for y0, y1, x0, x1 in patches]
+                                     )[:, None, None]
+        light = light * torch.exp(-dt**2 / (2 * sigma_texture**2))
     bc = None
     if probs is not None:
         ph, pw = probs.shape[-2:]
@@ -563,7 +584,7 @@ def propagate_hints(ab: Tensor, l_work: Tensor, hints: list, l_full: Tensor,
         return ab
     if geometry is None:
         geometry = hint_geometry(hints, l_full, l_work, params.sigma_range, probs,
-                                 geodesic=params.geodesic)
+                                 geodesic=params.geodesic, sigma_texture=params.sigma_texture)
     there = torch.stack([ab[0, :, y0:y1, x0:x1].mean((1, 2))
                          for (y0, y1, x0, x1) in geometry.boxes])
     k = geometry.kernel(params.sigma_space, params.affinity_power)
@@ -805,7 +826,8 @@ def prepared_hint_geometry(net, prep: Prepared, hints: list, params: Propagation
     network's regions): what the gate and the propagation use."""
     h, w = prep.work_size
     return hint_geometry(hints, prep.l_full, prep.l_work[..., :h, :w], params.sigma_range,
-                         region_probs(net, prep), boxes, params.geodesic, prep.geodesic)
+                         region_probs(net, prep), boxes, params.geodesic, prep.geodesic,
+                         params.sigma_texture)
 
 
 def refine_radius(h: int, w: int, at_512: int = REFINE_RADIUS_AT_512) -> int:

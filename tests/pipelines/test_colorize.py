@@ -156,6 +156,27 @@ def test_pull_spreads_the_hint_colour_instead_of_its_correction():
     assert float(pull[0, 1, 20, 30]) < float(half[0, 1, 20, 30]) < float(shift[0, 1, 20, 30])
 
 
+def test_a_texture_term_keeps_a_smooth_areas_hint_out_of_textured_areas_of_its_lightness():
+    """A smooth half and a textured half of the same mean lightness, side by side (a tent
+    and hair): with the texture term a hint on the smooth half stays there."""
+    from neuron_desktop.pipelines.colorize import Propagation, local_texture, propagate_hints
+
+    g = torch.Generator().manual_seed(0)
+    l_work = torch.full((1, 1, 48, 96), 50.0)
+    l_work[..., 48:] += 16 * (torch.rand(1, 1, 48, 48, generator=g) - 0.5) * 2  # texture
+    assert float(local_texture(l_work)[:, 10:38].mean()) < 0.5
+    assert float(local_texture(l_work)[:, 58:].mean()) > 3
+    ab = torch.zeros(1, 2, 48, 96)
+    hints = [AbHint(30, 24, (0.0, -40.0), 3)]
+    plain = Propagation(0.5, 100.0, 0.01)  # lightness does not separate them here
+    without = propagate_hints(ab, l_work, hints, l_work, plain)
+    with_t = propagate_hints(ab, l_work, hints, l_work, Propagation(0.5, 100.0, 0.01,
+                                                                    sigma_texture=1.5))
+    assert float(without[0, 1, :, 60:].mean()) < -20  # spread over the texture
+    assert float(with_t[0, 1, :, 60:].abs().mean()) < 4  # kept out of it
+    assert float(with_t[0, 1, 20:28, 20:40].mean()) < -35  # its own half as before
+
+
 def _semantic_net():
     from neuron_desktop.models.colorization import SemanticColorizer
 
