@@ -52,7 +52,7 @@ def main() -> None:
         configs[c] = propagation(*(float(v) for v in c.split(":")))
     net = pc.load_colorizer()
     t = pc.DEFAULT_TEMPERATURE
-    rows: dict[str, dict[str, list]] = {c: {} for c in configs}
+    rows: dict[str, dict[str, list]] = {c: {"locality": []} for c in configs}
     for i, path in enumerate(ec.default_files(validation=True)[:args.limit]):
         truth = ec.to_8bit(to_tensor(load_image(path).rgb).clamp(0, 1))
         lab = rgb_to_lab(truth)
@@ -61,10 +61,8 @@ def main() -> None:
         for c, prop in configs.items():
             row = rows[c]
             for j in range(args.seeds):
-                loc = ec.hint_locality(net, prep, lab, truth, auto, t, 5000 + i + 10000 * j,
-                                       prop)
-                for k, v in loc.items():
-                    row.setdefault(k, []).append(v)
+                row["locality"].append(ec.hint_locality(net, prep, lab, truth, auto, t,
+                                                        5000 + i + 10000 * j, prop))
             row.setdefault("psnr_auto", []).append(float(psnr(auto, truth)))
             for n in ec.HINT_COUNTS:
                 hints = ec.truth_hints(lab, n, seed=1000 + i)
@@ -72,17 +70,13 @@ def main() -> None:
                 row.setdefault(f"psnr_{n}", []).append(float(psnr(out, truth)))
     summary = {}
     for c, r in rows.items():
-        def db(a, b):
-            return float(10 * np.log10(np.mean(a) / np.mean(b)))
+        loc = ec.locality_summary(r["locality"])
         summary[c] = {
-            "near_db": db(r["mse_auto_near"], r["mse_hint_near"]),
-            "rest_db": db(r["mse_auto_rest"], r["mse_hint_rest"]),
-            "share_rest_drop_over_0.1dB": float(np.mean(
-                [10 * np.log10(h / a) > 0.1 for a, h in zip(r["mse_auto_rest"],
-                                                           r["mse_hint_rest"], strict=True)])),
+            "near_db": loc["psnr_change_near"], "rest_db": loc["psnr_change_rest"],
+            "share_rest_drop_over_0.1dB": loc["photos_rest_drop_over_0.1dB"],
             **{f"hints_{n}_db": float(np.mean(r[f"psnr_{n}"])) for n in ec.HINT_COUNTS},
             "auto_db": float(np.mean(r["psnr_auto"])), "photos": len(r["psnr_auto"]),
-            "one_hint_trials": len(r["mse_auto_rest"])}
+            "one_hint_trials": len(r["locality"])}
         print(c, {k: round(v, 3) for k, v in summary[c].items()})
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(summary, indent=1) + "\n")

@@ -92,6 +92,23 @@ def hint_locality(net, prep, lab: torch.Tensor, truth: torch.Tensor, auto: torch
     return res
 
 
+def locality_summary(trials: list[dict[str, float]]) -> dict[str, float]:
+    """:func:`hint_locality` trials -> the PSNR change near the hint and over the rest (of
+    the mean squared errors), the share of trials whose rest loses more than 0.1 dB, and
+    the mean squared errors."""
+    loc = {k: float(np.mean([d[k] for d in trials])) for k in trials[0]}
+
+    def db(a: float, b: float) -> float:
+        return float(10 * np.log10(a / b))  # PSNR gain of b over a
+
+    return {"psnr_change_near": db(loc["mse_auto_near"], loc["mse_hint_near"]),
+            "psnr_change_rest": db(loc["mse_auto_rest"], loc["mse_hint_rest"]),
+            "photos_rest_drop_over_0.1dB": float(np.mean(
+                [10 * np.log10(d["mse_hint_rest"] / d["mse_auto_rest"]) > 0.1
+                 for d in trials])),
+            **loc}
+
+
 def reference_scores(net, truth: torch.Tensor, other: torch.Tensor, auto: torch.Tensor,
                      gray: torch.Tensor, temperature: float, render_size: int
                      ) -> dict[str, float]:
@@ -191,17 +208,8 @@ def evaluate(net, files: list[Path], *, temperature: float, render_size: int,
     if cast:  # PSNR alone rewards a brown wash
         results["auto"]["colour_cast"] = pooled_colour_cast(cast)
         results["auto"]["read_through_restorer"] = float(np.mean(cleaned))  # prepare's view
-    loc = {k: float(np.mean([d[k] for d in locality])) for k in locality[0]} if locality else {}
-    if loc:
-        def db(a: float, b: float) -> float:
-            return float(10 * np.log10(a / b))  # PSNR gain of b over a
-        results["hint_locality"] = {
-            "psnr_change_near": db(loc["mse_auto_near"], loc["mse_hint_near"]),
-            "psnr_change_rest": db(loc["mse_auto_rest"], loc["mse_hint_rest"]),
-            "photos_rest_drop_over_0.1dB": float(np.mean(
-                [10 * np.log10(d["mse_hint_rest"] / d["mse_auto_rest"]) > 0.1
-                 for d in locality])),
-            "radius": LOCAL_RADIUS, **loc}
+    if locality:
+        results["hint_locality"] = {**locality_summary(locality), "radius": LOCAL_RADIUS}
     if reference:
         mean = {k: float(np.mean([d[k] for d in reference])) for k in reference[0]}
         results["reference"] = {

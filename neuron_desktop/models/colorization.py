@@ -122,7 +122,7 @@ def annealed_mean(logits: Tensor, bins: Tensor, temperature: float = 0.38,
     m = probs @ (torch.cat([bins, bins.norm(dim=1, keepdim=True)], 1) if chroma_boost else bins)
     mean = m[:, :2]
     if chroma_boost:
-        mean = mean * _coherent_gain(mean, m[:, 2:], chroma_boost, 1)
+        mean = mean * _coherent_gain(mean, m[:, 2:], chroma_boost)
     return mean.reshape(b, h, w, 2).permute(0, 3, 1, 2).contiguous()
 
 
@@ -134,12 +134,12 @@ def coherent_boost(mean: Tensor, probs: Tensor, bins: Tensor, beta: float) -> Te
     cancel out), the mean's chroma is raised by ``beta * c * (E|ab| - |E[ab]|)`` along its own
     hue: sky and foliage regain saturation, an unsure red-or-green stays calm."""
     expected_chroma = torch.einsum("bqhw,q->bhw", probs, bins.to(probs).norm(dim=1))[:, None]
-    return mean * _coherent_gain(mean, expected_chroma, beta, 1)
+    return mean * _coherent_gain(mean, expected_chroma, beta)
 
 
-def _coherent_gain(mean: Tensor, expected_chroma: Tensor, beta: float, dim: int) -> Tensor:
-    """:func:`coherent_boost`'s factor on ``mean`` (ab along ``dim``)."""
-    chroma = mean.norm(dim=dim, keepdim=True)
+def _coherent_gain(mean: Tensor, expected_chroma: Tensor, beta: float) -> Tensor:
+    """:func:`coherent_boost`'s factor on ``mean`` (ab along dim 1)."""
+    chroma = mean.norm(dim=1, keepdim=True)
     coherence = chroma / expected_chroma.clamp(min=1e-6)
     return 1 + beta * coherence * (expected_chroma - chroma) / chroma.clamp(min=1e-6)
 
