@@ -356,8 +356,9 @@ def _run_batch(pairs: list[tuple[Path, Path]], process, label: str, args) -> int
 
 
 def load_hints_file(path: str) -> list:
-    """JSON list of {x, y, color: "#rrggbb" | [r, g, b] (0-255), size} or {x, y, ab: [a, b]}."""
-    from neuron_desktop.core.masks import Hint
+    """JSON list of {x, y, color: "#rrggbb" | [r, g, b] (0-255), size, spread} or {x, y,
+    ab: [a, b]}; ``spread`` (optional, 1 = the default reach) is clamped to 0.25-3."""
+    from neuron_desktop.core.masks import Hint, clamp_spread
     from neuron_desktop.pipelines.colorize import AbHint
 
     try:
@@ -365,8 +366,9 @@ def load_hints_file(path: str) -> list:
         hints = []
         for h in items:
             x, y, size = int(h["x"]), int(h["y"]), int(h.get("size", 5))
+            spread = clamp_spread(h.get("spread", 1.0))
             if "ab" in h:
-                hints.append(AbHint(x, y, (float(h["ab"][0]), float(h["ab"][1])), size))
+                hints.append(AbHint(x, y, (float(h["ab"][0]), float(h["ab"][1])), size, spread))
                 continue
             c = h["color"]
             if isinstance(c, str):
@@ -374,7 +376,7 @@ def load_hints_file(path: str) -> list:
                 c = [int(c[i:i + 2], 16) for i in (0, 2, 4)]
             if len(c) != 3:
                 raise ValueError(f"colour {h['color']!r} is not RGB")
-            hints.append(Hint(x, y, tuple(float(v) / 255 for v in c), size))
+            hints.append(Hint(x, y, tuple(float(v) / 255 for v in c), size, spread))
         return hints
     except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
@@ -960,7 +962,7 @@ def _capability_parser(sub, cap: Capability) -> argparse.ArgumentParser:
                        help="mask image, white = selected, same size as the photo; for a "
                             "folder IN, a folder of masks with the same file names")
     if "hints" in cap.needs:
-        p.add_argument("--hints", help="JSON list of {x, y, color, size} colour hints")
+        p.add_argument("--hints", help="JSON list of {x, y, color, size, spread} colour hints")
     for param in cap.params:
         if not param.in_cli:
             continue

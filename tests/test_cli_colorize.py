@@ -51,3 +51,14 @@ def test_bad_hints_file_is_a_clear_error(tmp_path):
     bad.write_text('[{"x": 1}]')
     with pytest.raises(NeuronError, match="h.json"):
         load_hints_file(str(bad))
+
+
+def test_a_hints_spread_in_the_file_is_read_clamped_and_checked(tmp_path):
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps([{"x": 1, "y": 2, "color": "#ffffff", "spread": 0.5},
+                                {"x": 3, "y": 4, "ab": [1, 2], "spread": 40},
+                                {"x": 5, "y": 6, "color": [0, 0, 0]}]))
+    assert [h.spread for h in load_hints_file(str(path))] == [0.5, 3.0, 1.0]
+    path.write_text('[{"x": 1, "y": 2, "color": "#ffffff", "spread": "wide"}]')
+    with pytest.raises(NeuronError, match="h.json"):
+        load_hints_file(str(path))

@@ -277,7 +277,8 @@ class Document:
     def set_hints(self, hints: Iterable[Hint]) -> tuple[Hint, ...]:
         """Replace the hints (copies are stored); return the old ones."""
         old = self.hints
-        self.hints = tuple(Hint(h.x, h.y, (h.rgb[0], h.rgb[1], h.rgb[2]), h.size) for h in hints)
+        self.hints = tuple(Hint(h.x, h.y, (h.rgb[0], h.rgb[1], h.rgb[2]), h.size, h.spread)
+                           for h in hints)
         self.notify("hints", None)
         return old
 

@@ -5,35 +5,53 @@ capsule (all pixels within ``radius`` of the segment p0-p1) with a soft edge, so
 any speed leaves a continuous stroke without dab spacing artefacts.
 
 A colour hint is a user-chosen colour at a point (ideepcolor style): :class:`Hint` carries the
-point (x, y) in full-resolution pixels, the colour as sRGB in [0, 1] and the side of the square
-patch it covers (``hint_box``).
+point (x, y) in full-resolution pixels, the colour as sRGB in [0, 1], the side of the square
+patch it covers (``hint_box``) and its spread: how far its colour reaches, as a multiple of the
+colorizer's default reach.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+SPREAD_RANGE = (0.25, 3.0)  # a hint's spread: a quarter to three times the default reach
+
+
+def clamp_spread(spread: float) -> float:
+    """``spread`` within :data:`SPREAD_RANGE` (ValueError if not a finite number)."""
+    spread = float(spread)
+    if not math.isfinite(spread):
+        raise ValueError(f"a hint's spread must be a finite number, not {spread}")
+    return min(max(spread, SPREAD_RANGE[0]), SPREAD_RANGE[1])
+
 
 @dataclass
 class Hint:
-    """A colour hint: pixel (x, y), sRGB colour in [0, 1], square patch of ``size`` pixels."""
+    """A colour hint: pixel (x, y), sRGB colour in [0, 1], square patch of ``size`` pixels,
+    ``spread``: its reach as a multiple of the default (within :data:`SPREAD_RANGE`)."""
 
     x: int
     y: int
     rgb: tuple[float, float, float]
     size: int = 5
+    spread: float = 1.0
 
     def to_dict(self) -> dict:
-        return {"x": int(self.x), "y": int(self.y), "rgb": [float(c) for c in self.rgb],
-                "size": int(self.size)}
+        d = {"x": int(self.x), "y": int(self.y), "rgb": [float(c) for c in self.rgb],
+             "size": int(self.size)}
+        if self.spread != 1.0:  # files without it read as the default
+            d["spread"] = float(self.spread)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Hint:
         r, g, b = (float(c) for c in d["rgb"])
-        return cls(int(d["x"]), int(d["y"]), (r, g, b), int(d.get("size", 5)))
+        return cls(int(d["x"]), int(d["y"]), (r, g, b), int(d.get("size", 5)),
+                   clamp_spread(d.get("spread", 1.0)))
 
 
 def segment_bounds(

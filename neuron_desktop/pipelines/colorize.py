@@ -102,6 +102,7 @@ class AbHint:
     y: int
     ab: tuple[float, float]
     size: int = 5
+    spread: float = 1.0
 
 
 @dataclass
@@ -485,10 +486,11 @@ class HintGeometry:
     d2: Tensor  # (N, h, w) squared distance to the centre, in pixels
     light: Tensor  # (N, h, w) lightness similarity
     bc: Tensor | None  # (N, h, w) Bhattacharyya coefficient to the hint's region, or None
+    spread: Tensor  # (N,) each hint's reach as a multiple of the default (Hint.spread)
 
     def kernel(self, sigma_space: float, power: float) -> Tensor:
         h, w = self.d2.shape[-2:]
-        sigma = sigma_space * max(h, w)
+        sigma = sigma_space * max(h, w) * self.spread.to(self.d2)[:, None, None]
         k = torch.exp(-self.d2 / (2 * sigma**2)) * self.light
         if self.bc is not None and power > 0:
             k = k * self.bc**power
@@ -537,7 +539,8 @@ def hint_geometry(hints: list, l_full: Tensor, l_work: Tensor, sigma_range: floa
                for cy, cx in centers]
         bc = F.interpolate(region_affinity(probs, pts, 1.0)[None], size=(h, w),
                            mode="bilinear", align_corners=False)[0].clamp(0, 1)
-    return HintGeometry(patches, hint_ab, c, d2, light, bc)
+    spread = torch.tensor([float(getattr(hint, "spread", 1.0)) for hint in hints])
+    return HintGeometry(patches, hint_ab, c, d2, light, bc, spread)
 
 
 GEODESIC_SCALE = 4  # the geodesic distance is computed at 1/4 of the working size
@@ -595,6 +598,14 @@ def propagate_hints(ab: Tensor, l_work: Tensor, hints: list, l_full: Tensor,
     if params.pull:  # each pixel's own difference to the hint colour, not the hint's
         corr = corr + params.pull * (torch.einsum("nhw,nc->chw", k, there) - ab[0] * reach)
     return ab + (corr / (reach + params.damping))[None]
+
+
+def hint_reach(geometry: HintGeometry, params: Propagation, index: int) -> Tensor:
+    """``(h, w)`` in [0, 1]: how much of each pixel's colour hint ``index`` sets, its share
+    of the propagation's weights (with the damping, so far from every hint it fades to 0);
+    where over 1/2 the hint's colour wins. What the editor shows of a selected hint."""
+    k = geometry.kernel(params.sigma_space, params.affinity_power)
+    return k[index] / (k.sum(0) + params.damping)
 
 
 def predict_logits(net: BinColorizer, prep: Prepared, hints: list | None,
@@ -1057,6 +1068,15 @@ class LiveColorizer:
             return finish(self.prep, self.ab(hints), refine)
         finally:
             self.prep.reduced_precision = reduced
+
+    def reach(self, hints: list, index: int, size: int | None = None) -> Tensor:
+        """:func:`hint_reach` of ``hints[index]`` ``(h, w)`` at the preview ``size``."""
+        prep = self.prep
+        geometry = prepared_hint_geometry(self.net, prep, hints, DEFAULT_PROPAGATION)
+        share = hint_reach(geometry, DEFAULT_PROPAGATION, index)
+        h, w = self.l_preview_at(size or self.preview_size).shape[-2:]
+        return F.interpolate(share[None, None].float(), size=(h, w), mode="bilinear",
+                             align_corners=False)[0, 0].clamp(0, 1)
 
     def confidence(self, hints: list | None = None, full: bool = False) -> Tensor:
         """The confidence map at the preview size (or the photo's, ``full``)."""

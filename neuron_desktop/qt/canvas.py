@@ -55,6 +55,7 @@ class Canvas(QWidget):
     hintMoveRequested = Signal(int, int, int, bool)  # index, x, y, finished
     hintDeleteRequested = Signal(int)
     hintResizeRequested = Signal(int, int)  # index, wheel steps (+/-)
+    hintSpreadRequested = Signal(int, int)  # index, Shift+wheel steps (+/-)
     hintSelected = Signal(int)  # -1: none
     cursorMoved = Signal(float, float)  # image coordinates; -1, -1 when outside
     zoomChanged = Signal(float)  # device pixels per image pixel (1.0 = 100 %)
@@ -86,6 +87,7 @@ class Canvas(QWidget):
         self._mask_pyr: Pyramid | None = None
         self._preview: QImage | None = None
         self._overlay: QImage | None = None  # e.g. the colorizer's uncertain areas
+        self._reach: QImage | None = None  # where the selected hint's colour reaches
         self._space = False
         self._drag: str | None = None  # "pan", "stroke", "hint", "split"
         self._last_pos = QPointF()
@@ -134,7 +136,7 @@ class Canvas(QWidget):
         self._mask_pyr = pyramids.get("mask")
         if self._mask_pyr is not None:
             self._mask_pyr.encode = self._encode_mask
-        self._preview = self._overlay = None
+        self._preview = self._overlay = self._reach = None
 
     def _encode_mask(self, r: Rect) -> np.ndarray:
         return mask_to_bgra(self.doc.mask[r.slices], self.mask_color, self.mask_opacity)
@@ -197,6 +199,18 @@ class Canvas(QWidget):
     @property
     def has_overlay(self) -> bool:
         return self._overlay is not None
+
+    def set_reach(self, image: QImage | np.ndarray | None) -> None:
+        """Draw ``image`` (as :meth:`set_overlay`) over the photo with the hints: where the
+        selected hint's colour reaches; None hides it."""
+        if isinstance(image, np.ndarray):
+            image = qimage_view(image, QImage.Format.Format_ARGB32_Premultiplied).copy()
+        self._reach = image
+        self.update()
+
+    @property
+    def has_reach(self) -> bool:
+        return self._reach is not None
 
     @property
     def has_preview(self) -> bool:
@@ -343,6 +357,9 @@ class Canvas(QWidget):
         if self.show_mask and self._mask_pyr is not None and not self.show_original:
             self._draw_pyramid(p, self._mask_pyr, vis)
         if self.show_hints and not self.show_original:
+            if self._reach is not None:
+                p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+                p.drawImage(self._widget_rect(self.doc.bounds), self._reach)
             self._draw_hints(p)
         p.restore()
         if self.split and not self.show_original:
@@ -490,7 +507,11 @@ class Canvas(QWidget):
         if self.tool == "hints":
             hit = self._hint_under(event.position())
             if hit is not None:
-                self.hintResizeRequested.emit(hit, 1 if delta > 0 else -1)
+                step = 1 if delta > 0 else -1
+                if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                    self.hintSpreadRequested.emit(hit, step)
+                else:
+                    self.hintResizeRequested.emit(hit, step)
                 return
         self.zoom_by(1.0015 ** delta, event.position())
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 
 import numpy as np
 
 from neuron_desktop import capabilities
 from neuron_desktop.core.document import Document
-from neuron_desktop.core.masks import Hint
 from neuron_desktop.core.progress import Progress
 from neuron_desktop.qt.canvas import MASK_FORMAT
 from neuron_desktop.qt.commands import DocCommand, _guarded
@@ -42,7 +42,7 @@ def transform(doc_layers: tuple, geometry, mask_style) -> Layers:
     for h in hints:
         p = geometry.map_point(h.x, h.y)
         if p is not None:
-            moved.append(Hint(int(round(p[0])), int(round(p[1])), h.rgb, h.size))
+            moved.append(replace(h, x=int(round(p[0])), y=int(round(p[1]))))
     w, h = new_image.shape[1], new_image.shape[0]
     pyr = {"image": Pyramid(w, h, lambda r: rgb_to_bgra(new_image[r.slices]))}
     pyr["original"] = Pyramid(w, h, lambda r: rgb_to_bgra(new_original[r.slices]))

@@ -36,6 +36,8 @@ GESTURES = (
     ("Crop", "Enter", "With the crop tool: crop to the rectangle; Esc forgets it"),
     ("Fill as you paint: keep / drop", "Enter / Esc", "While a fill is shown on the photo"),
     ("Clone source", "Alt + click", "With the clone / heal brush: where to copy from"),
+    ("Hint patch size / spread", "Wheel / Shift + wheel over a hint",
+     "With the hint tool: its patch, or how far its colour reaches"),
 )
 
 

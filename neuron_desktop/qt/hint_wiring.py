@@ -12,6 +12,7 @@ class HintsMixin:
 
     def _hint_selected(self, index: int) -> None:
         doc = self.doc
+        self.live_preview.show_reach()
         if doc is None or not 0 <= index < len(doc.hints):
             self.hint_panel.suggested.set_colors([])
             return
@@ -24,6 +25,8 @@ class HintsMixin:
         self.hint_panel.size.setValue(h.size)
         self.hint_panel.size.blockSignals(False)
         self.hint_tool.size = h.size
+        self.hint_panel.show_spread(h.spread)
+        self.hint_tool.spread = h.spread
 
     def _hint_color(self, rgb) -> None:
         self.hint_tool.set_color(rgb)
@@ -37,15 +40,20 @@ class HintsMixin:
             h = self.doc.hints[sel]
             L = rgb_to_lab_px(tuple(self.doc.image[h.y, h.x]))[0]
             self.hint_panel.picker.set_state(L, h.rgb)
-        self._colour_live_again()
+            self.hint_panel.show_spread(h.spread)  # an undo may have changed it
+            self.hint_tool.spread = h.spread
+        if not self._colour_live_again():
+            self.live_preview.show_reach()  # no live preview brings it: asked alone
 
-    def _colour_live_again(self) -> None:
+    def _colour_live_again(self) -> bool:
         """Hints or a live setting (Vividness) changed: with Live update on, a screen-sized
         preview now and the full-resolution result once the edits pause (a new hint first
-        waits for its automatic colour)."""
+        waits for its automatic colour). False if no preview was asked for."""
         if self.doc is not None and self.hint_tool.pending is None and \
                 self.colorize_panel.available and \
                 self.colorize_panel.live.isChecked() and \
                 self.colour_check.allows(live=True):  # a colour photo: asked first
             self.live_preview.request()
             self.live_timer.start()
+            return True
+        return False

@@ -246,13 +246,14 @@ class JobsMixin:
 
         snap = self.doc.snapshot("image")
         hints = list(snap.hints)
-        point, size = (hints[index].x, hints[index].y), hints[index].size
+        hint = hints[index]
+        point = (hint.x, hint.y)
         pending = self.hint_tool.pending
         auto = pending is not None and pending[0] == index
         if auto:
             del hints[index]  # what the model predicts there without this hint
         payload = {"index": index, "auto": auto, "doc": self.doc,
-                   "new": (index, size) if auto else None}  # its preview computed early
+                   "new": (index, hint) if auto else None}  # its preview computed early
         if self.colorize_panel.live.isChecked() if live is None else live:  # milliseconds
             self.live_preview.suggest(snap, hints, point, payload)
             return

@@ -14,14 +14,14 @@ import logging
 import math
 import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import qtawesome as qta
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from neuron_desktop.core.masks import Hint
-from neuron_desktop.qt.qimage import to_qimage, uncertainty_to_bgra
+from neuron_desktop.qt.qimage import reach_to_bgra, to_qimage, uncertainty_to_bgra
 
 log = logging.getLogger(__name__)
 LIVE_PARAMS = ("render_size", "temperature", "reference", "reference_strength", "clean_view")
@@ -31,6 +31,7 @@ PER_EDIT_PARAMS = ("vividness",)  # change the decoding only: the photo's sessio
 class LiveColorize(QObject):
     previewReady = Signal(QImage, tuple, float, int)  # preview, hints, seconds, revision
     confidenceReady = Signal(object, int)  # BGRA overlay (h, w, 4) uint8, revision
+    reachReady = Signal(object, int, tuple, int)  # BGRA overlay, revision, hints, hint index
     suggestionsReady = Signal(object, object)  # [(rgb, probability)], the request's payload
     suggestionsFailed = Signal(str, object)  # message, payload
     spotReady = Signal(object, object)  # (x, y) where a hint would help most (or None), payload
@@ -56,7 +57,8 @@ class LiveColorize(QObject):
         """Preview ``hints`` on the photo of ``snapshot`` (document image, pinned until the
         worker has read it) at ``revision``; ``params``: LIVE_PARAMS (the reference as a
         path, read on the worker), PER_EDIT_PARAMS and ``preview_size`` (the long side; the
-        session's ``preview_size`` when absent)."""
+        session's ``preview_size`` when absent) and ``reach`` (a hint's index: its reach
+        follows the preview, as ``reachReady``)."""
         with self._cond:
             old, self._request = self._request, (snapshot, revision, tuple(hints), dict(params),
                                                  confidence, time.perf_counter())
@@ -69,7 +71,7 @@ class LiveColorize(QObject):
         """The model's likely colours at ``point`` with ``hints`` (the picker's suggestions;
         a new hint's colour), from the photo's session: no encoder pass once it is built.
         Answered by ``suggestionsReady(result, payload)``. For a new hint (``payload["new"]``:
-        its index and size) the preview with that colour is computed next, while the window
+        its index and the hint) the preview with that colour is computed next, while the window
         settles the hint and asks for it."""
         hints = tuple(hints)
 
@@ -77,11 +79,10 @@ class LiveColorize(QObject):
             result = session.suggest(list(hints), point, 8)
             self.suggestionsReady.emit(result, payload)
             if payload.get("new") is not None and result and not self._waiting():
-                index, size = payload["new"]
+                index, hint = payload["new"]
                 rgb = tuple(float(c) for c in result[0][0])
-                self._preview_image(
-                    (*hints[:index], Hint(point[0], point[1], rgb, size), *hints[index:]),
-                    params)
+                self._preview_image((*hints[:index], replace(hint, rgb=rgb), *hints[index:]),
+                                    params)
 
         self._ask(snapshot, revision, params, answer,
                   lambda message: self.suggestionsFailed.emit(message, payload))
@@ -213,12 +214,18 @@ class LiveColorize(QObject):
             with torch.no_grad():
                 conf = self._session.confidence(list(hints))[0, 0].numpy()
             self.confidenceReady.emit(uncertainty_to_bgra(conf), revision)
+        index = params.get("reach", -1)
+        if 0 <= index < len(hints):
+            with torch.no_grad():
+                share = self._session.reach(list(hints), index, params.get("preview_size"))
+            self.reachReady.emit(reach_to_bgra(share.numpy()), revision, hints, index)
 
 
 class LivePreviewWiring(QObject):
     """Connects :class:`LiveColorize` to an editor window: a preview on every hint edit, the
-    confidence overlay behind View ▸ Show uncertain areas, the measured latency in the
-    status bar (``last_latency`` for the GUI benchmark)."""
+    confidence overlay behind View ▸ Show uncertain areas, the selected hint's reach behind
+    View ▸ Show the selected hint's reach, the measured latency in the status bar
+    (``last_latency`` for the GUI benchmark)."""
 
     def __init__(self, window) -> None:
         super().__init__(window)
@@ -234,6 +241,14 @@ class LivePreviewWiring(QObject):
         self.act_uncertain.setToolTip("Shade the areas whose colour the model is unsure of: "
                                       "a colour hint there helps most")
         self.act_uncertain.toggled.connect(self._toggle_uncertain)
+        self.act_reach = QAction("Show the selected hint's &reach", window)
+        self.act_reach.setCheckable(True)
+        self.act_reach.setShortcut("Ctrl+R")
+        self.act_reach.setToolTip("Outline where the selected colour hint's colour reaches "
+                                  "(inside the line it wins); lower its Spread if it spills "
+                                  "onto a neighbouring object")
+        self.act_reach.toggled.connect(lambda _on: self.show_reach())
+        self.live.reachReady.connect(self._reach)
         self.live.previewReady.connect(self._preview)
         self.live.confidenceReady.connect(self._confidence)
         self.live.failed.connect(lambda m: window.statusBar().showMessage(
@@ -259,7 +274,23 @@ class LivePreviewWiring(QObject):
     def _params(self) -> dict:
         p = self.window.capability_params("colorize")
         return {**{k: p.get(k) for k in LIVE_PARAMS + PER_EDIT_PARAMS},
-                "preview_size": self.preview_size()}
+                "preview_size": self.preview_size(), "reach": self._reach_index()}
+
+    def _reach_index(self) -> int:
+        """The selected hint's index if its reach is to be shown, else -1."""
+        doc, sel = self.window.doc, self.window.canvas.selected_hint
+        ok = self.act_reach.isChecked() and doc is not None and 0 <= sel < len(doc.hints)
+        return sel if ok else -1
+
+    def show_reach(self) -> None:
+        """The selection, its hint or View ▸ Show the selected hint's reach changed: ask for
+        the reach (with a preview, as the uncertain areas) or hide it. A new hint waiting
+        for its colour gets it with its first preview."""
+        w = self.window
+        if self._reach_index() < 0 or self._closed or not w.colorize_panel.available:
+            w.canvas.set_reach(None)
+        elif w.hint_tool.pending is None and w.colour_check.allows(live=True):
+            self.request()
 
     def preview_size(self) -> int:
         """The preview's long side: what the canvas shows of the photo, in device pixels (in
@@ -358,6 +389,12 @@ class LivePreviewWiring(QObject):
         if not self._closed and self.act_uncertain.isChecked() and doc is not None and \
                 revision == doc.image_revision:
             self.window.canvas.set_overlay(overlay)
+
+    def _reach(self, overlay, revision: int, hints: tuple, index: int) -> None:
+        doc = self.window.doc
+        if not self._closed and doc is not None and revision == doc.image_revision and \
+                hints == tuple(doc.hints) and index == self._reach_index():
+            self.window.canvas.set_reach(overlay)
 
     def _toggle_uncertain(self, on: bool) -> None:
         if on and self.window.colour_check.allows(live=True):

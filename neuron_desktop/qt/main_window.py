@@ -247,7 +247,8 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         v = mb.addMenu("&View")
         v.addActions([self.act_fit, self.act_100, self.act_zoom_in, self.act_zoom_out])
         v.addSeparator()
-        v.addActions([self.act_before, self.act_split, self.live_preview.act_uncertain])
+        v.addActions([self.act_before, self.act_split, self.live_preview.act_uncertain,
+                      self.live_preview.act_reach])
         v.addSeparator()
         for dock in self.docks.values():
             v.addAction(dock.toggleViewAction())
@@ -370,6 +371,11 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
         hp = self.hint_panel
         hp.colorPicked.connect(self._hint_color)
         hp.sizeChanged.connect(self.hint_tool.set_size)
+        hp.spreadChanged.connect(self.hint_tool.set_spread)
+        self.hint_tool.spreadChanged.connect(hp.show_spread)
+        act = self.live_preview.act_reach
+        hp.show_reach.toggled.connect(act.setChecked)
+        act.toggled.connect(hp.show_reach.setChecked)
         hp.clearRequested.connect(self.hint_tool.clear)
         hp.where.setDefaultAction(self.live_preview.act_spot)
         self.hint_tool.selectionChanged.connect(self._hint_selected)

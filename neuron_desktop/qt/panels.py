@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from neuron_desktop import capabilities
+from neuron_desktop.core.masks import SPREAD_RANGE
 from neuron_desktop.qt.forms import ParamForm, slider
 from neuron_desktop.qt.gamut import (  # noqa: F401 (re-exported)
     AB_RANGE,
@@ -193,10 +194,12 @@ class BrushPanel(QGroupBox):
 
 
 class HintPanel(QGroupBox):
-    """Colour-hint settings: patch size, the gamut picker, suggested and recent colours."""
+    """Colour-hint settings: patch size, spread (and its overlay), the gamut picker,
+    suggested and recent colours."""
 
     colorPicked = Signal(tuple)
     sizeChanged = Signal(int)
+    spreadChanged = Signal(float)  # 1 = the default reach
     clearRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -212,11 +215,20 @@ class HintPanel(QGroupBox):
         self.size.setValue(9)
         self.size.setSuffix(" px")
         self.size.setToolTip("Side of the square patch a new (or the selected) hint covers")
+        self.spread = QSpinBox()
+        self.spread.setRange(round(SPREAD_RANGE[0] * 100), round(SPREAD_RANGE[1] * 100))
+        self.spread.setSingleStep(10)
+        self.spread.setValue(100)
+        self.spread.setSuffix(" %")
+        self.spread.setToolTip("Spread: how far a new (or the selected) hint's colour reaches, "
+                               "against the default (100 %); less keeps it off a neighbouring "
+                               "object of the same shade (Shift+wheel over a hint)")
         self.current = QLabel()  # the chosen colour, beside the patch size (saves a row)
         row = QHBoxLayout()
         row.addWidget(self.size, 1)
+        row.addWidget(self.spread, 1)
         row.addWidget(self.current)
-        form.addRow("Patch size", row)
+        form.addRow("Size, spread", row)
         v.addLayout(form)
         self.picker = GamutPicker()
         v.addWidget(self.picker)
@@ -235,15 +247,25 @@ class HintPanel(QGroupBox):
         self.where = QToolButton()  # the window gives it its action (Tools menu, Shift+H)
         self.where.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.where.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        self.show_reach = QCheckBox("Show reach")  # the window gives it its action's state
+        self.show_reach.setToolTip("Outline where the selected hint's colour reaches (Ctrl+R)")
         buttons = QHBoxLayout()
         buttons.addWidget(self.where, 1)
+        buttons.addWidget(self.show_reach)
         buttons.addWidget(clear)
         v.addLayout(buttons)
         self.picker.colorPicked.connect(self.colorPicked.emit)
         self.suggested.picked.connect(self.colorPicked.emit)
         self.recent.picked.connect(self.colorPicked.emit)
         self.size.valueChanged.connect(self.sizeChanged.emit)
+        self.spread.valueChanged.connect(lambda v: self.spreadChanged.emit(v / 100))
         self.show_color((0.5, 0.5, 0.5))
+
+    def show_spread(self, spread: float) -> None:
+        """Show ``spread`` (the selected hint's) without emitting spreadChanged."""
+        self.spread.blockSignals(True)
+        self.spread.setValue(round(spread * 100))
+        self.spread.blockSignals(False)
 
     def show_color(self, rgb) -> None:
         r, g, b = (round(c * 255) for c in rgb)

@@ -60,11 +60,34 @@ def uncertainty_to_bgra(confidence: np.ndarray, color: tuple[int, int, int] = UN
     a = np.clip((sure - c) / (sure - unsure), 0, 1) * opacity
     edge = cv2.morphologyEx((c < (sure + unsure) / 2).astype(np.uint8), cv2.MORPH_GRADIENT,
                             np.ones((3, 3), np.uint8)) > 0
+    return _tint_with_outline(a, edge, color, 0.55)
+
+
+REACH_COLOR = (0, 190, 255)
+
+
+def reach_to_bgra(share: np.ndarray, color: tuple[int, int, int] = REACH_COLOR,
+                  opacity: float = 0.15) -> np.ndarray:
+    """A hint's reach (h, w) in [0, 1] (``hint_reach``) -> premultiplied BGRA: a light
+    ``color`` wash as strong as the hint's share of the colour there (at most ``opacity``,
+    so the colours stay readable), outlined where its share is one half (inside, the hint's
+    colour wins); smoothed first, so the outline follows regions, not speckle."""
+    c = np.clip(np.asarray(share, np.float32), 0, 1)
+    c = cv2.GaussianBlur(c, (0, 0), max(1.0, 0.006 * max(c.shape)))
+    edge = cv2.morphologyEx((c >= 0.5).astype(np.uint8), cv2.MORPH_GRADIENT,
+                            np.ones((3, 3), np.uint8)) > 0
+    return _tint_with_outline(c * opacity, edge, color, 1.25)
+
+
+def _tint_with_outline(a: np.ndarray, edge: np.ndarray, color: tuple[int, int, int],
+                       edge_gain: float) -> np.ndarray:
+    """Premultiplied BGRA of ``color`` at opacity ``a`` (h, w), the ``edge`` pixels nearly
+    opaque and ``edge_gain`` times as bright (darker below 1)."""
     a = np.where(edge, np.maximum(a, 0.9), a)
-    rgb = np.empty(c.shape + (3,), np.float32)
+    rgb = np.empty(a.shape + (3,), np.float32)
     rgb[:] = np.float32(color) / 255
-    rgb[edge] *= 0.55
-    out = np.empty(c.shape + (4,), np.uint8)
+    rgb[edge] = np.minimum(rgb[edge] * edge_gain + (0.2 if edge_gain > 1 else 0), 1)
+    out = np.empty(a.shape + (4,), np.uint8)
     out[..., 2::-1] = (rgb * a[..., None] * 255 + 0.5).astype(np.uint8)  # B, G, R
     out[..., 3] = (a * 255 + 0.5).astype(np.uint8)
     return out

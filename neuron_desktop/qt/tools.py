@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import QObject, Signal
 
 from neuron_desktop.core.document import Document
-from neuron_desktop.core.masks import Hint, segment_bounds
+from neuron_desktop.core.masks import Hint, clamp_spread, segment_bounds
 from neuron_desktop.qt.canvas import Canvas
 from neuron_desktop.qt.commands import HintsCommand, History, StrokeCommand, new_gesture_id
 
@@ -71,7 +72,7 @@ class BrushTool(QObject):
 
 
 class HintTool(QObject):
-    """Colour hints: add with the current colour, move, delete, resize, recolour.
+    """Colour hints: add with the current colour, move, delete, resize, recolour, spread.
 
     With ``auto_color`` (a colorization model is installed) a new hint waits for its colour:
     ``pending`` holds (index, gesture) until :meth:`settle_new` gives it the model's most
@@ -79,6 +80,7 @@ class HintTool(QObject):
 
     selectionChanged = Signal(int)
     hintsEdited = Signal()
+    spreadChanged = Signal(float)  # the selected hint's spread, changed on the canvas
 
     def __init__(self, canvas: Canvas, history: History,
                  document: Callable[[], Document | None]) -> None:
@@ -86,6 +88,8 @@ class HintTool(QObject):
         self.canvas, self.history, self.document = canvas, history, document
         self.color: tuple[float, float, float] = (0.5, 0.5, 0.5)
         self.size = 9
+        self.spread = 1.0  # reach of new hints (and the selected one's, set_spread)
+        self._spread_key: tuple[int, int] | None = None  # (index, gesture): one step a drag
         self.recent: list[tuple[float, float, float]] = []
         self._move_gesture: int | None = None
         self._resize_key: tuple[int, int] | None = None
@@ -95,6 +99,7 @@ class HintTool(QObject):
         canvas.hintMoveRequested.connect(self.move)
         canvas.hintDeleteRequested.connect(self.delete)
         canvas.hintResizeRequested.connect(self.resize)
+        canvas.hintSpreadRequested.connect(self.spread_by)
         canvas.hintSelected.connect(self._selected)
 
     @property
@@ -102,7 +107,7 @@ class HintTool(QObject):
         return self.canvas.selected_hint
 
     def _selected(self, index: int) -> None:
-        self._resize_key = None
+        self._resize_key = self._spread_key = None
         self.selectionChanged.emit(index)
 
     def _push(self, hints, text, gesture=None) -> None:
@@ -115,7 +120,7 @@ class HintTool(QObject):
             return
         gesture = new_gesture_id()
         self.pending = (len(doc.hints), gesture) if self.auto_color() else None
-        self._push([*doc.hints, Hint(int(x), int(y), tuple(self.color), self.size)],
+        self._push([*doc.hints, Hint(int(x), int(y), tuple(self.color), self.size, self.spread)],
                    "Add hint", gesture)
         self.canvas.selected_hint = len(doc.hints) - 1
         self._selected(self.canvas.selected_hint)
@@ -135,7 +140,7 @@ class HintTool(QObject):
             self._move_gesture = new_gesture_id()
         self.pending = None
         hints = list(doc.hints)
-        hints[index] = Hint(x, y, h.rgb, h.size)
+        hints[index] = replace(h, x=x, y=y)
         self._push(hints, "Move hint", self._move_gesture)
 
     def delete(self, index: int) -> None:
@@ -160,7 +165,7 @@ class HintTool(QObject):
         if self._resize_key is None or self._resize_key[0] != index:
             self._resize_key = (index, new_gesture_id())
         hints = list(doc.hints)
-        hints[index] = Hint(h.x, h.y, h.rgb, size)
+        hints[index] = replace(h, size=size)
         self._push(hints, "Resize hint", self._resize_key[1])
 
     def set_color(self, rgb: tuple[float, float, float]) -> None:
@@ -172,7 +177,7 @@ class HintTool(QObject):
             h = doc.hints[self.selected]
             if tuple(h.rgb) != self.color:
                 hints = list(doc.hints)
-                hints[self.selected] = Hint(h.x, h.y, self.color, h.size)
+                hints[self.selected] = replace(h, rgb=self.color)
                 self._push(hints, "Recolour hint")
                 self.remember_color(self.color)
 
@@ -186,7 +191,7 @@ class HintTool(QObject):
         h = doc.hints[index]
         if rgb is not None and tuple(h.rgb) != tuple(rgb):
             hints = list(doc.hints)
-            hints[index] = Hint(h.x, h.y, tuple(float(c) for c in rgb), h.size)
+            hints[index] = replace(h, rgb=tuple(float(c) for c in rgb))
             self._push(hints, "Add hint", pending[1])
         else:
             self.hintsEdited.emit()
@@ -199,8 +204,35 @@ class HintTool(QObject):
             h = doc.hints[self.selected]
             if h.size != self.size:
                 hints = list(doc.hints)
-                hints[self.selected] = Hint(h.x, h.y, h.rgb, self.size)
+                hints[self.selected] = replace(h, size=self.size)
                 self._push(hints, "Resize hint")
+
+    def set_spread(self, spread: float, merge: bool = True) -> None:
+        """Reach of new hints; also the selected hint's ("Spread hint": consecutive changes
+        to one hint are one undo step with ``merge``, as a slider's drag)."""
+        self.spread = clamp_spread(spread)
+        doc = self.document()
+        if doc is None or not 0 <= self.selected < len(doc.hints):
+            return
+        h = doc.hints[self.selected]
+        if h.spread == self.spread:
+            return
+        if not merge or self._spread_key is None or self._spread_key[0] != self.selected:
+            self._spread_key = (self.selected, new_gesture_id())
+        hints = list(doc.hints)
+        hints[self.selected] = replace(h, spread=self.spread)
+        self._push(hints, "Spread hint", self._spread_key[1])
+
+    def spread_by(self, index: int, steps: int) -> None:
+        """Shift+wheel over a hint: its spread up or down by 10 % a step (selects it)."""
+        doc = self.document()
+        if doc is None or not 0 <= index < len(doc.hints):
+            return
+        if self.selected != index:
+            self.canvas.selected_hint = index
+            self._selected(index)
+        self.set_spread(round(doc.hints[index].spread * 1.1 ** steps, 3))
+        self.spreadChanged.emit(self.spread)
 
     def clear(self) -> None:
         doc = self.document()

@@ -184,6 +184,51 @@ def _semantic_net():
     return SemanticColorizer(widths=(8, 8, 8), pretrained_semantic=False).eval()
 
 
+def test_a_hints_spread_scales_its_reach_and_its_reach_map_says_where_it_wins():
+    """Two hints on one flat region (so only distance separates them): a smaller spread
+    keeps a hint's colour closer to it, a larger one carries it further; ``hint_reach`` is
+    near 1 at the hint, falls with distance and is the share the colour follows."""
+    from dataclasses import replace
+
+    from neuron_desktop.pipelines.colorize import (
+        Propagation,
+        hint_geometry,
+        hint_reach,
+        propagate_hints,
+    )
+
+    l_work = torch.full((1, 1, 40, 120), 50.0)
+    ab = torch.zeros(1, 2, 40, 120)
+    params = Propagation(0.1, 10.0, 0.01, pull=1.0)
+    hint = AbHint(20, 20, (0.0, -40.0), 3)
+    b_at = {}
+    for spread in (0.5, 1.0, 2.0):
+        out = propagate_hints(ab, l_work, [replace(hint, spread=spread)], l_work, params)
+        b_at[spread] = float(out[0, 1, 20, 60])
+        assert float(out[0, 1, 20, 20]) < -38  # at the hint: its colour, whatever the spread
+    assert b_at[0.5] > -2 > b_at[1.0] > -30 > b_at[2.0]  # at 40 px: none, some, most
+    geometry = hint_geometry([hint], l_work, l_work, params.sigma_range, None,
+                             geodesic=params.geodesic)
+    share = hint_reach(geometry, params, 0)
+    assert share.shape == (40, 120) and float(share[20, 20]) > 0.98
+    assert float(share[20, 30]) > float(share[20, 60]) > float(share[20, 100])
+    out = propagate_hints(ab, l_work, [hint], l_work, params)
+    assert torch.allclose(out[0, 1], -40 * share, atol=1e-4)  # pull 1: b* = share × hint's
+
+
+def test_a_hints_spread_is_saved_and_read_back_and_kept_in_range():
+    from neuron_desktop.core.masks import SPREAD_RANGE, Hint
+
+    h = Hint(3, 4, (0.1, 0.2, 0.3), 7, 0.6)
+    assert Hint.from_dict(h.to_dict()) == h
+    assert "spread" not in Hint(3, 4, (0.1, 0.2, 0.3)).to_dict()  # old files stay as they were
+    assert Hint.from_dict({"x": 1, "y": 2, "rgb": [0, 0, 0]}).spread == 1.0
+    assert Hint.from_dict({"x": 1, "y": 2, "rgb": [0, 0, 0], "spread": 99}).spread == \
+        SPREAD_RANGE[1]
+    with pytest.raises(ValueError):
+        Hint.from_dict({"x": 1, "y": 2, "rgb": [0, 0, 0], "spread": float("nan")})
+
+
 def test_semantic_colorizer_shapes_and_pipeline_sizes():
     net = _semantic_net()
     l = torch.rand(2, 1, 64, 96) - 0.5

@@ -248,11 +248,11 @@ def test_two_quick_hints_the_second_still_takes_its_suggested_colour(make_window
     w.hint_tool.add(20, 20)
     assert asked == [0, 1] and w.hint_tool.pending[0] == 1
     red, green = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)
-    first = {"index": 0, "auto": True, "doc": w.doc, "new": (0, 5)}
+    first = {"index": 0, "auto": True, "doc": w.doc, "new": (0, w.doc.hints[0])}
     w.show_suggestions([(green, 0.6)], first)  # the first hint's answer, late
     assert w.hint_tool.pending is not None and tuple(w.doc.hints[1].rgb) == (0.0, 0.0, 1.0)
     with qtbot.waitSignal(w.jobs.finished, timeout=20000):
-        w.show_suggestions([(red, 0.7)], {**first, "index": 1, "new": (1, 5)})
+        w.show_suggestions([(red, 0.7)], {**first, "index": 1, "new": (1, w.doc.hints[1])})
     assert w.hint_tool.pending is None and tuple(w.doc.hints[1].rgb) == red
     assert len(fake_colorize.calls[-1]["hints"]) == 2
 

@@ -87,7 +87,8 @@ def test_user_guide_without_its_screenshots_shows_the_captions(window, tmp_path)
 
 # what may be used with no photo open: opening, settings, docks, tool choice, help
 NO_PHOTO_OK = {"Open…", "Open project…", "Export options…", "Embed edit record in exports",
-               "Restore session…", "Batch…", "Quit", "Show uncertain areas", "Tools",
+               "Restore session…", "Batch…", "Quit", "Show uncertain areas",
+               "Show the selected hint's reach", "Tools",
                "Operations", "Styles", "History", "Layers", "Scan", "Mask brush", "Lasso",
                "Eraser", "Colour hints", "Pan", "Smaller brush", "Bigger brush", "User guide",
                "Keyboard shortcuts", "Open log folder", "About", "Preferences…"}

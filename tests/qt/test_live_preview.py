@@ -303,3 +303,62 @@ def test_no_room_for_another_hint_is_said_and_adds_nothing(semantic_colorize, ma
     w.live_preview.act_spot.trigger()
     qtbot.waitUntil(lambda: "No room" in w.statusBar().currentMessage(), timeout=30000)
     assert w.doc.hints == () and w.history.count() == 0
+
+
+def _reach_alpha(w) -> np.ndarray:
+    """The canvas's reach overlay's alpha (h, w) in [0, 1]."""
+    img = w.canvas._reach
+    rows = np.frombuffer(img.constBits(), np.uint8, img.sizeInBytes()).reshape(img.height(), -1)
+    return rows[:, :img.width() * 4].reshape(img.height(), img.width(), 4)[..., 3] / 255
+
+
+def test_a_hints_spread_is_set_in_the_panel_and_its_reach_shown_on_the_canvas(
+        semantic_colorize, make_window, qtbot):
+    """Show reach outlines where the selected hint's colour wins; a smaller Spread shrinks it
+    (one undo step for the spin box's steps), undo brings it back, deselecting hides it."""
+    w = _window_with_a_hint(qtbot, make_window, (0.1, 0.2, 0.9))
+    qtbot.waitUntil(lambda: w.hint_tool.pending is None and w.live_preview.previews >= 1,
+                    timeout=30000)
+    assert not w.canvas.has_reach and w.hint_panel.spread.value() == 100
+    w.hint_panel.show_reach.click()  # the panel's box and View's action are one setting
+    assert w.live_preview.act_reach.isChecked()
+    qtbot.waitUntil(lambda: w.canvas.has_reach, timeout=30000)
+    wide = _reach_alpha(w)
+    steps = w.history.count()
+    for _ in range(5):
+        w.hint_panel.spread.stepDown()  # 100 % -> 50 %
+    assert w.doc.hints[0].spread == 0.5 and w.history.count() == steps + 1
+    assert w.history.undoText() == "Spread hint"
+    qtbot.waitUntil(lambda: w.live_preview._last_hints == tuple(w.doc.hints), timeout=30000)
+    qtbot.waitUntil(lambda: _reach_alpha(w).sum() < 0.8 * wide.sum(), timeout=30000)
+    w.act_undo.trigger()
+    assert w.doc.hints[0].spread == 1.0 and w.hint_panel.spread.value() == 100
+    qtbot.waitUntil(lambda: abs(_reach_alpha(w).sum() - wide.sum()) < 1e-3 * wide.sum() + 1,
+                    timeout=30000)
+    w.canvas.selected_hint = -1
+    w.hint_tool._selected(-1)
+    assert not w.canvas.has_reach
+
+
+def test_shift_wheel_over_a_hint_spreads_it_and_plain_wheel_resizes_it(
+        semantic_colorize, make_window, qtbot):
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    w = _window_with_a_hint(qtbot, make_window, (0.1, 0.2, 0.9))
+    qtbot.waitUntil(lambda: w.hint_tool.pending is None, timeout=30000)
+    pos = QPointF(w.canvas_point(200.5, 150.5))
+    size = w.doc.hints[0].size
+
+    def wheel(steps: int, mods) -> None:
+        for _ in range(abs(steps)):
+            QApplication.sendEvent(w.canvas, QWheelEvent(
+                pos, w.canvas.mapToGlobal(pos), QPoint(), QPoint(0, 120 if steps > 0 else -120),
+                Qt.MouseButton.NoButton, mods, Qt.ScrollPhase.NoScrollPhase, False))
+
+    wheel(2, Qt.KeyboardModifier.ShiftModifier)
+    assert abs(w.doc.hints[0].spread - 1.21) < 1e-9 and w.doc.hints[0].size == size
+    assert w.hint_panel.spread.value() == 121 and w.history.undoText() == "Spread hint"
+    wheel(-1, Qt.KeyboardModifier.NoModifier)
+    assert w.doc.hints[0].size < size and abs(w.doc.hints[0].spread - 1.21) < 1e-9
