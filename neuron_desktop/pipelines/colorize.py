@@ -9,7 +9,7 @@ photos work as they are: only their lightness is used.
 from __future__ import annotations
 
 import logging
-from dataclasses import astuple, dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -611,9 +611,11 @@ def hint_reach(geometry: HintGeometry, params: Propagation, index: int) -> Tenso
 def predict_logits(net: BinColorizer, prep: Prepared, hints: list | None,
                    boxes: HintBoxes | None = None) -> Tensor:
     """Bin logits at half the working size ``(1, Q, h/2, w/2)`` (padded to /8). The latest
-    hinted answer is kept: a new hint's suggested colour asks for the hints just shown."""
+    hinted answer is kept: a new hint's suggested colour asks for the hints just shown, and a
+    hint's spread (not a network input) changes only the propagation."""
     key = (id(net), prep.reduced_precision,
-           *((type(h).__name__, *astuple(h)) for h in hints)) if hints else ()
+           *((type(h).__name__, *astuple(replace(h, spread=1.0))) for h in hints)
+           ) if hints else ()
     if key and prep.hinted_logits is not None and prep.hinted_logits[0] == key:
         return prep.hinted_logits[1]
     logits = _predict_logits(net, prep, hints, boxes)

@@ -216,6 +216,22 @@ def test_a_hints_spread_scales_its_reach_and_its_reach_map_says_where_it_wins():
     assert torch.allclose(out[0, 1], -40 * share, atol=1e-4)  # pull 1: b* = share × hint's
 
 
+def test_a_new_spread_reuses_the_networks_hinted_answer_and_changes_the_colours(tiny_net):
+    """The spread is not a network input: changing it keeps the hinted logits (no network
+    pass, as a spread box's steps go by) and changes only the propagation."""
+    from dataclasses import replace
+
+    g = torch.Generator().manual_seed(0)
+    prep = pc.prepare(tiny_net, torch.rand(1, 3, 48, 64, generator=g), 64)
+    hint = Hint(20, 20, (0.9, 0.2, 0.1), 5)
+    first = pc.predict_logits(tiny_net, prep, [hint])
+    assert pc.predict_logits(tiny_net, prep, [replace(hint, spread=0.5)]) is first
+    assert pc.predict_logits(tiny_net, prep, [replace(hint, x=30)]) is not first
+    wide = pc.work_ab(tiny_net, prep, [replace(hint, spread=3.0)], 0.2)
+    narrow = pc.work_ab(tiny_net, prep, [replace(hint, spread=0.25)], 0.2)
+    assert float((wide - narrow).abs().max()) > 1
+
+
 def test_a_hints_spread_is_saved_and_read_back_and_kept_in_range():
     from neuron_desktop.core.masks import SPREAD_RANGE, Hint
 
