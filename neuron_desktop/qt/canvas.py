@@ -357,7 +357,7 @@ class Canvas(QWidget):
         if self.show_mask and self._mask_pyr is not None and not self.show_original:
             self._draw_pyramid(p, self._mask_pyr, vis)
         if self.show_hints and not self.show_original:
-            if self._reach is not None:
+            if self._reach is not None and self.tool == "hints":  # with the hint tool only
                 p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
                 p.drawImage(self._widget_rect(self.doc.bounds), self._reach)
             self._draw_hints(p)

@@ -420,6 +420,7 @@ class MainWindow(PromptsMixin, ProjectMixin, DocumentsMixin, JobsMixin, HintsMix
 
     def set_tool(self, tool: str) -> None:
         self.canvas.tool = tool
+        self.canvas.update()  # the hint's reach outline shows with the hint tool only
         {"brush": self.act_brush, "hints": self.act_hints, "pan": self.act_pan}[tool].setChecked(
             True)
         self.brush_panel.setVisible(tool == "brush")

@@ -335,6 +335,20 @@ def test_a_hints_spread_is_set_in_the_panel_and_its_reach_shown_on_the_canvas(
     assert w.doc.hints[0].spread == 1.0 and w.hint_panel.spread.value() == 100
     qtbot.waitUntil(lambda: abs(_reach_alpha(w).sum() - wide.sum()) < 1e-3 * wide.sum() + 1,
                     timeout=30000)
+    reach = w.canvas._reach
+
+    def drawn() -> bool:  # does the outline change the canvas? (no events in between)
+        with_it = w.canvas.grab().toImage()
+        w.canvas.set_reach(None)
+        without = w.canvas.grab().toImage()
+        w.canvas.set_reach(reach)
+        return with_it != without
+
+    assert drawn()
+    w.set_tool("brush")  # the outline belongs to the hint tool
+    assert not drawn()
+    w.set_tool("hints")
+    assert drawn()
     w.canvas.selected_hint = -1
     w.hint_tool._selected(-1)
     assert not w.canvas.has_reach
