@@ -287,10 +287,11 @@ class LivePreviewWiring(QObject):
         the reach (with a preview, as the uncertain areas) or hide it. A new hint waiting
         for its colour gets it with its first preview."""
         w = self.window
-        if self._reach_index() < 0 or self._closed or not w.colorize_panel.available:
-            w.canvas.set_reach(None)
-        elif w.hint_tool.pending is None and w.colour_check.allows(live=True):
+        if self._reach_index() >= 0 and not self._closed and w.colorize_panel.available and \
+                w.hint_tool.pending is None and w.colour_check.allows(live=True):
             self.request()
+        else:  # nothing selected, or a new hint's own outline comes with its colour
+            w.canvas.set_reach(None)
 
     def preview_size(self) -> int:
         """The preview's long side: what the canvas shows of the photo, in device pixels (in

@@ -376,3 +376,19 @@ def test_shift_wheel_over_a_hint_spreads_it_and_plain_wheel_resizes_it(
     assert w.hint_panel.spread.value() == 121 and w.history.undoText() == "Spread hint"
     wheel(-1, Qt.KeyboardModifier.NoModifier)
     assert w.doc.hints[0].size < size and abs(w.doc.hints[0].spread - 1.21) < 1e-9
+
+
+def test_a_new_hint_brings_its_own_reach_outline(semantic_colorize, make_window, qtbot):
+    """With Show reach on, a new hint is selected: the previous hint's outline goes at once
+    and the new hint's comes with its first preview."""
+    w = _window_with_a_hint(qtbot, make_window, (0.1, 0.2, 0.9))
+    w.live_preview.act_reach.setChecked(True)
+    qtbot.waitUntil(lambda: w.hint_tool.pending is None and w.canvas.has_reach, timeout=30000)
+    got = []
+    w.live_preview.live.reachReady.connect(lambda o, rev, hints, index: got.append(index))
+    qtbot.mouseClick(w.canvas, Qt.MouseButton.LeftButton,
+                     pos=w.canvas_point(60.5, 60.5).toPoint())
+    assert w.canvas.selected_hint == 1 and not w.canvas.has_reach  # not the first hint's
+    qtbot.waitUntil(lambda: w.hint_tool.pending is None and w.canvas.has_reach and 1 in got,
+                    timeout=30000)
+    assert w.live_preview._reach_index() == 1
