@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -277,8 +277,7 @@ class Document:
     def set_hints(self, hints: Iterable[Hint]) -> tuple[Hint, ...]:
         """Replace the hints (copies are stored); return the old ones."""
         old = self.hints
-        self.hints = tuple(Hint(h.x, h.y, (h.rgb[0], h.rgb[1], h.rgb[2]), h.size, h.spread)
-                           for h in hints)
+        self.hints = tuple(replace(h, rgb=(h.rgb[0], h.rgb[1], h.rgb[2])) for h in hints)
         self.notify("hints", None)
         return old
 

@@ -45,6 +45,13 @@ def build_pyramids(doc: Document, mask_style: tuple[tuple[int, int, int], float]
     return pyr
 
 
+
+def _premultiplied(image: QImage | np.ndarray | None) -> QImage | None:
+    """An overlay as a QImage: (h, w, 4) uint8 BGRA premultiplied arrays are copied in."""
+    if isinstance(image, np.ndarray):
+        return qimage_view(image, QImage.Format.Format_ARGB32_Premultiplied).copy()
+    return image
+
 class Canvas(QWidget):
     """Zoomable, pannable view of a :class:`Document`."""
 
@@ -191,9 +198,7 @@ class Canvas(QWidget):
     def set_overlay(self, image: QImage | np.ndarray | None) -> None:
         """Draw ``image`` (QImage, or (h, w, 4) uint8 BGRA premultiplied) over the photo,
         stretched to it; None hides it."""
-        if isinstance(image, np.ndarray):
-            image = qimage_view(image, QImage.Format.Format_ARGB32_Premultiplied).copy()
-        self._overlay = image
+        self._overlay = _premultiplied(image)
         self.update()
 
     @property
@@ -203,9 +208,7 @@ class Canvas(QWidget):
     def set_reach(self, image: QImage | np.ndarray | None) -> None:
         """Draw ``image`` (as :meth:`set_overlay`) over the photo with the hints: where the
         selected hint's colour reaches; None hides it."""
-        if isinstance(image, np.ndarray):
-            image = qimage_view(image, QImage.Format.Format_ARGB32_Premultiplied).copy()
-        self._reach = image
+        self._reach = _premultiplied(image)
         self.update()
 
     @property

@@ -25,8 +25,12 @@ class HintsMixin:
         self.hint_panel.size.setValue(h.size)
         self.hint_panel.size.blockSignals(False)
         self.hint_tool.size = h.size
-        self.hint_panel.show_spread(h.spread)
-        self.hint_tool.spread = h.spread
+        self._take_spread(h)
+
+    def _take_spread(self, hint) -> None:
+        """The selected ``hint``'s spread in the panel and for the next new hint."""
+        self.hint_panel.show_spread(hint.spread)
+        self.hint_tool.spread = hint.spread
 
     def _hint_color(self, rgb) -> None:
         self.hint_tool.set_color(rgb)
@@ -40,8 +44,7 @@ class HintsMixin:
             h = self.doc.hints[sel]
             L = rgb_to_lab_px(tuple(self.doc.image[h.y, h.x]))[0]
             self.hint_panel.picker.set_state(L, h.rgb)
-            self.hint_panel.show_spread(h.spread)  # an undo may have changed it
-            self.hint_tool.spread = h.spread
+            self._take_spread(h)  # an undo may have changed it
         if not self._colour_live_again():
             self.live_preview.show_reach()  # no live preview brings it: asked alone
 

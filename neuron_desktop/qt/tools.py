@@ -207,9 +207,9 @@ class HintTool(QObject):
                 hints[self.selected] = replace(h, size=self.size)
                 self._push(hints, "Resize hint")
 
-    def set_spread(self, spread: float, merge: bool = True) -> None:
+    def set_spread(self, spread: float) -> None:
         """Reach of new hints; also the selected hint's ("Spread hint": consecutive changes
-        to one hint are one undo step with ``merge``, as a slider's drag)."""
+        to one hint are one undo step, as a spin box's or the wheel's steps)."""
         self.spread = clamp_spread(spread)
         doc = self.document()
         if doc is None or not 0 <= self.selected < len(doc.hints):
@@ -217,7 +217,7 @@ class HintTool(QObject):
         h = doc.hints[self.selected]
         if h.spread == self.spread:
             return
-        if not merge or self._spread_key is None or self._spread_key[0] != self.selected:
+        if self._spread_key is None or self._spread_key[0] != self.selected:
             self._spread_key = (self.selected, new_gesture_id())
         hints = list(doc.hints)
         hints[self.selected] = replace(h, spread=self.spread)
