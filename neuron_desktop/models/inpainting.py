@@ -128,10 +128,10 @@ class PatchCritic(nn.Module):
     """SN-PatchGAN (Yu et al. 2019): spectral-normalised strided convs on (RGB, mask);
     one realness score per patch, trained with the hinge loss."""
 
-    def __init__(self, width: int = 32) -> None:
+    def __init__(self, width: int = 32, in_channels: int = 4, depth: int = 5) -> None:
         super().__init__()
         c = width
-        chans = [4, c, 2 * c, 4 * c, 4 * c, 4 * c]
+        chans = [in_channels, c, 2 * c, 4 * c, 4 * c, 4 * c][:depth + 1]
         layers: list[nn.Module] = []
         for cin, cout in zip(chans[:-1], chans[1:], strict=True):
             layers += [spectral_norm(nn.Conv2d(cin, cout, 5, 2, 2)), nn.LeakyReLU(0.2)]
@@ -140,6 +140,10 @@ class PatchCritic(nn.Module):
 
     def forward(self, rgb: Tensor, hole: Tensor) -> Tensor:
         return self.net(torch.cat([rgb * 2 - 1, hole.expand(rgb.shape[0], 1, -1, -1)], 1))
+
+    def score(self, x: Tensor) -> Tensor:
+        """Patch scores of an input that already has ``in_channels`` channels."""
+        return self.net(x)
 
 
 def hinge_d_loss(real: Tensor, fake: Tensor) -> Tensor:

@@ -6,6 +6,8 @@ with hints simulated from the ground truth (Zhang et al. 2017). Optionally (``de
 the automatic decoding the editor uses is scored too, on the crops without hints: its squared
 ab error plus a hinge that keeps its colourfulness at ``decoded_colour`` of the truth's, so
 the network learns where colour is cheap instead of the decoding greying everything alike.
+Optionally (``adv_weight``, seed 003's PatchGAN) a spectral-norm patch critic judges that
+decoding against the true colours, given the true lightness (hinge loss).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from neuron_desktop.models.colorization import (
     rebalance_weights,
     soft_encode,
 )
+from neuron_desktop.models.inpainting import PatchCritic, hinge_d_loss, hinge_g_loss
 from neuron_desktop.train.runs import TimeBudget, batch_stream, cosine_lr, log_entry
 
 DEFAULT_DATA = str(SHARED_DATA / "train")
@@ -77,6 +80,8 @@ class ColorizeRecipe:
     decoded_temperature: float = 0.2
     decoded_prior_correction: float = 0.45
     aged_share: float = 0.0  # share of crops whose lightness comes from an aged copy (degrade)
+    adv_weight: float = 0.0  # > 0: a patch critic scores the automatic decoding (adversarial_loss)
+    adv_lr: float = 2e-4  # the critic's learning rate
 
 
 def bin_prior(bank: PhotoBank, bins: torch.Tensor, stride: int = 4) -> torch.Tensor:
@@ -91,26 +96,67 @@ def bin_prior(bank: PhotoBank, bins: torch.Tensor, stride: int = 4) -> torch.Ten
 
 def training_loss(net: ColorizationNet, rgb: torch.Tensor, weights: torch.Tensor,
                   points: list, recipe: ColorizeRecipe | None = None,
-                  shown: torch.Tensor | None = None) -> torch.Tensor:
+                  shown: torch.Tensor | None = None, critic: PatchCritic | None = None,
+                  critic_pairs: list | None = None) -> torch.Tensor:
     """Rebalanced soft cross-entropy for a batch of RGB crops ``(B, 3, H, W)``, plus
-    ``decoded_loss`` on the crops without hints when the recipe asks for it. ``shown``: the
-    crops as the network sees them (e.g. aged copies); their lightness is its input, while
-    the colours to learn stay ``rgb``'s."""
+    ``decoded_loss`` and ``adversarial_loss`` on the crops without hints when the recipe asks
+    for them. ``shown``: the crops as the network sees them (e.g. aged copies); their
+    lightness is its input, while the colours to learn stay ``rgb``'s. With a ``critic``,
+    ``critic_pairs`` receives its (real, fake) inputs for the critic's own step."""
     lab = rgb_to_lab(rgb)
     l, ab = lab[:, :1], lab[:, 1:]
-    if shown is not None:
-        l = rgb_to_lab(shown)[:, :1]
+    seen = l if shown is None else rgb_to_lab(shown)[:, :1]
     hint_ab, hint_mask = hints_from_truth(ab, points)
-    logits = net(net.normalize_l(l), net.normalize_ab(hint_ab), hint_mask)
+    logits = net(net.normalize_l(seen), net.normalize_ab(hint_ab), hint_mask)
     target_ab = F.adaptive_avg_pool2d(ab, logits.shape[-2:])
     target = soft_encode(target_ab, net.bins)
     w = weights.to(rgb.device)[target.argmax(1)]  # (B, h, w)
     logp = F.log_softmax(logits.float(), dim=1)
-    ce = -(w * (target * logp).sum(1)).mean()
+    loss = -(w * (target * logp).sum(1)).mean()
     free = [i for i, p in enumerate(points) if not p]
-    if recipe is None or not recipe.decoded_weight or not free:
-        return ce
-    return ce + recipe.decoded_weight * decoded_loss(net, logits[free], target_ab[free], recipe)
+    if recipe is None or not free:
+        return loss
+    if recipe.decoded_weight:
+        loss = loss + recipe.decoded_weight * decoded_loss(net, logits[free], target_ab[free],
+                                                           recipe)
+    if recipe.adv_weight and critic is not None:
+        small_l = F.adaptive_avg_pool2d(l[free], logits.shape[-2:])
+        g, real, fake = adversarial_loss(net, critic, logits[free], small_l, target_ab[free],
+                                         recipe)
+        loss = loss + recipe.adv_weight * g
+        if critic_pairs is not None:
+            critic_pairs[:] = [real, fake.detach()]
+    return loss
+
+
+def critic_input(l: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """What the colour critic sees: Lab lightness and ab scaled to about [-1, 1]."""
+    return torch.cat([l / 50 - 1, ab / 100], 1)
+
+
+def colour_critic() -> PatchCritic:
+    """A spectral-norm patch critic on (L, a, b) at the network's stride-2 output: four
+    stride-2 layers, one score per 16 px patch of that output (32 px of the crop)."""
+    return PatchCritic(width=32, in_channels=3, depth=4)
+
+
+def adversarial_loss(net: ColorizationNet, critic: PatchCritic, logits: torch.Tensor,
+                     l: torch.Tensor, target_ab: torch.Tensor, recipe: ColorizeRecipe):
+    """The generator's hinge loss for the automatic decoding of ``logits``, given the true
+    lightness ``l`` at the logits' size; also the critic's real and fake inputs."""
+    ab = net.decode(logits.float(), recipe.decoded_temperature, recipe.decoded_prior_correction)
+    real, fake = critic_input(l, target_ab), critic_input(l, ab)
+    return hinge_g_loss(critic.score(fake)), real, fake
+
+
+def critic_step(critic: PatchCritic, opt: torch.optim.Optimizer, pairs: list) -> float:
+    """One hinge-loss step of the critic on (real, fake) inputs; returns its loss."""
+    real, fake = pairs
+    loss = hinge_d_loss(critic.score(real), critic.score(fake))
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return float(loss.detach())
 
 
 def colour_spread(ab: torch.Tensor) -> torch.Tensor:
@@ -204,6 +250,10 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=recipe.lr, betas=(0.9, 0.99),
                             weight_decay=recipe.weight_decay)
+    critic = critic_opt = None
+    if recipe.adv_weight:
+        critic = colour_critic().to(device)
+        critic_opt = torch.optim.Adam(critic.parameters(), lr=recipe.adv_lr, betas=(0.5, 0.99))
     rng = np.random.default_rng(recipe.seed)
     step, history = 0, []
     ckpt = run_dir / "checkpoint.pt"
@@ -217,11 +267,14 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
         step, history = state["step"], state["history"]
+        if critic is not None:
+            critic.load_state_dict(state["critic"])
+            critic_opt.load_state_dict(state["critic_optimizer"])
         log(f"resumed from {ckpt} at step {step}")
     use_amp = device.type == "cuda"
     t0, seen = time.perf_counter(), 0
     saved_at = t0
-    loss_avg = None
+    loss_avg = critic_avg = None
     budget = TimeBudget(recipe, step)
     make = functools.partial(_batch, train_bank, recipe)
     stream = batch_stream(make, rng, recipe.seed, step, recipe.workers)
@@ -233,7 +286,7 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
                 entry.update(validate(net, val_bank, device, recipe.temperature))
             history.append(entry)
             log_entry(run_dir, entry, log)
-        _save_checkpoint(ckpt, net, opt, rng, step, history, recipe)
+        _save_checkpoint(ckpt, net, opt, rng, step, history, recipe, critic, critic_opt)
         saved_at = time.perf_counter()
 
     with closing(stream):
@@ -244,11 +297,16 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
             crops, points, shown = next(stream)
             rgb = crops.to(device, non_blocking=True)
             shown = None if shown is None else shown.to(device, non_blocking=True)
+            pairs: list = []
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_amp):
-                loss = training_loss(net, rgb, weights, points, recipe, shown)
+                loss = training_loss(net, rgb, weights, points, recipe, shown, critic, pairs)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if pairs:
+                critic_loss = critic_step(critic, critic_opt, pairs)
+                critic_avg = critic_loss if critic_avg is None else (
+                    0.98 * critic_avg + 0.02 * critic_loss)
             step += 1
             seen += recipe.batch
             value = float(loss.detach())
@@ -257,7 +315,8 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
             yield Progress(step / total, f"step {step} loss {loss_avg:.3f}")
             if step % 50 == 0:
                 rate = seen / (time.perf_counter() - t0)
-                log(f"step {step}/{total} loss {loss_avg:.4f} "
+                critic_note = "" if critic_avg is None else f" critic {critic_avg:.3f}"
+                log(f"step {step}/{total} loss {loss_avg:.4f}{critic_note} "
                     f"lr {cosine_lr(budget.schedule, step):.2e} {rate:.1f} img/s")
             if step % recipe.val_every == 0 or step == total:
                 checkpoint({"step": step, "loss": loss_avg,
@@ -331,10 +390,14 @@ def _loaded_net(recipe: ColorizeRecipe) -> ColorizationNet:
     return ColorizationNet(width=recipe.width, semantic=recipe.semantic)
 
 
-def _save_checkpoint(path: Path, net, opt, rng, step, history, recipe) -> None:
+def _save_checkpoint(path: Path, net, opt, rng, step, history, recipe, critic=None,
+                     critic_opt=None) -> None:
     state = {"model": net.trainable_state_dict(), "optimizer": opt.state_dict(),
              "rng": rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
              "step": step, "history": history, "recipe": json.loads(json.dumps(asdict(recipe)))}
+    if critic is not None:
+        state["critic"] = critic.state_dict()
+        state["critic_optimizer"] = critic_opt.state_dict()
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)

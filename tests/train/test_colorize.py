@@ -303,3 +303,50 @@ def test_cli_trains_on_aged_crops(tmp_path, monkeypatch):
     assert entry["recipe"]["aged_share"] == 0.5
     with pytest.raises(SystemExit, match=r"--aged-share must be in \[0, 1\]"):
         main(common + ["--aged-share", "2"])
+
+
+def test_adversarial_loss_joins_only_for_free_crops_and_hands_the_critic_its_inputs(tmp_path):
+    from neuron_desktop.train.colorize import colour_critic, critic_step
+
+    net = ColorizationNet(width=4, semantic=False).eval()
+    bank = PhotoBank(list_images([_palette_photos(tmp_path / "d", n=3)]))
+    batch = torch.from_numpy(bank.random_crops(np.random.default_rng(0), 4, 32)).permute(0, 3, 1, 2)
+    w = torch.ones(len(net.bins))
+    critic = colour_critic()
+    on = ColorizeRecipe(adv_weight=1.0)
+    hinted = [[(5, 5, 3)] for _ in range(4)]
+    free = [[], [(5, 5, 3)], [], []]
+    pairs: list = []
+    assert float(training_loss(net, batch, w, hinted, on, critic=critic,
+                               critic_pairs=pairs).detach()) \
+        == pytest.approx(float(training_loss(net, batch, w, hinted)))
+    assert pairs == []
+    loss = training_loss(net, batch, w, free, on, critic=critic, critic_pairs=pairs)
+    assert float(loss) != pytest.approx(float(training_loss(net, batch, w, free)))
+    real, fake = pairs
+    assert real.shape == fake.shape == (3, 3, 16, 16) and not fake.requires_grad
+    loss.backward()  # the generator's gradient reaches the network through the decoding
+    assert net.head.weight.grad.abs().sum() > 0
+    # the critic learns to tell the true colours from the decoding's
+    opt = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=(0.5, 0.99))
+    first = critic_step(critic, opt, pairs)
+    for _ in range(30):
+        last = critic_step(critic, opt, pairs)
+    assert last < first - 0.2
+
+
+def test_an_adversarial_run_saves_and_resumes_its_critic(tmp_path):
+    data = _palette_photos(tmp_path / "d", n=8)
+    recipe = ColorizeRecipe(data=[str(data)], steps=2, batch=2, crop=32, width=4,
+                            semantic=False, val_every=2, val_fraction=0.0, p_no_hints=1.0,
+                            adv_weight=0.1)
+    run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu")))
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert state["critic"] and state["critic_optimizer"]["state"]
+    recipe.steps = 3
+    logs = []
+    _, final = run_pipeline(train_colorizer(recipe, tmp_path / "run", torch.device("cpu"),
+                                            log=logs.append))
+    assert final["step"] == 3 and any("resumed" in m for m in logs)
+    after = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["critic"]
+    assert any(not torch.equal(after[k], state["critic"][k]) for k in after)
