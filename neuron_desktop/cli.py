@@ -556,7 +556,7 @@ def cmd_train_colorize(args: argparse.Namespace) -> int:
     recipe = _recipe_from_args(ColorizeRecipe(), args, (
         "steps", "batch", "crop", "lr", "lr_final", "width", "seed", "val_fraction", "val_every",
         "time_budget", "feed", "workers", "decoded_weight", "decoded_colour", "widen",
-        "p_no_hints", "aged_share", "adv_weight"))
+        "p_no_hints", "aged_share", "adv_weight", "adv_lr"))
     if not 0 <= recipe.aged_share <= 1:
         raise SystemExit(f"neuron train colorize: --aged-share must be in [0, 1], got "
                          f"{recipe.aged_share}")
@@ -850,6 +850,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--adv-weight", type=float,
                    help="also train the automatic decoding against a patch critic (PatchGAN, "
                         "hinge loss) at this weight (0: off)")
+    t.add_argument("--adv-lr", type=_positive_float, help="that critic's learning rate (2e-4)")
     t.set_defaults(func=cmd_train_colorize)
 
     t = tsub.add_parser("colorize-pair", help="join two trained colorizers into one: one for "

@@ -350,3 +350,19 @@ def test_an_adversarial_run_saves_and_resumes_its_critic(tmp_path):
     assert final["step"] == 3 and any("resumed" in m for m in logs)
     after = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["critic"]
     assert any(not torch.equal(after[k], state["critic"][k]) for k in after)
+
+
+def test_cli_trains_against_a_critic(tmp_path, monkeypatch):
+    from neuron_desktop.cli import main
+
+    monkeypatch.setenv("NEURON_WEIGHTS_DIR", str(tmp_path / "weights"))
+    data = _palette_photos(tmp_path / "d", n=6)
+    assert main(["train", "colorize", "--data", str(data), "--no-semantic", "--width", "4",
+                 "--steps", "2", "--batch", "2", "--crop", "32", "--val-fraction", "0",
+                 "--no-hint-share", "1", "--adv-weight", "0.2", "--adv-lr", "1e-3",
+                 "--run-dir", str(tmp_path / "run"), "--weights-dir", str(tmp_path / "out"),
+                 "--name", "critic", "-q"]) == 0
+    entry = json.loads((tmp_path / "out" / "manifest.json").read_text())["models"]["critic"]
+    assert entry["recipe"]["adv_weight"] == 0.2 and entry["recipe"]["adv_lr"] == 1e-3
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
+    assert "critic" in state
