@@ -45,12 +45,12 @@ def build_pyramids(doc: Document, mask_style: tuple[tuple[int, int, int], float]
     return pyr
 
 
-
 def _premultiplied(image: QImage | np.ndarray | None) -> QImage | None:
     """An overlay as a QImage: (h, w, 4) uint8 BGRA premultiplied arrays are copied in."""
     if isinstance(image, np.ndarray):
         return qimage_view(image, QImage.Format.Format_ARGB32_Premultiplied).copy()
     return image
+
 
 class Canvas(QWidget):
     """Zoomable, pannable view of a :class:`Document`."""

@@ -150,12 +150,15 @@ def adversarial_loss(net: ColorizationNet, critic: PatchCritic, logits: torch.Te
 
 
 def critic_step(critic: PatchCritic, opt: torch.optim.Optimizer, pairs: list) -> float:
-    """One hinge-loss step of the critic on (real, fake) inputs; returns its loss."""
+    """One hinge-loss step of the critic on (real, fake) inputs; returns its loss. Between
+    its steps the critic's weights need no gradients (the network's step only reads them)."""
     real, fake = pairs
+    critic.requires_grad_(True)
     loss = hinge_d_loss(critic.score(real), critic.score(fake))
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
+    critic.requires_grad_(False)
     return float(loss.detach())
 
 
@@ -252,7 +255,7 @@ def train_colorizer(recipe: ColorizeRecipe, run_dir: Path, device: torch.device,
                             weight_decay=recipe.weight_decay)
     critic = critic_opt = None
     if recipe.adv_weight:
-        critic = colour_critic().to(device)
+        critic = colour_critic().to(device).requires_grad_(False)  # critic_step trains it
         critic_opt = torch.optim.Adam(critic.parameters(), lr=recipe.adv_lr, betas=(0.5, 0.99))
     rng = np.random.default_rng(recipe.seed)
     step, history = 0, []
